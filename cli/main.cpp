@@ -1,0 +1,31 @@
+// axon's entry point: set up the process, run the CLI, map what escapes to
+// an exit code. Everything else lives in cli/app.cpp and commands/.
+#include <unistd.h>
+
+#include <csignal>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "axon/datapath/libbpf_env.h"
+#include "cli/app.h"
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // `axon ... | head` ends with EPIPE, not a signal
+  axon::datapath::route_libbpf_logs();
+
+  axon::cli::Context ctx(std::cout, std::cerr);
+  ctx.out_is_tty = ::isatty(STDOUT_FILENO) == 1;
+  ctx.err_is_tty = ::isatty(STDERR_FILENO) == 1;
+  if (argc > 0) ctx.argv0 = argv[0];
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+  try {
+    int rc = axon::cli::run_cli(ctx, args);
+    std::cout.flush();
+    return rc;
+  } catch (const std::exception& e) {
+    std::cerr << "Error: " << e.what() << "\n";
+    return axon::cli::kExitFailed;
+  }
+}

@@ -1,0 +1,19 @@
+# Every dependency comes from a Debian package (scripts/debian-packages.txt),
+# found through its CMake config or pkg-config file.
+find_package(PkgConfig REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json 3.10 CONFIG REQUIRED)
+find_package(fmt CONFIG REQUIRED)
+find_package(yaml-cpp CONFIG REQUIRED)
+find_package(doctest CONFIG REQUIRED)
+find_package(Threads REQUIRED)
+
+pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf>=1.0)
+pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+
+find_program(AXON_PROTOC protoc REQUIRED)
+find_program(AXON_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+find_program(AXON_BPF_CLANG NAMES clang clang-14 REQUIRED)
+find_program(AXON_BPFTOOL bpftool PATHS /usr/sbin /sbin REQUIRED)

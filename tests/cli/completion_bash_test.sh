@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Drives the committed bash completion function the way bash does: source
+# the script, set COMP_WORDS/COMP_CWORD, call it, read COMPREPLY.
+source "$(dirname "$0")/lib.sh"
+source "$SRC/completions/axon.bash"
+
+# complete WORD... : candidates for the last word (the one under the cursor).
+complete_words() {
+  COMP_WORDS=("$@")
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+  COMPREPLY=()
+  _axon
+  echo "${COMPREPLY[*]}"
+}
+
+expect_eq "axon obs<TAB>" "$(complete_words axon obs)" "observe"
+expect_eq "axon observe --verd<TAB>" "$(complete_words axon observe --verd)" "--verdict"
+expect_eq "axon observe --verdict <TAB>" "$(complete_words axon observe --verdict '')" \
+  "FORWARDED DROPPED AUDIT REDIRECTED ERROR TRACED TRANSLATED"
+expect_eq "axon observe --verdict D<TAB>" "$(complete_words axon observe --verdict D)" "DROPPED"
+expect_eq "axon observe --verdict=<TAB> (bash splits at =)" \
+  "$(complete_words axon observe --verdict = '')" \
+  "FORWARDED DROPPED AUDIT REDIRECTED ERROR TRACED TRANSLATED"
+expect_eq "axon observe -o <TAB>" "$(complete_words axon observe -o '')" "compact dict json jsonpb table"
+expect_eq "axon -o <TAB> (global formats)" "$(complete_words axon -o '')" "table json yaml"
+expect_eq "axon <TAB>" "$(complete_words axon '')" "completion connectivity install observe status version"
+expect_eq "axon connectivity <TAB>" "$(complete_words axon connectivity '')" "test"
+expect_eq "axon connectivity test --flow-validation <TAB>" \
+  "$(complete_words axon connectivity test --flow-validation '')" "disabled warning strict"
+expect_eq "axon completion <TAB>" "$(complete_words axon completion '')" "bash zsh fish"
+expect_eq "values of earlier flags are skipped" \
+  "$(complete_words axon -o json observe --since 5m --verdict DR)" "DROPPED"
+expect_eq "a flag's value is not taken for a command" \
+  "$(complete_words axon observe --pod status --verdict E)" "ERROR"
+expect_eq "hidden commands are not offered" "$(complete_words axon gen)" ""
+expect_contains "global flags are offered on commands" "$(complete_words axon status --)" "--state-dir"
+expect_contains "install -f completes file names" \
+  "$(cd "$SRC" && complete_words axon install -f CMakeL)" "CMakeLists.txt"
+finish
