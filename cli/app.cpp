@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <sstream>
 
+#include "axon/base/build_info.h"
 #include "axon/base/log.h"
 #include "axon/base/strings.h"
 #include "axon/base/suggest.h"
-#include "cli/build_info.h"
 
 namespace axon::cli {
 namespace {

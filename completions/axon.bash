@@ -7,8 +7,9 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'completion connectivity install observe status version' ;;
+    '') echo 'completion connectivity install observe status uninstall values version' ;;
     'connectivity') echo 'test' ;;
+    'values') echo 'fix validate' ;;
   esac
 }
 
@@ -19,9 +20,13 @@ __axon_flags() {
     'completion') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
     'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
     'connectivity test') echo '-h --help --test --test-namespace --single-node --test-concurrency --repeat-count --timeout --flow-validation --all-flows --hubble --hubble-server --external-target --external-ip --external-cidr --node-selector --connect-timeout --request-timeout --retry --retry-delay --junit-file --junit-property -d --debug -t --timestamp -p --pause-on-fail --exit-zero-on-failure --force-deploy --keep --cleanup -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --skip-preflight --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
     'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --kubeconfig --context' ;;
     'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'values') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'values fix') echo '-h --help -f --values -w --write --strict -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'values validate') echo '-h --help -f --values --strict -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
     'version') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
   esac
 }
@@ -96,6 +101,7 @@ __axon_value() {
     ('install|-n'|'install|--namespace') printf '%s\n' 'any' ;;
     ('install|--wait') printf '%s\n' 'any' ;;
     ('install|--wait-duration') printf '%s\n' 'any' ;;
+    ('install|--skip-preflight') printf '%s\n' 'any' ;;
     ('install|--dry-run') printf '%s\n' 'any' ;;
     ('install|--dry-run-helm-values') printf '%s\n' 'any' ;;
     ('install|--talos-patch') printf '%s\n' 'any' ;;
@@ -204,6 +210,40 @@ __axon_value() {
     ('status|--state-dir') printf '%s\n' 'dir' ;;
     ('status|--kubeconfig') printf '%s\n' 'file' ;;
     ('status|--context') printf '%s\n' 'any' ;;
+    ('uninstall|-h'|'uninstall|--help') printf '%s\n' 'any' ;;
+    ('uninstall|--delete-crds') printf '%s\n' 'any' ;;
+    ('uninstall|-o'|'uninstall|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('uninstall|--no-color') printf '%s\n' 'any' ;;
+    ('uninstall|-v'|'uninstall|--verbose') printf '%s\n' 'any' ;;
+    ('uninstall|--state-dir') printf '%s\n' 'dir' ;;
+    ('uninstall|--kubeconfig') printf '%s\n' 'file' ;;
+    ('uninstall|--context') printf '%s\n' 'any' ;;
+    ('values|-h'|'values|--help') printf '%s\n' 'any' ;;
+    ('values|-o'|'values|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('values|--no-color') printf '%s\n' 'any' ;;
+    ('values|-v'|'values|--verbose') printf '%s\n' 'any' ;;
+    ('values|--state-dir') printf '%s\n' 'dir' ;;
+    ('values|--kubeconfig') printf '%s\n' 'file' ;;
+    ('values|--context') printf '%s\n' 'any' ;;
+    ('values fix|-h'|'values fix|--help') printf '%s\n' 'any' ;;
+    ('values fix|-f'|'values fix|--values') printf '%s\n' 'file' ;;
+    ('values fix|-w'|'values fix|--write') printf '%s\n' 'any' ;;
+    ('values fix|--strict') printf '%s\n' 'any' ;;
+    ('values fix|-o'|'values fix|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('values fix|--no-color') printf '%s\n' 'any' ;;
+    ('values fix|-v'|'values fix|--verbose') printf '%s\n' 'any' ;;
+    ('values fix|--state-dir') printf '%s\n' 'dir' ;;
+    ('values fix|--kubeconfig') printf '%s\n' 'file' ;;
+    ('values fix|--context') printf '%s\n' 'any' ;;
+    ('values validate|-h'|'values validate|--help') printf '%s\n' 'any' ;;
+    ('values validate|-f'|'values validate|--values') printf '%s\n' 'file' ;;
+    ('values validate|--strict') printf '%s\n' 'any' ;;
+    ('values validate|-o'|'values validate|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('values validate|--no-color') printf '%s\n' 'any' ;;
+    ('values validate|-v'|'values validate|--verbose') printf '%s\n' 'any' ;;
+    ('values validate|--state-dir') printf '%s\n' 'dir' ;;
+    ('values validate|--kubeconfig') printf '%s\n' 'file' ;;
+    ('values validate|--context') printf '%s\n' 'any' ;;
     ('version|-h'|'version|--help') printf '%s\n' 'any' ;;
     ('version|-o'|'version|--output') printf '%s\n' 'choice table json yaml' ;;
     ('version|--no-color') printf '%s\n' 'any' ;;
