@@ -1,6 +1,8 @@
 #include "cli/cluster.h"
 
+#include "axon/client/etcd_store.h"
 #include "axon/client/kube_store.h"
+#include "axon/lab/paths.h"
 
 namespace axon::cli {
 
@@ -11,9 +13,21 @@ Result<std::unique_ptr<client::ClusterStore>> connect_cluster(Context& ctx) {
     if (!store) return store.error();
     return std::unique_ptr<client::ClusterStore>(std::move(*store));
   }
-  return Error{
-      "no cluster to talk to: the embedded lab (`axon lab up`) is not built yet in this "
-      "version; for a Kubernetes cluster give --kubeconfig FILE (or set KUBECONFIG)"};
+  auto lab = connect_lab(ctx);
+  if (!lab) return lab.error();
+  return std::unique_ptr<client::ClusterStore>(std::move(*lab));
+}
+
+Result<std::unique_ptr<client::EtcdStore>> connect_lab(Context& ctx) {
+  auto paths = lab::find_lab(ctx.global.state_dir, ctx.global.lab);
+  if (!paths) return paths.error();
+  auto etcd = client::EtcdClient::connect(paths->etcd_target(), std::chrono::seconds(5));
+  if (!etcd) {
+    return Error{"lab \"" + paths->name + "\" does not answer (" + etcd.error().message +
+                 "); `axon lab status` says what runs, `axon lab up` restarts what is missing"};
+  }
+  return std::make_unique<client::EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd)),
+                                             "lab " + paths->name);
 }
 
 }  // namespace axon::cli

@@ -16,18 +16,18 @@ __axon_subcommands() {
 # __axon_flags PATH: every flag spelling the command at PATH accepts.
 __axon_flags() {
   case $1 in
-    '') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context --version' ;;
-    'completion') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'connectivity test') echo '-h --help --test --test-namespace --single-node --test-concurrency --repeat-count --timeout --flow-validation --all-flows --hubble --hubble-server --external-target --external-ip --external-cidr --node-selector --connect-timeout --request-timeout --retry --retry-delay --junit-file --junit-property -d --debug -t --timestamp -p --pause-on-fail --exit-zero-on-failure --force-deploy --keep --cleanup -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --skip-preflight --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'values') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'values fix') echo '-h --help -f --values -w --write --strict -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'values validate') echo '-h --help -f --values --strict -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'version') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    '') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context --version' ;;
+    'completion') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'connectivity test') echo '-h --help --test --test-namespace --single-node --test-concurrency --repeat-count --timeout --flow-validation --all-flows --hubble --hubble-server --external-target --external-ip --external-cidr --node-selector --connect-timeout --request-timeout --retry --retry-delay --junit-file --junit-property -d --debug -t --timestamp -p --pause-on-fail --exit-zero-on-failure --force-deploy --keep --cleanup -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --skip-preflight --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'values') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'values fix') echo '-h --help -f --values -w --write --strict -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'values validate') echo '-h --help -f --values --strict -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'version') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
   esac
 }
 
@@ -40,6 +40,7 @@ __axon_value() {
     ('|--no-color') printf '%s\n' 'any' ;;
     ('|-v'|'|--verbose') printf '%s\n' 'any' ;;
     ('|--state-dir') printf '%s\n' 'dir' ;;
+    ('|--lab') printf '%s\n' 'any' ;;
     ('|--kubeconfig') printf '%s\n' 'file' ;;
     ('|--context') printf '%s\n' 'any' ;;
     ('|--version') printf '%s\n' 'any' ;;
@@ -48,6 +49,7 @@ __axon_value() {
     ('completion|--no-color') printf '%s\n' 'any' ;;
     ('completion|-v'|'completion|--verbose') printf '%s\n' 'any' ;;
     ('completion|--state-dir') printf '%s\n' 'dir' ;;
+    ('completion|--lab') printf '%s\n' 'any' ;;
     ('completion|--kubeconfig') printf '%s\n' 'file' ;;
     ('completion|--context') printf '%s\n' 'any' ;;
     ('connectivity|-h'|'connectivity|--help') printf '%s\n' 'any' ;;
@@ -55,6 +57,7 @@ __axon_value() {
     ('connectivity|--no-color') printf '%s\n' 'any' ;;
     ('connectivity|-v'|'connectivity|--verbose') printf '%s\n' 'any' ;;
     ('connectivity|--state-dir') printf '%s\n' 'dir' ;;
+    ('connectivity|--lab') printf '%s\n' 'any' ;;
     ('connectivity|--kubeconfig') printf '%s\n' 'file' ;;
     ('connectivity|--context') printf '%s\n' 'any' ;;
     ('connectivity test|-h'|'connectivity test|--help') printf '%s\n' 'any' ;;
@@ -89,6 +92,7 @@ __axon_value() {
     ('connectivity test|--no-color') printf '%s\n' 'any' ;;
     ('connectivity test|-v'|'connectivity test|--verbose') printf '%s\n' 'any' ;;
     ('connectivity test|--state-dir') printf '%s\n' 'dir' ;;
+    ('connectivity test|--lab') printf '%s\n' 'any' ;;
     ('connectivity test|--kubeconfig') printf '%s\n' 'file' ;;
     ('connectivity test|--context') printf '%s\n' 'any' ;;
     ('install|-h'|'install|--help') printf '%s\n' 'any' ;;
@@ -109,6 +113,7 @@ __axon_value() {
     ('install|--no-color') printf '%s\n' 'any' ;;
     ('install|-v'|'install|--verbose') printf '%s\n' 'any' ;;
     ('install|--state-dir') printf '%s\n' 'dir' ;;
+    ('install|--lab') printf '%s\n' 'any' ;;
     ('install|--kubeconfig') printf '%s\n' 'file' ;;
     ('install|--context') printf '%s\n' 'any' ;;
     ('observe|-h'|'observe|--help') printf '%s\n' 'any' ;;
@@ -196,6 +201,7 @@ __axon_value() {
     ('observe|--no-color') printf '%s\n' 'any' ;;
     ('observe|-v'|'observe|--verbose') printf '%s\n' 'any' ;;
     ('observe|--state-dir') printf '%s\n' 'dir' ;;
+    ('observe|--lab') printf '%s\n' 'any' ;;
     ('observe|--kubeconfig') printf '%s\n' 'file' ;;
     ('observe|--context') printf '%s\n' 'any' ;;
     ('status|-h'|'status|--help') printf '%s\n' 'any' ;;
@@ -208,6 +214,7 @@ __axon_value() {
     ('status|--no-color') printf '%s\n' 'any' ;;
     ('status|-v'|'status|--verbose') printf '%s\n' 'any' ;;
     ('status|--state-dir') printf '%s\n' 'dir' ;;
+    ('status|--lab') printf '%s\n' 'any' ;;
     ('status|--kubeconfig') printf '%s\n' 'file' ;;
     ('status|--context') printf '%s\n' 'any' ;;
     ('uninstall|-h'|'uninstall|--help') printf '%s\n' 'any' ;;
@@ -216,6 +223,7 @@ __axon_value() {
     ('uninstall|--no-color') printf '%s\n' 'any' ;;
     ('uninstall|-v'|'uninstall|--verbose') printf '%s\n' 'any' ;;
     ('uninstall|--state-dir') printf '%s\n' 'dir' ;;
+    ('uninstall|--lab') printf '%s\n' 'any' ;;
     ('uninstall|--kubeconfig') printf '%s\n' 'file' ;;
     ('uninstall|--context') printf '%s\n' 'any' ;;
     ('values|-h'|'values|--help') printf '%s\n' 'any' ;;
@@ -223,6 +231,7 @@ __axon_value() {
     ('values|--no-color') printf '%s\n' 'any' ;;
     ('values|-v'|'values|--verbose') printf '%s\n' 'any' ;;
     ('values|--state-dir') printf '%s\n' 'dir' ;;
+    ('values|--lab') printf '%s\n' 'any' ;;
     ('values|--kubeconfig') printf '%s\n' 'file' ;;
     ('values|--context') printf '%s\n' 'any' ;;
     ('values fix|-h'|'values fix|--help') printf '%s\n' 'any' ;;
@@ -233,6 +242,7 @@ __axon_value() {
     ('values fix|--no-color') printf '%s\n' 'any' ;;
     ('values fix|-v'|'values fix|--verbose') printf '%s\n' 'any' ;;
     ('values fix|--state-dir') printf '%s\n' 'dir' ;;
+    ('values fix|--lab') printf '%s\n' 'any' ;;
     ('values fix|--kubeconfig') printf '%s\n' 'file' ;;
     ('values fix|--context') printf '%s\n' 'any' ;;
     ('values validate|-h'|'values validate|--help') printf '%s\n' 'any' ;;
@@ -242,6 +252,7 @@ __axon_value() {
     ('values validate|--no-color') printf '%s\n' 'any' ;;
     ('values validate|-v'|'values validate|--verbose') printf '%s\n' 'any' ;;
     ('values validate|--state-dir') printf '%s\n' 'dir' ;;
+    ('values validate|--lab') printf '%s\n' 'any' ;;
     ('values validate|--kubeconfig') printf '%s\n' 'file' ;;
     ('values validate|--context') printf '%s\n' 'any' ;;
     ('version|-h'|'version|--help') printf '%s\n' 'any' ;;
@@ -249,6 +260,7 @@ __axon_value() {
     ('version|--no-color') printf '%s\n' 'any' ;;
     ('version|-v'|'version|--verbose') printf '%s\n' 'any' ;;
     ('version|--state-dir') printf '%s\n' 'dir' ;;
+    ('version|--lab') printf '%s\n' 'any' ;;
     ('version|--kubeconfig') printf '%s\n' 'file' ;;
     ('version|--context') printf '%s\n' 'any' ;;
   esac
