@@ -224,6 +224,8 @@ int Cli::report_extras() {
   CLI::App* leaf = chain.back();
   for (auto* app : chain) {
     auto extras = app->remaining();
+    // CLI11 leaves the "--" separator itself among the extras.
+    extras.erase(std::remove(extras.begin(), extras.end(), "--"), extras.end());
     if (extras.empty()) continue;
     const std::string& word = extras.front();
     std::string where = full_name(leaf);

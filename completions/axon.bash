@@ -7,9 +7,11 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'completion connectivity install observe status uninstall values version' ;;
+    '') echo 'completion connectivity install lab observe status uninstall values version workload' ;;
     'connectivity') echo 'test' ;;
+    'lab') echo 'down exec logs status up' ;;
     'values') echo 'fix validate' ;;
+    'workload') echo 'cluster-dns http-echo udp-echo' ;;
   esac
 }
 
@@ -21,6 +23,12 @@ __axon_flags() {
     'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'connectivity test') echo '-h --help --test --test-namespace --single-node --test-concurrency --repeat-count --timeout --flow-validation --all-flows --hubble --hubble-server --external-target --external-ip --external-cidr --node-selector --connect-timeout --request-timeout --retry --retry-delay --junit-file --junit-property -d --debug -t --timestamp -p --pause-on-fail --exit-zero-on-failure --force-deploy --keep --cleanup -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --skip-preflight --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab down') echo '-h --help --name -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab exec') echo '-h --help -n --namespace -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab logs') echo '-h --help -n --namespace -f --follow -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab status') echo '-h --help --name -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab up') echo '-h --help --name --nodes -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -28,6 +36,10 @@ __axon_flags() {
     'values fix') echo '-h --help -f --values -w --write --strict -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'values validate') echo '-h --help -f --values --strict -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'version') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload cluster-dns') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload http-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload udp-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
   esac
 }
 
@@ -116,6 +128,61 @@ __axon_value() {
     ('install|--lab') printf '%s\n' 'any' ;;
     ('install|--kubeconfig') printf '%s\n' 'file' ;;
     ('install|--context') printf '%s\n' 'any' ;;
+    ('lab|-h'|'lab|--help') printf '%s\n' 'any' ;;
+    ('lab|-o'|'lab|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab|--no-color') printf '%s\n' 'any' ;;
+    ('lab|-v'|'lab|--verbose') printf '%s\n' 'any' ;;
+    ('lab|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab|--lab') printf '%s\n' 'any' ;;
+    ('lab|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab|--context') printf '%s\n' 'any' ;;
+    ('lab down|-h'|'lab down|--help') printf '%s\n' 'any' ;;
+    ('lab down|--name') printf '%s\n' 'any' ;;
+    ('lab down|-o'|'lab down|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab down|--no-color') printf '%s\n' 'any' ;;
+    ('lab down|-v'|'lab down|--verbose') printf '%s\n' 'any' ;;
+    ('lab down|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab down|--lab') printf '%s\n' 'any' ;;
+    ('lab down|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab down|--context') printf '%s\n' 'any' ;;
+    ('lab exec|-h'|'lab exec|--help') printf '%s\n' 'any' ;;
+    ('lab exec|-n'|'lab exec|--namespace') printf '%s\n' 'any' ;;
+    ('lab exec|-o'|'lab exec|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab exec|--no-color') printf '%s\n' 'any' ;;
+    ('lab exec|-v'|'lab exec|--verbose') printf '%s\n' 'any' ;;
+    ('lab exec|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab exec|--lab') printf '%s\n' 'any' ;;
+    ('lab exec|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab exec|--context') printf '%s\n' 'any' ;;
+    ('lab logs|-h'|'lab logs|--help') printf '%s\n' 'any' ;;
+    ('lab logs|-n'|'lab logs|--namespace') printf '%s\n' 'any' ;;
+    ('lab logs|-f'|'lab logs|--follow') printf '%s\n' 'any' ;;
+    ('lab logs|-o'|'lab logs|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab logs|--no-color') printf '%s\n' 'any' ;;
+    ('lab logs|-v'|'lab logs|--verbose') printf '%s\n' 'any' ;;
+    ('lab logs|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab logs|--lab') printf '%s\n' 'any' ;;
+    ('lab logs|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab logs|--context') printf '%s\n' 'any' ;;
+    ('lab status|-h'|'lab status|--help') printf '%s\n' 'any' ;;
+    ('lab status|--name') printf '%s\n' 'any' ;;
+    ('lab status|-o'|'lab status|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab status|--no-color') printf '%s\n' 'any' ;;
+    ('lab status|-v'|'lab status|--verbose') printf '%s\n' 'any' ;;
+    ('lab status|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab status|--lab') printf '%s\n' 'any' ;;
+    ('lab status|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab status|--context') printf '%s\n' 'any' ;;
+    ('lab up|-h'|'lab up|--help') printf '%s\n' 'any' ;;
+    ('lab up|--name') printf '%s\n' 'any' ;;
+    ('lab up|--nodes') printf '%s\n' 'any' ;;
+    ('lab up|-o'|'lab up|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab up|--no-color') printf '%s\n' 'any' ;;
+    ('lab up|-v'|'lab up|--verbose') printf '%s\n' 'any' ;;
+    ('lab up|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab up|--lab') printf '%s\n' 'any' ;;
+    ('lab up|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab up|--context') printf '%s\n' 'any' ;;
     ('observe|-h'|'observe|--help') printf '%s\n' 'any' ;;
     ('observe|--last') printf '%s\n' 'any' ;;
     ('observe|--first') printf '%s\n' 'any' ;;
@@ -263,6 +330,40 @@ __axon_value() {
     ('version|--lab') printf '%s\n' 'any' ;;
     ('version|--kubeconfig') printf '%s\n' 'file' ;;
     ('version|--context') printf '%s\n' 'any' ;;
+    ('workload|-h'|'workload|--help') printf '%s\n' 'any' ;;
+    ('workload|-o'|'workload|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload|--no-color') printf '%s\n' 'any' ;;
+    ('workload|-v'|'workload|--verbose') printf '%s\n' 'any' ;;
+    ('workload|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload|--lab') printf '%s\n' 'any' ;;
+    ('workload|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload|--context') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|-h'|'workload cluster-dns|--help') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|-o'|'workload cluster-dns|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload cluster-dns|--no-color') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|-v'|'workload cluster-dns|--verbose') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload cluster-dns|--lab') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload cluster-dns|--context') printf '%s\n' 'any' ;;
+    ('workload http-echo|-h'|'workload http-echo|--help') printf '%s\n' 'any' ;;
+    ('workload http-echo|--port') printf '%s\n' 'any' ;;
+    ('workload http-echo|-o'|'workload http-echo|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload http-echo|--no-color') printf '%s\n' 'any' ;;
+    ('workload http-echo|-v'|'workload http-echo|--verbose') printf '%s\n' 'any' ;;
+    ('workload http-echo|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload http-echo|--lab') printf '%s\n' 'any' ;;
+    ('workload http-echo|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload http-echo|--context') printf '%s\n' 'any' ;;
+    ('workload udp-echo|-h'|'workload udp-echo|--help') printf '%s\n' 'any' ;;
+    ('workload udp-echo|--port') printf '%s\n' 'any' ;;
+    ('workload udp-echo|-o'|'workload udp-echo|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload udp-echo|--no-color') printf '%s\n' 'any' ;;
+    ('workload udp-echo|-v'|'workload udp-echo|--verbose') printf '%s\n' 'any' ;;
+    ('workload udp-echo|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload udp-echo|--lab') printf '%s\n' 'any' ;;
+    ('workload udp-echo|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload udp-echo|--context') printf '%s\n' 'any' ;;
   esac
 }
 
@@ -270,6 +371,8 @@ __axon_value() {
 __axon_args() {
   case $1 in
     ('completion') printf '%s\n' 'choice bash zsh fish' ;;
+    ('lab exec') printf '%s\n' 'any' ;;
+    ('lab logs') printf '%s\n' 'any' ;;
   esac
 }
 

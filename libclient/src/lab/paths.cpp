@@ -19,10 +19,11 @@ std::string node_pod_cidr(int i) {
 }
 
 Status check_lab_name(const std::string& name) {
+  // No '-': the lab's namespaces are found by the prefix "axon-<name>-",
+  // which must not also match another lab's ("lab" vs "lab-2").
   if (name.empty() || name.size() > 12 ||
-      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos ||
-      name.front() == '-') {
-    return Error{"invalid lab name \"" + name + "\": use 1-12 characters of a-z, 0-9 and -"};
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos) {
+    return Error{"invalid lab name \"" + name + "\": use 1-12 characters of a-z and 0-9"};
   }
   return {};
 }

@@ -55,7 +55,7 @@ std::string node_ip(int i);        // "10.0.0.11"
 std::string node_pod_cidr(int i);  // "10.244.1.0/24"
 inline constexpr const char* kClientIp = "10.0.0.100";
 
-// A lab name must make valid netns and file names: [a-z0-9-], 1-12 chars.
+// A lab name must make valid netns and file names: [a-z0-9], 1-12 chars.
 Status check_lab_name(const std::string& name);
 
 // The labs under `state_dir` (those with a lab.json), sorted.
