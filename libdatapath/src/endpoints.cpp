@@ -46,6 +46,12 @@ Status detach_one(uint32_t ifindex, bpf_tc_attach_point point) {
 }  // namespace
 
 Status Endpoints::attach(const Endpoint& ep) {
+  if (auto s = record(ep); !s) return s;
+  if (auto s = attach_one(ep.ifindex, BPF_TC_INGRESS, from_); !s) return s;
+  return attach_one(ep.ifindex, BPF_TC_EGRESS, to_);
+}
+
+Status Endpoints::record(const Endpoint& ep) {
   if (ep.endpoint_id == 0) return Error{"endpoint id 0 is reserved"};
   axon_endpoint_key key{ep.ifindex};
   axon_endpoint_info info{};
@@ -55,8 +61,7 @@ Status Endpoints::attach(const Endpoint& ep) {
   if (bpf_map__update_elem(map_, &key, sizeof(key), &info, sizeof(info), BPF_ANY) != 0) {
     return sys_error("record endpoint on ifindex " + std::to_string(ep.ifindex));
   }
-  if (auto s = attach_one(ep.ifindex, BPF_TC_INGRESS, from_); !s) return s;
-  return attach_one(ep.ifindex, BPF_TC_EGRESS, to_);
+  return {};
 }
 
 Status Endpoints::detach(uint32_t ifindex) {

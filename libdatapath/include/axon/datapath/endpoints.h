@@ -35,6 +35,9 @@ class Endpoints {
 
   // Records the endpoint, then attaches both programs to its veth.
   Status attach(const Endpoint& ep);
+  // Records the endpoint only (BPF_PROG_TEST_RUN and simulation: a test run
+  // sees skb->ifindex 1, the loopback of the calling namespace).
+  Status record(const Endpoint& ep);
   // Detaches both programs (a veth already gone is fine), then forgets it.
   Status detach(uint32_t ifindex);
   Result<std::vector<Endpoint>> list() const;
