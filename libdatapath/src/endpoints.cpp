@@ -21,11 +21,17 @@ Status attach_one(uint32_t ifindex, bpf_tc_attach_point point, const bpf_program
   const std::string where = std::string(point == BPF_TC_INGRESS ? "ingress" : "egress") +
                             " of ifindex " + std::to_string(ifindex);
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point);
-  int err = bpf_tc_hook_create(&hook);  // the clsact qdisc; EEXIST when present
-  if (err != 0 && err != -EEXIST) return neg_errno_error("create clsact qdisc on " + where, err);
   LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog), .flags = BPF_TC_F_REPLACE,
               .handle = kHandle, .priority = kPriority);
-  err = bpf_tc_attach(&hook, &opts);
+  int err = bpf_tc_attach(&hook, &opts);
+  if (err != 0) {
+    // No clsact qdisc yet (a fresh veth): create it, then attach. (Creating
+    // it first would make the kernel complain on every re-attach.)
+    err = bpf_tc_hook_create(&hook);
+    if (err != 0 && err != -EEXIST) return neg_errno_error("create clsact qdisc on " + where, err);
+    opts.prog_id = 0;
+    err = bpf_tc_attach(&hook, &opts);
+  }
   if (err != 0) {
     return neg_errno_error(std::string("attach ") + bpf_program__name(prog) + " to " + where, err);
   }
