@@ -91,8 +91,8 @@ int axon_from_container(struct __sk_buff *skb)
 	struct axon_verdict_info vi = {.direction = AXON_DIR_EGRESS};
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
-	struct axon_policy_value pol;
-	__u32 rev_nat_index = 0;
+	struct axon_policy_value pol = {};
+	__u32 rev_nat_index = 0, epoch;
 	__u64 now;
 	int ret, report;
 
@@ -100,14 +100,18 @@ int axon_from_container(struct __sk_buff *skb)
 	if (ret >= 0 || !ep)
 		return ret >= 0 ? ret : TC_ACT_SHOT;
 	vi.src_identity = ep->identity;
-	if (p.tuple.saddr != ep->ipv4)
+	if (p.tuple.saddr != ep->ipv4) {
+		vi.dst_identity = ipcache_identity(p.tuple.daddr);
 		return drop(skb, &p, &vi, AXON_DROP_INVALID_SOURCE_IP);
+	}
 	now = bpf_ktime_get_ns();
 
 	ret = lb4_dnat(skb, &p, now, &rev_nat_index);
-	vi.dst_identity = ipcache_identity(p.tuple.daddr);
-	if (ret)
+	if (ret) {
+		vi.dst_identity = ipcache_identity(p.tuple.daddr);
 		return drop(skb, &p, &vi, ret);
+	}
+	epoch = policy_epoch();
 
 	switch (ct_lookup(&p, AXON_CT_EGRESS, AXON_CT_INGRESS, now, &ct)) {
 	case CT_REPLY:
@@ -115,27 +119,40 @@ int axon_from_container(struct __sk_buff *skb)
 		vi.is_reply = 1;
 		vi.trace_reason = AXON_TRACE_REASON_REPLY;
 		report = ct_update(ct, &p, 1, now);
+		if (report || cfg_trace_every_packet)
+			vi.dst_identity = ipcache_identity(p.tuple.daddr);
 		return pass(skb, &p, &vi, AXON_TRACE_FROM_ENDPOINT, report);
 	case CT_ESTABLISHED:
-		ret = policy_check(vi.endpoint_id, vi.dst_identity, AXON_DIR_EGRESS, &p, &pol);
-		vi.match_type = pol.match_type;
-		if (ret)
-			return drop(skb, &p, &vi, ret);
 		vi.trace_reason = AXON_TRACE_REASON_ESTABLISHED;
+		vi.dst_identity = AXON_IDENTITY_UNKNOWN;
+		if (ct->policy_epoch != epoch) {
+			/* Policy or identities changed since this connection
+			 * was last checked: look again. */
+			vi.dst_identity = ipcache_identity(p.tuple.daddr);
+			ret = policy_check(vi.endpoint_id, vi.dst_identity, AXON_DIR_EGRESS, &p, &pol);
+			vi.match_type = pol.match_type;
+			if (ret)
+				return drop(skb, &p, &vi, ret);
+			ct->proxy_port = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : 0;
+			ct->policy_epoch = epoch;
+		}
 		vi.proxy_port = ct->proxy_port;
 		report = ct_update(ct, &p, 0, now);
+		if ((report || cfg_trace_every_packet) && !vi.dst_identity)
+			vi.dst_identity = ipcache_identity(p.tuple.daddr);
 		return pass(skb, &p, &vi, AXON_TRACE_FROM_ENDPOINT, report);
 	default:
 		break;
 	}
 
+	vi.dst_identity = ipcache_identity(p.tuple.daddr);
 	ret = policy_check(vi.endpoint_id, vi.dst_identity, AXON_DIR_EGRESS, &p, &pol);
 	vi.match_type = pol.match_type;
 	if (ret)
 		return drop(skb, &p, &vi, ret);
 	if (pol.verdict == AXON_POLICY_REDIRECT)
 		vi.proxy_port = pol.proxy_port;
-	ret = ct_create(&p, AXON_CT_EGRESS, rev_nat_index, vi.proxy_port, now);
+	ret = ct_create(&p, AXON_CT_EGRESS, rev_nat_index, vi.proxy_port, epoch, now);
 	if (ret)
 		return drop(skb, &p, &vi, ret);
 	vi.trace_reason = AXON_TRACE_REASON_NEW;
@@ -149,7 +166,8 @@ int axon_to_container(struct __sk_buff *skb)
 	struct axon_verdict_info vi = {.direction = AXON_DIR_INGRESS};
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
-	struct axon_policy_value pol;
+	struct axon_policy_value pol = {};
+	__u32 epoch;
 	__u64 now;
 	int ret, report;
 
@@ -157,8 +175,8 @@ int axon_to_container(struct __sk_buff *skb)
 	if (ret >= 0 || !ep)
 		return ret >= 0 ? ret : TC_ACT_SHOT;
 	vi.dst_identity = ep->identity;
-	vi.src_identity = ipcache_identity(p.tuple.saddr);
 	now = bpf_ktime_get_ns();
+	epoch = policy_epoch();
 
 	switch (ct_lookup(&p, AXON_CT_INGRESS, AXON_CT_EGRESS, now, &ct)) {
 	case CT_REPLY:
@@ -167,6 +185,8 @@ int axon_to_container(struct __sk_buff *skb)
 		vi.is_reply = 1;
 		vi.trace_reason = AXON_TRACE_REASON_REPLY;
 		report = ct_update(ct, &p, 1, now);
+		if (report || cfg_trace_every_packet)
+			vi.src_identity = ipcache_identity(p.tuple.saddr);
 		if (ct->rev_nat_index) {
 			ret = lb4_rev_nat(skb, &p, ct->rev_nat_index);
 			if (ret)
@@ -174,25 +194,33 @@ int axon_to_container(struct __sk_buff *skb)
 		}
 		return pass(skb, &p, &vi, AXON_TRACE_TO_ENDPOINT, report);
 	case CT_ESTABLISHED:
-		ret = policy_check(vi.endpoint_id, vi.src_identity, AXON_DIR_INGRESS, &p, &pol);
-		vi.match_type = pol.match_type;
-		if (ret)
-			return drop(skb, &p, &vi, ret);
 		vi.trace_reason = AXON_TRACE_REASON_ESTABLISHED;
+		if (ct->policy_epoch != epoch) {
+			vi.src_identity = ipcache_identity(p.tuple.saddr);
+			ret = policy_check(vi.endpoint_id, vi.src_identity, AXON_DIR_INGRESS, &p, &pol);
+			vi.match_type = pol.match_type;
+			if (ret)
+				return drop(skb, &p, &vi, ret);
+			ct->proxy_port = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : 0;
+			ct->policy_epoch = epoch;
+		}
 		vi.proxy_port = ct->proxy_port;
 		report = ct_update(ct, &p, 0, now);
+		if ((report || cfg_trace_every_packet) && !vi.src_identity)
+			vi.src_identity = ipcache_identity(p.tuple.saddr);
 		return pass(skb, &p, &vi, AXON_TRACE_TO_ENDPOINT, report);
 	default:
 		break;
 	}
 
+	vi.src_identity = ipcache_identity(p.tuple.saddr);
 	ret = policy_check(vi.endpoint_id, vi.src_identity, AXON_DIR_INGRESS, &p, &pol);
 	vi.match_type = pol.match_type;
 	if (ret)
 		return drop(skb, &p, &vi, ret);
 	if (pol.verdict == AXON_POLICY_REDIRECT)
 		vi.proxy_port = pol.proxy_port;
-	ret = ct_create(&p, AXON_CT_INGRESS, 0, vi.proxy_port, now);
+	ret = ct_create(&p, AXON_CT_INGRESS, 0, vi.proxy_port, epoch, now);
 	if (ret)
 		return drop(skb, &p, &vi, ret);
 	vi.trace_reason = AXON_TRACE_REASON_NEW;

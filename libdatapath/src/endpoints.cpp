@@ -8,6 +8,7 @@
 #include <string>
 
 #include "axon/abi/datapath.h"
+#include "epoch.h"
 
 namespace axon::datapath {
 namespace {
@@ -67,7 +68,7 @@ Status Endpoints::record(const Endpoint& ep) {
   if (bpf_map__update_elem(map_, &key, sizeof(key), &info, sizeof(info), BPF_ANY) != 0) {
     return sys_error("record endpoint on ifindex " + std::to_string(ep.ifindex));
   }
-  return {};
+  return bump_policy_epoch(epoch_);
 }
 
 Status Endpoints::detach(uint32_t ifindex) {
@@ -77,7 +78,7 @@ Status Endpoints::detach(uint32_t ifindex) {
   if (bpf_map__delete_elem(map_, &key, sizeof(key), 0) != 0 && errno != ENOENT) {
     return sys_error("forget endpoint on ifindex " + std::to_string(ifindex));
   }
-  return {};
+  return bump_policy_epoch(epoch_);
 }
 
 Result<std::vector<Endpoint>> Endpoints::list() const {

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "axon/abi/datapath.h"
+#include "epoch.h"
 
 namespace axon::datapath {
 namespace {
@@ -26,7 +27,7 @@ Status Ipcache::upsert(const Cidr& prefix, uint32_t identity) {
   if (bpf_map__update_elem(map_, &key, sizeof(key), &v, sizeof(v), BPF_ANY) != 0) {
     return sys_error("ipcache: set " + prefix.str());
   }
-  return {};
+  return bump_policy_epoch(epoch_);
 }
 
 Status Ipcache::erase(const Cidr& prefix) {
@@ -34,7 +35,7 @@ Status Ipcache::erase(const Cidr& prefix) {
   if (bpf_map__delete_elem(map_, &key, sizeof(key), 0) != 0 && errno != ENOENT) {
     return sys_error("ipcache: delete " + prefix.str());
   }
-  return {};
+  return bump_policy_epoch(epoch_);
 }
 
 Result<std::vector<std::pair<Cidr, uint32_t>>> Ipcache::list() const {

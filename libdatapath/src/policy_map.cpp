@@ -9,6 +9,7 @@
 #include <set>
 
 #include "axon/base/fd.h"
+#include "epoch.h"
 
 namespace axon::datapath {
 namespace {
@@ -243,14 +244,14 @@ Status PolicyMaps::replace(uint32_t endpoint_id, const EndpointPolicy& policy) {
       0) {
     return sys_error("install policy of endpoint " + std::to_string(endpoint_id));
   }
-  return {};
+  return bump_policy_epoch(epoch_);
 }
 
 Status PolicyMaps::erase(uint32_t endpoint_id) {
   if (bpf_map__delete_elem(outer_, &endpoint_id, sizeof(endpoint_id), 0) != 0 && errno != ENOENT) {
     return sys_error("remove policy of endpoint " + std::to_string(endpoint_id));
   }
-  return {};
+  return bump_policy_epoch(epoch_);
 }
 
 }  // namespace axon::datapath

@@ -127,11 +127,12 @@ static __always_inline int ct_update(struct axon_ct_entry *e, const struct axon_
 
 /* Records a new connection admitted by this program. Returns 0 or a drop reason. */
 static __always_inline int ct_create(const struct axon_pkt *p, __u8 scope, __u32 rev_nat_index,
-				     __u16 proxy_port, __u64 now)
+				     __u16 proxy_port, __u32 epoch, __u64 now)
 {
 	struct axon_ct_key key;
 	struct axon_ct_entry e = {
 		.rev_nat_index = rev_nat_index,
+		.policy_epoch = epoch,
 		.proxy_port = proxy_port,
 		.flags = proxy_port ? AXON_CT_F_PROXY : 0,
 	};
@@ -148,6 +149,15 @@ static __always_inline int ct_create(const struct axon_pkt *p, __u8 scope, __u32
 	if (bpf_map_update_elem(&axon_ct4_v1, &key, &e, BPF_ANY))
 		return AXON_DROP_CT_MAP_INSERTION_FAILED;
 	return 0;
+}
+
+/* The current policy epoch. */
+static __always_inline __u32 policy_epoch(void)
+{
+	__u32 zero = 0;
+	__u32 *e = bpf_map_lookup_elem(&axon_epoch_v1, &zero);
+
+	return e ? *e : 0;
 }
 
 #endif /* AXON_BPF_CONNTRACK_H */

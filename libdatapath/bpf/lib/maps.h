@@ -125,6 +125,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } axon_counters_v1 SEC(".maps");
 
+/* The policy epoch (see axon_ct_entry.policy_epoch); bumped by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} axon_epoch_v1 SEC(".maps");
+
 /* What the pinned maps were made with (struct axon_config); written by user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -251,13 +251,21 @@ struct axon_ct_entry {
 	__u64 expires_ns;      /* bpf_ktime_get_ns() deadline; GC removes it after */
 	__u32 rev_nat_index;   /* replies get this Service's VIP:port back; 0 = none */
 	__u32 backend_id;      /* SERVICE entries: the chosen backend */
+	__u32 policy_epoch;    /* the policy epoch the last forward packet was checked in */
 	__u16 proxy_port;      /* host order */
 	__u8 tx_flags_seen;    /* TCP flags seen from the initiator */
 	__u8 rx_flags_seen;    /* TCP flags seen from the responder */
 	__u8 flags;            /* enum axon_ct_flags */
-	__u8 pad[3];
+	__u8 pad[7];
 };
-AXON_ABI_ASSERT(sizeof(struct axon_ct_entry) == 24, "axon_ct_entry layout");
+AXON_ABI_ASSERT(sizeof(struct axon_ct_entry) == 32, "axon_ct_entry layout");
+
+/* The policy epoch (axon_epoch_v1, array of one __u32): user space bumps it
+ * after every change that can change a verdict (policy, ipcache, endpoints).
+ * A forward packet of a tracked connection whose entry was checked in the
+ * current epoch skips the policy lookup: the answer cannot have changed.
+ * Any change makes the next packet of every connection look policy up
+ * again, so revoking an allow still breaks existing connections. */
 
 /* ---------------------------------------------------------------------------
  * Services (kube-proxy replacement), Cilium's layout:

@@ -30,8 +30,9 @@ struct Endpoint {
 
 class Endpoints {
  public:
-  Endpoints(bpf_map* map, const bpf_program* from_container, const bpf_program* to_container)
-      : map_(map), from_(from_container), to_(to_container) {}
+  Endpoints(bpf_map* map, bpf_map* epoch, const bpf_program* from_container,
+            const bpf_program* to_container)
+      : map_(map), epoch_(epoch), from_(from_container), to_(to_container) {}
 
   // Records the endpoint, then attaches both programs to its veth.
   Status attach(const Endpoint& ep);
@@ -44,6 +45,7 @@ class Endpoints {
 
  private:
   bpf_map* map_;
+  bpf_map* epoch_;
   const bpf_program* from_;
   const bpf_program* to_;
 };

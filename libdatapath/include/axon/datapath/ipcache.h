@@ -16,7 +16,7 @@ namespace axon::datapath {
 
 class Ipcache {
  public:
-  explicit Ipcache(bpf_map* map) : map_(map) {}
+  Ipcache(bpf_map* map, bpf_map* epoch) : map_(map), epoch_(epoch) {}
 
   Status upsert(const Cidr& prefix, uint32_t identity);
   Status erase(const Cidr& prefix);  // absent is fine
@@ -24,6 +24,7 @@ class Ipcache {
 
  private:
   bpf_map* map_;
+  bpf_map* epoch_;
 };
 
 }  // namespace axon::datapath

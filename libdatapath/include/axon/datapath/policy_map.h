@@ -38,7 +38,7 @@ uint8_t match_type_of(const PolicyEntry& entry);
 
 class PolicyMaps {
  public:
-  explicit PolicyMaps(bpf_map* outer) : outer_(outer) {}
+  PolicyMaps(bpf_map* outer, bpf_map* epoch) : outer_(outer), epoch_(epoch) {}
 
   // Compiles `policy` into a new trie and swaps it in for the endpoint in
   // one map update: packets see the old policy or the new one, never a mix.
@@ -48,6 +48,7 @@ class PolicyMaps {
 
  private:
   bpf_map* outer_;
+  bpf_map* epoch_;
 };
 
 }  // namespace axon::datapath
