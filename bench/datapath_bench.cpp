@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,9 +42,9 @@ using axon::test::Topology;
 
 namespace {
 
+// Failures unwind (so namespaces and pins are removed) to main().
 [[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "axon_bench_datapath: %s\n", what.c_str());
-  std::exit(1);
+  throw std::runtime_error(what);
 }
 template <typename T>
 T must(axon::Result<T> r, const std::string& what) {
@@ -107,10 +108,11 @@ double connect_rate(const Pod& client, const std::string& dst, uint16_t port, do
   inet_pton(AF_INET, dst.c_str(), &sa.sin_addr);
   linger lg{1, 0};
   uint64_t n = 0, failed = 0;
+  axon::test::InNetns in(client.ns);  // sockets below are the client pod's
   auto end = steady_clock::now() + duration<double>(seconds);
   auto start = steady_clock::now();
   while (steady_clock::now() < end) {
-    Fd s = axon::test::socket_in(client.ns, AF_INET, SOCK_STREAM);
+    Fd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     setsockopt(s.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     timeval tv{1, 0};
     setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -151,84 +153,95 @@ void load_rules(const NetNs& node, const std::vector<std::string>& cmd, const st
 }
 
 // ---------------------------------------------------------------------------
+// The rules of a kube-proxy-style iptables NAT table: one rule per Service in
+// KUBE-SERVICES, each jumping to its own KUBE-SVC chain with the DNAT.
+std::string iptables_rules(int n, const std::string& backend) {
+  std::string ipt = "*nat\n:KUBE-SERVICES - [0:0]\n";
+  for (int i = 0; i < n; ++i) ipt += ":KUBE-SVC-" + std::to_string(i) + " - [0:0]\n";
+  ipt += "-A PREROUTING -j KUBE-SERVICES\n";
+  for (int i = 0; i < n; ++i) {
+    ipt += "-A KUBE-SERVICES -d " + vip_hi(i) + "/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-" +
+           std::to_string(i) + "\n";
+    ipt += "-A KUBE-SVC-" + std::to_string(i) + " -p tcp -j DNAT --to-destination " + backend +
+           ":8080\n";
+  }
+  return ipt + "COMMIT\n";
+}
+
+// kube-proxy's nftables mode: a verdict map VIP . proto . port -> a chain per
+// Service with the DNAT.
+std::string nft_rules(int n, const std::string& backend) {
+  std::string nft = "table ip axon_bench {\n";
+  for (int i = 0; i < n; ++i) {
+    nft += " chain svc" + std::to_string(i) + " { meta l4proto tcp dnat to " + backend +
+           ":8080; }\n";
+  }
+  nft += " map service_ips { type ipv4_addr . inet_proto . inet_service : verdict;\n  elements = {";
+  for (int i = 0; i < n; ++i) {
+    nft += (i ? ", " : " ") + vip_hi(i) + " . tcp . 80 : goto svc" + std::to_string(i);
+  }
+  nft += " }; }\n chain prerouting { type nat hook prerouting priority dstnat;\n"
+         "  ip daddr . meta l4proto . th dport vmap @service_ips; }\n}\n";
+  return nft;
+}
+
 void bench_services() {
-  std::printf("\n== services: TCP connections/s to the last Service's VIP\n");
+  std::printf("\n== services: TCP connections/s to the last Service's VIP "
+              "(best of 3 interleaved rounds of 1.5 s)\n");
   auto topo = must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
   Pod& client = topo.pod("client");
   Pod& backend = topo.pod("backend");
   const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000}, {"backend", 2000}};
   AcceptLoop server(backend.ns, 8080);
   BenchDatapath dp;
-  const double T = 2.0;
-  std::printf("%-8s %12s %12s %12s %14s %14s\n", "services", "axon c/s", "iptables c/s",
-              "nft-vmap c/s", "axon load (s)", "axon change(ms)");
+  const double T = 1.5;
+  std::printf("%-8s %10s %10s %10s %8s %8s %12s %14s\n", "services", "axon c/s", "iptables",
+              "nft vmap", "axon/10", "axon/nft", "axon load s", "axon change ms");
   double axon10 = 0;
   for (int n : {10, 1000, 10000, 30000}) {
     // axon: n Services; the last one is the target. Fillers point at the
-    // same backend pod (kube-proxy benchmarks do the same).
+    // same backend pod, as in kube-proxy's own scale tests.
     auto t0 = steady_clock::now();
     for (int i = 0; i < n; ++i) {
       must(dp->services().upsert({{ip(vip_hi(i)), 80, IPPROTO_TCP}, {{ip(backend.ip), 8080}}, std::nullopt}),
            "upsert service");
     }
     double load_s = secs(steady_clock::now() - t0);
-    // Change one Service (a new backend set), 100 times.
+    // Change one Service (its backend set alternates), 200 times.
     auto t1 = steady_clock::now();
-    for (int k = 0; k < 100; ++k) {
+    for (int k = 0; k < 200; ++k) {
       std::vector<Backend> bs = {{ip(backend.ip), 8080}};
       if (k % 2 == 0) bs.push_back({ip("10.244.9." + std::to_string(1 + k % 200)), 8080});
       must(dp->services().upsert({{ip(vip_hi(n / 2)), 80, IPPROTO_TCP}, bs, std::nullopt}), "change");
     }
-    double change_ms = secs(steady_clock::now() - t1) * 1000 / 100;
-    attach_all(*dp, topo, pods);
+    double change_ms = secs(steady_clock::now() - t1) * 1000 / 200;
     const std::string target = vip_hi(n - 1);
-    (void)connect_rate(client, target, 80, 0.3);  // warm up
-    double axon = connect_rate(client, target, 80, T);
-    detach_all(*dp, topo, pods);
+    const std::string ipt = iptables_rules(n, backend.ip), nft = nft_rules(n, backend.ip);
+    double best[3] = {0, 0, 0};
+    for (int round = 0; round < 3; ++round) {
+      attach_all(*dp, topo, pods);
+      (void)connect_rate(client, target, 80, 0.2);  // warm up
+      best[0] = std::max(best[0], connect_rate(client, target, 80, T));
+      detach_all(*dp, topo, pods);
+      must(dp->conntrack().flush(), "flush");
+
+      load_rules(topo.node(), {"iptables-restore"}, ipt);
+      (void)connect_rate(client, target, 80, 0.2);
+      best[1] = std::max(best[1], connect_rate(client, target, 80, T));
+      load_rules(topo.node(), {"iptables-restore"}, "*nat\nCOMMIT\n");  // flush
+      topo.node().exec({"iptables", "-t", "nat", "-X"});
+
+      load_rules(topo.node(), {"nft", "-f"}, nft);
+      (void)connect_rate(client, target, 80, 0.2);
+      best[2] = std::max(best[2], connect_rate(client, target, 80, T));
+      topo.node().exec({"nft", "delete", "table", "ip", "axon_bench"});
+    }
     for (int i = 0; i < n; ++i) must(dp->services().erase({ip(vip_hi(i)), 80, IPPROTO_TCP}), "erase");
-    must(dp->conntrack().flush(), "flush");
-    if (n == 10) axon10 = axon;
-
-    // iptables (kube-proxy style): one rule per Service in KUBE-SERVICES,
-    // each jumping to its own KUBE-SVC chain with the DNAT.
-    std::string ipt = "*nat\n:KUBE-SERVICES - [0:0]\n";
-    for (int i = 0; i < n; ++i) ipt += ":KUBE-SVC-" + std::to_string(i) + " - [0:0]\n";
-    ipt += "-A PREROUTING -j KUBE-SERVICES\n";
-    for (int i = 0; i < n; ++i) {
-      ipt += "-A KUBE-SERVICES -d " + vip_hi(i) + "/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-" +
-             std::to_string(i) + "\n";
-      ipt += "-A KUBE-SVC-" + std::to_string(i) + " -p tcp -j DNAT --to-destination " + backend.ip +
-             ":8080\n";
-    }
-    ipt += "COMMIT\n";
-    load_rules(topo.node(), {"iptables-restore"}, ipt);
-    (void)connect_rate(client, target, 80, 0.3);
-    double iptables = connect_rate(client, target, 80, T);
-    load_rules(topo.node(), {"iptables-restore"}, "*nat\nCOMMIT\n");  // flush
-    topo.node().exec({"iptables", "-t", "nat", "-X"});
-
-    // nftables (kube-proxy's nftables mode): a verdict map VIP . proto . port
-    // -> a chain per Service with the DNAT.
-    std::string nft = "table ip axon_bench {\n";
-    for (int i = 0; i < n; ++i) {
-      nft += " chain svc" + std::to_string(i) + " { meta l4proto tcp dnat to " + backend.ip + ":8080 }\n";
-    }
-    nft += " map service_ips { type ipv4_addr . inet_proto . inet_service : verdict\n  elements = {";
-    for (int i = 0; i < n; ++i) {
-      nft += (i ? ", " : " ") + vip_hi(i) + " . tcp . 80 : goto svc" + std::to_string(i);
-    }
-    nft += " } }\n chain prerouting { type nat hook prerouting priority dstnat;\n"
-           "  ip daddr . meta l4proto . th dport vmap @service_ips }\n}\n";
-    load_rules(topo.node(), {"nft", "-f"}, nft);
-    (void)connect_rate(client, target, 80, 0.3);
-    double nftr = connect_rate(client, target, 80, T);
-    topo.node().exec({"nft", "delete", "table", "ip", "axon_bench"});
-
-    std::printf("%-8d %12.0f %12.0f %12.0f %14.3f %14.3f\n", n, axon, iptables, nftr, load_s,
-                change_ms);
+    if (n == 10) axon10 = best[0];
+    std::printf("%-8d %10.0f %10.0f %10.0f %8.3f %8.3f %12.3f %14.3f\n", n, best[0], best[1],
+                best[2], best[0] / axon10, best[0] / best[2], load_s, change_ms);
     std::fflush(stdout);
   }
-  std::printf("(axon at 10 services: %.0f c/s)\n", axon10);
 }
 
 // ---------------------------------------------------------------------------
@@ -393,10 +406,22 @@ void bench_prog() {
 
 }  // namespace
 
+void run(const std::vector<std::string>& which);
+
 int main(int argc, char** argv) {
   std::vector<std::string> which(argv + 1, argv + argc);
   if (which.empty()) which = {"prog", "services", "policy"};
   signal(SIGPIPE, SIG_IGN);
+  try {
+    run(which);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "axon_bench_datapath: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+void run(const std::vector<std::string>& which) {
   for (const auto& w : which) {
     if (w == "services") {
       bench_services();
@@ -408,5 +433,4 @@ int main(int argc, char** argv) {
       die("unknown benchmark " + w + " (known: services, policy, prog)");
     }
   }
-  return 0;
 }

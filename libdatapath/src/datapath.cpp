@@ -92,7 +92,7 @@ Result<Datapath> Datapath::open(const DatapathConfig& config) {
   rodata->cfg_ct_tcp_close_s = config.ct_timeouts.tcp_close_s;
   rodata->cfg_ct_other_s = config.ct_timeouts.other_s;
   auto* maps = &(*skel)->maps;
-  int err = bpf_map__set_value_size(bpf_map__inner_map(maps->axon_lb4_maglev_v1),
+  int err = bpf_map__set_value_size(maps->axon_lb4_maglev_v1,
                                     config.maglev_table_size * sizeof(uint32_t));
   if (err == 0) err = bpf_map__set_max_entries(maps->axon_ct4_v1, config.ct_max_entries);
   if (err == 0) err = bpf_map__set_max_entries(maps->axon_events_v1, config.events_ring_bytes);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
 
 #include "axon/abi/datapath.h"
 #include "axon/datapath/maglev.h"
@@ -81,11 +82,11 @@ Status Services::release_backend(uint32_t id) {
   return erase_key(maps_.backends, id, "delete backend " + std::to_string(id));
 }
 
-Result<int> Services::acquire_table(const std::vector<uint32_t>& ids) {
+Result<uint32_t> Services::acquire_table(const std::vector<uint32_t>& ids) {
   auto it = tables_.find(ids);
   if (it != tables_.end()) {
     ++it->second.refs;
-    return it->second.fd.get();
+    return it->second.id;
   }
   // Name backends by address so every node computes the same permutation.
   std::vector<std::pair<std::string, uint32_t>> named;
@@ -100,23 +101,23 @@ Result<int> Services::acquire_table(const std::vector<uint32_t>& ids) {
   auto slots = maglev_table(names, m, config_.maglev_seed);
   std::vector<uint32_t> value(m);
   for (uint32_t i = 0; i < m; ++i) value[i] = named[slots[i]].second;
-
-  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "axon_maglev", sizeof(uint32_t),
-                       static_cast<uint32_t>(m * sizeof(uint32_t)), 1, nullptr));
-  if (!fd.valid()) return sys_error("create Maglev table");
-  const uint32_t zero = 0;
-  if (bpf_map_update_elem(fd.get(), &zero, value.data(), BPF_ANY) != 0) {
+  const uint32_t table_id = allocate_id(next_table_id_, free_table_ids_);
+  if (bpf_map__update_elem(maps_.maglev, &table_id, sizeof(table_id), value.data(),
+                           value.size() * sizeof(uint32_t), BPF_ANY) != 0) {
+    free_table_ids_.push_back(table_id);
     return sys_error("write Maglev table");
   }
-  auto& t = tables_[ids];
-  t.fd = std::move(fd);
-  t.refs = 1;
-  return t.fd.get();
+  tables_[ids] = Table{table_id, 1};
+  return table_id;
 }
 
-void Services::release_table(const std::vector<uint32_t>& key) {
+Status Services::release_table(const std::vector<uint32_t>& key) {
   auto it = tables_.find(key);
-  if (it != tables_.end() && --it->second.refs == 0) tables_.erase(it);
+  if (it == tables_.end() || --it->second.refs > 0) return {};
+  const uint32_t id = it->second.id;
+  tables_.erase(it);
+  free_table_ids_.push_back(id);
+  return erase_key(maps_.maglev, id, "delete Maglev table " + std::to_string(id));
 }
 
 Status Services::upsert(const Service& svc) {
@@ -137,16 +138,15 @@ Status Services::upsert(const Service& svc) {
     next.backend_ids.push_back(*id);
   }
   const LbAlgorithm algorithm = svc.algorithm.value_or(config_.default_algorithm);
+  uint32_t table_id = 0;
   if (algorithm == LbAlgorithm::maglev && !next.backend_ids.empty()) {
     next.table_key = next.backend_ids;
     std::sort(next.table_key.begin(), next.table_key.end());
     next.table_key.erase(std::unique(next.table_key.begin(), next.table_key.end()),
                          next.table_key.end());
-    auto fd = acquire_table(next.table_key);
-    if (!fd) return fd.error();
-    if (auto s = update(maps_.maglev, next.id, *fd, what + ": install Maglev table"); !s) return s;
-  } else if (auto s = erase_key(maps_.maglev, next.id, what + ": remove Maglev table"); !s) {
-    return s;
+    auto id = acquire_table(next.table_key);
+    if (!id) return id.error();
+    table_id = *id;
   }
 
   axon_lb4_reverse_nat rn{};
@@ -167,6 +167,7 @@ Status Services::upsert(const Service& svc) {
   master.rev_nat_index = next.id;
   master.count = static_cast<uint16_t>(next.backend_ids.size());
   master.algorithm = static_cast<uint8_t>(algorithm);
+  master.maglev_table = table_id;
   if (auto s = update(maps_.services, lb_key(key, 0), master, what); !s) return s;
 
   if (existing != services_.end()) {
@@ -181,7 +182,9 @@ Status Services::upsert(const Service& svc) {
     for (uint32_t id : old.backend_ids) {
       if (auto s = release_backend(id); !s) return s;
     }
-    if (!old.table_key.empty()) release_table(old.table_key);
+    if (!old.table_key.empty()) {
+      if (auto s = release_table(old.table_key); !s) return s;
+    }
   }
   services_[key] = std::move(next);
   return {};
@@ -199,12 +202,13 @@ Status Services::erase(const ServiceKey& key) {
       return s;
     }
   }
-  if (auto s = erase_key(maps_.maglev, old.id, what); !s) return s;
   if (auto s = erase_key(maps_.reverse_nat, old.id, what); !s) return s;
   for (uint32_t id : old.backend_ids) {
     if (auto s = release_backend(id); !s) return s;
   }
-  if (!old.table_key.empty()) release_table(old.table_key);
+  if (!old.table_key.empty()) {
+    if (auto s = release_table(old.table_key); !s) return s;
+  }
   free_service_ids_.push_back(old.id);
   return {};
 }
@@ -268,6 +272,33 @@ Status Services::restore() {
     if (auto b = backend_by_id_.find(v.backend_id); b != backend_by_id_.end()) {
       ++backends_[b->second].refs;
     }
+  }
+  // Maglev tables in use, keyed as upsert() keys them (sorted backend ids).
+  std::set<uint32_t> used_tables;
+  for (const auto& [k, v] : entries) {
+    if (k.backend_slot != 0 || v.maglev_table == 0) continue;
+    auto& st = services_[to_key(k)];
+    st.table_key = st.backend_ids;
+    std::sort(st.table_key.begin(), st.table_key.end());
+    st.table_key.erase(std::unique(st.table_key.begin(), st.table_key.end()), st.table_key.end());
+    auto& t = tables_[st.table_key];
+    t.id = v.maglev_table;
+    ++t.refs;
+    used_tables.insert(v.maglev_table);
+    next_table_id_ = std::max(next_table_id_, v.maglev_table + 1);
+  }
+  // Tables nobody uses (an update cut short by a crash) go.
+  std::vector<uint32_t> orphans;
+  uint32_t tkey = 0, tnext = 0;
+  first = true;
+  while (bpf_map__get_next_key(maps_.maglev, first ? nullptr : &tkey, &tnext, sizeof(tnext)) == 0) {
+    first = false;
+    tkey = tnext;
+    if (!used_tables.count(tkey)) orphans.push_back(tkey);
+    next_table_id_ = std::max(next_table_id_, tkey + 1);
+  }
+  for (uint32_t id : orphans) {
+    if (auto s = erase_key(maps_.maglev, id, "delete orphaned Maglev table"); !s) return s;
   }
   return {};
 }

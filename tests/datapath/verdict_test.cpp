@@ -523,3 +523,35 @@ TEST_CASE("stats count packets per direction and reason") {
   CHECK(st->dropped(AXON_DIR_INGRESS, AXON_DROP_POLICY_DENIED).bytes > 40);
   CHECK(st->events_lost == 0);
 }
+
+TEST_CASE("Services after a restart: tables are restored, not clobbered") {
+  Env env;
+  auto b1 = ip("10.244.9.1"), b2 = ip("10.244.9.2"), b3 = ip("10.244.9.3");
+  REQUIRE(env.dp->services().upsert({{ip("10.96.0.1"), 80, IPPROTO_TCP}, {{b1, 80}, {b2, 80}}, std::nullopt}).ok());
+  REQUIRE(env.dp->services().upsert({{ip("10.96.0.2"), 80, IPPROTO_TCP}, {{b2, 80}, {b1, 80}}, std::nullopt}).ok());
+  auto dest = [&](Datapath& dp, const char* vip, uint16_t sport) {
+    auto out = run(dp.from_container(), tcp(kA, vip, sport, 80, kTcpSyn));
+    REQUIRE(out.retval == TC_ACT_OK);
+    return view(out.packet_out).daddr;
+  };
+  // The VIP is part of the hash: record flows to each service.
+  std::map<uint16_t, uint32_t> before, before2;
+  for (uint16_t sp = 100; sp < 140; ++sp) before[sp] = dest(*env.dp, "10.96.0.1", sp);
+  for (uint16_t sp = 100; sp < 140; ++sp) before2[sp] = dest(*env.dp, "10.96.0.2", sp);
+  REQUIRE(env.dp->conntrack().flush().ok());
+
+  DatapathConfig cfg;
+  cfg.pin_dir = env.dp.pin_dir();
+  auto second = Datapath::open(cfg);
+  REQUIRE(second.ok());
+  CHECK(second->services().size() == 2);
+  // A new service with other backends gets a table of its own...
+  REQUIRE(second->services().upsert({{ip("10.96.0.3"), 80, IPPROTO_TCP}, {{b3, 80}}, std::nullopt}).ok());
+  CHECK(dest(*second, "10.96.0.3", 100) == b3.addr);
+  // ...and the old ones keep theirs: the same flows go to the same backends.
+  for (auto [sp, d] : before) CHECK(dest(*second, "10.96.0.1", sp) == d);
+  // Deleting one sharer keeps the shared table for the other.
+  REQUIRE(second->services().erase({ip("10.96.0.1"), 80, IPPROTO_TCP}).ok());
+  REQUIRE(second->conntrack().flush().ok());
+  for (auto [sp, d] : before2) CHECK(dest(*second, "10.96.0.2", sp) == d);
+}

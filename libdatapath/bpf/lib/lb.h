@@ -41,14 +41,10 @@ static __always_inline __u32 jhash_3words(__u32 a, __u32 b, __u32 c, __u32 initv
 static __always_inline __u32 lb_select_maglev(const struct axon_lb4_service *svc,
 					      const struct axon_pkt *p)
 {
-	__u32 id = svc->rev_nat_index, zero = 0, idx, hash;
+	__u32 id = svc->maglev_table, idx, hash;
 	__u32 *table;
-	void *inner;
 
-	inner = bpf_map_lookup_elem(&axon_lb4_maglev_v1, &id);
-	if (!inner)
-		return 0;
-	table = bpf_map_lookup_elem(inner, &zero);
+	table = bpf_map_lookup_elem(&axon_lb4_maglev_v1, &id);
 	if (!table)
 		return 0;
 	hash = jhash_3words(p->tuple.saddr, p->tuple.daddr,

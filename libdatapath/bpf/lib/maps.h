@@ -82,22 +82,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } axon_lb4_reverse_nat_v1 SEC(".maps");
 
-/* One Maglev table: a single value of table_size backend ids. The loader sets
- * value_size to 4 * table_size before load. */
-struct axon_maglev_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+/* Table id -> a Maglev table of cfg_maglev_table_size backend ids. The
+ * loader sets value_size to 4 * table size before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, 4 * 16381);
-};
-
-/* Service id -> its Maglev table (services with the same backends may share one). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-	__array(values, struct axon_maglev_inner);
 } axon_lb4_maglev_v1 SEC(".maps");
 
 /* Trace and drop events (struct axon_event) for the flow service. */

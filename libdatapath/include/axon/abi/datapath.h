@@ -273,8 +273,10 @@ AXON_ABI_ASSERT(sizeof(struct axon_ct_entry) == 32, "axon_ct_entry layout");
  *   service (id, backend count, algorithm); slot i >= 1: its i-th backend id;
  * - axon_lb4_backends_v1 (hash): backend id -> address and port;
  * - axon_lb4_reverse_nat_v1 (hash): service id -> VIP and port, for replies;
- * - axon_lb4_maglev_v1 (hash of maps): service id -> one-element array whose
- *   value is the service's Maglev table, table_size backend ids. */
+ * - axon_lb4_maglev_v1 (hash, not preallocated): table id -> a Maglev table,
+ *   table_size backend ids. Services with the same backends share a table.
+ *   (Not a map of maps: every update of a map-of-maps entry waits for an
+ *   RCU grace period, ~10 ms, which would make a Service change slow.) */
 struct axon_lb4_key {
 	__be32 vip;
 	__be16 dport;
@@ -292,11 +294,11 @@ enum axon_lb_algorithm {
 
 struct axon_lb4_service {
 	__u32 backend_id;    /* slot >= 1 */
-	__u32 rev_nat_index; /* slot 0: the service id (also the maglev and reverse-NAT key) */
+	__u32 rev_nat_index; /* slot 0: the service id (also the reverse-NAT key) */
 	__u16 count;         /* slot 0: number of backends (slots 1..count) */
 	__u8 algorithm;      /* slot 0: enum axon_lb_algorithm */
 	__u8 flags;
-	__u32 pad;
+	__u32 maglev_table;  /* slot 0: key in axon_lb4_maglev_v1; 0 = none */
 };
 AXON_ABI_ASSERT(sizeof(struct axon_lb4_service) == 16, "axon_lb4_service layout");
 

@@ -10,7 +10,6 @@
 #include <optional>
 #include <vector>
 
-#include "axon/base/fd.h"
 #include "axon/base/result.h"
 #include "axon/datapath/ip.h"
 
@@ -83,14 +82,14 @@ class Services {
     uint32_t refs = 0;
   };
   struct Table {
-    Fd fd;
+    uint32_t id = 0;
     uint32_t refs = 0;
   };
 
   Result<uint32_t> acquire_backend(const Backend& b, uint8_t protocol);
   Status release_backend(uint32_t id);
-  Result<int> acquire_table(const std::vector<uint32_t>& sorted_ids);
-  void release_table(const std::vector<uint32_t>& key);
+  Result<uint32_t> acquire_table(const std::vector<uint32_t>& sorted_ids);
+  Status release_table(const std::vector<uint32_t>& key);
   uint32_t allocate_id(uint32_t& next, std::vector<uint32_t>& free_ids);
 
   ServiceMaps maps_;
@@ -99,8 +98,8 @@ class Services {
   std::map<std::pair<Backend, uint8_t>, BackendState> backends_;
   std::map<uint32_t, std::pair<Backend, uint8_t>> backend_by_id_;
   std::map<std::vector<uint32_t>, Table> tables_;
-  uint32_t next_service_id_ = 1, next_backend_id_ = 1;
-  std::vector<uint32_t> free_service_ids_, free_backend_ids_;
+  uint32_t next_service_id_ = 1, next_backend_id_ = 1, next_table_id_ = 1;
+  std::vector<uint32_t> free_service_ids_, free_backend_ids_, free_table_ids_;
 };
 
 }  // namespace axon::datapath
