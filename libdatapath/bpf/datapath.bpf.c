@@ -113,6 +113,14 @@ int axon_from_container(struct __sk_buff *skb)
 	}
 	epoch = policy_epoch();
 
+	/* An ICMP error about a connection this pod accepted: no policy. */
+	if (ct_related(&p, AXON_CT_INGRESS, now)) {
+		vi.is_reply = 1;
+		vi.trace_reason = AXON_TRACE_REASON_RELATED;
+		vi.dst_identity = ipcache_identity(p.tuple.daddr);
+		return pass(skb, &p, &vi, AXON_TRACE_FROM_ENDPOINT, 1);
+	}
+
 	switch (ct_lookup(&p, AXON_CT_EGRESS, AXON_CT_INGRESS, now, &ct)) {
 	case CT_REPLY:
 		/* A reply of a connection this pod accepted: no policy. */
@@ -177,6 +185,16 @@ int axon_to_container(struct __sk_buff *skb)
 	vi.dst_identity = ep->identity;
 	now = bpf_ktime_get_ns();
 	epoch = policy_epoch();
+
+	/* An ICMP error about a connection this pod opened: no policy. (An
+	 * error about a Service connection names the backend, not the VIP:
+	 * the embedded header is not reverse-translated yet.) */
+	if (ct_related(&p, AXON_CT_EGRESS, now)) {
+		vi.is_reply = 1;
+		vi.trace_reason = AXON_TRACE_REASON_RELATED;
+		vi.src_identity = ipcache_identity(p.tuple.saddr);
+		return pass(skb, &p, &vi, AXON_TRACE_TO_ENDPOINT, 1);
+	}
 
 	switch (ct_lookup(&p, AXON_CT_INGRESS, AXON_CT_EGRESS, now, &ct)) {
 	case CT_REPLY:

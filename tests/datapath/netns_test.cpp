@@ -229,6 +229,29 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
     CHECK_FALSE(tcp_exchange(b, a.ip, 8080, a8080.get()));
   }
 
+  SUBCASE("an ICMP error about a tracked flow reaches its sender through default deny") {
+    // a: egress to b allowed, ingress default deny. A datagram to a closed
+    // port of b comes back as "port unreachable": a related packet.
+    REQUIRE(lab.dp->policy()
+                .replace(lab.ep("a"),
+                         {true, true,
+                          {PolicyEntry{Direction::egress, kIdB, 0, 0, 0, PolicyAction::allow, 0}}})
+                .ok());
+    (void)lab.drain();
+    Fd u = socket_in(a.ns, AF_INET, SOCK_DGRAM);
+    REQUIRE(connect_within(u.get(), b.ip, 9999, kTimeout));  // UDP: sets the peer
+    REQUIRE(send(u.get(), "x", 1, 0) == 1);
+    CHECK(readable_within(u.get(), kTimeout));
+    char buf[4];
+    CHECK(recv(u.get(), buf, sizeof(buf), MSG_DONTWAIT) < 0);
+    CHECK(errno == ECONNREFUSED);
+    bool related = false;
+    for (const auto& e : lab.drain()) {
+      if (e.ifindex == a.host_ifindex && e.trace_reason == AXON_TRACE_REASON_RELATED) related = true;
+    }
+    CHECK(related);
+  }
+
   SUBCASE("a Service VIP reaches its backend and the reply comes from the VIP") {
     const std::string vip = "10.96.0.10";
     REQUIRE(lab.dp->services()

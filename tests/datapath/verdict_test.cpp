@@ -555,3 +555,33 @@ TEST_CASE("Services after a restart: tables are restored, not clobbered") {
   REQUIRE(second->conntrack().flush().ok());
   for (auto [sp, d] : before2) CHECK(dest(*second, "10.96.0.2", sp) == d);
 }
+
+TEST_CASE("ICMP errors about tracked connections pass as related, others meet policy") {
+  Env env;
+  env.policy({true, true, {entry(Eg, kIdB, IPPROTO_UDP, 53, 53)}});
+  CHECK(env.from(udp(kA, kB, 5000, 53)) == TC_ACT_OK);
+  // B answers "port unreachable", quoting A's datagram (IP header + 8 bytes).
+  auto quoted = [](const char* s, const char* d, uint16_t sp, uint16_t dp) {
+    auto inner = frame().ipv4(s, d).udp(sp, dp).payload("dns?").build();
+    return std::string(inner.begin() + 14, inner.begin() + 14 + 28);
+  };
+  CHECK(env.to(frame().ipv4(kB, kA).icmp(3, 3).payload(quoted(kA, kB, 5000, 53)).build()) ==
+        TC_ACT_OK);
+  auto e = env.last_event();
+  CHECK(e.trace_reason == AXON_TRACE_REASON_RELATED);
+  CHECK(e.is_reply);
+  // About a datagram A never sent: ingress default deny applies.
+  CHECK(env.to(frame().ipv4(kB, kA).icmp(3, 3).payload(quoted(kA, kB, 5001, 53)).build()) ==
+        TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_POLICY_DENIED);
+  // A quote cut short is plain ICMP for policy.
+  CHECK(env.to(frame().ipv4(kB, kA).icmp(3, 3).payload("short").build()) == TC_ACT_SHOT);
+
+  // A's own errors about what it accepted leave through its enforced egress.
+  env.policy({true, true, {entry(In, kIdC, IPPROTO_TCP, 80, 80)}});
+  CHECK(env.to(tcp(kC, kA, 6000, 80, kTcpSyn)) == TC_ACT_OK);
+  auto tq = frame().ipv4(kC, kA).tcp(6000, 80, kTcpSyn).build();
+  std::string tcp_quote(tq.begin() + 14, tq.begin() + 14 + 28);
+  CHECK(env.from(frame().ipv4(kA, kC).icmp(3, 1).payload(tcp_quote).build()) == TC_ACT_OK);
+  CHECK(env.last_event().trace_reason == AXON_TRACE_REASON_RELATED);
+}

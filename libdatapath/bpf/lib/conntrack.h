@@ -87,6 +87,21 @@ static __always_inline enum ct_status ct_lookup(const struct axon_pkt *p, __u8 o
 	return CT_NEW;
 }
 
+/* Is the packet an ICMP error about a connection tracked in `scope`? The
+ * embedded packet is one this side's peer received, i.e. one that left
+ * through the program that made the entry. */
+static __always_inline int ct_related(const struct axon_pkt *p, __u8 scope, __u64 now)
+{
+	struct axon_ct_key key;
+	struct axon_ct_entry *e;
+
+	if (!p->icmp_error)
+		return 0;
+	ct_key_forward(&key, &p->inner, scope);
+	e = bpf_map_lookup_elem(&axon_ct4_v1, &key);
+	return e && e->expires_ns > now;
+}
+
 /* Updates a tracked connection with one more packet. Returns 1 when the
  * packet changed what is worth reporting (new TCP flags, first reply). */
 static __always_inline int ct_update(struct axon_ct_entry *e, const struct axon_pkt *p, int reply,

@@ -10,7 +10,10 @@
 #define TCP_FLAG_ACK 0x10
 
 #define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
 #define ICMP_ECHO 8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
 
 /* The ICMP echo header (linux/icmp.h drags in libc headers). */
 struct axon_icmp_echo {
@@ -27,6 +30,7 @@ struct axon_icmp_echo {
 /* The parsed packet. tuple changes as NAT rewrites the packet. */
 struct axon_pkt {
 	struct axon_flow_tuple tuple;
+	struct axon_flow_tuple inner; /* ICMP errors: the packet the error is about */
 	__u32 l4_off;         /* from the start of the frame */
 	__u32 len;            /* skb->len */
 	__be16 policy_port;   /* TCP/UDP/SCTP dport, ICMP type; 0 without ports */
@@ -34,6 +38,7 @@ struct axon_pkt {
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 icmp_code;
+	__u8 icmp_error; /* inner holds the embedded packet's tuple */
 };
 
 /* Makes the first `need` bytes direct-accessible (non-linear skbs); returns
@@ -49,6 +54,53 @@ static __always_inline int ensure_linear(struct __sk_buff *skb, __u32 need)
 	if ((void *)(long)skb->data + need > (void *)(long)skb->data_end)
 		return -1;
 	return 0;
+}
+
+/* An ICMP error (destination unreachable, time exceeded, parameter problem)
+ * carries the IPv4 header and first 8 bytes of the packet it is about. Reads
+ * that packet's tuple into p->inner, as its sender sent it, so that the error
+ * can be matched to the connection (RFC 792). Errors about packets with IP
+ * options or cut shorter than that are left to policy like other ICMP. */
+static __always_inline void parse_icmp_error(struct __sk_buff *skb, struct axon_pkt *p,
+					     __u32 icmp_off)
+{
+	void *data, *data_end;
+	struct iphdr *in;
+	__u8 *l4;
+
+	if (ensure_linear(skb, icmp_off + 8 + sizeof(struct iphdr) + 8))
+		return;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (icmp_off > ETH_HLEN + 60)
+		return;
+	in = data + icmp_off + 8;
+	if ((void *)(in + 1) + 8 > data_end || in->ihl != 5)
+		return;
+	l4 = (void *)(in + 1);
+	p->inner.saddr = in->saddr;
+	p->inner.daddr = in->daddr;
+	p->inner.proto = in->protocol;
+	switch (in->protocol) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		p->inner.sport = ((__be16 *)l4)[0];
+		p->inner.dport = ((__be16 *)l4)[1];
+		break;
+	case IPPROTO_ICMP: {
+		struct axon_icmp_echo *echo = (void *)l4;
+
+		if (echo->type == ICMP_ECHO)
+			p->inner.sport = echo->id;
+		else if (echo->type == ICMP_ECHOREPLY)
+			p->inner.dport = echo->id;
+		break;
+	}
+	default:
+		break;
+	}
+	p->icmp_error = 1;
 }
 
 /* Parses IPv4 and the L4 header behind it. Returns 0 or a drop reason. */
@@ -138,6 +190,9 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct axon_pkt *p)
 			p->tuple.sport = icmp->id;
 		else if (icmp->type == ICMP_ECHOREPLY)
 			p->tuple.dport = icmp->id;
+		else if (icmp->type == ICMP_DEST_UNREACH || icmp->type == ICMP_TIME_EXCEEDED ||
+			 icmp->type == ICMP_PARAMETERPROB)
+			parse_icmp_error(skb, p, ETH_HLEN + ihl_len);
 		return 0;
 	}
 	p->policy_port = p->tuple.dport;

@@ -67,6 +67,7 @@ enum axon_trace_reason {
 	AXON_TRACE_REASON_NEW = 1,
 	AXON_TRACE_REASON_ESTABLISHED = 2,
 	AXON_TRACE_REASON_REPLY = 3,
+	AXON_TRACE_REASON_RELATED = 4, /* an ICMP error about a tracked connection */
 };
 
 /* Flow.policy_match_type (Cilium's monitor numbers). */
