@@ -189,7 +189,7 @@ std::string nft_rules(int n, const std::string& backend) {
 
 void bench_services() {
   std::printf("\n== services: TCP connections/s to the last Service's VIP\n"
-              "   (7 rounds; each round measures every count and mode in turn, 0.6 s each;\n"
+              "   (9 rounds; each round measures every count and mode in turn, 0.5 s each;\n"
               "    best round shown, so drift from other load on the machine hits all alike)\n");
   auto topo = must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
   Pod& client = topo.pod("client");
@@ -197,8 +197,8 @@ void bench_services() {
   const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000}, {"backend", 2000}};
   AcceptLoop server(backend.ns, 8080);
   BenchDatapath dp;
-  const double T = 0.6;
-  const int rounds = 7;
+  const double T = 0.5;
+  const int rounds = 9;
   const std::vector<int> counts = {10, 1000, 10000, 30000};
   std::map<int, std::array<double, 3>> best;  // count -> axon, iptables, nft
   std::map<int, double> load_s, change_ms;
@@ -341,7 +341,7 @@ void bench_policy() {
   // Rounds alternate bare and axon; the best of each is reported (other load
   // on the machine only ever slows a run down).
   double best[4] = {};
-  const int rounds = 5;
+  const int rounds = 7;
   ProgStats from_sum{}, to_sum{};
   for (int r = 0; r < rounds; ++r) {
     double bare_bw = iperf3(client, backend, 2);
