@@ -83,7 +83,7 @@ std::string one_line(std::string msg) {
 // groups of the seed's story first, then the rest alphabetically.
 std::vector<CommandRegistration> in_listing_order(std::vector<CommandRegistration> regs) {
   static const std::vector<std::string> kGroupOrder = {
-      "Getting started", "Cluster", "Policy", "Observability", "Lab", "Other commands"};
+      "Getting started", "Cluster", "Policy", "Observability", "Lab", "Daemons", "Other commands"};
   auto rank = [](const std::string& group) {
     auto it = std::find(kGroupOrder.begin(), kGroupOrder.end(), group);
     return static_cast<size_t>(it - kGroupOrder.begin());

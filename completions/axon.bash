@@ -7,7 +7,8 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'completion connectivity install lab observe status uninstall values version workload' ;;
+    '') echo 'agent completion connectivity install lab observe operator status uninstall values version workload' ;;
+    'agent') echo 'clean-state mount-cgroup' ;;
     'connectivity') echo 'test' ;;
     'lab') echo 'down exec logs status up' ;;
     'values') echo 'fix validate' ;;
@@ -19,6 +20,9 @@ __axon_subcommands() {
 __axon_flags() {
   case $1 in
     '') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context --version' ;;
+    'agent') echo '-h --help --config-dir --cni-conf-dir --cni-bin-dir -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'agent clean-state') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'agent mount-cgroup') echo '-h --help --host-root -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'completion') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'connectivity test') echo '-h --help --test --test-namespace --single-node --test-concurrency --repeat-count --timeout --flow-validation --all-flows --hubble --hubble-server --external-target --external-ip --external-cidr --node-selector --connect-timeout --request-timeout --retry --retry-delay --junit-file --junit-property -d --debug -t --timestamp -p --pause-on-fail --exit-zero-on-failure --force-deploy --keep --cleanup -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -30,6 +34,7 @@ __axon_flags() {
     'lab status') echo '-h --help --name -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'lab up') echo '-h --help --name --nodes -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'operator') echo '-h --help --config-dir -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'values') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -56,6 +61,34 @@ __axon_value() {
     ('|--kubeconfig') printf '%s\n' 'file' ;;
     ('|--context') printf '%s\n' 'any' ;;
     ('|--version') printf '%s\n' 'any' ;;
+    ('agent|-h'|'agent|--help') printf '%s\n' 'any' ;;
+    ('agent|--config-dir') printf '%s\n' 'any' ;;
+    ('agent|--cni-conf-dir') printf '%s\n' 'any' ;;
+    ('agent|--cni-bin-dir') printf '%s\n' 'any' ;;
+    ('agent|-o'|'agent|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('agent|--no-color') printf '%s\n' 'any' ;;
+    ('agent|-v'|'agent|--verbose') printf '%s\n' 'any' ;;
+    ('agent|--state-dir') printf '%s\n' 'dir' ;;
+    ('agent|--lab') printf '%s\n' 'any' ;;
+    ('agent|--kubeconfig') printf '%s\n' 'file' ;;
+    ('agent|--context') printf '%s\n' 'any' ;;
+    ('agent clean-state|-h'|'agent clean-state|--help') printf '%s\n' 'any' ;;
+    ('agent clean-state|-o'|'agent clean-state|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('agent clean-state|--no-color') printf '%s\n' 'any' ;;
+    ('agent clean-state|-v'|'agent clean-state|--verbose') printf '%s\n' 'any' ;;
+    ('agent clean-state|--state-dir') printf '%s\n' 'dir' ;;
+    ('agent clean-state|--lab') printf '%s\n' 'any' ;;
+    ('agent clean-state|--kubeconfig') printf '%s\n' 'file' ;;
+    ('agent clean-state|--context') printf '%s\n' 'any' ;;
+    ('agent mount-cgroup|-h'|'agent mount-cgroup|--help') printf '%s\n' 'any' ;;
+    ('agent mount-cgroup|--host-root') printf '%s\n' 'any' ;;
+    ('agent mount-cgroup|-o'|'agent mount-cgroup|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('agent mount-cgroup|--no-color') printf '%s\n' 'any' ;;
+    ('agent mount-cgroup|-v'|'agent mount-cgroup|--verbose') printf '%s\n' 'any' ;;
+    ('agent mount-cgroup|--state-dir') printf '%s\n' 'dir' ;;
+    ('agent mount-cgroup|--lab') printf '%s\n' 'any' ;;
+    ('agent mount-cgroup|--kubeconfig') printf '%s\n' 'file' ;;
+    ('agent mount-cgroup|--context') printf '%s\n' 'any' ;;
     ('completion|-h'|'completion|--help') printf '%s\n' 'any' ;;
     ('completion|-o'|'completion|--output') printf '%s\n' 'choice table json yaml' ;;
     ('completion|--no-color') printf '%s\n' 'any' ;;
@@ -271,6 +304,15 @@ __axon_value() {
     ('observe|--lab') printf '%s\n' 'any' ;;
     ('observe|--kubeconfig') printf '%s\n' 'file' ;;
     ('observe|--context') printf '%s\n' 'any' ;;
+    ('operator|-h'|'operator|--help') printf '%s\n' 'any' ;;
+    ('operator|--config-dir') printf '%s\n' 'any' ;;
+    ('operator|-o'|'operator|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('operator|--no-color') printf '%s\n' 'any' ;;
+    ('operator|-v'|'operator|--verbose') printf '%s\n' 'any' ;;
+    ('operator|--state-dir') printf '%s\n' 'dir' ;;
+    ('operator|--lab') printf '%s\n' 'any' ;;
+    ('operator|--kubeconfig') printf '%s\n' 'file' ;;
+    ('operator|--context') printf '%s\n' 'any' ;;
     ('status|-h'|'status|--help') printf '%s\n' 'any' ;;
     ('status|--wait') printf '%s\n' 'any' ;;
     ('status|--wait-duration') printf '%s\n' 'any' ;;

@@ -183,6 +183,13 @@ SourceLocation YamlDocument::where(const std::string& path) const {
   }
 }
 
+const Json& member(const Json& object, const std::string& key) {
+  static const Json empty = Json::object();
+  if (!object.is_object()) return empty;
+  auto it = object.find(key);
+  return it == object.end() || it->is_null() ? empty : *it;
+}
+
 std::string child_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
 }

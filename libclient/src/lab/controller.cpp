@@ -102,6 +102,7 @@ class Reconciler {
     if (auto st = schedule(); !st) return st;
     if (auto st = garbage_collect(); !st) return st;
     if (auto st = services(); !st) return st;
+    if (auto st = crds(); !st) return st;
     return namespaces();
   }
 
@@ -345,6 +346,23 @@ class Reconciler {
           log::info("service {}/{}: clusterIP {}", s["metadata"].value("namespace", ""),
                     s["metadata"].value("name", ""), s["spec"]["clusterIP"].get<std::string>());
       }
+    }
+    return {};
+  }
+
+  // The API server's part: a CustomResourceDefinition is accepted and
+  // established at once (the lab serves every kind from the same store).
+  Status crds() {
+    auto list = store_.list("apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "");
+    if (!list) return list.error();
+    const Json status = {
+        {"conditions", Json::array({{{"type", "NamesAccepted"}, {"status", "True"}},
+                                    {{"type", "Established"}, {"status", "True"}}})},
+        {"acceptedNames", Json::object()}};
+    for (const auto& crd : *list) {
+      Json s = status;
+      s["acceptedNames"] = crd["spec"].value("names", Json::object());
+      if (auto st = set_status(crd, s); !st) return st;
     }
     return {};
   }

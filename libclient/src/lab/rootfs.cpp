@@ -119,14 +119,16 @@ Result<pid_t> start_pod_process(const PodLaunch& l) {
     }
     check(overlay(l.pod_dir + "/upper", l.pod_dir + "/work", root));
     for (const char* d : {"/proc", "/sys", "/dev"}) check(bind_mount(d, root + d, true));
-    for (const auto& p : l.shared_paths) check(bind_mount(p, root + p));
+    // Volumes are recursive binds, as container runtimes make them (what is
+    // mounted below a hostPath comes along); shared paths go on top.
     for (const auto& m : l.mounts) {
-      check(bind_mount(m.source, root + m.target));
+      check(bind_mount(m.source, root + m.target, true));
       if (m.read_only && ::mount(nullptr, (root + m.target).c_str(), nullptr,
                                  MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
         fail(sys_error("make " + m.target + " read-only").str());
       }
     }
+    for (const auto& p : l.shared_paths) check(bind_mount(p, root + p));
     if (!l.resolv_conf.empty()) {
       ::unlink((root + "/etc/resolv.conf").c_str());  // may be a symlink into /run
       std::ofstream f(root + "/etc/resolv.conf", std::ios::trunc);

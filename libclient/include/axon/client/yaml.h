@@ -49,6 +49,12 @@ Result<std::vector<YamlDocument>> read_yaml_file(const std::string& path);
 std::string child_path(const std::string& parent, const std::string& key);
 std::string child_path(const std::string& parent, size_t index);
 
+// The member `key` of an object, or an empty object when it is absent or
+// null (so .value(), .items() and range-for all work on the result): a
+// reference that stays valid, unlike value(key, default), whose result is
+// a temporary (iterating `.items()` of a temporary reads freed memory).
+const Json& member(const Json& object, const std::string& key);
+
 // Block-style YAML. Strings that would read back as another type are quoted.
 std::string to_yaml(const Json& doc);
 // Documents separated by "---".

@@ -1,0 +1,130 @@
+// The node agent: one per node (the DaemonSet axon install renders). It
+// owns the node's eBPF datapath and keeps it in step with the cluster:
+//
+//   CNI plugin --gRPC (/run/axon/agent.sock)--> IPAM, endpoints (attach the
+//                                              programs to the pod's veth)
+//   store (etcd) --watch--> identities of every pod -> ipcache
+//                           other nodes' pod CIDRs -> routes over the LAN
+//                           Services + EndpointSlices -> service maps
+//                           policies -> each endpoint's policy map
+//
+// Everything it must remember across a restart is in files under
+// /run/axon (the node's) and in pinned maps, so traffic and policy keep
+// flowing while it restarts.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "axon/base/result.h"
+#include "axon/client/etcd_store.h"
+#include "axon/client/identity_store.h"
+#include "axon/client/ipam.h"
+#include "axon/datapath/datapath.h"
+
+namespace axon::agent {
+
+using client::Json;
+
+struct AgentConfig {
+  std::string node;                 // NODE_NAME
+  std::string store;                // AXON_STORE: the lab's etcd
+  std::string cluster = "default";  // cluster-name
+  std::string ipam_mode = "kubernetes";
+  bool kube_proxy_replacement = false;
+  std::string policy_mode = "default";  // enable-policy: default | always | never
+  std::string lb_algorithm = "random";
+  uint32_t maglev_table_size = 16381;
+  std::string run_dir = "/run/axon";
+  std::string cni_conf_dir = "/host/etc/cni/net.d";
+  std::string cni_bin_dir = "/host/opt/cni/bin";
+  int health_port = 9879;
+
+  std::string socket() const { return run_dir + "/agent.sock"; }
+  // Reads cilium-config-style keys (files in a ConfigMap volume).
+  static Result<AgentConfig> load(const std::string& config_dir);
+};
+
+struct EndpointInfo {
+  uint32_t id = 0;
+  std::string container_id, pod_ns, pod_name, ip, ifname, netns;
+  uint32_t ifindex = 0;
+  uint32_t identity = 0;
+  std::map<std::string, std::string> labels;  // identity labels
+  bool ingress_enforced = false, egress_enforced = false;
+
+  Json to_json() const;
+  static EndpointInfo from_json(const Json& j);
+};
+
+struct ServiceInfo {
+  std::string name;  // ns/name
+  std::string type;
+  datapath::Service service;
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentConfig config) : c_(std::move(config)) {}
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Starts everything and runs until `stop`. Returns the exit code.
+  int run(const std::atomic<bool>& stop);
+
+  // For the CNI plugin.
+  Result<std::string> ipam_allocate(const std::string& container_id);
+  void ipam_release(const std::string& container_id);
+  Result<EndpointInfo> endpoint_create(EndpointInfo ep);
+  Status endpoint_delete(const std::string& container_id);  // NotFound: Error with sys_errno ENOENT
+
+  // For status and commands.
+  std::vector<EndpointInfo> endpoints() const;
+  std::vector<ServiceInfo> services() const;
+  std::map<uint32_t, std::map<std::string, std::string>> identities() const;
+  const AgentConfig& config() const { return c_; }
+  std::string pod_cidr() const;
+  bool ready() const { return ready_.load(); }
+  std::vector<std::string> errors() const;
+  size_t policy_count() const;
+
+ private:
+  Status start();
+  void sync();
+  Result<uint32_t> identity_of(const Json& pod, const std::map<std::string, Json>& namespaces,
+                               std::map<std::string, std::string>* labels_out);
+  void sync_nodes(const std::vector<Json>& nodes);
+  void sync_ipcache(const std::vector<Json>& pods, const std::map<std::string, Json>& namespaces);
+  void sync_services();
+  void sync_policy();
+  void install_cni();
+  void persist(const EndpointInfo& ep) const;
+  void restore_endpoints();
+  void note_error(const std::string& what, const std::string& message);
+
+  AgentConfig c_;
+  std::shared_ptr<client::EtcdClient> etcd_;
+  std::unique_ptr<client::EtcdStore> store_;
+  std::unique_ptr<client::IdentityStore> identity_store_;
+  std::unique_ptr<client::NodeIpam> ipam_;
+  std::optional<datapath::Datapath> dp_;
+
+  mutable std::mutex mu_;                          // everything below, and the datapath
+  std::map<std::string, EndpointInfo> endpoints_;  // by container id
+  std::map<datapath::ServiceKey, ServiceInfo> services_;
+  std::map<uint32_t, std::map<std::string, std::string>> identities_;
+  std::set<std::string> ipcache_;   // pod prefixes we wrote
+  std::set<std::string> node_ips_;  // node addresses we wrote (host, remote-node)
+  std::set<std::string> routes_;    // pod CIDRs of other nodes we route
+  std::map<std::string, std::string> errors_;
+  size_t policies_ = 0;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace axon::agent
