@@ -1,7 +1,9 @@
 // axon's datapath: the two programs on the host side of every pod's veth.
 //
 //   from-container (TC ingress of the host veth: packets leaving the pod)
-//     Service DNAT -> conntrack -> egress policy -> conntrack create
+//     Service DNAT -> conntrack (replies and related ICMP errors pass)
+//     -> egress policy (skipped while the connection's check is current)
+//     -> conntrack create
 //   to-container   (TC egress of the host veth: packets entering the pod)
 //     conntrack -> reverse NAT of Service replies | ingress policy -> create
 //
