@@ -45,8 +45,7 @@ static __always_inline int handle_non_ipv4(struct __sk_buff *skb, struct axon_pk
 
 /* Parses the frame; returns -1 to go on, or a TC verdict. */
 static __always_inline int prologue(struct __sk_buff *skb, struct axon_pkt *p,
-				    struct axon_verdict_info *vi,
-				    struct axon_endpoint_info **ep)
+				    struct axon_verdict_info *vi, struct axon_endpoint_info **ep)
 {
 	struct axon_endpoint_key ek = {.ifindex = skb->ifindex};
 	void *data = (void *)(long)skb->data;
@@ -139,7 +138,8 @@ int axon_from_container(struct __sk_buff *skb)
 			/* Policy or identities changed since this connection
 			 * was last checked: look again. */
 			vi.dst_identity = ipcache_identity(p.tuple.daddr);
-			ret = policy_check(vi.endpoint_id, vi.dst_identity, AXON_DIR_EGRESS, &p, &pol);
+			ret = policy_check(vi.endpoint_id, vi.dst_identity, AXON_DIR_EGRESS, &p,
+					   &pol);
 			vi.match_type = pol.match_type;
 			if (ret)
 				return drop(skb, &p, &vi, ret);
@@ -217,7 +217,8 @@ int axon_to_container(struct __sk_buff *skb)
 		vi.trace_reason = AXON_TRACE_REASON_ESTABLISHED;
 		if (ct->policy_epoch != epoch) {
 			vi.src_identity = ipcache_identity(p.tuple.saddr);
-			ret = policy_check(vi.endpoint_id, vi.src_identity, AXON_DIR_INGRESS, &p, &pol);
+			ret = policy_check(vi.endpoint_id, vi.src_identity, AXON_DIR_INGRESS, &p,
+					   &pol);
 			vi.match_type = pol.match_type;
 			if (ret)
 				return drop(skb, &p, &vi, ret);

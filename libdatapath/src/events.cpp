@@ -26,9 +26,9 @@ int64_t now_ns(clockid_t clock) {
 
 Event decode_event(const axon_event& raw, int64_t mono_to_real_ns) {
   Event e;
-  e.time = std::chrono::system_clock::time_point(std::chrono::duration_cast<
-                                                 std::chrono::system_clock::duration>(
-      std::chrono::nanoseconds(static_cast<int64_t>(raw.timestamp_ns) + mono_to_real_ns)));
+  e.time = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(static_cast<int64_t>(raw.timestamp_ns) + mono_to_real_ns)));
   e.type = static_cast<EventType>(raw.type);
   if (raw.type == AXON_EVENT_DROP) {
     e.drop_reason = raw.subtype;

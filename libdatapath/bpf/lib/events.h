@@ -38,8 +38,8 @@ static __always_inline void account(__u8 direction, __u8 reason, __u32 len)
 }
 
 static __always_inline void emit_event(struct __sk_buff *skb, const struct axon_pkt *p,
-				       const struct axon_verdict_info *vi, __u8 type,
-				       __u8 subtype, __u8 verdict)
+				       const struct axon_verdict_info *vi, __u8 type, __u8 subtype,
+				       __u8 verdict)
 {
 	struct axon_event *e = bpf_ringbuf_reserve(&axon_events_v1, sizeof(*e), 0);
 

@@ -59,7 +59,8 @@ class EventReader {
   ~EventReader();
 
   // Waits up to `timeout` for events and calls `fn` for each; returns how many.
-  Result<size_t> poll(std::chrono::milliseconds timeout, const std::function<void(const Event&)>& fn);
+  Result<size_t> poll(std::chrono::milliseconds timeout,
+                      const std::function<void(const Event&)>& fn);
 
  private:
   struct Callback;
