@@ -31,6 +31,7 @@
 #include "axon/abi/datapath.h"
 #include "axon/datapath/bpffs.h"
 #include "axon/datapath/datapath.h"
+#include "axon/datapath/libbpf_env.h"
 #include "axon/datapath/prog_test_run.h"
 #include "netns.h"
 #include "packet_builder.h"
@@ -530,6 +531,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> which(argv + 1, argv + argc);
   if (which.empty()) which = {"prog", "services", "policy"};
   signal(SIGPIPE, SIG_IGN);
+  route_libbpf_logs();
   try {
     run(which);
   } catch (const std::exception& e) {
