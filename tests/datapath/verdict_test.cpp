@@ -349,6 +349,8 @@ TEST_CASE("Service: DNAT to a backend, reverse NAT of the reply, checksums intac
   auto re = env.last_event();
   CHECK(re.is_reply);
   CHECK(re.nat);
+  CHECK(re.src_identity == kIdB);  // the backend's identity, not the VIP's
+  CHECK(re.dst_identity == kIdA);
   CHECK(re.xlated.saddr == ip(kVip));
 
   // The connection keeps its backend; UDP services work the same way.
