@@ -1,7 +1,9 @@
 // axon's datapath: the two programs on the host side of every pod's veth.
 //
 //   from-container (TC ingress of the host veth: packets leaving the pod)
-//     Service DNAT -> conntrack -> egress policy -> conntrack create
+//     Service DNAT -> conntrack (replies and related ICMP errors pass)
+//     -> egress policy (skipped while the connection's check is current)
+//     -> conntrack create
 //   to-container   (TC egress of the host veth: packets entering the pod)
 //     conntrack -> reverse NAT of Service replies | ingress policy -> create
 //
@@ -43,8 +45,7 @@ static __always_inline int handle_non_ipv4(struct __sk_buff *skb, struct axon_pk
 
 /* Parses the frame; returns -1 to go on, or a TC verdict. */
 static __always_inline int prologue(struct __sk_buff *skb, struct axon_pkt *p,
-				    struct axon_verdict_info *vi,
-				    struct axon_endpoint_info **ep)
+				    struct axon_verdict_info *vi, struct axon_endpoint_info **ep)
 {
 	struct axon_endpoint_key ek = {.ifindex = skb->ifindex};
 	void *data = (void *)(long)skb->data;
@@ -84,6 +85,93 @@ static __always_inline int pass(struct __sk_buff *skb, const struct axon_pkt *p,
 	return TC_ACT_OK;
 }
 
+/* The peer of a packet seen from the endpoint: the destination of a packet
+ * leaving the pod, the source of one entering it. */
+static __always_inline __u32 peer_identity(const struct axon_pkt *p, __u8 dir)
+{
+	return ipcache_identity(dir == AXON_DIR_EGRESS ? p->tuple.daddr : p->tuple.saddr);
+}
+
+static __always_inline void set_peer(struct axon_verdict_info *vi, __u8 dir, __u32 identity)
+{
+	if (dir == AXON_DIR_EGRESS)
+		vi->dst_identity = identity;
+	else
+		vi->src_identity = identity;
+}
+
+static __always_inline __u8 trace_point(__u8 dir)
+{
+	return dir == AXON_DIR_EGRESS ? AXON_TRACE_FROM_ENDPOINT : AXON_TRACE_TO_ENDPOINT;
+}
+
+/* A reply (or related ICMP error) of a tracked connection: no policy. The
+ * peer's identity is looked up only when there is something to report (and
+ * only if the caller has not, e.g. before a reverse NAT). */
+static __always_inline int pass_reply(struct __sk_buff *skb, struct axon_pkt *p,
+				      struct axon_verdict_info *vi, __u8 dir, __u8 reason,
+				      int report)
+{
+	__u32 known = dir == AXON_DIR_EGRESS ? vi->dst_identity : vi->src_identity;
+
+	vi->is_reply = 1;
+	vi->trace_reason = reason;
+	if ((report || cfg_trace_every_packet) && !known)
+		set_peer(vi, dir, peer_identity(p, dir));
+	return pass(skb, p, vi, trace_point(dir), report);
+}
+
+/* A forward packet of a tracked connection: policy is looked up again only
+ * when the policy epoch moved since the connection's last check. */
+static __always_inline int pass_established(struct __sk_buff *skb, struct axon_pkt *p,
+					    struct axon_verdict_info *vi, struct axon_ct_entry *ct,
+					    __u8 dir, __u32 epoch, __u64 now)
+{
+	struct axon_policy_value pol = {};
+	__u32 peer = 0;
+	int ret, report;
+
+	vi->trace_reason = AXON_TRACE_REASON_ESTABLISHED;
+	if (ct->policy_epoch != epoch) {
+		peer = peer_identity(p, dir);
+		set_peer(vi, dir, peer);
+		ret = policy_check(vi->endpoint_id, peer, dir, p, &pol);
+		vi->match_type = pol.match_type;
+		if (ret)
+			return drop(skb, p, vi, ret);
+		ct->proxy_port = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : 0;
+		ct->policy_epoch = epoch;
+	}
+	vi->proxy_port = ct->proxy_port;
+	report = ct_update(ct, p, 0, now);
+	if ((report || cfg_trace_every_packet) && !peer)
+		set_peer(vi, dir, peer_identity(p, dir));
+	return pass(skb, p, vi, trace_point(dir), report);
+}
+
+/* A packet that opens a connection: policy, then a conntrack entry. */
+static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
+				     struct axon_verdict_info *vi, __u8 dir, __u8 scope,
+				     __u32 rev_nat_index, __u32 epoch, __u64 now)
+{
+	struct axon_policy_value pol = {};
+	__u32 peer = peer_identity(p, dir);
+	int ret;
+
+	set_peer(vi, dir, peer);
+	ret = policy_check(vi->endpoint_id, peer, dir, p, &pol);
+	vi->match_type = pol.match_type;
+	if (ret)
+		return drop(skb, p, vi, ret);
+	if (pol.verdict == AXON_POLICY_REDIRECT)
+		vi->proxy_port = pol.proxy_port;
+	ret = ct_create(p, scope, rev_nat_index, vi->proxy_port, epoch, now);
+	if (ret)
+		return drop(skb, p, vi, ret);
+	vi->trace_reason = AXON_TRACE_REASON_NEW;
+	return pass(skb, p, vi, trace_point(dir), 1);
+}
+
 SEC("tc")
 int axon_from_container(struct __sk_buff *skb)
 {
@@ -91,10 +179,9 @@ int axon_from_container(struct __sk_buff *skb)
 	struct axon_verdict_info vi = {.direction = AXON_DIR_EGRESS};
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
-	struct axon_policy_value pol = {};
 	__u32 rev_nat_index = 0, epoch;
 	__u64 now;
-	int ret, report;
+	int ret;
 
 	ret = prologue(skb, &p, &vi, &ep);
 	if (ret >= 0 || !ep)
@@ -105,7 +192,6 @@ int axon_from_container(struct __sk_buff *skb)
 		return drop(skb, &p, &vi, AXON_DROP_INVALID_SOURCE_IP);
 	}
 	now = bpf_ktime_get_ns();
-
 	ret = lb4_dnat(skb, &p, now, &rev_nat_index);
 	if (ret) {
 		vi.dst_identity = ipcache_identity(p.tuple.daddr);
@@ -113,58 +199,19 @@ int axon_from_container(struct __sk_buff *skb)
 	}
 	epoch = policy_epoch();
 
-	/* An ICMP error about a connection this pod accepted: no policy. */
-	if (ct_related(&p, AXON_CT_INGRESS, now)) {
-		vi.is_reply = 1;
-		vi.trace_reason = AXON_TRACE_REASON_RELATED;
-		vi.dst_identity = ipcache_identity(p.tuple.daddr);
-		return pass(skb, &p, &vi, AXON_TRACE_FROM_ENDPOINT, 1);
-	}
-
+	/* An ICMP error about a connection this pod accepted. */
+	if (ct_related(&p, AXON_CT_INGRESS, now))
+		return pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_RELATED, 1);
 	switch (ct_lookup(&p, AXON_CT_EGRESS, AXON_CT_INGRESS, now, &ct)) {
-	case CT_REPLY:
-		/* A reply of a connection this pod accepted: no policy. */
-		vi.is_reply = 1;
-		vi.trace_reason = AXON_TRACE_REASON_REPLY;
-		report = ct_update(ct, &p, 1, now);
-		if (report || cfg_trace_every_packet)
-			vi.dst_identity = ipcache_identity(p.tuple.daddr);
-		return pass(skb, &p, &vi, AXON_TRACE_FROM_ENDPOINT, report);
+	case CT_REPLY: /* of a connection this pod accepted */
+		return pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_REPLY,
+				  ct_update(ct, &p, 1, now));
 	case CT_ESTABLISHED:
-		vi.trace_reason = AXON_TRACE_REASON_ESTABLISHED;
-		vi.dst_identity = AXON_IDENTITY_UNKNOWN;
-		if (ct->policy_epoch != epoch) {
-			/* Policy or identities changed since this connection
-			 * was last checked: look again. */
-			vi.dst_identity = ipcache_identity(p.tuple.daddr);
-			ret = policy_check(vi.endpoint_id, vi.dst_identity, AXON_DIR_EGRESS, &p, &pol);
-			vi.match_type = pol.match_type;
-			if (ret)
-				return drop(skb, &p, &vi, ret);
-			ct->proxy_port = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : 0;
-			ct->policy_epoch = epoch;
-		}
-		vi.proxy_port = ct->proxy_port;
-		report = ct_update(ct, &p, 0, now);
-		if ((report || cfg_trace_every_packet) && !vi.dst_identity)
-			vi.dst_identity = ipcache_identity(p.tuple.daddr);
-		return pass(skb, &p, &vi, AXON_TRACE_FROM_ENDPOINT, report);
+		return pass_established(skb, &p, &vi, ct, AXON_DIR_EGRESS, epoch, now);
 	default:
-		break;
+		return admit_new(skb, &p, &vi, AXON_DIR_EGRESS, AXON_CT_EGRESS, rev_nat_index,
+				 epoch, now);
 	}
-
-	vi.dst_identity = ipcache_identity(p.tuple.daddr);
-	ret = policy_check(vi.endpoint_id, vi.dst_identity, AXON_DIR_EGRESS, &p, &pol);
-	vi.match_type = pol.match_type;
-	if (ret)
-		return drop(skb, &p, &vi, ret);
-	if (pol.verdict == AXON_POLICY_REDIRECT)
-		vi.proxy_port = pol.proxy_port;
-	ret = ct_create(&p, AXON_CT_EGRESS, rev_nat_index, vi.proxy_port, epoch, now);
-	if (ret)
-		return drop(skb, &p, &vi, ret);
-	vi.trace_reason = AXON_TRACE_REASON_NEW;
-	return pass(skb, &p, &vi, AXON_TRACE_FROM_ENDPOINT, 1);
 }
 
 SEC("tc")
@@ -174,7 +221,6 @@ int axon_to_container(struct __sk_buff *skb)
 	struct axon_verdict_info vi = {.direction = AXON_DIR_INGRESS};
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
-	struct axon_policy_value pol = {};
 	__u32 epoch;
 	__u64 now;
 	int ret, report;
@@ -186,63 +232,29 @@ int axon_to_container(struct __sk_buff *skb)
 	now = bpf_ktime_get_ns();
 	epoch = policy_epoch();
 
-	/* An ICMP error about a connection this pod opened: no policy. (An
-	 * error about a Service connection names the backend, not the VIP:
-	 * the embedded header is not reverse-translated yet.) */
-	if (ct_related(&p, AXON_CT_EGRESS, now)) {
-		vi.is_reply = 1;
-		vi.trace_reason = AXON_TRACE_REASON_RELATED;
-		vi.src_identity = ipcache_identity(p.tuple.saddr);
-		return pass(skb, &p, &vi, AXON_TRACE_TO_ENDPOINT, 1);
-	}
-
+	/* An ICMP error about a connection this pod opened. (One about a
+	 * Service connection names the backend, not the VIP: the embedded
+	 * header is not reverse-translated yet.) */
+	if (ct_related(&p, AXON_CT_EGRESS, now))
+		return pass_reply(skb, &p, &vi, AXON_DIR_INGRESS, AXON_TRACE_REASON_RELATED, 1);
 	switch (ct_lookup(&p, AXON_CT_INGRESS, AXON_CT_EGRESS, now, &ct)) {
 	case CT_REPLY:
-		/* A reply of a connection this pod opened: no policy; a
-		 * Service's backend answers with the Service's address. */
-		vi.is_reply = 1;
-		vi.trace_reason = AXON_TRACE_REASON_REPLY;
+		/* Of a connection this pod opened; a Service's backend
+		 * answers with the Service's address. */
 		report = ct_update(ct, &p, 1, now);
-		if (report || cfg_trace_every_packet)
-			vi.src_identity = ipcache_identity(p.tuple.saddr);
+		if (report || cfg_trace_every_packet) /* the backend, before reverse NAT */
+			vi.src_identity = peer_identity(&p, AXON_DIR_INGRESS);
 		if (ct->rev_nat_index) {
 			ret = lb4_rev_nat(skb, &p, ct->rev_nat_index);
 			if (ret)
 				return drop(skb, &p, &vi, ret);
 		}
-		return pass(skb, &p, &vi, AXON_TRACE_TO_ENDPOINT, report);
+		return pass_reply(skb, &p, &vi, AXON_DIR_INGRESS, AXON_TRACE_REASON_REPLY, report);
 	case CT_ESTABLISHED:
-		vi.trace_reason = AXON_TRACE_REASON_ESTABLISHED;
-		if (ct->policy_epoch != epoch) {
-			vi.src_identity = ipcache_identity(p.tuple.saddr);
-			ret = policy_check(vi.endpoint_id, vi.src_identity, AXON_DIR_INGRESS, &p, &pol);
-			vi.match_type = pol.match_type;
-			if (ret)
-				return drop(skb, &p, &vi, ret);
-			ct->proxy_port = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : 0;
-			ct->policy_epoch = epoch;
-		}
-		vi.proxy_port = ct->proxy_port;
-		report = ct_update(ct, &p, 0, now);
-		if ((report || cfg_trace_every_packet) && !vi.src_identity)
-			vi.src_identity = ipcache_identity(p.tuple.saddr);
-		return pass(skb, &p, &vi, AXON_TRACE_TO_ENDPOINT, report);
+		return pass_established(skb, &p, &vi, ct, AXON_DIR_INGRESS, epoch, now);
 	default:
-		break;
+		return admit_new(skb, &p, &vi, AXON_DIR_INGRESS, AXON_CT_INGRESS, 0, epoch, now);
 	}
-
-	vi.src_identity = ipcache_identity(p.tuple.saddr);
-	ret = policy_check(vi.endpoint_id, vi.src_identity, AXON_DIR_INGRESS, &p, &pol);
-	vi.match_type = pol.match_type;
-	if (ret)
-		return drop(skb, &p, &vi, ret);
-	if (pol.verdict == AXON_POLICY_REDIRECT)
-		vi.proxy_port = pol.proxy_port;
-	ret = ct_create(&p, AXON_CT_INGRESS, 0, vi.proxy_port, epoch, now);
-	if (ret)
-		return drop(skb, &p, &vi, ret);
-	vi.trace_reason = AXON_TRACE_REASON_NEW;
-	return pass(skb, &p, &vi, AXON_TRACE_TO_ENDPOINT, 1);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

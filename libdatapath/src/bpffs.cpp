@@ -32,12 +32,22 @@ Status make_pin_dir(const std::string& dir) {
   if (!dir.starts_with(std::string(kAxonPinRoot) + "/") && dir != kAxonPinRoot) {
     return Error{"pin directory " + dir + " is not under " + std::string(kAxonPinRoot)};
   }
-  for (size_t pos = std::string(kBpffsRoot).size() + 1; pos != std::string::npos;) {
-    pos = dir.find('/', pos + 1);
-    std::string part = dir.substr(0, pos);
-    if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + part);
+  // Another process may remove an empty parent (test cleanup) between two
+  // mkdirs: start over a few times.
+  for (int attempt = 0;; ++attempt) {
+    bool raced = false;
+    for (size_t pos = std::string(kBpffsRoot).size() + 1; pos != std::string::npos;) {
+      pos = dir.find('/', pos + 1);
+      std::string part = dir.substr(0, pos);
+      if (mkdir(part.c_str(), 0700) == 0 || errno == EEXIST) continue;
+      if (errno == ENOENT && attempt < 3) {
+        raced = true;
+        break;
+      }
+      return sys_error("mkdir " + part);
+    }
+    if (!raced) return {};
   }
-  return {};
 }
 
 Status remove_pins(const std::string& dir, const std::vector<std::string>& names) {

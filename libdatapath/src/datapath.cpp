@@ -33,10 +33,10 @@ struct Datapath::State {
                   skel->progs.axon_from_container, skel->progs.axon_to_container),
         ipcache(skel->maps.axon_ipcache_v1, skel->maps.axon_epoch_v1),
         policy(skel->maps.axon_policy_v1, skel->maps.axon_epoch_v1),
-        services(ServiceMaps{skel->maps.axon_lb4_services_v1, skel->maps.axon_lb4_backends_v1,
-                             skel->maps.axon_lb4_reverse_nat_v1, skel->maps.axon_lb4_maglev_v1},
-                 ServicesConfig{config.maglev_table_size, config.maglev_seed,
-                                config.default_algorithm}),
+        services(
+            ServiceMaps{skel->maps.axon_lb4_services_v1, skel->maps.axon_lb4_backends_v1,
+                        skel->maps.axon_lb4_reverse_nat_v1, skel->maps.axon_lb4_maglev_v1},
+            ServicesConfig{config.maglev_table_size, config.maglev_seed, config.default_algorithm}),
         conntrack(skel->maps.axon_ct4_v1) {}
 };
 
@@ -99,8 +99,8 @@ Result<Datapath> Datapath::open(const DatapathConfig& config) {
   if (err != 0) return neg_errno_error("datapath: size maps", err);
   if (auto s = skel->load(); !s) {
     auto e = s.error();
-    e.message += " (pins in " + config.pin_dir +
-                 "; maps of another layout or size there cannot be reused)";
+    e.message +=
+        " (pins in " + config.pin_dir + "; maps of another layout or size there cannot be reused)";
     return e;
   }
   axon_config c{config.maglev_table_size, AXON_LAYOUT_VERSION};
@@ -114,11 +114,21 @@ Result<Datapath> Datapath::open(const DatapathConfig& config) {
   return Datapath(std::move(state));
 }
 
-Endpoints& Datapath::endpoints() { return s_->endpoints; }
-Ipcache& Datapath::ipcache() { return s_->ipcache; }
-PolicyMaps& Datapath::policy() { return s_->policy; }
-Services& Datapath::services() { return s_->services; }
-Conntrack& Datapath::conntrack() { return s_->conntrack; }
+Endpoints& Datapath::endpoints() {
+  return s_->endpoints;
+}
+Ipcache& Datapath::ipcache() {
+  return s_->ipcache;
+}
+PolicyMaps& Datapath::policy() {
+  return s_->policy;
+}
+Services& Datapath::services() {
+  return s_->services;
+}
+Conntrack& Datapath::conntrack() {
+  return s_->conntrack;
+}
 
 Result<EventReader> Datapath::open_events() const {
   return EventReader::open(s_->skel->maps.axon_events_v1);
@@ -128,9 +138,15 @@ Result<Stats> Datapath::stats() const {
   return read_stats(s_->skel->maps.axon_metrics_v1, s_->skel->maps.axon_counters_v1);
 }
 
-const bpf_program* Datapath::from_container() const { return s_->skel->progs.axon_from_container; }
-const bpf_program* Datapath::to_container() const { return s_->skel->progs.axon_to_container; }
-const DatapathConfig& Datapath::config() const { return s_->config; }
+const bpf_program* Datapath::from_container() const {
+  return s_->skel->progs.axon_from_container;
+}
+const bpf_program* Datapath::to_container() const {
+  return s_->skel->progs.axon_to_container;
+}
+const DatapathConfig& Datapath::config() const {
+  return s_->config;
+}
 
 Status Datapath::remove_pins(const std::string& pin_dir) {
   // The names come from the embedded object itself: exactly the maps it pins.

@@ -90,8 +90,8 @@ Result<std::vector<Endpoint>> Endpoints::list() const {
     key = next;
     axon_endpoint_info info{};
     if (bpf_map__lookup_elem(map_, &key, sizeof(key), &info, sizeof(info), 0) != 0) continue;
-    out.push_back({key.ifindex, Ipv4::from_network_order(info.ipv4), info.identity,
-                   info.endpoint_id});
+    out.push_back(
+        {key.ifindex, Ipv4::from_network_order(info.ipv4), info.identity, info.endpoint_id});
   }
   return out;
 }

@@ -26,9 +26,9 @@ int64_t now_ns(clockid_t clock) {
 
 Event decode_event(const axon_event& raw, int64_t mono_to_real_ns) {
   Event e;
-  e.time = std::chrono::system_clock::time_point(std::chrono::duration_cast<
-                                                 std::chrono::system_clock::duration>(
-      std::chrono::nanoseconds(static_cast<int64_t>(raw.timestamp_ns) + mono_to_real_ns)));
+  e.time = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::nanoseconds(static_cast<int64_t>(raw.timestamp_ns) + mono_to_real_ns)));
   e.type = static_cast<EventType>(raw.type);
   if (raw.type == AXON_EVENT_DROP) {
     e.drop_reason = raw.subtype;
@@ -105,9 +105,12 @@ Result<size_t> EventReader::poll(std::chrono::milliseconds timeout,
   cb_->fn = fn;
   cb_->seen = 0;
   cb_->mono_to_real_ns = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC);
+  // The programs wake us only for batches (AXON_EVENTS_WAKEUP_BYTES): wait
+  // up to `timeout` for a wakeup, then take whatever is there.
   int n = ring_buffer__poll(rb_, static_cast<int>(timeout.count()));
+  if (n >= 0 || n == -EINTR) n = ring_buffer__consume(rb_);
   cb_->fn = nullptr;
-  if (n < 0 && n != -EINTR) return neg_errno_error("poll event ring buffer", n);
+  if (n < 0 && n != -EINTR) return neg_errno_error("read event ring buffer", n);
   return cb_->seen;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "axon/abi/smoke.h"
 #include "axon/base/log.h"
@@ -23,6 +24,10 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
   log::Level ours = level == LIBBPF_WARN   ? log::Level::warn
                     : level == LIBBPF_INFO ? log::Level::debug
                                            : log::Level::trace;
+  // The kernel's extack text of a failed netlink call ("Parent Qdisc doesn't
+  // exists" when a veth has no clsact yet): the caller gets the error code
+  // and reports it with context, or it was expected. Debug only.
+  if (std::string_view(format).starts_with("Kernel error message")) ours = log::Level::debug;
   if (!log::enabled(ours)) return 0;
   std::array<char, 2048> buf{};
   int n = std::vsnprintf(buf.data(), buf.size(), format, args);

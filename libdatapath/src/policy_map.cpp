@@ -35,12 +35,18 @@ uint32_t range_hi(const PolicyEntry& e) {
 // Specificity of a match type, most specific first.
 int rank(uint8_t match_type) {
   switch (match_type) {
-    case AXON_MATCH_L3_L4: return 0;
-    case AXON_MATCH_L3_PROTO: return 1;
-    case AXON_MATCH_L3_ONLY: return 2;
-    case AXON_MATCH_L4_ONLY: return 3;
-    case AXON_MATCH_PROTO_ONLY: return 4;
-    default: return 5;
+    case AXON_MATCH_L3_L4:
+      return 0;
+    case AXON_MATCH_L3_PROTO:
+      return 1;
+    case AXON_MATCH_L3_ONLY:
+      return 2;
+    case AXON_MATCH_L4_ONLY:
+      return 3;
+    case AXON_MATCH_PROTO_ONLY:
+      return 4;
+    default:
+      return 5;
   }
 }
 
@@ -125,8 +131,8 @@ void compile_identity(uint32_t identity, uint8_t dir, const std::vector<const Po
     for (const auto* e : rel) {
       if (e->protocol == proto && any_port(*e)) matched.push_back(e);
     }
-    out.push_back({make_key(AXON_POLICY_PREFIX_ANY_PORT, identity, dir, proto, 0),
-                   combine(matched).value});
+    out.push_back(
+        {make_key(AXON_POLICY_PREFIX_ANY_PORT, identity, dir, proto, 0), combine(matched).value});
   }
   // Protocols with ports: split the port space where the matching set
   // changes and write each run of equal verdicts as bit prefixes.
@@ -194,7 +200,8 @@ std::vector<CompiledPolicyEntry> compile_policy(const EndpointPolicy& policy) {
   std::vector<CompiledPolicyEntry> out;
   for (Direction d : {Direction::ingress, Direction::egress}) {
     const uint8_t dir = d == Direction::ingress ? AXON_DIR_INGRESS : AXON_DIR_EGRESS;
-    const bool enforced = d == Direction::ingress ? policy.ingress_enforced : policy.egress_enforced;
+    const bool enforced =
+        d == Direction::ingress ? policy.ingress_enforced : policy.egress_enforced;
     if (!enforced) {
       axon_policy_value v{};
       v.verdict = AXON_POLICY_UNENFORCED;

@@ -26,7 +26,9 @@ axon_lb4_key lb_key(const ServiceKey& k, uint16_t slot) {
 
 std::string describe(const ServiceKey& k) {
   return k.vip.str() + ":" + std::to_string(k.port) + "/" +
-         (k.protocol == IPPROTO_TCP ? "TCP" : k.protocol == IPPROTO_UDP ? "UDP" : "?");
+         (k.protocol == IPPROTO_TCP   ? "TCP"
+          : k.protocol == IPPROTO_UDP ? "UDP"
+                                      : "?");
 }
 
 template <typename K, typename V>

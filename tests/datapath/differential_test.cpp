@@ -128,7 +128,8 @@ PolicyEntry random_entry(std::mt19937& rng) {
     } else if (shape == 1) {
       e.port_hi = 0;  // single port written as lo only
     } else {
-      e.port_hi = static_cast<uint16_t>(std::min<int>(65535, e.port_lo + static_cast<int>(rng() % 30)));
+      e.port_hi =
+          static_cast<uint16_t>(std::min<int>(65535, e.port_lo + static_cast<int>(rng() % 30)));
     }
     if (e.port_lo == 0) e.port_lo = 1;
   }
@@ -196,9 +197,15 @@ TEST_CASE("differential: BPF policy verdicts equal the reference evaluator's") {
       if (next_sport > 60000) next_sport = 10000;
       auto b = PacketBuilder().eth("02:00:00:00:00:01", "02:00:00:00:00:02").ipv4(src, dst);
       switch (p.protocol) {
-        case IPPROTO_TCP: b.tcp(sport, p.port, axon::test::kTcpSyn); break;
-        case IPPROTO_UDP: b.udp(sport, p.port); break;
-        case IPPROTO_SCTP: b.sctp(sport, p.port); break;
+        case IPPROTO_TCP:
+          b.tcp(sport, p.port, axon::test::kTcpSyn);
+          break;
+        case IPPROTO_UDP:
+          b.udp(sport, p.port);
+          break;
+        case IPPROTO_SCTP:
+          b.sctp(sport, p.port);
+          break;
         case IPPROTO_ICMP:
           if (p.port == 8 || p.port == 0) {
             b.icmp_echo(static_cast<uint8_t>(p.port), sport, 1);
@@ -206,7 +213,9 @@ TEST_CASE("differential: BPF policy verdicts equal the reference evaluator's") {
             b.icmp(static_cast<uint8_t>(p.port), 0);
           }
           break;
-        default: b.ip_protocol(p.protocol).payload("raw"); break;
+        default:
+          b.ip_protocol(p.protocol).payload("raw");
+          break;
       }
       // Fresh conntrack for each packet: the verdict is policy's alone.
       if (p.protocol == IPPROTO_ICMP || p.protocol == 47) REQUIRE(dp->conntrack().flush().ok());
@@ -226,11 +235,11 @@ TEST_CASE("differential: BPF policy verdicts equal the reference evaluator's") {
         ++disagreements;
         if (disagreements <= 5) {
           MESSAGE("disagreement:\n"
-                  << describe(policy ? &*policy : nullptr, p) << "reference: allowed="
-                  << want.allowed << " reason=" << int(want.drop_reason)
+                  << describe(policy ? &*policy : nullptr, p)
+                  << "reference: allowed=" << want.allowed << " reason=" << int(want.drop_reason)
                   << " match=" << int(want.match_type) << " redirect=" << want.redirected << "/"
-                  << want.proxy_port << "\nbpf: allowed=" << got_allowed << " reason="
-                  << int(ev.drop_reason) << " match=" << int(ev.match_type)
+                  << want.proxy_port << "\nbpf: allowed=" << got_allowed
+                  << " reason=" << int(ev.drop_reason) << " match=" << int(ev.match_type)
                   << " verdict=" << int(ev.verdict) << " proxy=" << ev.proxy_port);
         }
       }

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "axon/datapath/bpffs.h"
+#include "axon/datapath/libbpf_env.h"
 
 namespace axon::test {
 
@@ -40,6 +41,7 @@ std::string unique_test_pin_dir() {
 
 TestDatapath::TestDatapath(datapath::DatapathConfig config) {
   static bool cleaned = [] {
+    datapath::route_libbpf_logs();
     remove_stale_test_pins();
     return true;
   }();

@@ -3,6 +3,8 @@
 // ICMP from sockets inside the pods. Policy is enforced both ways, replies
 // pass, a Service VIP reaches its backend and the reply comes back from the
 // VIP, and every verdict shows up as an event.
+#include "netns.h"
+
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
@@ -13,7 +15,6 @@
 #include <thread>
 
 #include "fixture.h"
-#include "netns.h"
 
 using namespace axon::datapath;
 using namespace std::chrono_literals;
@@ -98,12 +99,14 @@ std::string udp_exchange(Pod& client, const std::string& ip, uint16_t port, int 
   sockaddr_in from{};
   socklen_t len = sizeof(from);
   char buf[16];
-  if (recvfrom(server, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len) != 1) return "";
+  if (recvfrom(server, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len) != 1)
+    return "";
   if (sendto(server, "a", 1, 0, reinterpret_cast<sockaddr*>(&from), len) != 1) return "";
   if (!readable_within(c.get(), kTimeout)) return "";
   sockaddr_in src{};
   len = sizeof(src);
-  if (recvfrom(c.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&src), &len) != 1) return "";
+  if (recvfrom(c.get(), buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&src), &len) != 1)
+    return "";
   char text[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &src.sin_addr, text, sizeof(text));
   return std::string(text) + ":" + std::to_string(ntohs(src.sin_port));
@@ -180,7 +183,8 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
     // b: ingress from a on TCP 8080, UDP 5353 and ping; egress default deny
     // (its replies must still pass).
     REQUIRE(lab.dp->policy()
-                .replace(lab.ep("b"), {true, true,
+                .replace(lab.ep("b"), {true,
+                                       true,
                                        {allow(Direction::ingress, kIdA, IPPROTO_TCP, 8080),
                                         allow(Direction::ingress, kIdA, IPPROTO_UDP, 5353),
                                         allow(Direction::ingress, kIdA, IPPROTO_ICMP, 8)}})
@@ -188,7 +192,8 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
     // a: egress to b only, and a deny on TCP 7070 to b.
     REQUIRE(lab.dp->policy()
                 .replace(lab.ep("a"),
-                         {false, true,
+                         {false,
+                          true,
                           {PolicyEntry{Direction::egress, kIdB, 0, 0, 0, PolicyAction::allow, 0},
                            PolicyEntry{Direction::egress, kIdB, IPPROTO_TCP, 7070, 7070,
                                        PolicyAction::deny, 0}}})
@@ -234,7 +239,8 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
     // port of b comes back as "port unreachable": a related packet.
     REQUIRE(lab.dp->policy()
                 .replace(lab.ep("a"),
-                         {true, true,
+                         {true,
+                          true,
                           {PolicyEntry{Direction::egress, kIdB, 0, 0, 0, PolicyAction::allow, 0}}})
                 .ok());
     (void)lab.drain();
@@ -247,7 +253,8 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
     CHECK(errno == ECONNREFUSED);
     bool related = false;
     for (const auto& e : lab.drain()) {
-      if (e.ifindex == a.host_ifindex && e.trace_reason == AXON_TRACE_REASON_RELATED) related = true;
+      if (e.ifindex == a.host_ifindex && e.trace_reason == AXON_TRACE_REASON_RELATED)
+        related = true;
     }
     CHECK(related);
   }
@@ -255,16 +262,19 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
   SUBCASE("a Service VIP reaches its backend and the reply comes from the VIP") {
     const std::string vip = "10.96.0.10";
     REQUIRE(lab.dp->services()
-                .upsert({{axon::test::ip(vip), 80, IPPROTO_TCP}, {{axon::test::ip(b.ip), 8080}},
+                .upsert({{axon::test::ip(vip), 80, IPPROTO_TCP},
+                         {{axon::test::ip(b.ip), 8080}},
                          std::nullopt})
                 .ok());
     REQUIRE(lab.dp->services()
-                .upsert({{axon::test::ip(vip), 53, IPPROTO_UDP}, {{axon::test::ip(b.ip), 5353}},
+                .upsert({{axon::test::ip(vip), 53, IPPROTO_UDP},
+                         {{axon::test::ip(b.ip), 5353}},
                          std::nullopt})
                 .ok());
     // The policy of b sees a as the peer, on the backend port.
     REQUIRE(lab.dp->policy()
-                .replace(lab.ep("b"), {true, true,
+                .replace(lab.ep("b"), {true,
+                                       true,
                                        {allow(Direction::ingress, kIdA, IPPROTO_TCP, 8080),
                                         allow(Direction::ingress, kIdA, IPPROTO_UDP, 5353)}})
                 .ok());
@@ -289,9 +299,8 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
     // c is not allowed by b's policy, through the VIP neither.
     CHECK_FALSE(tcp_exchange(c, vip, 80, b8080.get()));
     // No backends: the VIP drops with "Service backend not found".
-    REQUIRE(lab.dp->services()
-                .upsert({{axon::test::ip(vip), 80, IPPROTO_TCP}, {}, std::nullopt})
-                .ok());
+    REQUIRE(
+        lab.dp->services().upsert({{axon::test::ip(vip), 80, IPPROTO_TCP}, {}, std::nullopt}).ok());
     (void)lab.drain();
     CHECK_FALSE(tcp_exchange(a, vip, 80, b8080.get()));
     CHECK(has_event(lab.drain(), EventType::drop, a.host_ifindex, AXON_DROP_NO_SERVICE, a.ip, vip));
@@ -314,10 +323,13 @@ TEST_CASE("netns: an agent restart keeps state and traffic flowing") {
     REQUIRE(first->endpoints().attach(eb).ok());
   }
   REQUIRE(first->ipcache().upsert({axon::test::ip(a.ip), 32}, kIdA).ok());
-  REQUIRE(first->policy().replace(2, {true, false, {allow(Direction::ingress, kIdA, IPPROTO_TCP, 8080)}}).ok());
+  REQUIRE(first->policy()
+              .replace(2, {true, false, {allow(Direction::ingress, kIdA, IPPROTO_TCP, 8080)}})
+              .ok());
   REQUIRE(first->services()
               .upsert({{axon::test::ip("10.96.0.20"), 80, IPPROTO_TCP},
-                       {{axon::test::ip(b.ip), 8080}}, std::nullopt})
+                       {{axon::test::ip(b.ip), 8080}},
+                       std::nullopt})
               .ok());
   Fd listener = listen_in(b, 8080);
   Fd other = listen_in(b, 8081);
@@ -346,8 +358,10 @@ TEST_CASE("netns: an agent restart keeps state and traffic flowing") {
   // ...policy still holds, and the Service still balances.
   CHECK(tcp_exchange(a, "10.96.0.20", 80, listener.get()));
   CHECK_FALSE(tcp_exchange(a, b.ip, 8081, other.get()));
-  REQUIRE(second->services().upsert({{axon::test::ip("10.96.0.20"), 80, IPPROTO_TCP},
-                                     {{axon::test::ip(b.ip), 8080}}, std::nullopt})
+  REQUIRE(second->services()
+              .upsert({{axon::test::ip("10.96.0.20"), 80, IPPROTO_TCP},
+                       {{axon::test::ip(b.ip), 8080}},
+                       std::nullopt})
               .ok());
   CHECK(second->services().size() == 1);
 }

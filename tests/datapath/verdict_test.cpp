@@ -158,7 +158,8 @@ TEST_CASE("allow: only the allowed identity, protocol and port pass ingress") {
 
 TEST_CASE("deny: a deny entry drops with its own reason, and beats any allow") {
   Env env;
-  env.policy({true, false,
+  env.policy({true,
+              false,
               {entry(In, 0, 0, 0, 0),  // allow all
                entry(In, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::deny)}});
   CHECK(env.to(tcp(kB, kA, 40000, 80, kTcpSyn)) == TC_ACT_SHOT);
@@ -172,7 +173,8 @@ TEST_CASE("deny: a deny entry drops with its own reason, and beats any allow") {
   CHECK(env.to(tcp(kC, kA, 40000, 80, kTcpSyn)) == TC_ACT_OK);
 
   SUBCASE("a wildcard deny beats a more specific allow") {
-    env.policy({true, false,
+    env.policy({true,
+                false,
                 {entry(In, kIdB, IPPROTO_TCP, 443, 443),
                  entry(In, 0, IPPROTO_TCP, 400, 500, PolicyAction::deny)}});
     CHECK(env.to(tcp(kB, kA, 40010, 443, kTcpSyn)) == TC_ACT_SHOT);
@@ -317,7 +319,9 @@ TEST_CASE("conntrack: TCP state, lifetimes and garbage collection") {
 
 TEST_CASE("Service: DNAT to a backend, reverse NAT of the reply, checksums intact") {
   Env env;
-  REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, {{ip(kB), 8080}}, std::nullopt}).ok());
+  REQUIRE(env.dp->services()
+              .upsert({{ip(kVip), 80, IPPROTO_TCP}, {{ip(kB), 8080}}, std::nullopt})
+              .ok());
   auto out = run(env.dp->from_container(), tcp(kA, kVip, 40000, 80, kTcpSyn));
   CHECK(out.retval == TC_ACT_OK);
   auto v = view(out.packet_out);
@@ -345,12 +349,16 @@ TEST_CASE("Service: DNAT to a backend, reverse NAT of the reply, checksums intac
   auto re = env.last_event();
   CHECK(re.is_reply);
   CHECK(re.nat);
+  CHECK(re.src_identity == kIdB);  // the backend's identity, not the VIP's
+  CHECK(re.dst_identity == kIdA);
   CHECK(re.xlated.saddr == ip(kVip));
 
   // The connection keeps its backend; UDP services work the same way.
   CHECK(view(run(env.dp->from_container(), tcp(kA, kVip, 40000, 80, kTcpAck)).packet_out).daddr ==
         ip(kB).addr);
-  REQUIRE(env.dp->services().upsert({{ip(kVip), 53, IPPROTO_UDP}, {{ip(kC), 5353}}, std::nullopt}).ok());
+  REQUIRE(env.dp->services()
+              .upsert({{ip(kVip), 53, IPPROTO_UDP}, {{ip(kC), 5353}}, std::nullopt})
+              .ok());
   auto u = run(env.dp->from_container(), udp(kA, kVip, 7000, 53));
   CHECK(view(u.packet_out).daddr == ip(kC).addr);
   CHECK(view(u.packet_out).dport == 5353);
@@ -378,7 +386,9 @@ TEST_CASE("a Service without backends drops with its own reason") {
   // Other ports of the VIP are no Service: they pass as plain traffic.
   CHECK(env.from(tcp(kA, kVip, 40000, 81, kTcpSyn)) == TC_ACT_OK);
   // Backends arrive: the Service works; they go: it drops again.
-  REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, {{ip(kB), 8080}}, std::nullopt}).ok());
+  REQUIRE(env.dp->services()
+              .upsert({{ip(kVip), 80, IPPROTO_TCP}, {{ip(kB), 8080}}, std::nullopt})
+              .ok());
   CHECK(env.from(tcp(kA, kVip, 40001, 80, kTcpSyn)) == TC_ACT_OK);
   REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, {}, std::nullopt}).ok());
   CHECK(env.from(tcp(kA, kVip, 40002, 80, kTcpSyn)) == TC_ACT_SHOT);
@@ -391,7 +401,8 @@ TEST_CASE("Service load balancing: Maglev is consistent per flow and spreads flo
     CAPTURE(static_cast<int>(alg));
     Env env;
     std::vector<Backend> backends;
-    for (int i = 1; i <= 4; ++i) backends.push_back({ip(("10.244.9." + std::to_string(i)).c_str()), 80});
+    for (int i = 1; i <= 4; ++i)
+      backends.push_back({ip(("10.244.9." + std::to_string(i)).c_str()), 80});
     REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, backends, alg}).ok());
     std::map<uint32_t, int> hits;
     for (uint16_t sport = 1000; sport < 1400; ++sport) {
@@ -432,7 +443,8 @@ TEST_CASE("ICMP: echo by type, replies tracked") {
 TEST_CASE("non-IP frames pass untouched; IPv6 is dropped as unsupported") {
   Env env;
   env.policy({true, true, {}});
-  auto arp = frame().eth("02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", 0x0806)
+  auto arp = frame()
+                 .eth("02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", 0x0806)
                  .payload(std::string(28, '\1'))
                  .build();
   auto out = run(env.dp->from_container(), arp);
@@ -457,11 +469,13 @@ TEST_CASE("malformed packets are dropped with the reason that names the fault") 
   auto bad_ihl = tcp(kA, kB, 1, 80, kTcpSyn);
   bad_ihl[14] = 0x44;
   std::vector<Case> cases = {
-      {"TCP header cut short", frame().ipv4(kA, kB).tcp(1, 80, kTcpSyn).build_truncated(14 + 20 + 10),
+      {"TCP header cut short",
+       frame().ipv4(kA, kB).tcp(1, 80, kTcpSyn).build_truncated(14 + 20 + 10),
        AXON_DROP_CT_INVALID_HDR},
       {"UDP header cut short", frame().ipv4(kA, kB).udp(1, 53).build_truncated(14 + 20 + 4),
        AXON_DROP_CT_INVALID_HDR},
-      {"ICMP header cut short", frame().ipv4(kA, kB).icmp_echo(8, 1, 1).build_truncated(14 + 20 + 3),
+      {"ICMP header cut short",
+       frame().ipv4(kA, kB).icmp_echo(8, 1, 1).build_truncated(14 + 20 + 3),
        AXON_DROP_CT_INVALID_HDR},
       {"IHL below 5", bad_ihl, AXON_DROP_INVALID_PACKET},
       {"SYN with FIN", tcp(kA, kB, 1, 80, kTcpSyn | kTcpFin), AXON_DROP_CT_INVALID_HDR},
@@ -499,7 +513,8 @@ TEST_CASE("protocols without ports match only any-port entries") {
 
 TEST_CASE("redirect: allowed, marked for the proxy, reported as redirected") {
   Env env;
-  env.policy({true, false,
+  env.policy({true,
+              false,
               {entry(In, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::redirect, 15001),
                entry(In, 0, IPPROTO_TCP, 80, 80)}});
   CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
@@ -527,8 +542,12 @@ TEST_CASE("stats count packets per direction and reason") {
 TEST_CASE("Services after a restart: tables are restored, not clobbered") {
   Env env;
   auto b1 = ip("10.244.9.1"), b2 = ip("10.244.9.2"), b3 = ip("10.244.9.3");
-  REQUIRE(env.dp->services().upsert({{ip("10.96.0.1"), 80, IPPROTO_TCP}, {{b1, 80}, {b2, 80}}, std::nullopt}).ok());
-  REQUIRE(env.dp->services().upsert({{ip("10.96.0.2"), 80, IPPROTO_TCP}, {{b2, 80}, {b1, 80}}, std::nullopt}).ok());
+  REQUIRE(env.dp->services()
+              .upsert({{ip("10.96.0.1"), 80, IPPROTO_TCP}, {{b1, 80}, {b2, 80}}, std::nullopt})
+              .ok());
+  REQUIRE(env.dp->services()
+              .upsert({{ip("10.96.0.2"), 80, IPPROTO_TCP}, {{b2, 80}, {b1, 80}}, std::nullopt})
+              .ok());
   auto dest = [&](Datapath& dp, const char* vip, uint16_t sport) {
     auto out = run(dp.from_container(), tcp(kA, vip, sport, 80, kTcpSyn));
     REQUIRE(out.retval == TC_ACT_OK);
@@ -546,7 +565,9 @@ TEST_CASE("Services after a restart: tables are restored, not clobbered") {
   REQUIRE(second.ok());
   CHECK(second->services().size() == 2);
   // A new service with other backends gets a table of its own...
-  REQUIRE(second->services().upsert({{ip("10.96.0.3"), 80, IPPROTO_TCP}, {{b3, 80}}, std::nullopt}).ok());
+  REQUIRE(second->services()
+              .upsert({{ip("10.96.0.3"), 80, IPPROTO_TCP}, {{b3, 80}}, std::nullopt})
+              .ok());
   CHECK(dest(*second, "10.96.0.3", 100) == b3.addr);
   // ...and the old ones keep theirs: the same flows go to the same backends.
   for (auto [sp, d] : before) CHECK(dest(*second, "10.96.0.1", sp) == d);
@@ -584,4 +605,23 @@ TEST_CASE("ICMP errors about tracked connections pass as related, others meet po
   std::string tcp_quote(tq.begin() + 14, tq.begin() + 14 + 28);
   CHECK(env.from(frame().ipv4(kA, kC).icmp(3, 1).payload(tcp_quote).build()) == TC_ACT_OK);
   CHECK(env.last_event().trace_reason == AXON_TRACE_REASON_RELATED);
+}
+
+TEST_CASE("events: a full ring buffer counts lost events; readers get the rest") {
+  DatapathConfig cfg;
+  cfg.events_ring_bytes = 4096;  // one page: 51 events of 80 bytes with headers
+  Env env(cfg);
+  env.policy({true, true, {}});
+  for (uint16_t i = 0; i < 100; ++i) CHECK(env.from(tcp(kA, kB, i, 80, kTcpSyn)) == TC_ACT_SHOT);
+  auto st = env.dp->stats();
+  REQUIRE(st.ok());
+  auto got = drain(env.events);
+  CHECK(got.size() + st->events_lost == 100);
+  CHECK(st->events_lost >= 40);
+  // Once drained, events flow again (none of them woke the reader: a batch
+  // is 64 KiB; poll() takes them anyway).
+  CHECK(env.from(tcp(kA, kB, 1000, 80, kTcpSyn)) == TC_ACT_SHOT);
+  auto more = env.events.poll(std::chrono::milliseconds(10), nullptr);
+  REQUIRE(more.ok());
+  CHECK(*more == 1);
 }

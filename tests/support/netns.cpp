@@ -85,7 +85,8 @@ int NetNs::exec(std::vector<std::string> argv) const {
   return run_command(argv);
 }
 
-InNetns::InNetns(const NetNs& ns) : original_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
+InNetns::InNetns(const NetNs& ns)
+    : original_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
   if (setns(ns.fd(), CLONE_NEWNET) != 0) std::perror("setns");
 }
 

@@ -58,8 +58,8 @@ Fd socket_in(const NetNs& ns, int domain, int type, int protocol = 0);
 
 struct Pod {
   std::string name;
-  std::string ip;        // e.g. 10.244.1.10
-  std::string host_if;   // host-side veth in the node namespace
+  std::string ip;       // e.g. 10.244.1.10
+  std::string host_if;  // host-side veth in the node namespace
   uint32_t host_ifindex = 0;
   NetNs ns;
 };

@@ -74,8 +74,8 @@ TEST_CASE("policy compiler: unenforced directions, ranges as prefixes") {
     CHECK(e.key.prefixlen == AXON_POLICY_PREFIX_ANY_PROTO);
     CHECK(e.value.verdict == AXON_POLICY_UNENFORCED);
   }
-  EndpointPolicy range{true, false,
-                       {{Direction::ingress, 7, IPPROTO_TCP, 8000, 8015, PolicyAction::allow, 0}}};
+  EndpointPolicy range{
+      true, false, {{Direction::ingress, 7, IPPROTO_TCP, 8000, 8015, PolicyAction::allow, 0}}};
   auto r = compile_policy(range);
   // 8000..8015 is one /12 port prefix (16 ports, aligned), plus egress.
   int ingress = 0;

@@ -11,7 +11,7 @@
 enum ct_status {
 	CT_NEW = 0,
 	CT_ESTABLISHED = 1, /* forward packet of a tracked connection */
-	CT_REPLY = 2,       /* reply packet of a tracked connection */
+	CT_REPLY = 2,	    /* reply packet of a tracked connection */
 };
 
 static __always_inline void ct_key_forward(struct axon_ct_key *k, const struct axon_flow_tuple *t,
@@ -146,10 +146,10 @@ static __always_inline int ct_create(const struct axon_pkt *p, __u8 scope, __u32
 {
 	struct axon_ct_key key;
 	struct axon_ct_entry e = {
-		.rev_nat_index = rev_nat_index,
-		.policy_epoch = epoch,
-		.proxy_port = proxy_port,
-		.flags = proxy_port ? AXON_CT_F_PROXY : 0,
+	    .rev_nat_index = rev_nat_index,
+	    .policy_epoch = epoch,
+	    .proxy_port = proxy_port,
+	    .flags = proxy_port ? AXON_CT_F_PROXY : 0,
 	};
 
 	ct_key_forward(&key, &p->tuple, scope);

@@ -38,8 +38,8 @@ static __always_inline void account(__u8 direction, __u8 reason, __u32 len)
 }
 
 static __always_inline void emit_event(struct __sk_buff *skb, const struct axon_pkt *p,
-				       const struct axon_verdict_info *vi, __u8 type,
-				       __u8 subtype, __u8 verdict)
+				       const struct axon_verdict_info *vi, __u8 type, __u8 subtype,
+				       __u8 verdict)
 {
 	struct axon_event *e = bpf_ringbuf_reserve(&axon_events_v1, sizeof(*e), 0);
 
@@ -69,7 +69,13 @@ static __always_inline void emit_event(struct __sk_buff *skb, const struct axon_
 	e->proxy_port = vi->proxy_port;
 	e->icmp_type = p->icmp_type;
 	e->icmp_code = p->icmp_code;
-	bpf_ringbuf_submit(e, 0);
+	/* Waking the reader for every event costs more than writing it: wake
+	 * it only once a batch is pending. The reader also drains after each
+	 * poll timeout, so an event waits at most that long. */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&axon_events_v1, BPF_RB_AVAIL_DATA) >=
+				      AXON_EVENTS_WAKEUP_BYTES
+				  ? BPF_RB_FORCE_WAKEUP
+				  : BPF_RB_NO_WAKEUP);
 }
 
 /* Drops the packet: counts it and reports why. */

@@ -11,10 +11,7 @@
 #include "lib/nat.h"
 
 /* Bob Jenkins' lookup3 final mix (jhash_3words), as the kernel's jhash.h. */
-static __always_inline __u32 rol32(__u32 w, __u32 s)
-{
-	return (w << s) | (w >> (32 - s));
-}
+static __always_inline __u32 rol32(__u32 w, __u32 s) { return (w << s) | (w >> (32 - s)); }
 
 static __always_inline __u32 jhash_3words(__u32 a, __u32 b, __u32 c, __u32 initval)
 {
@@ -74,9 +71,9 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, _
 				    __u32 *rev_nat_index)
 {
 	struct axon_lb4_key key = {
-		.vip = p->tuple.daddr,
-		.dport = p->tuple.dport,
-		.proto = p->tuple.proto,
+	    .vip = p->tuple.daddr,
+	    .dport = p->tuple.dport,
+	    .proto = p->tuple.proto,
 	};
 	struct axon_lb4_service *svc;
 	struct axon_lb4_backend *be = NULL;
@@ -108,20 +105,20 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, _
 		if (!be)
 			return AXON_DROP_NO_SERVICE;
 		struct axon_ct_entry e = {
-			.backend_id = backend_id,
-			.rev_nat_index = svc->rev_nat_index,
+		    .backend_id = backend_id,
+		    .rev_nat_index = svc->rev_nat_index,
 		};
-		e.expires_ns = now + (__u64)(p->tuple.proto == IPPROTO_TCP
-						     ? cfg_ct_tcp_established_s
-						     : cfg_ct_other_s) *
-					     NSEC_PER_SEC;
+		e.expires_ns =
+		    now + (__u64)(p->tuple.proto == IPPROTO_TCP ? cfg_ct_tcp_established_s
+								: cfg_ct_other_s) *
+			      NSEC_PER_SEC;
 		if (bpf_map_update_elem(&axon_ct4_v1, &ckey, &e, BPF_ANY))
 			return AXON_DROP_CT_MAP_INSERTION_FAILED;
 	} else {
-		__u64 expires = now + (__u64)(p->tuple.proto == IPPROTO_TCP
-						      ? cfg_ct_tcp_established_s
-						      : cfg_ct_other_s) *
-					      NSEC_PER_SEC;
+		__u64 expires =
+		    now + (__u64)(p->tuple.proto == IPPROTO_TCP ? cfg_ct_tcp_established_s
+								: cfg_ct_other_s) *
+			      NSEC_PER_SEC;
 
 		if (expires > ce->expires_ns + NSEC_PER_SEC)
 			ce->expires_ns = expires;

@@ -31,10 +31,10 @@ struct axon_icmp_echo {
 struct axon_pkt {
 	struct axon_flow_tuple tuple;
 	struct axon_flow_tuple inner; /* ICMP errors: the packet the error is about */
-	__u32 l4_off;         /* from the start of the frame */
-	__u32 len;            /* skb->len */
-	__be16 policy_port;   /* TCP/UDP/SCTP dport, ICMP type; 0 without ports */
-	__u8 has_port;        /* the protocol carries a port (or ICMP type) */
+	__u32 l4_off;		      /* from the start of the frame */
+	__u32 len;		      /* skb->len */
+	__be16 policy_port;	      /* TCP/UDP/SCTP dport, ICMP type; 0 without ports */
+	__u8 has_port;		      /* the protocol carries a port (or ICMP type) */
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 icmp_code;
@@ -165,8 +165,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct axon_pkt *p)
 		p->tuple.dport = tcp->dest;
 		p->tcp_flags = ((__u8 *)tcp)[13];
 		/* SYN with FIN or RST is no valid TCP segment. */
-		if ((p->tcp_flags & TCP_FLAG_SYN) &&
-		    (p->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
+		if ((p->tcp_flags & TCP_FLAG_SYN) && (p->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST)))
 			return AXON_DROP_CT_INVALID_HDR;
 	} else if (proto == IPPROTO_UDP || proto == IPPROTO_SCTP) {
 		__be16 *ports = l4;

@@ -23,11 +23,11 @@ static __always_inline int policy_check(__u32 endpoint_id, __u32 peer_identity, 
 					const struct axon_pkt *p, struct axon_policy_value *out)
 {
 	struct axon_policy_key key = {
-		.prefixlen = p->has_port ? AXON_POLICY_PREFIX_FULL : AXON_POLICY_PREFIX_ANY_PORT,
-		.identity = peer_identity,
-		.direction = direction,
-		.protocol = p->tuple.proto,
-		.dport = p->policy_port,
+	    .prefixlen = p->has_port ? AXON_POLICY_PREFIX_FULL : AXON_POLICY_PREFIX_ANY_PORT,
+	    .identity = peer_identity,
+	    .direction = direction,
+	    .protocol = p->tuple.proto,
+	    .dport = p->policy_port,
 	};
 	struct axon_policy_value *v;
 	void *trie;

@@ -54,6 +54,10 @@ enum axon_trace_point {
 	AXON_TRACE_FROM_ENDPOINT = 5, /* from-container: left the pod */
 };
 
+/* The programs wake the event reader once this much is pending; below it the
+ * reader finds events when its poll times out. */
+#define AXON_EVENTS_WAKEUP_BYTES (64 * 1024)
+
 /* Hubble's Verdict enum. */
 enum axon_verdict {
 	AXON_VERDICT_FORWARDED = 1,

@@ -38,8 +38,8 @@ struct CtTimeouts {
 };
 
 struct DatapathConfig {
-  std::string pin_dir;                  // under /sys/fs/bpf/axon (node_pin_dir)
-  uint32_t maglev_table_size = 16381;   // one of Cilium's primes; fixed for a pin dir
+  std::string pin_dir;                 // under /sys/fs/bpf/axon (node_pin_dir)
+  uint32_t maglev_table_size = 16381;  // one of Cilium's primes; fixed for a pin dir
   uint32_t maglev_seed = 0x2a5e1d;
   LbAlgorithm default_algorithm = LbAlgorithm::maglev;
   uint32_t ct_max_entries = 262144;

@@ -58,8 +58,11 @@ class EventReader {
   EventReader& operator=(EventReader&&) noexcept;
   ~EventReader();
 
-  // Waits up to `timeout` for events and calls `fn` for each; returns how many.
-  Result<size_t> poll(std::chrono::milliseconds timeout, const std::function<void(const Event&)>& fn);
+  // Waits up to `timeout` for a batch of events (the programs wake the
+  // reader per 64 KiB), then calls `fn` for every event there; returns how
+  // many. Events arrive at most `timeout` late.
+  Result<size_t> poll(std::chrono::milliseconds timeout,
+                      const std::function<void(const Event&)>& fn);
 
  private:
   struct Callback;

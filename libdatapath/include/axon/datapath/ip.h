@@ -23,8 +23,8 @@ struct Ipv4 {
 Result<Ipv4> parse_ipv4(std::string_view text);
 
 struct Cidr {
-  Ipv4 addr;           // host bits beyond `len` are cleared by parse_cidr
-  uint8_t len = 32;    // 0..32
+  Ipv4 addr;         // host bits beyond `len` are cleared by parse_cidr
+  uint8_t len = 32;  // 0..32
 
   auto operator<=>(const Cidr&) const = default;
   std::string str() const;

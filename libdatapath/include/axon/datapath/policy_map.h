@@ -6,7 +6,10 @@
 // protocol, port) -- the semantics of policy_entry.h, made precise:
 // - A packet "has a port" when it is TCP, UDP or SCTP (its destination port)
 //   or ICMP (its type). An entry with a port range matches only packets that
-//   have a port inside it; port_lo = port_hi = 0 matches any packet.
+//   have a port inside it; port_lo = port_hi = 0 matches any packet; a
+//   port_hi below port_lo means the single port port_lo.
+// - In a direction that is not enforced the entries of that direction are
+//   not consulted: everything passes (as policy_entry.h says).
 // - Among the matching entries: any deny -> denied (drop 181); else any
 //   redirect -> redirected to the smallest proxy_port among them; else any
 //   allow -> allowed; none -> denied by default (drop 133).

@@ -36,7 +36,7 @@ struct ServiceKey {
 
 struct Service {
   ServiceKey key;
-  std::vector<Backend> backends;  // none: new connections drop (158)
+  std::vector<Backend> backends;         // none: new connections drop (158)
   std::optional<LbAlgorithm> algorithm;  // default: the datapath's
 };
 

@@ -71,13 +71,13 @@ class Skeleton {
 
 }  // namespace axon::datapath
 
-#define AXON_SKELETON_OPS(prefix)                                   \
-  template <>                                                       \
-  struct axon::datapath::SkeletonOps<struct prefix> {               \
-    static constexpr const char* name = #prefix;                    \
+#define AXON_SKELETON_OPS(prefix)                                      \
+  template <>                                                          \
+  struct axon::datapath::SkeletonOps<struct prefix> {                  \
+    static constexpr const char* name = #prefix;                       \
     static struct prefix* open(const struct bpf_object_open_opts* o) { \
-      return prefix##__open_opts(o);                                 \
-    }                                                               \
-    static int load(struct prefix* s) { return prefix##__load(s); } \
-    static void destroy(struct prefix* s) { prefix##__destroy(s); } \
+      return prefix##__open_opts(o);                                   \
+    }                                                                  \
+    static int load(struct prefix* s) { return prefix##__load(s); }    \
+    static void destroy(struct prefix* s) { prefix##__destroy(s); }    \
   }
