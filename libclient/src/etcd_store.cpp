@@ -246,6 +246,19 @@ Result<Json> EtcdStore::update(const Json& object) {
 Result<bool> EtcdStore::remove(const ObjectRef& ref) {
   auto key = key_of(ref);
   if (!key) return key.error();
+  if (ref.kind == "Namespace" && ref.api_version == "v1") {
+    // As the API server's namespace controller does: a namespace goes with
+    // everything in it.
+    auto kv = etcd_->get(*key);
+    if (!kv) return kv.error();
+    if (!*kv) return false;
+    for (const auto& r : known_resources()) {
+      if (!r.namespaced) continue;
+      auto prefix = prefix_of(r.api_version(), r.kind, ref.name);
+      if (!prefix) return prefix.error();
+      if (auto gone = etcd_->remove_prefix(*prefix); !gone) return gone.error();
+    }
+  }
   return etcd_->remove(*key);
 }
 
