@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "cli/spec.h"
@@ -144,11 +145,11 @@ TEST_CASE("generated artefacts are deterministic and complete") {
   auto pages = man_pages(a.spec, "9.9.9");
   std::set<std::string> names;
   for (const auto& p : pages) names.insert(p.file_name);
-  CHECK(names == std::set<std::string>{"axon.1", "axon-completion.1", "axon-connectivity.1",
-                                       "axon-connectivity-test.1", "axon-install.1",
-                                       "axon-observe.1", "axon-status.1", "axon-uninstall.1",
-                                       "axon-values.1", "axon-values-fix.1",
-                                       "axon-values-validate.1", "axon-version.1"});
+  CHECK(names == std::set<std::string>{
+                     "axon.1", "axon-apply.1", "axon-completion.1", "axon-connectivity.1",
+                     "axon-connectivity-test.1", "axon-delete.1", "axon-get.1", "axon-install.1",
+                     "axon-observe.1", "axon-status.1", "axon-uninstall.1", "axon-values.1",
+                     "axon-values-fix.1", "axon-values-validate.1", "axon-version.1"});
 }
 
 TEST_CASE("man pages escape what troff would misread") {
@@ -166,4 +167,22 @@ TEST_CASE("man pages escape what troff would misread") {
   REQUIRE(observe != pages.end());
   CHECK(observe->content.find("\\fB\\-\\-verdict\\fR") != std::string::npos);
   CHECK(observe->content.find(".SS Selectors") != std::string::npos);
+}
+
+TEST_CASE("flags take no value in the spec; positionals carry their suggestions") {
+  Tree t;
+  const auto* get = find(t.spec, "get");
+  REQUIRE(get != nullptr);
+  const FlagSpec* all = flag(get->flags, "-A");
+  REQUIRE(all != nullptr);
+  CHECK_FALSE(all->takes_value);  // so completion does not take the next word for its value
+  const FlagSpec* ns = flag(get->flags, "-n");
+  REQUIRE(ns != nullptr);
+  CHECK(ns->takes_value);
+  CHECK_FALSE(flag(get->inherited_flags, "--no-color")->takes_value);
+  REQUIRE(get->positionals.size() == 1);
+  const auto& kinds = get->positionals.front().suggestions;
+  CHECK(std::find(kinds.begin(), kinds.end(), "pods") != kinds.end());
+  CHECK(std::find(kinds.begin(), kinds.end(), "ciliumnetworkpolicies") != kinds.end());
+  CHECK(get->positionals.front().choices.empty());  // any NAME is accepted after the kind
 }
