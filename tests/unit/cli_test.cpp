@@ -61,8 +61,9 @@ TEST_CASE("unknown commands and flags are one-line usage errors with suggestions
   CHECK(r.code == 2);
   CHECK(lines(r.err) == 1);
   CHECK(r.err.find("unknown command \"nosuch\" for \"axon\"") != std::string::npos);
-  CHECK(r.err.find("valid commands: completion, connectivity, install, observe, status, uninstall, "
-                   "values, version") != std::string::npos);
+  CHECK(
+      r.err.find("valid commands: apply, completion, connectivity, delete, get, install, observe, "
+                 "status, uninstall, values, version") != std::string::npos);
 
   r = run_axon({"obsrve"});
   CHECK(r.code == 2);
