@@ -273,7 +273,7 @@ Result<ApplyOutcome> preview_apply(ClusterStore& store, const Json& object) {
   auto live = store.get(ObjectRef::of(object));
   if (!live) return live.error();
   if (!live->has_value()) return ApplyOutcome::created;
-  return contains_fields(**live, object) ? ApplyOutcome::unchanged : ApplyOutcome::configured;
+  return apply_outcome(**live, object);
 }
 
 }  // namespace axon::client

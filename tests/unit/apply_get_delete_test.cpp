@@ -461,3 +461,46 @@ TEST_CASE("apply/get/delete without a lab say how to get one") {
   CHECK(bad.code == 2);
   CHECK(bad.err.find("spec: missing") != std::string::npos);
 }
+
+TEST_CASE("apply is kubectl's three-way apply: dropped fields go, other writers' fields stay") {
+  TestLab& l = lab();
+  REQUIRE(l.axon({"apply", "-f", "-"}, ns_doc("shop")).code == 0);
+  const std::string svc_v1 =
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: cart\n  namespace: shop\n"
+      "  labels: {app: cart, tier: web}\n"
+      "spec:\n  selector: {app: cart}\n  ports: [{port: 80, targetPort: 8080}]\n";
+  CHECK(l.axon({"apply", "-f", "-"}, svc_v1).out == "service/cart created\n");
+
+  // Another writer (the operator) allocates a cluster IP and sets the status.
+  auto live = l.store().get(ObjectRef{"v1", "Service", "shop", "cart"});
+  REQUIRE(live.ok());
+  Json o = **live;
+  o["spec"]["clusterIP"] = "10.96.0.20";
+  o["status"]["loadBalancer"]["ingress"] = {{{"ip", "10.0.0.241"}}};
+  REQUIRE(l.store().update(o).ok());
+  CHECK(l.axon({"apply", "-f", "-"}, svc_v1).out == "service/cart unchanged\n");
+
+  // The manifest drops a label and changes the port.
+  const std::string svc_v2 =
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: cart\n  namespace: shop\n"
+      "  labels: {app: cart}\n"
+      "spec:\n  selector: {app: cart}\n  ports: [{port: 8080}]\n";
+  CHECK(l.axon({"apply", "-f", "-", "--dry-run"}, svc_v2).out ==
+        "service/cart configured (dry run)\n");
+  CHECK(l.axon({"apply", "-f", "-"}, svc_v2).out == "service/cart configured\n");
+  live = l.store().get(ObjectRef{"v1", "Service", "shop", "cart"});
+  const Json& after = **live;
+  CHECK(after["metadata"]["labels"] == Json{{"app", "cart"}});
+  CHECK(after["spec"]["ports"] == Json::parse(R"([{"port": 8080}])"));
+  CHECK(after["spec"]["clusterIP"] == "10.96.0.20");  // not the manifest's: kept
+  CHECK(after["status"]["loadBalancer"]["ingress"][0]["ip"] == "10.0.0.241");
+  CHECK(after["metadata"]["generation"] == 2);
+  CHECK(l.axon({"apply", "-f", "-"}, svc_v2).out == "service/cart unchanged\n");
+
+  // Only dropping a field is a change too.
+  const std::string svc_v3 =
+      svc_v2.substr(0, svc_v2.find("  labels")) + svc_v2.substr(svc_v2.find("spec:"));
+  CHECK(l.axon({"apply", "-f", "-"}, svc_v3).out == "service/cart configured\n");
+  live = l.store().get(ObjectRef{"v1", "Service", "shop", "cart"});
+  CHECK_FALSE((**live)["metadata"].contains("labels"));
+}
