@@ -52,10 +52,25 @@ Json merge(const Json& live, const Json& last, const Json& desired) {
   return out;
 }
 
+// A null field in a manifest means the field is not set (kubectl's
+// `create --dry-run -o yaml` writes creationTimestamp: null).
+void drop_nulls(Json& j) {
+  if (!j.is_object()) return;
+  for (auto it = j.begin(); it != j.end();) {
+    if (it->is_null()) {
+      it = j.erase(it);
+    } else {
+      drop_nulls(*it);
+      ++it;
+    }
+  }
+}
+
 }  // namespace
 
 Json applied_configuration(const Json& desired) {
   Json c = desired;
+  drop_nulls(c);
   if (c.contains("metadata") && c["metadata"].is_object()) {
     auto& m = c["metadata"];
     m.erase("resourceVersion");

@@ -503,4 +503,13 @@ TEST_CASE("apply is kubectl's three-way apply: dropped fields go, other writers'
   CHECK(l.axon({"apply", "-f", "-"}, svc_v3).out == "service/cart configured\n");
   live = l.store().get(ObjectRef{"v1", "Service", "shop", "cart"});
   CHECK_FALSE((**live)["metadata"].contains("labels"));
+
+  // What `kubectl create --dry-run=client -o yaml` writes: null means not set.
+  const std::string generated =
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  creationTimestamp: null\n  name: gen\n"
+      "  namespace: shop\ndata: {a: b}\n";
+  CHECK(l.axon({"apply", "-f", "-"}, generated).out == "configmap/gen created\n");
+  CHECK(l.axon({"apply", "-f", "-"}, generated).out == "configmap/gen unchanged\n");
+  live = l.store().get(ObjectRef{"v1", "ConfigMap", "shop", "gen"});
+  CHECK((**live)["metadata"]["creationTimestamp"].is_string());
 }

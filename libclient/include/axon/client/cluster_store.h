@@ -54,8 +54,8 @@ bool contains_fields(const Json& live, const Json& desired);
 inline constexpr const char* kLastAppliedAnnotation =
     "kubectl.kubernetes.io/last-applied-configuration";
 
-// `desired` as recorded in the annotation: without resourceVersion and
-// without the annotation itself.
+// `desired` as recorded in the annotation: without resourceVersion, null
+// fields (not set) and the annotation itself.
 Json applied_configuration(const Json& desired);
 // The configuration last applied to `live`, or null when none is recorded.
 Json last_applied(const Json& live);
