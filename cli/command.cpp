@@ -180,6 +180,12 @@ CLI::Option* CommandBuilder::positional_files(const std::string& name,
   return finish(opt, ValueHint::file, true);
 }
 
+CLI::Option* CommandBuilder::positional_list(const std::string& name, std::vector<std::string>& var,
+                                             const std::string& desc) {
+  auto* opt = app_.add_option(name, var, desc)->type_name("");
+  return finish(opt, ValueHint::none, true);
+}
+
 int not_implemented(Context& ctx, const std::string& command, const std::string& what) {
   ctx.err << "Error: `" << command << "` is not implemented yet in axon " << build_info::version
           << ": " << what << "\n";

@@ -141,8 +141,8 @@ class CommandBuilder {
   // A duration option ("5m", "30s"), validated at parse time.
   CLI::Option* duration(const std::string& names, std::string& var, const std::string& desc);
 
-  // Values to offer on completion for an option that accepts others too
-  // (--type trace:to-endpoint).
+  // Values to offer on completion for an option (or positional) that
+  // accepts others too (--type trace:to-endpoint, the KIND of `axon get`).
   CLI::Option* suggest(CLI::Option* opt, std::vector<std::string> values);
 
   // Positional arguments.
@@ -150,6 +150,9 @@ class CommandBuilder {
                                  std::vector<std::string> choices, const std::string& desc);
   CLI::Option* positional_files(const std::string& name, std::vector<std::string>& var,
                                 const std::string& desc);
+  // Positional words (KIND NAME...); suggest() adds values to complete.
+  CLI::Option* positional_list(const std::string& name, std::vector<std::string>& var,
+                               const std::string& desc);
 
  private:
   CLI::Option* finish(CLI::Option* opt, ValueHint hint, bool repeatable);

@@ -30,7 +30,7 @@ std::string value_kind(const FlagSpec& f) {
 std::string positional_kind(const CommandSpec& c) {
   if (c.positionals.empty()) return "";
   const auto& p = c.positionals.front();
-  return value_kind(true, p.choices, p.hint);
+  return value_kind(true, p.choices.empty() ? p.suggestions : p.choices, p.hint);
 }
 
 // 'text' for POSIX shells (bash, zsh).

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <iostream>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -41,6 +42,7 @@ struct Context {
 
   std::ostream& out;
   std::ostream& err;
+  std::istream* in = &std::cin;  // what "-f -" reads
   GlobalOptions global;
   Getenv getenv = [](const char* name) -> const char* { return std::getenv(name); };
   bool out_is_tty = false;  // set by main from isatty(1)

@@ -10,7 +10,9 @@ FlagSpec describe_flag(const CLI::Option& opt, const CliModel& model) {
   FlagSpec f;
   f.long_names = opt.get_lnames();
   f.short_names = opt.get_snames();
-  f.takes_value = opt.get_type_size() != 0;
+  // CLI11 gives flags a type size of 1 too; what tells them apart is that
+  // a flag expects no value.
+  f.takes_value = opt.get_expected_max() != 0;
   f.value_name = f.takes_value ? opt.get_type_name() : "";
   f.description = opt.get_description();
   f.group = opt.get_group();
@@ -49,6 +51,7 @@ CommandSpec describe_app(const CLI::App& app, const CliModel& model, std::vector
       p.repeatable = opt->get_expected_max() > 1;
       if (const auto* info = model.find(opt)) {
         p.choices = info->choices;
+        p.suggestions = info->suggestions;
         p.hint = info->hint;
         p.repeatable = p.repeatable || info->repeatable;
       }

@@ -36,6 +36,7 @@ struct PositionalSpec {
   bool required = false;
   bool repeatable = false;
   std::vector<std::string> choices;
+  std::vector<std::string> suggestions;  // offered on completion, not enforced
   ValueHint hint = ValueHint::none;
 };
 

@@ -6,6 +6,12 @@ std::string Diagnostic::headline() const {
   std::string out = severity == Severity::error ? "error: " : "warning: ";
   std::string where = location.str();
   if (!where.empty()) out += where + ": ";
+  if (document > 0) {
+    out +=
+        "document " + std::to_string(document) + (object.empty() ? "" : " (" + object + ")") + ": ";
+  } else if (!object.empty()) {
+    out += object + ": ";
+  }
   if (!path.empty()) out += path + ": ";
   return out + message;
 }
@@ -16,6 +22,8 @@ Json Diagnostic::to_json() const {
             {"line", location.line},
             {"path", path},
             {"message", message}};
+  if (document > 0) j["document"] = document;
+  if (!object.empty()) j["object"] = object;
   if (!fix.empty()) j["fix"] = fix;
   if (!command.empty()) j["command"] = command;
   return j;

@@ -197,22 +197,26 @@ Result<ApplyOutcome> EtcdStore::apply(const Json& object) {
   for (int attempt = 0; attempt < 10; ++attempt) {
     auto kv = etcd_->get(*key);
     if (!kv) return kv.error();
-    Json next = object;
-    next["metadata"].erase("resourceVersion");
+    Json next;
     int64_t expected = 0;
     if (*kv) {
       Json live = with_version((*kv)->value, (*kv)->mod_revision);
-      if (contains_fields(live, object)) return ApplyOutcome::unchanged;
+      if (apply_outcome(live, object) == ApplyOutcome::unchanged) return ApplyOutcome::unchanged;
       expected = (*kv)->mod_revision;
-      // Fields the store owns survive an apply.
+      // kubectl's three-way merge: what other writers set (status, fields
+      // the manifest never had) survives; what the manifest dropped goes.
+      // uid and creationTimestamp are the store's.
+      next = three_way_merge(live, last_applied(live), object);
+      next["metadata"].erase("resourceVersion");
       for (const char* f : {"uid", "creationTimestamp"}) {
         if (live["metadata"].contains(f)) next["metadata"][f] = live["metadata"][f];
       }
       int64_t gen = live["metadata"].value("generation", int64_t{1});
-      bool spec_changed = live.value("spec", Json()) != object.value("spec", Json());
+      bool spec_changed = live.value("spec", Json()) != next.value("spec", Json());
       next["metadata"]["generation"] = spec_changed ? gen + 1 : gen;
-      if (!object.contains("status") && live.contains("status")) next["status"] = live["status"];
     } else {
+      next = three_way_merge(Json::object(), nullptr, object);
+      next["metadata"].erase("resourceVersion");
       next["metadata"]["uid"] = new_uid();
       next["metadata"]["creationTimestamp"] = now_rfc3339();
       next["metadata"]["generation"] = 1;
@@ -246,6 +250,19 @@ Result<Json> EtcdStore::update(const Json& object) {
 Result<bool> EtcdStore::remove(const ObjectRef& ref) {
   auto key = key_of(ref);
   if (!key) return key.error();
+  if (ref.kind == "Namespace" && ref.api_version == "v1") {
+    // As the API server's namespace controller does: a namespace goes with
+    // everything in it.
+    auto kv = etcd_->get(*key);
+    if (!kv) return kv.error();
+    if (!*kv) return false;
+    for (const auto& r : known_resources()) {
+      if (!r.namespaced) continue;
+      auto prefix = prefix_of(r.api_version(), r.kind, ref.name);
+      if (!prefix) return prefix.error();
+      if (auto gone = etcd_->remove_prefix(*prefix); !gone) return gone.error();
+    }
+  }
   return etcd_->remove(*key);
 }
 

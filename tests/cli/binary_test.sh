@@ -33,6 +33,18 @@ else
 fi
 expect_contains "version shows the running kernel" "$("$AXON" version)" "$(uname -r)"
 
+# apply -f - reads standard input; an invalid object is refused before any
+# cluster is looked for (exit 2, the line and field on stderr).
+make_tmp
+err=$(printf 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 0\n' |
+  "$AXON" --state-dir "$TMP" apply -f - 2>&1 >/dev/null); rc=$?
+expect_eq "apply -f - of an invalid Service exits 2" "$rc" 2
+expect_contains "... naming the line and field" "$err" "-:7: document 1 (Service web): spec.ports[0].port: 0 is out of range"
+err=$(printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n' |
+  "$AXON" --state-dir "$TMP" apply -f - 2>&1 >/dev/null); rc=$?
+expect_eq "apply -f - of a valid object without a lab exits 1" "$rc" 1
+expect_contains "... saying how to get one" "$err" "axon lab up"
+
 # `axon ... | head` must not die of SIGPIPE noise.
 "$AXON" completion bash | head -1 >/dev/null
 expect_eq "completion piped into head exits cleanly" "${PIPESTATUS[0]}" 0

@@ -29,6 +29,15 @@ expect_eq "axon <TAB>" "$(complete_words axon '')" "$visible"
 for cmd in connectivity install observe status; do
   expect_contains "axon <TAB> offers $cmd" " $(complete_words axon '') " " $cmd "
 done
+expect_eq "axon get cilium<TAB> offers the kinds" "$(complete_words axon get cilium)" \
+  "ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes"
+expect_eq "axon delete -n prod po<TAB>" "$(complete_words axon delete -n prod po)" "pods"
+expect_eq "a flag without a value does not swallow the next word: axon get -A po<TAB>" \
+  "$(complete_words axon get -A po)" "pods"
+expect_eq "... nor a command: axon --no-color ge<TAB>" "$(complete_words axon --no-color ge)" "get"
+expect_eq "axon get pods -o <TAB>" "$(complete_words axon get pods -o '')" "wide yaml json name"
+expect_contains "axon apply -f completes file names" \
+  "$(cd "$SRC" && complete_words axon apply -f CMakeL)" "CMakeLists.txt"
 expect_eq "axon connectivity <TAB>" "$(complete_words axon connectivity '')" "test"
 expect_eq "axon connectivity test --flow-validation <TAB>" \
   "$(complete_words axon connectivity test --flow-validation '')" "disabled warning strict"

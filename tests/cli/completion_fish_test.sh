@@ -15,4 +15,6 @@ expect_eq "axon observe -o <TAB>" "$(candidates 'axon observe -o ')" "compact di
 expect_eq "axon connectivity <TAB>" "$(candidates 'axon connectivity ')" "test"
 expect_eq "axon -o json obs<TAB>" "$(candidates 'axon -o json obs')" "observe"
 expect_eq "axon completion <TAB>" "$(candidates 'axon completion ')" "bash fish zsh"
+expect_eq "axon get ciliumn<TAB>" "$(candidates 'axon get ciliumn')" "ciliumnetworkpolicies ciliumnodes"
+expect_eq "axon get -o <TAB>" "$(candidates 'axon get -o ')" "json name wide yaml"
 finish

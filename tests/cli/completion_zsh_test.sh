@@ -29,4 +29,6 @@ expect_eq "axon observe --verdict=<TAB>" "$(candidates axon observe --verdict=)"
 expect_eq "axon connectivity <TAB>" "$(candidates axon connectivity '')" "test"
 expect_eq "axon install -f <TAB>" "$(candidates axon install -f '')" "<files>"
 expect_eq "axon completion <TAB>" "$(candidates axon completion '')" "bash zsh fish"
+expect_contains "axon get <TAB> offers the kinds" "$(candidates axon get '')" "pods"
+expect_contains "axon get <TAB> offers Cilium's kinds" "$(candidates axon get '')" "ciliumnetworkpolicies"
 finish

@@ -16,9 +16,13 @@ struct CliRun {
   std::string err;
 };
 
-inline CliRun run_axon(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+// `input` is what the command reads from standard input ("-f -").
+inline CliRun run_axon(std::vector<std::string> args, std::map<std::string, std::string> env = {},
+                       const std::string& input = "") {
   std::ostringstream out, err;
+  std::istringstream in(input);
   cli::Context ctx(out, err);
+  ctx.in = &in;
   ctx.getenv = [env](const char* name) -> const char* {
     auto it = env.find(name);
     return it == env.end() ? nullptr : it->second.c_str();

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,12 +19,51 @@ namespace axon::test {
 
 class EtcdProcess {
  public:
+  // In a fresh temporary directory, removed by the destructor.
   EtcdProcess() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "axon-etcd-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) return;
     dir_ = tmpl;
+    start();
+  }
+  // In `dir` (created if needed; its socket is <dir>/etcd.sock), e.g. a
+  // lab's etcd directory under a test's --state-dir. The destructor stops
+  // etcd and removes what etcd wrote there; the directory is the caller's.
+  explicit EtcdProcess(const std::string& dir) : dir_(dir), owns_dir_(false) {
+    std::filesystem::create_directories(dir_);
+    start();
+  }
+  ~EtcdProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+    if (dir_.empty()) return;
+    if (owns_dir_) {
+      std::filesystem::remove_all(dir_);
+    } else {
+      std::error_code ec;
+      for (const char* f : {"data", "etcd.sock", "peer.sock"})
+        std::filesystem::remove_all(std::filesystem::path(dir_) / f, ec);
+    }
+  }
+  EtcdProcess(const EtcdProcess&) = delete;
+  EtcdProcess& operator=(const EtcdProcess&) = delete;
+
+  std::string target() const { return "unix:" + dir_ + "/etcd.sock:0"; }
+
+  std::shared_ptr<client::EtcdClient> connect() const {
+    auto c = client::EtcdClient::connect(target(), std::chrono::seconds(20));
+    return c ? std::shared_ptr<client::EtcdClient>(std::move(*c)) : nullptr;
+  }
+
+ private:
+  void start() {
     pid_ = ::fork();
     if (pid_ == 0) {
+      // Dies with the test process, even if that one crashes.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       // etcd listens on paths relative to its working directory.
       if (::chdir(dir_.c_str()) != 0) _exit(127);
       int null = ::open("/dev/null", O_WRONLY);
@@ -38,26 +78,9 @@ class EtcdProcess {
       _exit(127);
     }
   }
-  ~EtcdProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-  EtcdProcess(const EtcdProcess&) = delete;
-  EtcdProcess& operator=(const EtcdProcess&) = delete;
 
-  std::string target() const { return "unix:" + dir_ + "/etcd.sock:0"; }
-
-  std::shared_ptr<client::EtcdClient> connect() const {
-    auto c = client::EtcdClient::connect(target(), std::chrono::seconds(20));
-    return c ? std::shared_ptr<client::EtcdClient>(std::move(*c)) : nullptr;
-  }
-
- private:
   std::string dir_;
+  bool owns_dir_ = true;
   pid_t pid_ = -1;
 };
 

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "cli/spec.h"
@@ -167,4 +168,22 @@ TEST_CASE("man pages escape what troff would misread") {
   REQUIRE(observe != pages.end());
   CHECK(observe->content.find("\\fB\\-\\-verdict\\fR") != std::string::npos);
   CHECK(observe->content.find(".SS Selectors") != std::string::npos);
+}
+
+TEST_CASE("flags take no value in the spec; positionals carry their suggestions") {
+  Tree t;
+  const auto* get = find(t.spec, "get");
+  REQUIRE(get != nullptr);
+  const FlagSpec* all = flag(get->flags, "-A");
+  REQUIRE(all != nullptr);
+  CHECK_FALSE(all->takes_value);  // so completion does not take the next word for its value
+  const FlagSpec* ns = flag(get->flags, "-n");
+  REQUIRE(ns != nullptr);
+  CHECK(ns->takes_value);
+  CHECK_FALSE(flag(get->inherited_flags, "--no-color")->takes_value);
+  REQUIRE(get->positionals.size() == 1);
+  const auto& kinds = get->positionals.front().suggestions;
+  CHECK(std::find(kinds.begin(), kinds.end(), "pods") != kinds.end());
+  CHECK(std::find(kinds.begin(), kinds.end(), "ciliumnetworkpolicies") != kinds.end());
+  CHECK(get->positionals.front().choices.empty());  // any NAME is accepted after the kind
 }

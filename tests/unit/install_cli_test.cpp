@@ -106,7 +106,8 @@ TEST_CASE(
 
 TEST_CASE("install without --dry-run and without a cluster says where it would go, exit 1") {
   TempFile f("hubble:\n  enabled: true\n");
-  auto r = run_axon({"install", "-f", f.path});
+  // A state directory with no lab (not the machine's /run/axon, where a real lab may be up).
+  auto r = run_axon({"--state-dir", "/nonexistent-axon-state", "install", "-f", f.path});
   CHECK(r.code == 1);
   CHECK(r.err.find("--kubeconfig") != std::string::npos);
 }

@@ -46,4 +46,26 @@ class ClusterStore {
 // server added (status, defaults, metadata) do not count.
 bool contains_fields(const Json& live, const Json& desired);
 
+// Client-side apply as kubectl does it, for stores without server-side
+// apply (the lab's etcd): the configuration applied last is kept in this
+// annotation, so that a field removed from the manifest is removed from
+// the object, while fields other writers set (status, an allocated
+// clusterIP) survive.
+inline constexpr const char* kLastAppliedAnnotation =
+    "kubectl.kubernetes.io/last-applied-configuration";
+
+// `desired` as recorded in the annotation: without resourceVersion, null
+// fields (not set) and the annotation itself.
+Json applied_configuration(const Json& desired);
+// The configuration last applied to `live`, or null when none is recorded.
+Json last_applied(const Json& live);
+// What applying `desired` to `live` reports: unchanged when every field of
+// `desired` is in `live` and nothing applied before was removed from it.
+ApplyOutcome apply_outcome(const Json& live, const Json& desired);
+// kubectl's three-way merge: `live`, minus the fields `last` had and
+// `desired` no longer has, plus `desired`. Mappings merge key by key;
+// lists and scalars are replaced. The result records `desired` in the
+// annotation.
+Json three_way_merge(const Json& live, const Json& last, const Json& desired);
+
 }  // namespace axon::client

@@ -17,8 +17,11 @@ struct Diagnostic {
   std::string message;      // what is wrong, and what it would cause
   std::string fix;          // how to fix it; may be empty
   std::string command;      // a command that applies the fix; may be empty
+  int document = 0;         // 1-based document of a multi-document file; 0: not given
+  std::string object = "";  // "Service production/api"; may be empty
 
-  // "error: values.yaml:31: gatewayApi: <message>"
+  // "error: values.yaml:31: gatewayApi: <message>"; with a document:
+  // "error: app.yaml:12: document 2 (Service production/api): spec.ports[0].port: <message>"
   std::string headline() const;
   Json to_json() const;
 };

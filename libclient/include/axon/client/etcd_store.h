@@ -31,6 +31,8 @@ class EtcdStore : public ClusterStore {
   Result<std::vector<Json>> list(const std::string& api_version, const std::string& kind,
                                  const std::string& ns, const std::string& label_selector) override;
   Result<ApplyOutcome> apply(const Json& object) override;
+  // Deleting a Namespace deletes every object in it first, as Kubernetes'
+  // namespace controller does.
   Result<bool> remove(const ObjectRef& ref) override;
 
   // Replaces an object whose metadata.resourceVersion is the one read:

@@ -1,11 +1,14 @@
 // Where each kind lives in the Kubernetes API: group, version, plural,
-// scope. Used to build URL paths and to name objects in messages.
+// scope, and the names kubectl accepts for it. Used to build URL paths and
+// store keys, to name objects in messages, and to read what a user typed
+// (`axon get po`, `axon get deployments.apps`, `axon delete cnp x`).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "axon/base/result.h"
 #include "axon/client/yaml.h"
 
 namespace axon::client {
@@ -16,13 +19,32 @@ struct ResourceInfo {
   std::string kind;     // "DaemonSet"
   std::string plural;   // "daemonsets"
   bool namespaced = true;
+  std::vector<std::string> short_names = {};  // kubectl's: "ds"
 
   std::string api_version() const { return group.empty() ? version : group + "/" + version; }
+  // "daemonset" (kubectl's singular: the kind in lower case).
+  std::string singular() const;
+  // "daemonset.apps", "service": how kubectl names the resource in
+  // "daemonset.apps/axon-agent" and `daemonset.apps "axon-agent" deleted`.
+  std::string qualified_singular() const;
+  // "daemonsets.apps", "services": the resource as kubectl's errors name it.
+  std::string qualified_plural() const;
 };
 
 // Every kind axon reads or writes.
 const std::vector<ResourceInfo>& known_resources();
 std::optional<ResourceInfo> find_resource(const std::string& api_version, const std::string& kind);
+// The kind known under another apiVersion (to say which one is served).
+std::optional<ResourceInfo> find_kind(const std::string& kind);
+
+// What a user typed for a kind, read as kubectl reads it: plural ("pods"),
+// singular ("pod"), short name ("po"), kind ("Pod"), any letter case, each
+// optionally qualified by group or version.group ("deployments.apps",
+// "deploy.v1.apps", "cnp.cilium.io"). The error lists the kinds axon
+// serves, with a "did you mean" when the word is close to one.
+Result<ResourceInfo> resolve_resource(const std::string& word);
+// Every plural name, sorted: what `axon get <TAB>` offers.
+std::vector<std::string> resource_plurals();
 
 // An object's identity.
 struct ObjectRef {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# axon apply/get/delete against a Kubernetes API (the test server of
+# tests/support/kube_test_server.py): server-side apply with axon's field
+# manager, kubectl's outputs, nothing sent for invalid manifests.
+source "$(dirname "$0")/lib.sh"
+make_tmp
+source "$(dirname "$0")/kube_lib.sh"
+start_kube_server
+SEED="$SRC/../shared/seed/manifests"
+K=(--kubeconfig kc.yaml)
+
+# 1. Invalid input: exit 2, and not one request reaches the server.
+reset_log
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 0}]}\n' |
+  "$AXON" "${K[@]}" apply -f - > out 2> err; rc=$?
+expect_eq "invalid Service: exit 2" "$rc" 2
+expect_contains "... naming the field" "$(cat err)" "spec.ports[0].port: 0 is out of range"
+if log_check 'len(reqs) == 0'; then pass "... and nothing was sent"; else fail "requests were sent"; fi
+
+# 2. A namespace that does not exist: exit 1 after one GET, nothing applied.
+reset_log
+"$AXON" "${K[@]}" apply -f "$SEED/service-fixed-ip.yaml" > out 2> err; rc=$?
+expect_eq "missing namespace: exit 1" "$rc" 1
+expect_contains "... naming it" "$(cat err)" 'namespaces "production" not found'
+if log_check 'not any(r["method"] == "PATCH" for r in reqs)'; then pass "... and nothing applied"; else fail "applied"; fi
+
+# 3. The namespace with the objects: server-side applies, in dependency order.
+reset_log
+printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: production}\n' > ns.yaml
+"$AXON" "${K[@]}" apply -f "$SEED/service-fixed-ip.yaml" -f "$SEED/policy-default-deny.yaml" -f ns.yaml > out 2> err; rc=$?
+expect_eq "apply: exit 0" "$rc" 0
+expect_eq "apply prints kubectl's lines" "$(cat out)" "namespace/production created
+service/api created
+ciliumnetworkpolicy.cilium.io/default-deny created"
+if log_check '[r["path"] for r in reqs if r["method"] == "PATCH"] == ["/api/v1/namespaces/production", "/api/v1/namespaces/production/services/api", "/apis/cilium.io/v2/namespaces/production/ciliumnetworkpolicies/default-deny"] and all(r["contentType"] == "application/apply-patch+yaml" and r["query"].get("fieldManager") == "axon" for r in reqs if r["method"] == "PATCH")'; then
+  pass "server-side apply with fieldManager=axon, Namespace first"
+else fail "unexpected PATCH requests"; fi
+reset_log
+"$AXON" "${K[@]}" apply -f "$SEED/service-fixed-ip.yaml" > out 2> err
+expect_eq "again: unchanged" "$(cat out)" "service/api unchanged"
+if log_check 'not any(r["method"] == "PATCH" for r in reqs)'; then pass "... and nothing written"; else fail "wrote"; fi
+
+# 4. get: the table and kubectl's List.
+"$AXON" "${K[@]}" get svc -n production > out 2> err; rc=$?
+expect_eq "get svc: exit 0" "$rc" 0
+expect_contains "get svc: the header" "$(head -1 out)" "NAME   TYPE           CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE"
+expect_contains "get svc: the row" "$(sed -n 2p out)" "api    LoadBalancer   <none>       <pending>     80/TCP"
+"$AXON" "${K[@]}" get cnp -A -o json > out 2> err
+if python3 -c 'import json,sys; d=json.load(open("out")); assert d["kind"] == "List" and d["items"][0]["metadata"]["name"] == "default-deny"'; then
+  pass "get cnp -A -o json: a List with the policy"
+else fail "get cnp -o json: $(cat out)"; fi
+
+# 5. delete: by name, then NotFound.
+reset_log
+"$AXON" "${K[@]}" delete svc api -n production > out 2> err; rc=$?
+expect_eq "delete: exit 0" "$rc" 0
+expect_eq "delete prints kubectl's line" "$(cat out)" 'service "api" deleted'
+if log_check 'any(r["method"] == "DELETE" and r["path"] == "/api/v1/namespaces/production/services/api" for r in reqs)'; then
+  pass "DELETE on the object's path"
+else fail "no DELETE"; fi
+"$AXON" "${K[@]}" get svc api -n production > out 2> err; rc=$?
+expect_eq "get a deleted object: exit 1" "$rc" 1
+expect_eq "... kubectl's NotFound" "$(cat err)" 'Error from server (NotFound): services "api" not found'
+finish
