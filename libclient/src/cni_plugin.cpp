@@ -146,11 +146,20 @@ Result<Json> add(const Op& op) {
     }
   }
   const std::string addr = ip.ip() + "/32";
+  // The gateway is the host-side veth itself: a permanent neighbour entry
+  // (proxy ARP alone needs the host to have a route to the gateway address).
+  auto host_link = link("", op.host_if);
+  if (!host_link) {
+    release();
+    return Error{"host interface " + op.host_if + " vanished"};
+  }
+  const std::string host_mac = (*host_link).value("address", "");
   std::vector<std::vector<std::string>> pod_steps = {
       {"link", "set", "dev", tmp, "name", op.ifname},
       {"addr", "add", addr, "dev", op.ifname},
       {"link", "set", "dev", op.ifname, "up"},
       {"route", "add", ip.gateway(), "dev", op.ifname, "scope", "link"},
+      {"neigh", "replace", ip.gateway(), "lladdr", host_mac, "dev", op.ifname, "nud", "permanent"},
       {"route", "add", "default", "via", ip.gateway(), "dev", op.ifname},
   };
   for (const auto& s : pod_steps) {

@@ -22,7 +22,12 @@ std::string self_exe() {
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) return "axon";
   buf[n] = '\0';
-  return buf;
+  // Rebuilt or upgraded under a running process: the path now holds the
+  // new binary, which is the one to run.
+  std::string path = buf;
+  const std::string deleted = " (deleted)";
+  if (path.ends_with(deleted)) path.resize(path.size() - deleted.size());
+  return path;
 }
 
 Result<std::string> run(const std::vector<std::string>& argv, const std::string& stdin_data) {
