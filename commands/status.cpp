@@ -1,10 +1,20 @@
 // axon status: the health of every axon component in the cluster.
+#include "axon/client/status.h"
+
+#include <thread>
+
+#include "axon/client/duration.h"
+#include "axon/lab/paths.h"
+#include "cli/cluster.h"
 #include "cli/command.h"
+#include "cli/output.h"
+#include "cli/progress.h"
 
 namespace axon::commands {
 namespace {
 
 using cli::CommandBuilder;
+using client::Health;
 
 struct StatusParams {
   bool wait = false;
@@ -14,6 +24,119 @@ struct StatusParams {
   std::string output = "summary";
   std::string namespace_ = "kube-system";
 };
+
+std::string colored(const cli::Style& s, Health h) {
+  switch (h) {
+    case Health::ok:
+      return s.green("OK");
+    case Health::warning:
+      return s.yellow("warning");
+    case Health::error:
+      return s.red("error");
+    case Health::disabled:
+      return s.cyan("disabled");
+  }
+  return "";
+}
+
+void print_summary(cli::Context& ctx, const client::StatusReport& r) {
+  cli::Style style(ctx.color());
+  // A small neuron: axon's own mark.
+  const std::vector<std::string> logo = {"  \\ | /  ", " --(o)-- ", "  / | \\  ", "         "};
+  cli::Table head;
+  for (size_t i = 0; i < r.workloads.size(); ++i) {
+    head.row({i < logo.size() ? logo[i] : "", r.workloads[i].label + ":",
+              colored(style, r.workloads[i].health)});
+  }
+  head.print(ctx.out);
+  ctx.out << "\n";
+  cli::Table t;
+  for (const auto& w : r.workloads) {
+    if (w.health == Health::disabled && w.desired == 0) continue;
+    t.row({w.kind, w.name,
+           "Desired: " + std::to_string(w.desired) + ", Ready: " + std::to_string(w.ready) + "/" +
+               std::to_string(w.desired) + ", Available: " + std::to_string(w.available) + "/" +
+               std::to_string(w.desired)});
+  }
+  t.row({"Cluster Pods:",
+         std::to_string(r.managed_pods) + "/" + std::to_string(r.pods) + " managed by axon", ""});
+  bool first = true;
+  for (const auto& w : r.workloads) {
+    for (const auto& img : w.images) {
+      t.row({first ? "Image versions" : "", w.name, img});
+      first = false;
+    }
+  }
+  first = true;
+  for (const auto& a : r.agents) {
+    std::string what = !a.reachable
+                           ? "not reachable from here"
+                           : a.state + ", " + std::to_string(a.endpoints) + " endpoints, " +
+                                 std::to_string(a.identities) + " identities, " +
+                                 std::to_string(a.policies) + " policies, " +
+                                 std::to_string(a.services) + " services, pod CIDR " + a.pod_cidr;
+    t.row({first ? "Agents:" : "", a.node, what});
+    first = false;
+  }
+  t.print(ctx.out);
+  // Problems after the table: long lines would widen its columns.
+  for (size_t i = 0; i < r.errors.size(); ++i)
+    ctx.out << (i == 0 ? "Errors:     " : "            ") << style.red(r.errors[i]) << "\n";
+  for (size_t i = 0; i < r.warnings.size(); ++i)
+    ctx.out << (i == 0 ? "Warnings:   " : "            ") << style.yellow(r.warnings[i]) << "\n";
+}
+
+int run(cli::Context& ctx, const StatusParams& p) {
+  auto store = cli::connect_cluster(ctx);
+  if (!store) {
+    ctx.err << "Error: " << store.error().str() << "\n";
+    return cli::kExitFailed;
+  }
+  // In the lab each node's agent API is a socket under that node's /run/axon.
+  client::AgentSocketFinder agents;
+  if (ctx.global.kubeconfig.empty() && ctx.global.kube_context.empty()) {
+    if (auto lab = lab::find_lab(ctx.global.state_dir, ctx.global.lab)) {
+      agents = [paths = *lab](const std::string& node) {
+        return paths.node_root(node) + "/run/axon/agent.sock";
+      };
+    }
+  }
+  auto render = [&](const client::StatusReport& r) {
+    if (p.output == "summary") {
+      print_summary(ctx, r);
+    } else {
+      cli::print_document(ctx.out, cli::parse_format(p.output), r.to_json());
+    }
+  };
+  const auto timeout = *client::parse_duration(p.wait_duration);
+  const auto start = std::chrono::steady_clock::now();
+  cli::Progress progress(ctx);
+  for (;;) {
+    auto report = client::collect_status(**store, p.namespace_, agents);
+    if (!report) return progress.fail(report.error());
+    if (!p.wait || report->ready(p.ignore_warnings)) {
+      progress.clear();
+      render(*report);
+      return cli::kExitOk;
+    }
+    auto waited =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
+    if (waited >= timeout) {
+      progress.clear();
+      render(*report);
+      const auto& what = report->errors.empty() ? report->warnings : report->errors;
+      ctx.err << "Error: timed out after " << client::format_duration(waited)
+              << " waiting for axon to be ready: ";
+      for (size_t i = 0; i < what.size(); ++i) ctx.err << (i ? "; " : "") << what[i];
+      ctx.err << "\n";
+      return cli::kExitFailed;
+    }
+    const auto& what = report->errors.empty() ? report->warnings : report->errors;
+    progress.status("waiting for axon: " + what.front() + " (" + std::to_string(waited.count()) +
+                    "s)");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
 
 void setup(CommandBuilder& b) {
   auto& p = b.params<StatusParams>();
@@ -27,16 +150,13 @@ void setup(CommandBuilder& b) {
   b.duration("--wait-duration", p.wait_duration, "How long --wait waits");
   b.flag("--ignore-warnings", p.ignore_warnings, "Do not wait for warnings to clear");
   b.flag("--interactive", p.interactive,
-         "Redraw the summary in place while waiting (on a terminal); --interactive=false prints "
-         "lines");
+         "Redraw the progress line in place while waiting (on a terminal); --interactive=false "
+         "prints lines");
   b.choice("-o,--output", p.output, {"summary", "json", "yaml"}, "Output format");
   b.option("-n,--namespace", p.namespace_, "NAMESPACE", "Namespace axon is installed in");
   b.example("axon status --wait");
   b.example("axon status -o json");
-  b.action([&ctx = b.ctx()] {
-    return cli::not_implemented(ctx, "axon status",
-                                "the cluster store and agents it reports on are not built yet");
-  });
+  b.action([&ctx = b.ctx(), &p] { return run(ctx, p); });
 }
 
 }  // namespace

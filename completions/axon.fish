@@ -422,7 +422,7 @@ complete -c axon -n '__axon_at "status"' -s h -l help -d 'Print this help messag
 complete -c axon -n '__axon_at "status"' -l wait -d 'Wait until every component is ready'
 complete -c axon -n '__axon_at "status"' -l wait-duration -x -d 'How long --wait waits'
 complete -c axon -n '__axon_at "status"' -l ignore-warnings -d 'Do not wait for warnings to clear'
-complete -c axon -n '__axon_at "status"' -l interactive -d 'Redraw the summary in place while waiting (on a terminal); --interactive=false prints lines'
+complete -c axon -n '__axon_at "status"' -l interactive -d 'Redraw the progress line in place while waiting (on a terminal); --interactive=false prints lines'
 complete -c axon -n '__axon_at "status"' -s o -l output -x -a 'summary json yaml' -d 'Output format'
 complete -c axon -n '__axon_at "status"' -s n -l namespace -x -d 'Namespace axon is installed in'
 complete -c axon -n '__axon_at "status"' -l no-color -d 'Never color the output (NO_COLOR does the same)'

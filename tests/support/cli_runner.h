@@ -1,6 +1,7 @@
 // Runs the axon CLI in-process and captures what it prints.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <string>
@@ -27,6 +28,10 @@ inline CliRun run_axon(std::vector<std::string> args, std::map<std::string, std:
     auto it = env.find(name);
     return it == env.end() ? nullptr : it->second.c_str();
   };
+  // Never the machine's labs: a test that wants one passes --state-dir.
+  if (std::find(args.begin(), args.end(), "--state-dir") == args.end()) {
+    args.insert(args.begin(), {"--state-dir", "/nonexistent/axon-test-state"});
+  }
   CliRun r;
   r.code = cli::run_cli(ctx, args);
   r.out = out.str();

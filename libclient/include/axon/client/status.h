@@ -1,0 +1,55 @@
+// What `axon status` reports: the state of every component axon installs
+// (agents, operator, Hubble relay and UI) from the cluster store, and, where
+// the agents can be reached (the lab), each agent's own view: endpoints,
+// identities, policies, services and errors.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "axon/client/cluster_store.h"
+
+namespace axon::client {
+
+enum class Health { ok, warning, error, disabled };
+std::string to_string(Health h);  // "OK", "warning", "error", "disabled"
+
+struct WorkloadStatus {
+  std::string kind, name;  // "DaemonSet", "axon-agent"
+  std::string label;       // "Axon", "Operator", "Hubble Relay", "Hubble UI"
+  Health health = Health::disabled;
+  int64_t desired = 0, ready = 0, available = 0;
+  std::vector<std::string> images;  // "ghcr.io/axon/axon:0.1.0: 2"
+};
+
+struct AgentStatus {
+  std::string node, pod;
+  bool reachable = false;
+  std::string state;  // the agent's: "Ok", "Warning", "Failure"
+  uint32_t endpoints = 0, identities = 0, policies = 0, services = 0;
+  std::string pod_cidr;
+  std::vector<std::string> errors;
+};
+
+struct StatusReport {
+  std::vector<WorkloadStatus> workloads;
+  std::vector<AgentStatus> agents;
+  int64_t pods = 0, managed_pods = 0;
+  std::vector<std::string> errors;  // "axon-agent: 1/2 ready; not ready on node2"
+  std::vector<std::string> warnings;
+
+  bool ready(bool ignore_warnings) const {
+    return errors.empty() && (ignore_warnings || warnings.empty());
+  }
+  Json to_json() const;
+};
+
+// Finds the agent API socket of a node ("" when agents cannot be reached).
+using AgentSocketFinder = std::function<std::string(const std::string& node)>;
+
+Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
+                                    const AgentSocketFinder& agents);
+
+}  // namespace axon::client

@@ -1,0 +1,200 @@
+#include "axon/client/status.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+
+#include "axon/agent/v1/agent.grpc.pb.h"
+
+namespace axon::client {
+namespace {
+
+int64_t num(const Json& o, const char* key) {
+  const Json& v = member(o, key);
+  return v.is_number() ? v.get<int64_t>() : 0;
+}
+
+bool pod_ready(const Json& pod) {
+  for (const auto& c : member(member(pod, "status"), "conditions")) {
+    if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
+  }
+  return false;
+}
+
+std::optional<AgentStatus> ask_agent(const std::string& socket) {
+  auto stub = axon::agent::v1::Agent::NewStub(
+      grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  axon::agent::v1::StatusResponse r;
+  if (!stub->Status(&ctx, axon::agent::v1::Empty(), &r).ok()) return std::nullopt;
+  AgentStatus a;
+  a.reachable = true;
+  a.state = r.state();
+  a.endpoints = r.endpoints();
+  a.identities = r.identities();
+  a.policies = r.policies();
+  a.services = r.services();
+  a.pod_cidr = r.pod_cidr();
+  for (const auto& e : r.errors()) a.errors.push_back(e);
+  return a;
+}
+
+}  // namespace
+
+std::string to_string(Health h) {
+  switch (h) {
+    case Health::ok:
+      return "OK";
+    case Health::warning:
+      return "warning";
+    case Health::error:
+      return "error";
+    case Health::disabled:
+      return "disabled";
+  }
+  return "?";
+}
+
+Json StatusReport::to_json() const {
+  Json j = {{"ready", errors.empty()}, {"errors", errors},
+            {"warnings", warnings},    {"workloads", Json::array()},
+            {"agents", Json::array()}, {"pods", {{"total", pods}, {"managed", managed_pods}}}};
+  for (const auto& w : workloads) {
+    j["workloads"].push_back({{"component", w.label},
+                              {"kind", w.kind},
+                              {"name", w.name},
+                              {"state", to_string(w.health)},
+                              {"desired", w.desired},
+                              {"ready", w.ready},
+                              {"available", w.available},
+                              {"images", w.images}});
+  }
+  for (const auto& a : agents) {
+    j["agents"].push_back({{"node", a.node},
+                           {"pod", a.pod},
+                           {"reachable", a.reachable},
+                           {"state", a.state},
+                           {"endpoints", a.endpoints},
+                           {"identities", a.identities},
+                           {"policies", a.policies},
+                           {"services", a.services},
+                           {"podCIDR", a.pod_cidr},
+                           {"errors", a.errors}});
+  }
+  return j;
+}
+
+Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
+                                    const AgentSocketFinder& agents) {
+  StatusReport report;
+  auto pods = store.list("v1", "Pod", "", "");
+  if (!pods) return pods.error();
+  struct Component {
+    const char* kind;
+    const char* name;
+    const char* label;
+    bool required;
+  };
+  const std::vector<Component> components = {{"DaemonSet", "axon-agent", "Axon", true},
+                                             {"Deployment", "axon-operator", "Operator", true},
+                                             {"Deployment", "hubble-relay", "Hubble Relay", false},
+                                             {"Deployment", "hubble-ui", "Hubble UI", false}};
+  for (const auto& c : components) {
+    WorkloadStatus w;
+    w.kind = c.kind;
+    w.name = c.name;
+    w.label = c.label;
+    auto obj = store.get(ObjectRef{"apps/v1", c.kind, ns, c.name});
+    if (!obj) return obj.error();
+    if (!*obj) {
+      if (c.required) {
+        w.health = Health::error;
+        report.errors.push_back(std::string(c.kind) + " " + ns + "/" + c.name +
+                                " not found: axon is not installed (axon install -f values.yaml)");
+      }
+      report.workloads.push_back(w);
+      continue;
+    }
+    const Json& st = member(**obj, "status");
+    if (w.kind == "DaemonSet") {
+      w.desired = num(st, "desiredNumberScheduled");
+      w.ready = num(st, "numberReady");
+      w.available = num(st, "numberAvailable");
+    } else {
+      w.desired = member(**obj, "spec").value("replicas", int64_t{1});
+      w.ready = num(st, "readyReplicas");
+      w.available = num(st, "availableReplicas");
+    }
+    // Images of the running pods, and which of the workload's pods are not ready.
+    std::map<std::string, int> images;
+    std::vector<std::string> not_ready;
+    for (const auto& p : *pods) {
+      const Json& pm = member(p, "metadata");
+      if (pm.value("namespace", "") != ns ||
+          !pm.value("name", "").starts_with(std::string(c.name) + "-"))
+        continue;
+      for (const auto& ctr : member(member(p, "spec"), "containers"))
+        ++images[ctr.value("image", "")];
+      if (!pod_ready(p)) {
+        std::string where = member(p, "spec").value("nodeName", "");
+        std::string reason;
+        for (const auto& cs : member(member(p, "status"), "containerStatuses")) {
+          const Json& waiting = member(member(cs, "state"), "waiting");
+          if (!waiting.empty()) reason = waiting.value("reason", "");
+          if (cs.value("restartCount", 0) > 0)
+            reason += (reason.empty() ? "" : ", ") + std::to_string(cs.value("restartCount", 0)) +
+                      " restarts";
+        }
+        not_ready.push_back(pm.value("name", "") +
+                            (where.empty() ? " (unscheduled)" : " on " + where) +
+                            (reason.empty() ? "" : " (" + reason + ")"));
+      }
+    }
+    for (const auto& [img, n] : images) w.images.push_back(img + ": " + std::to_string(n));
+    if (w.desired > 0 && w.ready >= w.desired) {
+      w.health = Health::ok;
+    } else {
+      std::string what = std::string(c.label) + " (" + c.kind + " " + ns + "/" + c.name +
+                         "): " + std::to_string(w.ready) + "/" + std::to_string(w.desired) +
+                         " ready";
+      for (size_t i = 0; i < not_ready.size(); ++i)
+        what += (i == 0 ? "; not ready: " : ", ") + not_ready[i];
+      // An operator or relay with some replicas up still works.
+      if (w.ready > 0 && w.kind == "Deployment") {
+        w.health = Health::warning;
+        report.warnings.push_back(what);
+      } else {
+        w.health = Health::error;
+        report.errors.push_back(what);
+      }
+    }
+    report.workloads.push_back(w);
+  }
+  // Each agent's own view, where it can be reached.
+  for (const auto& p : *pods) {
+    const Json& pm = member(p, "metadata");
+    if (pm.value("namespace", "") == ns && pm.value("name", "").starts_with("axon-agent-")) {
+      AgentStatus a;
+      a.node = member(p, "spec").value("nodeName", "");
+      a.pod = pm.value("name", "");
+      std::string socket = agents ? agents(a.node) : "";
+      if (!socket.empty() && pod_ready(p)) {
+        if (auto asked = ask_agent(socket)) {
+          asked->node = a.node;
+          asked->pod = a.pod;
+          a = *asked;
+          for (const auto& e : a.errors) report.errors.push_back("agent on " + a.node + ": " + e);
+        }
+      }
+      report.agents.push_back(a);
+    }
+    if (!member(p, "spec").value("hostNetwork", false)) {
+      ++report.pods;
+      if (!member(p, "status").value("podIP", "").empty()) ++report.managed_pods;
+    }
+  }
+  return report;
+}
+
+}  // namespace axon::client
