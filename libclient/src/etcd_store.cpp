@@ -8,28 +8,10 @@
 namespace axon::client {
 namespace {
 
-std::string trim(std::string s) {
-  while (!s.empty() && s.front() == ' ') s.erase(0, 1);
-  while (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
-}
-
-// Splits on commas outside parentheses.
+// The requirements of a selector; an empty last one (a trailing comma) is dropped.
 std::vector<std::string> split_requirements(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  int depth = 0;
-  for (char c : s) {
-    if (c == '(') ++depth;
-    if (c == ')') --depth;
-    if (c == ',' && depth == 0) {
-      out.push_back(trim(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!trim(cur).empty()) out.push_back(trim(cur));
+  auto out = split_outside_parens(s);
+  if (out.back().empty()) out.pop_back();
   return out;
 }
 

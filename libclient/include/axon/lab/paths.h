@@ -30,6 +30,8 @@ struct LabPaths {
   std::string log_dir() const { return dir() + "/logs"; }
   std::string pid_dir() const { return dir() + "/pids"; }
   std::string pods_dir() const { return dir() + "/pods"; }
+  // The relay's flow API (Hubble's Observer), where `axon observe` looks.
+  std::string relay_socket() const { return dir() + "/relay.sock"; }
   // The per-node host filesystem: what /run/axon, /opt/cni/bin, /etc/cni/net.d
   // are on that node (see lab/rootfs.h).
   std::string node_root(const std::string& node) const { return dir() + "/nodes/" + node; }

@@ -30,4 +30,30 @@ inline std::string to_upper(std::string s) {
   return s;
 }
 
+// Spaces and tabs off both ends.
+inline std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return "";
+  auto e = s.find_last_not_of(" \t");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+// Splits at `sep` outside parentheses, trimming each part: the requirements
+// of a label selector ("a in (x,y),b=c" -> "a in (x,y)", "b=c").
+inline std::vector<std::string> split_outside_parens(std::string_view text, char sep = ',') {
+  std::vector<std::string> out;
+  size_t start = 0;
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '(') ++depth;
+    if (text[i] == ')') --depth;
+    if (text[i] == sep && depth == 0) {
+      out.push_back(trim(text.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  out.push_back(trim(text.substr(start)));
+  return out;
+}
+
 }  // namespace axon
