@@ -48,6 +48,10 @@ struct Context {
   bool out_is_tty = false;  // set by main from isatty(1)
   bool err_is_tty = false;  // set by main from isatty(2)
   std::string argv0 = "axon";
+  // Polled by commands that run until the user stops them (observe -f):
+  // true ends them cleanly. Unset, such a command handles SIGINT/SIGTERM
+  // itself; tests set it to stop one in-process. Called from any thread.
+  std::function<bool()> stop_requested;
 
   std::string env(const char* name) const {
     const char* v = getenv(name);

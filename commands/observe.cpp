@@ -1,5 +1,23 @@
 // axon observe: flows from the Hubble-compatible flow API, filtered and
 // printed like `hubble observe`.
+//
+// Flags become a GetFlowsRequest as hubble builds it (axon/hubble/request.h;
+// the order of filter flags matters for --not, so they are read back from
+// CLI11's parse order), flows come from a FlowSource (the relay, one agent,
+// any server, or a JSON-lines file) and go through a FlowPrinter.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <set>
+
+#include "axon/base/strings.h"
+#include "axon/client/duration.h"
+#include "axon/hubble/client.h"
+#include "axon/hubble/observer.h"
+#include "axon/hubble/printer.h"
+#include "axon/hubble/request.h"
 #include "cli/command.h"
 
 namespace axon::commands {
@@ -7,8 +25,8 @@ namespace {
 
 using cli::CommandBuilder;
 
-// Flag values as the user gave them; combined into FlowFilters when the
-// flow API lands. Pairs are (any direction, from, to).
+// Flag values as the user gave them. Filter flags are read again in their
+// command-line order from the parse (see filter_flags()).
 struct ObserveParams {
   // Selectors
   uint64_t last = 0;
@@ -84,6 +102,190 @@ const std::vector<std::string> kTimeFormats = {
     "StampMilli", "YearMonthDay", "YearMonthDayHour", "YearMonthDayHourMinute",
     "RFC3339",    "RFC3339Milli", "RFC3339Micro",     "RFC3339Nano",
     "RFC1123Z"};
+
+
+// SIGINT/SIGTERM while following: set by the handler, polled by the stream.
+// A signal handler can only reach process-wide state; this flag is scoped to
+// one InterruptGuard at a time.
+std::atomic<bool> g_interrupted{false};
+
+void on_interrupt(int) {
+  g_interrupted.store(true);
+}
+
+// Ctrl-C ends `observe -f` cleanly (exit 0) instead of killing the process;
+// the previous handlers come back when the guard goes.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupted.store(false);
+    struct sigaction sa{};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptGuard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  struct sigaction old_int_{}, old_term_{};
+};
+
+bool flag_is_false(const std::string& v) {
+  std::string l = to_lower(v);
+  return l == "false" || l == "0" || l == "off" || l == "no";
+}
+
+// The filter flags in the order they were given (`--not` included), with
+// their values: what hubble's flag parser sees.
+std::vector<hubble::FilterFlag> filter_flags(const CLI::App& app) {
+  std::map<const CLI::Option*, std::string> names;
+  for (const auto& name : hubble::filter_flag_names()) {
+    if (const auto* opt = app.get_option_no_throw("--" + name)) names[opt] = name;
+  }
+  std::map<const CLI::Option*, size_t> seen;
+  std::vector<hubble::FilterFlag> out;
+  for (const CLI::Option* opt : app.parse_order()) {
+    auto it = names.find(opt);
+    if (it == names.end()) continue;
+    size_t k = seen[opt]++;
+    const auto& results = opt->results();
+    std::string value = k < results.size() ? results[k] : "";
+    if (opt->get_expected_max() == 0 || it->second == "not") {  // a flag
+      if (flag_is_false(value)) continue;
+      value = "true";
+    }
+    out.push_back({it->second, value});
+  }
+  return out;
+}
+
+std::chrono::milliseconds duration_ms(const std::string& text) {
+  auto d = client::parse_duration(text);  // validated at parse time
+  return d ? std::chrono::duration_cast<std::chrono::milliseconds>(*d)
+           : std::chrono::milliseconds(5000);
+}
+
+hubble::OutputFormat output_format(const std::string& name) {
+  if (name == "dict") return hubble::OutputFormat::dict;
+  if (name == "json") return hubble::OutputFormat::json;
+  if (name == "jsonpb") return hubble::OutputFormat::jsonpb;
+  if (name == "table") return hubble::OutputFormat::table;
+  return hubble::OutputFormat::compact;
+}
+
+int run_observe(cli::Context& ctx, const CLI::App& app, const ObserveParams& p) {
+  const bool json_out = p.output == "json" || p.output == "jsonpb";
+  if (p.output == "table" && p.follow) {
+    throw cli::UsageError("table output format is not compatible with follow mode");
+  }
+  if (!json_out && !p.field_mask.empty()) {
+    throw cli::UsageError(p.output + " output format is not compatible with custom field mask");
+  }
+
+  hubble::RequestOptions ro;
+  ro.selectors = {p.last, p.first, p.all, p.follow, p.since, p.until, !p.input_file.empty()};
+  ro.filters = filter_flags(app);
+  ro.allowlist = p.allowlist;
+  ro.denylist = p.denylist;
+  if (json_out) {
+    ro.field_mask = p.field_mask;
+  } else if (p.use_default_field_masks) {
+    ro.field_mask = hubble::default_field_mask();
+  }
+  ro.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  auto req = hubble::build_flows_request(ro);
+  if (!req) throw cli::UsageError(req.error().message);
+  if (!p.server.empty() && !p.node.empty()) {
+    throw cli::UsageError("cannot set both --server and --node");
+  }
+  std::string server_target;
+  if (!p.server.empty()) {
+    auto t = hubble::grpc_target(p.server);
+    if (!t) throw cli::UsageError("--server: " + t.error().message);
+    server_target = *t;
+  }
+  if (p.print_raw_filters) {
+    ctx.out << hubble::raw_filters_yaml(*req);
+    return cli::kExitOk;
+  }
+
+  auto fail = [&](const std::string& msg) {
+    if (!p.silent_errors) ctx.err << "Error: " << msg << "\n";
+    return cli::kExitFailed;
+  };
+
+  // Where the flows come from.
+  std::unique_ptr<hubble::FlowSource> source;
+  std::ifstream file;
+  if (!p.input_file.empty()) {
+    std::istream* in = ctx.in;
+    if (p.input_file != "-") {
+      file.open(p.input_file);
+      if (!file) throw cli::UsageError("--input-file " + p.input_file + ": cannot open the file");
+      in = &file;
+    }
+    source = hubble::json_lines_flow_source(*in, [&](const std::string& w) {
+      if (!p.silent_errors) ctx.err << "warning: " << p.input_file << ": " << w << "\n";
+    });
+  } else {
+    std::string target = server_target;
+    if (!target.empty()) {
+    } else if (!p.node.empty()) {
+      auto t = hubble::lab_node_resolver(ctx.global.state_dir, ctx.global.lab)
+                   ->observer_target(p.node);
+      if (!t) return fail(t.error().message);
+      target = *t;
+    } else {
+      auto t = hubble::default_flow_server(ctx.global.state_dir, ctx.global.lab);
+      if (!t) return fail(t.error().message);
+      target = *t;
+    }
+    source = hubble::grpc_flow_source(
+        target, {duration_ms(p.timeout), duration_ms(p.request_timeout)});
+  }
+
+  hubble::PrinterOptions po;
+  po.format = output_format(p.output);
+  po.time_format = p.time_format;
+  po.color = p.color == "always" || (p.color == "auto" && ctx.color());
+  po.node_name = p.print_node_name;
+  po.ip_translation = p.ip_translation && !p.numeric;
+  po.debug = ctx.global.verbose >= 2;
+  po.legacy_json = ctx.env("HUBBLE_COMPAT").find("legacy-json-output") != std::string::npos;
+  hubble::FlowPrinter printer(po, ctx.out, ctx.err);
+
+  std::optional<InterruptGuard> guard;
+  hubble::StopRequested stop = ctx.stop_requested;
+  if (!stop) {
+    guard.emplace();
+    stop = [] { return g_interrupted.load(); };
+  }
+  bool output_closed = false;
+  auto status = source->get_flows(
+      *req,
+      [&](const observer::GetFlowsResponse& r) -> Status {
+        printer.write(r);
+        if (p.follow) ctx.out.flush();
+        if (!ctx.out.good()) {
+          output_closed = true;  // `| head` went away
+          return Error{"output closed"};
+        }
+        return {};
+      },
+      stop);
+  printer.finish();
+  if (output_closed) return cli::kExitOk;
+  if (!status) return fail(status.error().message);
+  return cli::kExitOk;
+}
 
 void setup(CommandBuilder& b) {
   auto& p = b.params<ObserveParams>();
@@ -205,10 +407,9 @@ void setup(CommandBuilder& b) {
   b.example("axon observe --namespace production");
   b.example("axon observe --verdict DROPPED -f");
   b.example("axon observe --from-pod production/frontend --to-port 8080 -o json");
-  b.action([&ctx = b.ctx()] {
-    return cli::not_implemented(ctx, "axon observe",
-                                "the flow API of the agents and relay is not built yet");
-  });
+  b.example("axon observe --not --verdict FORWARDED --last 100");
+  b.example("axon observe -o jsonpb --all > flows.json; axon observe --input-file flows.json --pod api");
+  b.action([&ctx = b.ctx(), &app = b.app(), &p] { return run_observe(ctx, app, p); });
 }
 
 }  // namespace

@@ -121,7 +121,6 @@ TEST_CASE("bad values of typed flags are usage errors") {
 TEST_CASE("commands that are not built yet say so and exit 1, after validating their flags") {
   const std::vector<std::vector<std::string>> invocations = {
       {"connectivity", "test", "--test", "dns", "--junit-file", "out.xml"},
-      {"observe", "--verdict", "dropped", "-n", "production"},
   };
   for (const auto& args : invocations) {
     CAPTURE(args.front());
