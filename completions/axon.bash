@@ -12,7 +12,7 @@ __axon_subcommands() {
     'connectivity') echo 'test' ;;
     'lab') echo 'down exec logs status up' ;;
     'values') echo 'fix validate' ;;
-    'workload') echo 'cluster-dns http-echo udp-echo' ;;
+    'workload') echo 'cluster-dns http-echo tcp-echo udp-echo' ;;
   esac
 }
 
@@ -47,6 +47,7 @@ __axon_flags() {
     'workload') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'workload cluster-dns') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'workload http-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload tcp-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'workload udp-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
   esac
 }
@@ -305,6 +306,12 @@ __axon_value() {
     ('workload http-echo|--lab') printf '%s\n' 'any' ;;
     ('workload http-echo|--kubeconfig') printf '%s\n' 'file' ;;
     ('workload http-echo|--context') printf '%s\n' 'any' ;;
+    ('workload tcp-echo|--port') printf '%s\n' 'any' ;;
+    ('workload tcp-echo|-o'|'workload tcp-echo|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload tcp-echo|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload tcp-echo|--lab') printf '%s\n' 'any' ;;
+    ('workload tcp-echo|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload tcp-echo|--context') printf '%s\n' 'any' ;;
     ('workload udp-echo|--port') printf '%s\n' 'any' ;;
     ('workload udp-echo|-o'|'workload udp-echo|--output') printf '%s\n' 'choice table json yaml' ;;
     ('workload udp-echo|--state-dir') printf '%s\n' 'dir' ;;
