@@ -837,6 +837,26 @@ class Decoder {
             "add rules, e.g. \"ingress: [{}]\" to deny all ingress");
     }
 
+    // A cluster-wide rule selecting every endpoint puts every pod of every
+    // namespace into default deny for the directions it has rules for.
+    if (kind_ == PolicyKind::cilium_clusterwide_network_policy && !rule.host && es != nullptr &&
+        rule.subject.requirements.empty()) {
+      for (const auto& s : secs) {
+        if (is_deny(s.section) || s.field == nullptr || s.empty) continue;
+        Direction d = direction_of(s.section);
+        const std::optional<bool>& dd = d == Direction::ingress ? dd_ingress : dd_egress;
+        if (dd.has_value()) continue;
+        std::string dir(direction_name(d));
+        warn(s.field->key_node, child(path, s.key),
+             "this cluster-wide rule selects every pod of every namespace (kube-system "
+             "included), and its " + dir + " rules put them all into " + dir +
+                 " default deny: from now on each pod can " +
+                 (d == Direction::egress ? "send" : "receive") + " only what some policy allows",
+             "if the rule only adds an exception, set enableDefaultDeny: {" + dir +
+                 ": false}; otherwise allow what every namespace needs");
+      }
+    }
+
     if (types != nullptr) decode_policy_types_in_cilium(n, *types, path, secs);
 
     if (const Field* d = find(fs, "description")) {
@@ -1004,6 +1024,7 @@ class Decoder {
     }
 
     PeerRule el;
+    el.line = line_of(n);
     std::vector<std::string> l3_kinds;
     bool l3_field = false;
     const size_t errors_before = errors_;
@@ -1840,6 +1861,7 @@ class Decoder {
     check_keys(fs, path, {peers_key, "ports"}, handled, "a NetworkPolicy rule");
     const size_t errors_before = errors_;
     PeerRule el;
+    el.line = line_of(n);
     const Field* peers = find(fs, peers_key);
     if (peers == nullptr || peers->value.IsNull() ||
         (peers->value.IsSequence() && peers->value.size() == 0)) {

@@ -21,12 +21,14 @@ const std::string kNsKey = "k8s:" + std::string(kNamespaceKey);
 
 bool is_map(const YAML::Node& n) { return n.IsDefined() && n.IsMap(); }
 
+// The value under `key`, or an undefined node (a default-constructed
+// YAML::Node is a defined null).
 YAML::Node lookup(const YAML::Node& map, const std::string& key) {
-  if (!is_map(map)) return YAML::Node();
+  if (!is_map(map)) return YAML::Node(YAML::NodeType::Undefined);
   for (auto it = map.begin(); it != map.end(); ++it) {
     if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
   }
-  return YAML::Node();
+  return YAML::Node(YAML::NodeType::Undefined);
 }
 
 bool has(const YAML::Node& map, const std::string& key) { return lookup(map, key).IsDefined(); }
@@ -96,15 +98,16 @@ SelectorOut translate_peer(const YAML::Node& peer, PolicyKind kind, const std::s
 
   bool unused = false;
   bool positive_ns = false;
+  // The namespace side first: it reads as "in namespace X, pods with ...".
+  if (nsel.IsDefined() && !copy_selector(nsel, true, positive_ns)) {
+    out.error = "namespaceSelector is not a label selector (matchLabels, matchExpressions)";
+    return out;
+  }
   if (!copy_selector(pod, false, unused)) {
     out.error = "podSelector is not a label selector (matchLabels, matchExpressions)";
     return out;
   }
   if (nsel.IsDefined()) {
-    if (!copy_selector(nsel, true, positive_ns)) {
-      out.error = "namespaceSelector is not a label selector (matchLabels, matchExpressions)";
-      return out;
-    }
     bool by_name = lookup(lookup(nsel, "matchLabels"), std::string(kMetadataNameKey)).IsDefined();
     if (by_name) {
       notes.push_back("namespaceSelector matchLabels kubernetes.io/metadata.name: " +
@@ -206,7 +209,7 @@ K8sTranslation translate_k8s_element(const YAML::Node& element, Section section,
   std::vector<YAML::Node> peers;
   bool peers_given = false;
   YAML::Node others(YAML::NodeType::Map);  // Cilium fields already there, kept as they are
-  YAML::Node k8s_ports;
+  YAML::Node k8s_ports(YAML::NodeType::Undefined);
   for (auto it = element.begin(); it != element.end(); ++it) {
     const std::string key = it->first.Scalar();
     if (!is_k8s_element_word(key)) {
@@ -299,7 +302,7 @@ K8sTranslation translate_k8s_element(const YAML::Node& element, Section section,
                       "cluster, not pods)");
   }
 
-  YAML::Node to_ports;
+  YAML::Node to_ports(YAML::NodeType::Undefined);
   if (k8s_ports.IsDefined()) {
     if (!translate_ports(k8s_ports, to_ports, t.notes, t.error)) return t;
     if (has(others, "toPorts")) {
@@ -320,7 +323,7 @@ K8sTranslation translate_k8s_element(const YAML::Node& element, Section section,
   if (t.elements.empty()) {
     // No peer given: a NetworkPolicy means every source (or destination).
     if (to_ports.IsDefined() || others.size() > 0) {
-      t.elements.push_back(make(nullptr, YAML::Node()));
+      t.elements.push_back(make(nullptr, YAML::Node(YAML::NodeType::Undefined)));
       if (to_ports.IsDefined()) {
         t.notes.push_back(std::string("without \"") + pfx + "\" a NetworkPolicy element allows "
                           "every peer on its ports, as toPorts alone does");

@@ -158,6 +158,7 @@ struct ServiceSelector {
 // allowed to an endpoint must match the requirements of all the rules that
 // select it.
 struct PeerRule {
+  int line = 0;  // where it is written, 1-based (0: unknown)
   bool any_peer = false;
   std::vector<Selector> endpoints;  // with the namespace the policy implies
   std::vector<Selector> requirements;  // fromRequires / toRequires

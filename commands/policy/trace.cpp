@@ -1,0 +1,259 @@
+// axon policy trace: would traffic from a source to a destination on a
+// port pass? Both ends are traced, the source's egress and the
+// destination's ingress, like `cilium policy trace`.
+#include "axon/base/strings.h"
+#include "axon/policy/decode.h"
+#include "axon/policy/evaluate.h"
+#include "cli/command.h"
+#include "cli/output.h"
+#include "commands/policy/common.h"
+
+namespace axon::commands {
+namespace {
+
+using cli::CommandBuilder;
+namespace pol = axon::policy;
+
+struct TraceParams {
+  std::vector<std::string> files;
+  std::vector<std::string> src, dst;
+  std::string src_pod, dst_pod;
+  std::string dport;
+};
+
+// The labels as given (printed back as they are); policy sees them with the
+// namespace's own name label added (with_namespace_name_label).
+pol::LabelSet parse_side(const std::vector<std::string>& parts, const char* flag) {
+  pol::LabelSet out;
+  for (const auto& part : parts) {
+    auto l = pol::parse_labels(part, pol::kSourceK8s);
+    if (!l) throw cli::UsageError(std::string(flag) + ": " + l.error().message);
+    for (const auto& x : l->labels()) out.add(x);
+  }
+  return out;
+}
+
+std::string bracket(const pol::LabelSet& l) { return "[" + pol::to_string(l) + "]"; }
+
+std::string verdict_word(const pol::DirectionVerdict& v) {
+  if (!v.allowed) return "DENIED";
+  return v.redirected ? "ALLOWED (to the " + std::string(pol::l7_name(v.l7)) + " proxy)"
+                      : "ALLOWED";
+}
+
+void print_direction(std::ostream& out, const pol::DirectionVerdict& v, const pol::LabelSet& who) {
+  const char* dir = v.direction == pol::Direction::ingress ? "ingress" : "egress";
+  out << "Resolving " << dir << " policy for " << bracket(who) << "\n";
+  size_t selected = 0;
+  for (const auto& r : v.rules) {
+    std::string name = pol::describe(r.origin.kind, r.origin.ns, r.origin.name) + " " +
+                       r.origin.rule_path;
+    if (!r.selected) {
+      out << "  " << name << ": not selected (endpointSelector " << r.subject << ")\n";
+      continue;
+    }
+    ++selected;
+    out << "* " << name << ": selected" << (r.default_deny ? std::string(", default deny ") + dir : "")
+        << "\n";
+    for (const auto& e : r.elements) {
+      out << "    " << pol::field_path(e.origin) << (e.deny ? " (deny)" : "") << ": " << e.peers
+          << "; " << e.ports << ": ";
+      if (e.matched) {
+        out << (e.deny ? "matches: DENIES" : "matches: allows");
+        if (e.l7 != pol::L7Kind::none) out << " (" << pol::l7_name(e.l7) << " rules apply)";
+      } else if (!e.peer_matches) {
+        out << "peer does not match";
+      } else if (!e.port_matches) {
+        out << "port does not match";
+      } else {
+        out << "peer misses a requirement";
+      }
+      out << "\n";
+    }
+  }
+  out << selected << "/" << v.rules.size() << " rules selected\n";
+  for (const auto& r : v.requirements) out << "Requirement on every peer: " << r << "\n";
+  std::string cap = dir;
+  cap[0] = static_cast<char>(std::toupper(cap[0]));
+  if (!v.selected) {
+    out << "No policy selects " << bracket(who) << ": all " << dir << " allowed\n";
+  } else if (!v.decided_by.empty()) {
+    std::vector<std::string> by;
+    for (const auto& o : v.decided_by) by.push_back(pol::to_string(o));
+    out << (v.allowed ? "Allowed by " : "Denied by ") << join(by, ", ") << "\n";
+  } else if (v.enforced) {
+    std::vector<std::string> by;
+    for (const auto& o : v.default_deny_by) by.push_back(pol::to_string(o));
+    out << "No rule allows it; default deny from " << join(by, ", ") << "\n";
+  } else {
+    out << "No rule puts " << bracket(who) << " into default deny for " << dir
+        << ": allowed\n";
+  }
+  out << cap << " verdict: " << verdict_word(v) << "\n";
+}
+
+nlohmann::ordered_json origin_json(const pol::RuleOrigin& o) {
+  return {{"kind", std::string(pol::kind_name(o.kind))},
+          {"namespace", o.ns},
+          {"name", o.name},
+          {"path", pol::field_path(o)}};
+}
+
+nlohmann::ordered_json direction_json(const pol::DirectionVerdict& v) {
+  nlohmann::ordered_json rules = nlohmann::ordered_json::array();
+  for (const auto& r : v.rules) {
+    nlohmann::ordered_json j = {
+        {"policy", pol::describe(r.origin.kind, r.origin.ns, r.origin.name)},
+        {"rule", r.origin.rule_path},
+        {"endpointSelector", r.subject},
+        {"selected", r.selected},
+        {"defaultDeny", r.default_deny},
+        {"elements", nlohmann::ordered_json::array()},
+    };
+    for (const auto& e : r.elements) {
+      j["elements"].push_back({{"path", pol::field_path(e.origin)},
+                               {"deny", e.deny},
+                               {"peers", e.peers},
+                               {"ports", e.ports},
+                               {"peerMatches", e.peer_matches},
+                               {"portMatches", e.port_matches},
+                               {"requirementsMet", e.requirements_met},
+                               {"matched", e.matched},
+                               {"l7", std::string(pol::l7_name(e.l7))}});
+    }
+    rules.push_back(std::move(j));
+  }
+  nlohmann::ordered_json decided = nlohmann::ordered_json::array();
+  for (const auto& o : v.decided_by) decided.push_back(origin_json(o));
+  nlohmann::ordered_json dd = nlohmann::ordered_json::array();
+  for (const auto& o : v.default_deny_by) dd.push_back(origin_json(o));
+  return {{"verdict", v.allowed ? "ALLOWED" : "DENIED"},
+          {"redirected", v.redirected},
+          {"l7", std::string(pol::l7_name(v.l7))},
+          {"selected", v.selected},
+          {"defaultDeny", v.enforced},
+          {"defaultDenyBy", dd},
+          {"decidedBy", decided},
+          {"requirements", v.requirements},
+          {"rules", rules}};
+}
+
+int run(cli::Context& ctx, const TraceParams& p) {
+  if (!p.src_pod.empty() || !p.dst_pod.empty()) {
+    return cli::not_implemented(ctx, "axon policy trace --src-pod/--dst-pod",
+                                "pods are looked up in the cluster store, which is not built yet "
+                                "(issue 6); give their labels with -s/-d and the policies with -f");
+  }
+  if (p.src.empty()) throw cli::UsageError("policy trace needs the source: -s LABELS (or --src-pod)");
+  if (p.dst.empty()) throw cli::UsageError("policy trace needs the destination: -d LABELS (or --dst-pod)");
+  if (p.dport.empty()) throw cli::UsageError("policy trace needs --dport PORT/PROTOCOL (8080/TCP)");
+  auto flow = pol::parse_flow(p.dport);
+  if (!flow) throw cli::UsageError("--dport: " + flow.error().message);
+  auto src_labels = parse_side(p.src, "--src");
+  auto dst_labels = parse_side(p.dst, "--dst");
+  if (p.files.empty()) {
+    return cli::not_implemented(ctx, "axon policy trace without -f",
+                                "policies are read from the cluster store, which is not built yet "
+                                "(issue 6); give the policy files with -f");
+  }
+
+  auto inputs = policy_cli::read_inputs(p.files);
+  std::vector<pol::Policy> policies;
+  std::vector<std::string> ignored;
+  for (const auto& in : inputs) {
+    auto loaded = pol::load_documents(in.text, in.path);
+    for (const auto& pr : loaded.problems) ignored.push_back(pol::format(pr));
+    for (const auto& doc : loaded.documents) {
+      auto d = pol::decode_policy(doc);
+      if (!d.is_policy) continue;
+      if (d.policy) {
+        policies.push_back(std::move(*d.policy));
+        continue;
+      }
+      size_t errors = pol::count(d.problems, pol::Severity::error);
+      ignored.push_back(in.path + ": document " + std::to_string(doc.index) + " (" + d.object +
+                        "): invalid (" + std::to_string(errors) + " error" +
+                        (errors == 1 ? "" : "s") +
+                        "), so not enforced, as in Cilium; see axon policy validate -f " + in.path);
+    }
+  }
+  for (const auto& i : ignored) ctx.err << "warning: " << i << "\n";
+
+  pol::InMemoryIdentityAllocator ids;
+  auto peer = [&](const pol::LabelSet& labels) {
+    auto id = ids.allocate(labels);
+    return pol::Peer{id ? *id : pol::Identity{0, labels}, {}};
+  };
+  pol::Peer src = peer(pol::with_namespace_name_label(src_labels));
+  pol::Peer dst = peer(pol::with_namespace_name_label(dst_labels));
+  auto t = pol::trace(policies, src, dst, *flow);
+
+  auto format = cli::parse_format(ctx.global.output);
+  if (format != cli::Format::table) {
+    nlohmann::ordered_json out = {
+        {"src", {{"labels", pol::to_string(src_labels, ",")}, {"identity", src.identity.id}}},
+        {"dst", {{"labels", pol::to_string(dst_labels, ",")}, {"identity", dst.identity.id}}},
+        {"port", pol::to_string(*flow)},
+        {"egress", direction_json(t.egress)},
+        {"ingress", direction_json(t.ingress)},
+        {"ignored", ignored},
+        {"verdict", t.allowed ? "ALLOWED" : "DENIED"},
+    };
+    cli::print_document(ctx.out, format, out);
+    return cli::kExitOk;
+  }
+  auto& out = ctx.out;
+  out << std::string(64, '-') << "\n";
+  out << "Tracing From: " << bracket(src_labels) << " => To: " << bracket(dst_labels)
+      << " Ports: [" << pol::to_string(*flow) << "]\n\n";
+  print_direction(out, t.egress, src_labels);
+  out << "\n";
+  print_direction(out, t.ingress, dst_labels);
+  out << "\n";
+  if (!t.allowed) {
+    std::vector<std::string> ends;
+    if (!t.egress.allowed) ends.push_back("the source's egress");
+    if (!t.ingress.allowed) ends.push_back("the destination's ingress");
+    out << "Denied at " << join(ends, " and ") << "\n";
+  }
+  cli::Style s(ctx.color());
+  out << "Final verdict: " << (t.allowed ? s.green("ALLOWED") : s.red("DENIED")) << "\n";
+  return cli::kExitOk;
+}
+
+void setup(CommandBuilder& b) {
+  auto& p = b.params<TraceParams>();
+  b.description(
+      "Trace whether traffic from a source to a destination on a port would pass, rule by rule. "
+      "Traffic passes only if the source's egress and the destination's ingress both allow it, "
+      "so both are resolved: which rules select each end, which element matches, what decided "
+      "(a deny rule, an allow rule, default deny), and a last line `Final verdict: ALLOWED` or "
+      "`Final verdict: DENIED`.\n"
+      "\n"
+      "Endpoints are given by their labels as Cilium writes them, comma-separated "
+      "(k8s:role=frontend,k8s:io.kubernetes.pod.namespace=production; a label without a source "
+      "is k8s:); reserved:world or cidr:203.0.113.7/32 name addresses outside the cluster. "
+      "Policies come from -f files (invalid ones are not enforced, as in Cilium); "
+      "--src-pod/--dst-pod and the cluster's own policies need the cluster store.");
+  b.group("Endpoints");
+  b.list("-s,--src", p.src, "LABELS", "Labels of the source (comma-separated, repeatable)");
+  b.list("-d,--dst", p.dst, "LABELS", "Labels of the destination (comma-separated, repeatable)");
+  b.option("--src-pod", p.src_pod, "NS/POD", "Source pod in the cluster (needs the cluster store)");
+  b.option("--dst-pod", p.dst_pod, "NS/POD",
+           "Destination pod in the cluster (needs the cluster store)");
+  b.option("--dport", p.dport, "PORT/PROTO", "Destination port and protocol: 8080/TCP, 53/UDP, 8/ICMP");
+  b.group("Policies");
+  b.files("-f,--file", p.files, "Policy manifest, or a directory of them (repeatable)");
+  b.example(
+      "axon policy trace -f policies/ -s k8s:role=frontend,k8s:io.kubernetes.pod.namespace=production "
+      "-d k8s:role=api,k8s:io.kubernetes.pod.namespace=production --dport 8080/TCP");
+  b.example("axon policy trace -f policies/ -s role=api,io.kubernetes.pod.namespace=production "
+            "-d reserved:world --dport 443/TCP -o json");
+  b.action([&ctx = b.ctx(), &p] { return run(ctx, p); });
+}
+
+}  // namespace
+}  // namespace axon::commands
+
+AXON_REGISTER_COMMAND(policy_trace, {"policy trace", "Trace the policy verdict between two endpoints",
+                                     "Commands", axon::commands::setup})
