@@ -111,6 +111,22 @@ std::string regex_error(const std::string& re) {
     if (depth > 32) return "nested more than 32 groups deep";
     if (c == ')') --depth;
   }
+  // Counted repetitions expand into copies when compiled: a{1000}{1000}
+  // is a million states. Keep their product small.
+  uint64_t product = 1;
+  for (size_t i = 0; i < re.size(); ++i) {
+    if (re[i] != '{') continue;
+    uint64_t n = 0;
+    for (size_t j = i + 1; j < re.size() && re[j] != '}'; ++j) {
+      if (re[j] >= '0' && re[j] <= '9') {
+        n = std::min<uint64_t>(n * 10 + static_cast<uint64_t>(re[j] - '0'), 1'000'000);
+      } else if (re[j] == ',') {
+        n = 0;
+      }
+    }
+    product *= std::max<uint64_t>(n, 1);
+    if (product > 10'000) return "counted repetitions ({n}) too large (their product is over 10000)";
+  }
   try {
     std::regex compiled(re, std::regex::extended);
     (void)compiled;
@@ -534,8 +550,9 @@ class Decoder {
         error(at, p, "\"" + text + "\": a NetworkPolicy selector takes plain Kubernetes label "
                      "keys, without a source prefix");
         ok = false;
-      } else if (text.find(':') != std::string::npos && source == default_source &&
-                 flavor == Flavor::cilium) {
+      } else if (flavor == Flavor::cilium && text.find(':') != std::string::npos &&
+                 std::find(label_sources().begin(), label_sources().end(),
+                           text.substr(0, text.find(':'))) == label_sources().end()) {
         std::string prefix = text.substr(0, text.find(':'));
         std::string hint = "valid sources: " + join(label_sources(), ", ");
         if (auto m = closest_match(prefix, label_sources())) hint = "did you mean \"" + *m + ":\"?";

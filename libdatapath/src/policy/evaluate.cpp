@@ -181,6 +181,9 @@ bool l4_matches(const PeerRule& el, const Flow& flow, const NamedPorts& dst_port
 }
 
 bool selects(const Rule& rule, const Identity& subject) {
+  // endpointSelector selects pods: never the world, an address (CIDR) or a
+  // reserved identity; nodeSelector selects the host.
+  if (!rule.host && (is_reserved(subject.id) || cidr_of(subject.labels))) return false;
   return matches(rule.subject, subject.labels);
 }
 

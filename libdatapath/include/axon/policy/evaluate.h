@@ -53,7 +53,8 @@ bool l3_matches(const PeerRule& el, const Identity& peer);
 // ports (the destination's). `l7` is set to the L7 kind the flow is held
 // to: none when an L4-only port matches.
 bool l4_matches(const PeerRule& el, const Flow& flow, const NamedPorts& dst_ports, L7Kind* l7);
-// Does a rule select this endpoint?
+// Does a rule select this endpoint? An endpointSelector selects pods only
+// (not the world, CIDR or other reserved identities); a nodeSelector the host.
 bool selects(const Rule& rule, const Identity& subject);
 
 // ---- evaluation ----------------------------------------------------------
