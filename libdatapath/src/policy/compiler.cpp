@@ -589,6 +589,17 @@ struct PolicyEngine::State {
               }
               p.ports.named.clear();
             }
+            if (p.any && !p.ports.named.empty()) {
+              // Egress to any peer on a named port: the number is each
+              // destination's own, so the named part becomes one entry per
+              // identity that has the name (kept current through `all`).
+              Plan named = p;
+              named.any = false;
+              named.ports.fixed.clear();
+              named.matchers = {entity_matcher(Entity::all)};
+              p.ports.named.clear();
+              s.plans.push_back(std::move(named));
+            }
             s.plans.push_back(std::move(p));
           }
         }
