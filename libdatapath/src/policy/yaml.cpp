@@ -234,7 +234,9 @@ Result<std::string> emit_yaml(const YAML::Node& node) {
     emit(e, node, 0, w);
     if (w.truncated) return Error{"document too large or nested too deeply to print"};
     if (!e.good()) return Error{"cannot print YAML: " + e.GetLastError()};
-    return std::string(e.c_str()) + "\n";
+    std::string out = e.c_str();
+    if (!out.ends_with('\n')) out += '\n';
+    return out;
   } catch (const std::exception& ex) {
     return Error{std::string("cannot print YAML: ") + ex.what()};
   }
