@@ -432,3 +432,31 @@ TEST_CASE("syntax errors and hostile documents end in a problem, not a crash or 
   ps = problems_of(cnp("  endpointSelector: &s {matchLabels: *s}\n  ingress: [{}]\n"));
   CHECK(count(ps, Severity::error) > 0);
 }
+
+TEST_CASE("NUL bytes and UTF-16 are refused before the YAML parser sees them (found by the fuzzer)") {
+  std::string text("apiVersion: cilium.io/v2\nkind: x\x00y\n", 34);
+  auto ps = problems_of(text, "nul.yaml");
+  REQUIRE(ps.size() == 1);
+  CHECK(ps[0].line == 2);
+  CHECK(ps[0].message.find("NUL byte") != std::string::npos);
+  ps = problems_of("\xff\xfe" "a\0:\0", "utf16.yaml");
+  REQUIRE(ps.size() == 1);
+  CHECK(ps[0].message.find("UTF-16") != std::string::npos);
+}
+
+TEST_CASE("a stray ',' that would hang the YAML parser is a syntax error (found by the fuzzer)") {
+  for (const char* text : {",t2nt2n2n{}\n", "# c\n  ,a\n", "{a: 1}\n,\n", "[a]\n,", "---\n,a\n",
+                           "a: 1\n---\n[x, \"]\", 'y'] ,\n"}) {
+    CAPTURE(text);
+    auto ps = problems_of(text, "c.yaml");
+    REQUIRE(ps.size() == 1);
+    CHECK(ps[0].message.find("a ',' outside a flow collection") != std::string::npos);
+  }
+  // Commas where YAML allows them are fine.
+  for (const char* text : {"a: x,y\n", "k: [a, b]\n", "x,{}\n", "d: |\n  ,line\n", "q: ',a'\n",
+                           "[a, b]\n# ,\n"}) {
+    CAPTURE(text);
+    auto loaded = load_documents(text, "ok.yaml");
+    CHECK(loaded.problems.empty());
+  }
+}

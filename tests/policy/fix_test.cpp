@@ -131,3 +131,20 @@ TEST_CASE("fix: JSON stays JSON; syntax errors are left alone") {
   CHECK_FALSE(untouchable.changed);
   CHECK(count(untouchable.remaining, Severity::error) == 1);
 }
+
+TEST_CASE("fix: invalid UTF-8 is refused with its line, never thrown about (found by the fuzzer)") {
+  std::string text =
+      "{\"apiVersion\": \"cilium.io/v2\", \"kind\": \"CiliumNetworkPolicy\",\n\"metadata\": "
+      "{\"name\": \"from-\xc3;\x0e\", \"namespace\": \"shop\"}, \"spec\": {\"endpointSelector\": {}, "
+      "\"ingress\": []}}";
+  auto r = fix_text(text, "bad-utf8.json");
+  CHECK_FALSE(r.changed);
+  REQUIRE(r.remaining.size() == 1);
+  CHECK(r.remaining[0].line == 2);
+  CHECK(r.remaining[0].message.find("not valid UTF-8") != std::string::npos);
+  // Well-formed multi-byte characters are fine.
+  auto ok = decode_policies("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"
+                            "metadata: {name: p, namespace: a}\nspec:\n  description: \"caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x94\x92\"\n"
+                            "  endpointSelector: {}\n  ingress: [{}]\n", "u.yaml");
+  CHECK_MESSAGE(ok.problems.empty(), dump(ok.problems));
+}

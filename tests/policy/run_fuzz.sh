@@ -7,9 +7,10 @@
 set -euo pipefail
 fuzzer=$1 corpus=$2
 shift 2
-mkdir -p "$corpus"
+mkdir -p "$corpus" "$corpus-crashes"
 seeds=()
 for d in "$@"; do [[ -d $d ]] && seeds+=("$d"); done
 dict=$(dirname "${BASH_SOURCE[0]}")/fuzz.dict
 exec "$fuzzer" -max_total_time="${AXON_FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=2048 \
-  -max_len=4096 -dict="$dict" -print_final_stats=1 "$corpus" "${seeds[@]}"
+  -max_len=4096 -dict="$dict" -artifact_prefix="$corpus-crashes/" -print_final_stats=1 \
+  "$corpus" "${seeds[@]}"

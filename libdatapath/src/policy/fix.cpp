@@ -88,7 +88,7 @@ FixResult fix_text(std::string_view text, const std::string& file) {
   }
   // How many documents the parser saw, empty ones included.
   size_t total = 0;
-  try {
+  try {  // (load_documents refused the texts yaml-cpp cannot take)
     total = YAML::LoadAll(std::string(text)).size();
   } catch (const std::exception&) {
     total = 0;
@@ -120,7 +120,9 @@ FixResult fix_text(std::string_view text, const std::string& file) {
   auto emit_doc = [&](const YAML::Node& n) -> std::string {
     if (loaded.json) {
       auto j = to_json(n);
-      return j ? j->dump(2) + "\n" : std::string();
+      // Invalid UTF-8 in a string is replaced, not thrown about.
+      return j ? j->dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n"
+               : std::string();
     }
     auto y = emit_yaml(n);
     return y ? *y : std::string();
