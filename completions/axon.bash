@@ -7,8 +7,9 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'completion connectivity install observe status version' ;;
+    '') echo 'completion connectivity install observe policy status version' ;;
     'connectivity') echo 'test' ;;
+    'policy') echo 'fix get trace validate' ;;
   esac
 }
 
@@ -21,6 +22,11 @@ __axon_flags() {
     'connectivity test') echo '-h --help --test --test-namespace --single-node --test-concurrency --repeat-count --timeout --flow-validation --all-flows --hubble --hubble-server --external-target --external-ip --external-cidr --node-selector --connect-timeout --request-timeout --retry --retry-delay --junit-file --junit-property -d --debug -t --timestamp -p --pause-on-fail --exit-zero-on-failure --force-deploy --keep --cleanup -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
     'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
     'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'policy') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'policy fix') echo '-h --help -f --file -w --write -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'policy get') echo '-h --help -n --namespace -A --all-namespaces -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'policy trace') echo '-h --help -s --src -d --dst --src-pod --dst-pod --dport -f --file -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    'policy validate') echo '-h --help -f --file -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
     'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --kubeconfig --context' ;;
     'version') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
   esac
@@ -192,6 +198,52 @@ __axon_value() {
     ('observe|--state-dir') printf '%s\n' 'dir' ;;
     ('observe|--kubeconfig') printf '%s\n' 'file' ;;
     ('observe|--context') printf '%s\n' 'any' ;;
+    ('policy|-h'|'policy|--help') printf '%s\n' 'any' ;;
+    ('policy|-o'|'policy|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy|--no-color') printf '%s\n' 'any' ;;
+    ('policy|-v'|'policy|--verbose') printf '%s\n' 'any' ;;
+    ('policy|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy|--context') printf '%s\n' 'any' ;;
+    ('policy fix|-h'|'policy fix|--help') printf '%s\n' 'any' ;;
+    ('policy fix|-f'|'policy fix|--file') printf '%s\n' 'file' ;;
+    ('policy fix|-w'|'policy fix|--write') printf '%s\n' 'any' ;;
+    ('policy fix|-o'|'policy fix|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy fix|--no-color') printf '%s\n' 'any' ;;
+    ('policy fix|-v'|'policy fix|--verbose') printf '%s\n' 'any' ;;
+    ('policy fix|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy fix|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy fix|--context') printf '%s\n' 'any' ;;
+    ('policy get|-h'|'policy get|--help') printf '%s\n' 'any' ;;
+    ('policy get|-n'|'policy get|--namespace') printf '%s\n' 'any' ;;
+    ('policy get|-A'|'policy get|--all-namespaces') printf '%s\n' 'any' ;;
+    ('policy get|-o'|'policy get|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy get|--no-color') printf '%s\n' 'any' ;;
+    ('policy get|-v'|'policy get|--verbose') printf '%s\n' 'any' ;;
+    ('policy get|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy get|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy get|--context') printf '%s\n' 'any' ;;
+    ('policy trace|-h'|'policy trace|--help') printf '%s\n' 'any' ;;
+    ('policy trace|-s'|'policy trace|--src') printf '%s\n' 'any' ;;
+    ('policy trace|-d'|'policy trace|--dst') printf '%s\n' 'any' ;;
+    ('policy trace|--src-pod') printf '%s\n' 'any' ;;
+    ('policy trace|--dst-pod') printf '%s\n' 'any' ;;
+    ('policy trace|--dport') printf '%s\n' 'any' ;;
+    ('policy trace|-f'|'policy trace|--file') printf '%s\n' 'file' ;;
+    ('policy trace|-o'|'policy trace|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy trace|--no-color') printf '%s\n' 'any' ;;
+    ('policy trace|-v'|'policy trace|--verbose') printf '%s\n' 'any' ;;
+    ('policy trace|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy trace|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy trace|--context') printf '%s\n' 'any' ;;
+    ('policy validate|-h'|'policy validate|--help') printf '%s\n' 'any' ;;
+    ('policy validate|-f'|'policy validate|--file') printf '%s\n' 'file' ;;
+    ('policy validate|-o'|'policy validate|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy validate|--no-color') printf '%s\n' 'any' ;;
+    ('policy validate|-v'|'policy validate|--verbose') printf '%s\n' 'any' ;;
+    ('policy validate|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy validate|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy validate|--context') printf '%s\n' 'any' ;;
     ('status|-h'|'status|--help') printf '%s\n' 'any' ;;
     ('status|--wait') printf '%s\n' 'any' ;;
     ('status|--wait-duration') printf '%s\n' 'any' ;;

@@ -23,8 +23,11 @@ expect_eq "axon observe --verdict=<TAB> (bash splits at =)" \
   "FORWARDED DROPPED AUDIT REDIRECTED ERROR TRACED TRANSLATED"
 expect_eq "axon observe -o <TAB>" "$(complete_words axon observe -o '')" "compact dict json jsonpb table"
 expect_eq "axon -o <TAB> (global formats)" "$(complete_words axon -o '')" "table json yaml"
-expect_eq "axon <TAB>" "$(complete_words axon '')" "completion connectivity install observe status version"
+expect_eq "axon <TAB>" "$(complete_words axon '')" "completion connectivity install observe policy status version"
 expect_eq "axon connectivity <TAB>" "$(complete_words axon connectivity '')" "test"
+expect_eq "axon policy <TAB>" "$(complete_words axon policy '')" "fix get trace validate"
+expect_contains "policy validate -f completes file names" \
+  "$(cd "$SRC" && complete_words axon policy validate -f CMakeL)" "CMakeLists.txt"
 expect_eq "axon connectivity test --flow-validation <TAB>" \
   "$(complete_words axon connectivity test --flow-validation '')" "disabled warning strict"
 expect_eq "axon completion <TAB>" "$(complete_words axon completion '')" "bash zsh fish"

@@ -61,7 +61,7 @@ TEST_CASE("unknown commands and flags are one-line usage errors with suggestions
   CHECK(r.code == 2);
   CHECK(lines(r.err) == 1);
   CHECK(r.err.find("unknown command \"nosuch\" for \"axon\"") != std::string::npos);
-  CHECK(r.err.find("valid commands: completion, connectivity, install, observe, status, version") !=
+  CHECK(r.err.find("valid commands: completion, connectivity, install, observe, policy, status, version") !=
         std::string::npos);
 
   r = run_axon({"obsrve"});

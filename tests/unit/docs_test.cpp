@@ -146,7 +146,10 @@ TEST_CASE("generated artefacts are deterministic and complete") {
   for (const auto& p : pages) names.insert(p.file_name);
   CHECK(names == std::set<std::string>{"axon.1", "axon-completion.1", "axon-connectivity.1",
                                        "axon-connectivity-test.1", "axon-install.1",
-                                       "axon-observe.1", "axon-status.1", "axon-version.1"});
+                                       "axon-observe.1", "axon-policy.1", "axon-policy-fix.1",
+                                       "axon-policy-get.1", "axon-policy-trace.1",
+                                       "axon-policy-validate.1", "axon-status.1",
+                                       "axon-version.1"});
 }
 
 TEST_CASE("man pages escape what troff would misread") {
