@@ -92,18 +92,28 @@ auto entry_key(const PolicyEntry& e) {
   return std::make_tuple(e.direction, e.identity, e.protocol, e.port_lo, e.port_hi);
 }
 
+// An entry as a rule produced it, with its sort key packed into two words:
+// (direction, identity) then (protocol, port_lo, port_hi, action rank,
+// proxy port). Sorting on them orders entries by key, deny first.
 struct RawEntry {
   PolicyEntry entry;
   uint32_t origin = 0;
+  uint64_t k1 = 0;
+  uint64_t k2 = 0;
+
+  RawEntry(const PolicyEntry& e, uint32_t o) : entry(e), origin(o) {
+    k1 = (static_cast<uint64_t>(e.direction) << 32) | e.identity;
+    k2 = (static_cast<uint64_t>(e.protocol) << 52) | (static_cast<uint64_t>(e.port_lo) << 36) |
+         (static_cast<uint64_t>(e.port_hi) << 20) |
+         (static_cast<uint64_t>(action_rank(e.action)) << 16) | e.proxy_port;
+  }
+  // The key part of k2 (without action and proxy port).
+  uint64_t key2() const { return k2 >> 20; }
 };
 
 bool raw_less(const RawEntry& a, const RawEntry& b) {
-  auto ka = entry_key(a.entry);
-  auto kb = entry_key(b.entry);
-  if (ka != kb) return ka < kb;
-  int ra = action_rank(a.entry.action), rb = action_rank(b.entry.action);
-  if (ra != rb) return ra < rb;
-  if (a.entry.proxy_port != b.entry.proxy_port) return a.entry.proxy_port < b.entry.proxy_port;
+  if (a.k1 != b.k1) return a.k1 < b.k1;
+  if (a.k2 != b.k2) return a.k2 < b.k2;
   return a.origin < b.origin;
 }
 
@@ -206,6 +216,7 @@ struct PolicyEngine::State {
     std::vector<uint32_t> requirements[kDirs];  // matcher ids
     std::vector<uint32_t> used;                 // every matcher used, sorted
     std::map<std::vector<uint32_t>, uint32_t> set_index;
+    std::vector<uint32_t> single_set;  // origin -> its one-origin set (+1; 0: none yet)
     CompiledPolicy compiled;
   };
 
@@ -501,6 +512,15 @@ struct PolicyEngine::State {
   }
 
   uint32_t intern_set(Subject& s, std::vector<uint32_t> set) {
+    if (set.size() == 1) {  // the common case, without a map lookup
+      uint32_t o = set.front();
+      if (s.single_set.size() <= o) s.single_set.resize(o + 1, 0);
+      if (s.single_set[o] != 0) return s.single_set[o] - 1;
+      uint32_t idx = static_cast<uint32_t>(s.compiled.origin_sets.size());
+      s.compiled.origin_sets.push_back(std::move(set));
+      s.single_set[o] = idx + 1;
+      return idx;
+    }
     auto it = s.set_index.find(set);
     if (it != s.set_index.end()) return it->second;
     uint32_t idx = static_cast<uint32_t>(s.compiled.origin_sets.size());
@@ -517,7 +537,7 @@ struct PolicyEngine::State {
       size_t j = i;
       std::vector<uint32_t> origins;
       const PolicyEntry& win = raw[i].entry;
-      while (j < raw.size() && entry_key(raw[j].entry) == entry_key(win)) {
+      while (j < raw.size() && raw[j].k1 == raw[i].k1 && raw[j].key2() == raw[i].key2()) {
         if (raw[j].entry.action == win.action && raw[j].entry.proxy_port == win.proxy_port) {
           insert_sorted(origins, raw[j].origin);
         }
@@ -540,6 +560,7 @@ struct PolicyEngine::State {
     s.policies.clear();
     for (auto& r : s.requirements) r.clear();
     s.set_index.clear();
+    s.single_set.clear();
     CompiledPolicy& c = s.compiled;
     c = CompiledPolicy{};
     const Identity* self = identity_of(s.identity);
@@ -626,22 +647,24 @@ struct PolicyEngine::State {
   }
 
   // Removes every entry for these peers and adds the entries the plans
-  // give them now. Returns (added, removed).
+  // give them now, in place (entries stay sorted). Returns (added, removed).
   std::pair<size_t, size_t> update_peers(Subject& s, const std::vector<uint32_t>& removed,
                                          const std::vector<uint32_t>& added) {
     CompiledPolicy& c = s.compiled;
+    auto& entries = c.policy.entries;
+    auto& provenance = c.provenance;
     size_t n_removed = 0;
-    std::vector<PolicyEntry> entries;
-    std::vector<uint32_t> provenance;
-    entries.reserve(c.policy.entries.size());
-    provenance.reserve(c.provenance.size());
-    for (size_t i = 0; i < c.policy.entries.size(); ++i) {
-      if (has_sorted(removed, c.policy.entries[i].identity)) {
-        ++n_removed;
-        continue;
+    if (!removed.empty()) {
+      size_t w = 0;
+      for (size_t i = 0; i < entries.size(); ++i) {
+        if (has_sorted(removed, entries[i].identity)) continue;
+        entries[w] = entries[i];
+        provenance[w] = provenance[i];
+        ++w;
       }
-      entries.push_back(c.policy.entries[i]);
-      provenance.push_back(c.provenance[i]);
+      n_removed = entries.size() - w;
+      entries.resize(w);
+      provenance.resize(w);
     }
     std::vector<RawEntry> raw;
     for (uint32_t id : added) {
@@ -652,24 +675,17 @@ struct PolicyEngine::State {
     std::vector<PolicyEntry> fresh;
     std::vector<uint32_t> fresh_prov;
     merge(s, raw, fresh, fresh_prov);
-    // Interleave the new entries (their identities are new to the list).
-    std::vector<PolicyEntry> out;
-    std::vector<uint32_t> out_prov;
-    out.reserve(entries.size() + fresh.size());
-    size_t a = 0, b = 0;
-    while (a < entries.size() || b < fresh.size()) {
-      bool take_fresh = a == entries.size() ||
-                        (b < fresh.size() && entry_key(fresh[b]) < entry_key(entries[a]));
-      if (take_fresh) {
-        out.push_back(fresh[b]);
-        out_prov.push_back(fresh_prov[b++]);
-      } else {
-        out.push_back(entries[a]);
-        out_prov.push_back(provenance[a++]);
-      }
+    // The new entries' identities are new to the list: insert each where
+    // its key sorts.
+    for (size_t b = 0; b < fresh.size(); ++b) {
+      auto pos = std::lower_bound(entries.begin(), entries.end(), fresh[b],
+                                  [](const PolicyEntry& x, const PolicyEntry& y) {
+                                    return entry_key(x) < entry_key(y);
+                                  });
+      auto at = pos - entries.begin();
+      entries.insert(pos, fresh[b]);
+      provenance.insert(provenance.begin() + at, fresh_prov[b]);
     }
-    c.policy.entries = std::move(out);
-    c.provenance = std::move(out_prov);
     return {fresh.size(), n_removed};
   }
 
