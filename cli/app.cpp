@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <sstream>
 
+#include "axon/base/build_info.h"
 #include "axon/base/log.h"
 #include "axon/base/strings.h"
 #include "axon/base/suggest.h"
-#include "cli/build_info.h"
 
 namespace axon::cli {
 namespace {
@@ -160,7 +160,7 @@ class HelpFormatter : public CLI::Formatter {
 
 std::string global_flags_footer() {
   return "Global options (see axon --help): -o/--output, --no-color, -v/--verbose, --state-dir, "
-         "--kubeconfig, --context";
+         "--lab, --kubeconfig, --context";
 }
 
 Cli::Cli(Context& ctx) : ctx_(ctx), root_(kRootDescription, "axon") {
@@ -194,6 +194,7 @@ void Cli::add_global_flags() {
   b.option("--state-dir", g.state_dir, "DIR", "Where the lab keeps its state, sockets and logs")
       ->envname("AXON_STATE_DIR");
   model_.option(root_.get_option("--state-dir")).hint = ValueHint::directory;
+  b.option("--lab", g.lab, "NAME", "The lab to talk to when several are up")->envname("AXON_LAB");
   b.file("--kubeconfig", g.kubeconfig,
          "Kubeconfig of a Kubernetes cluster to use instead of the lab")
       ->envname("KUBECONFIG");
@@ -223,6 +224,8 @@ int Cli::report_extras() {
   CLI::App* leaf = chain.back();
   for (auto* app : chain) {
     auto extras = app->remaining();
+    // CLI11 leaves the "--" separator itself among the extras.
+    extras.erase(std::remove(extras.begin(), extras.end(), "--"), extras.end());
     if (extras.empty()) continue;
     const std::string& word = extras.front();
     std::string where = full_name(leaf);

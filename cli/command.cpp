@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "axon/base/build_info.h"
 #include "axon/base/strings.h"
 #include "axon/client/duration.h"
-#include "cli/build_info.h"
 
 namespace axon::cli {
 namespace {

@@ -29,6 +29,7 @@ struct GlobalOptions {
   bool no_color = false;         // --no-color (NO_COLOR also disables color)
   int verbose = 0;               // -v count: 1 info, 2 debug, 3 trace
   std::string state_dir = "/run/axon";
+  std::string lab;               // --lab / AXON_LAB: which lab, when several are up
   std::string kubeconfig;    // reserved for the Kubernetes backend
   std::string kube_context;  // --context
 };

@@ -5,15 +5,30 @@
 #include <csignal>
 #include <exception>
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "axon/client/cni_plugin.h"
 #include "axon/datapath/libbpf_env.h"
 #include "cli/app.h"
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // `axon ... | head` ends with EPIPE, not a signal
   axon::datapath::route_libbpf_logs();
+
+  // Installed as /opt/cni/bin/axon-cni, this binary is a CNI plugin.
+  std::string name = argc > 0 ? argv[0] : "axon";
+  if (name.substr(name.find_last_of('/') + 1) == "axon-cni") {
+    std::map<std::string, std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string kv = *e;
+      if (kv.starts_with("CNI_")) env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
+    }
+    std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    return axon::client::run_cni_plugin(env, input, std::cout, std::cerr);
+  }
 
   axon::cli::Context ctx(std::cout, std::cerr);
   ctx.out_is_tty = ::isatty(STDOUT_FILENO) == 1;

@@ -1,12 +1,10 @@
 #include "cli/output.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
-#include "axon/base/strings.h"
+#include "axon/client/yaml.h"
 
 namespace axon::cli {
 
@@ -64,68 +62,8 @@ void print_json(std::ostream& out, const nlohmann::ordered_json& doc) {
   out << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
 }
 
-namespace {
-
-// A plain scalar YAML would read back as null, a bool or a number.
-bool reads_back_as_non_string(const std::string& s) {
-  if (s.empty()) return true;
-  const std::string lower = to_lower(s);
-  for (const char* word : {"~", "null", "true", "false", "yes", "no", "on", "off", "y", "n"}) {
-    if (lower == word) return true;
-  }
-  char* end = nullptr;
-  std::strtod(s.c_str(), &end);
-  if (end != nullptr && *end == '\0') return true;
-  return s.starts_with("0x") || s.starts_with("0o");
-}
-
-void emit_yaml(YAML::Emitter& e, const nlohmann::ordered_json& j) {
-  switch (j.type()) {
-    case nlohmann::ordered_json::value_t::object:
-      e << YAML::BeginMap;
-      for (const auto& [k, v] : j.items()) {
-        e << YAML::Key << k << YAML::Value;
-        emit_yaml(e, v);
-      }
-      e << YAML::EndMap;
-      break;
-    case nlohmann::ordered_json::value_t::array:
-      e << YAML::BeginSeq;
-      for (const auto& v : j) emit_yaml(e, v);
-      e << YAML::EndSeq;
-      break;
-    case nlohmann::ordered_json::value_t::string: {
-      const auto& s = j.get_ref<const std::string&>();
-      if (reads_back_as_non_string(s)) e << YAML::DoubleQuoted;
-      e << s;
-      break;
-    }
-    case nlohmann::ordered_json::value_t::boolean:
-      e << j.get<bool>();
-      break;
-    case nlohmann::ordered_json::value_t::number_integer:
-      e << j.get<int64_t>();
-      break;
-    case nlohmann::ordered_json::value_t::number_unsigned:
-      e << j.get<uint64_t>();
-      break;
-    case nlohmann::ordered_json::value_t::number_float:
-      e << j.get<double>();
-      break;
-    default:
-      e << YAML::Null;
-      break;
-  }
-}
-
-}  // namespace
-
 void print_yaml(std::ostream& out, const nlohmann::ordered_json& doc) {
-  YAML::Emitter e;
-  e.SetIndent(2);
-  e.SetSeqFormat(YAML::Block);
-  emit_yaml(e, doc);
-  out << e.c_str() << '\n';
+  out << client::to_yaml(doc);
 }
 
 void print_document(std::ostream& out, Format format, const nlohmann::ordered_json& doc) {

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "axon/base/build_info.h"
 #include "cli/app.h"
-#include "cli/build_info.h"
 #include "cli/docs.h"
 #include "cli/spec.h"
 

@@ -1,8 +1,8 @@
 // axon version: what this binary is and what it runs on.
 #include <sys/utsname.h>
 
+#include "axon/base/build_info.h"
 #include "axon/datapath/libbpf_env.h"
-#include "cli/build_info.h"
 #include "cli/command.h"
 #include "cli/output.h"
 

@@ -7,28 +7,45 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'completion connectivity install observe policy status version' ;;
+    '') echo 'completion connectivity install lab observe policy status uninstall values version workload' ;;
     'connectivity') echo 'test' ;;
+    'lab') echo 'down exec logs status up' ;;
     'policy') echo 'fix get trace validate' ;;
+    'values') echo 'fix validate' ;;
+    'workload') echo 'cluster-dns http-echo udp-echo' ;;
   esac
 }
 
 # __axon_flags PATH: every flag spelling the command at PATH accepts.
 __axon_flags() {
   case $1 in
-    '') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context --version' ;;
-    'completion') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'connectivity test') echo '-h --help --test --test-namespace --single-node --test-concurrency --repeat-count --timeout --flow-validation --all-flows --hubble --hubble-server --external-target --external-ip --external-cidr --node-selector --connect-timeout --request-timeout --retry --retry-delay --junit-file --junit-property -d --debug -t --timestamp -p --pause-on-fail --exit-zero-on-failure --force-deploy --keep --cleanup -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'policy') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'policy fix') echo '-h --help -f --file -w --write -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'policy get') echo '-h --help -n --namespace -A --all-namespaces -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'policy trace') echo '-h --help -s --src -d --dst --src-pod --dst-pod --dport -f --file -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'policy validate') echo '-h --help -f --file -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --kubeconfig --context' ;;
-    'version') echo '-h --help -o --output --no-color -v --verbose --state-dir --kubeconfig --context' ;;
+    '') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context --version' ;;
+    'completion') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'connectivity test') echo '-h --help --test --test-namespace --single-node --test-concurrency --repeat-count --timeout --flow-validation --all-flows --hubble --hubble-server --external-target --external-ip --external-cidr --node-selector --connect-timeout --request-timeout --retry --retry-delay --junit-file --junit-property -d --debug -t --timestamp -p --pause-on-fail --exit-zero-on-failure --force-deploy --keep --cleanup -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --skip-preflight --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab down') echo '-h --help --name -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab exec') echo '-h --help -n --namespace -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab logs') echo '-h --help -n --namespace -f --follow -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab status') echo '-h --help --name -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab up') echo '-h --help --name --nodes -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy fix') echo '-h --help -f --file -w --write -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy get') echo '-h --help -n --namespace -A --all-namespaces -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy trace') echo '-h --help -s --src -d --dst --src-pod --dst-pod --dport -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy validate') echo '-h --help -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'values') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'values fix') echo '-h --help -f --values -w --write --strict -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'values validate') echo '-h --help -f --values --strict -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'version') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload cluster-dns') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload http-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload udp-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
   esac
 }
 
@@ -41,6 +58,7 @@ __axon_value() {
     ('|--no-color') printf '%s\n' 'any' ;;
     ('|-v'|'|--verbose') printf '%s\n' 'any' ;;
     ('|--state-dir') printf '%s\n' 'dir' ;;
+    ('|--lab') printf '%s\n' 'any' ;;
     ('|--kubeconfig') printf '%s\n' 'file' ;;
     ('|--context') printf '%s\n' 'any' ;;
     ('|--version') printf '%s\n' 'any' ;;
@@ -49,6 +67,7 @@ __axon_value() {
     ('completion|--no-color') printf '%s\n' 'any' ;;
     ('completion|-v'|'completion|--verbose') printf '%s\n' 'any' ;;
     ('completion|--state-dir') printf '%s\n' 'dir' ;;
+    ('completion|--lab') printf '%s\n' 'any' ;;
     ('completion|--kubeconfig') printf '%s\n' 'file' ;;
     ('completion|--context') printf '%s\n' 'any' ;;
     ('connectivity|-h'|'connectivity|--help') printf '%s\n' 'any' ;;
@@ -56,6 +75,7 @@ __axon_value() {
     ('connectivity|--no-color') printf '%s\n' 'any' ;;
     ('connectivity|-v'|'connectivity|--verbose') printf '%s\n' 'any' ;;
     ('connectivity|--state-dir') printf '%s\n' 'dir' ;;
+    ('connectivity|--lab') printf '%s\n' 'any' ;;
     ('connectivity|--kubeconfig') printf '%s\n' 'file' ;;
     ('connectivity|--context') printf '%s\n' 'any' ;;
     ('connectivity test|-h'|'connectivity test|--help') printf '%s\n' 'any' ;;
@@ -90,6 +110,7 @@ __axon_value() {
     ('connectivity test|--no-color') printf '%s\n' 'any' ;;
     ('connectivity test|-v'|'connectivity test|--verbose') printf '%s\n' 'any' ;;
     ('connectivity test|--state-dir') printf '%s\n' 'dir' ;;
+    ('connectivity test|--lab') printf '%s\n' 'any' ;;
     ('connectivity test|--kubeconfig') printf '%s\n' 'file' ;;
     ('connectivity test|--context') printf '%s\n' 'any' ;;
     ('install|-h'|'install|--help') printf '%s\n' 'any' ;;
@@ -102,6 +123,7 @@ __axon_value() {
     ('install|-n'|'install|--namespace') printf '%s\n' 'any' ;;
     ('install|--wait') printf '%s\n' 'any' ;;
     ('install|--wait-duration') printf '%s\n' 'any' ;;
+    ('install|--skip-preflight') printf '%s\n' 'any' ;;
     ('install|--dry-run') printf '%s\n' 'any' ;;
     ('install|--dry-run-helm-values') printf '%s\n' 'any' ;;
     ('install|--talos-patch') printf '%s\n' 'any' ;;
@@ -109,8 +131,64 @@ __axon_value() {
     ('install|--no-color') printf '%s\n' 'any' ;;
     ('install|-v'|'install|--verbose') printf '%s\n' 'any' ;;
     ('install|--state-dir') printf '%s\n' 'dir' ;;
+    ('install|--lab') printf '%s\n' 'any' ;;
     ('install|--kubeconfig') printf '%s\n' 'file' ;;
     ('install|--context') printf '%s\n' 'any' ;;
+    ('lab|-h'|'lab|--help') printf '%s\n' 'any' ;;
+    ('lab|-o'|'lab|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab|--no-color') printf '%s\n' 'any' ;;
+    ('lab|-v'|'lab|--verbose') printf '%s\n' 'any' ;;
+    ('lab|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab|--lab') printf '%s\n' 'any' ;;
+    ('lab|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab|--context') printf '%s\n' 'any' ;;
+    ('lab down|-h'|'lab down|--help') printf '%s\n' 'any' ;;
+    ('lab down|--name') printf '%s\n' 'any' ;;
+    ('lab down|-o'|'lab down|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab down|--no-color') printf '%s\n' 'any' ;;
+    ('lab down|-v'|'lab down|--verbose') printf '%s\n' 'any' ;;
+    ('lab down|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab down|--lab') printf '%s\n' 'any' ;;
+    ('lab down|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab down|--context') printf '%s\n' 'any' ;;
+    ('lab exec|-h'|'lab exec|--help') printf '%s\n' 'any' ;;
+    ('lab exec|-n'|'lab exec|--namespace') printf '%s\n' 'any' ;;
+    ('lab exec|-o'|'lab exec|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab exec|--no-color') printf '%s\n' 'any' ;;
+    ('lab exec|-v'|'lab exec|--verbose') printf '%s\n' 'any' ;;
+    ('lab exec|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab exec|--lab') printf '%s\n' 'any' ;;
+    ('lab exec|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab exec|--context') printf '%s\n' 'any' ;;
+    ('lab logs|-h'|'lab logs|--help') printf '%s\n' 'any' ;;
+    ('lab logs|-n'|'lab logs|--namespace') printf '%s\n' 'any' ;;
+    ('lab logs|-f'|'lab logs|--follow') printf '%s\n' 'any' ;;
+    ('lab logs|-o'|'lab logs|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab logs|--no-color') printf '%s\n' 'any' ;;
+    ('lab logs|-v'|'lab logs|--verbose') printf '%s\n' 'any' ;;
+    ('lab logs|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab logs|--lab') printf '%s\n' 'any' ;;
+    ('lab logs|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab logs|--context') printf '%s\n' 'any' ;;
+    ('lab status|-h'|'lab status|--help') printf '%s\n' 'any' ;;
+    ('lab status|--name') printf '%s\n' 'any' ;;
+    ('lab status|-o'|'lab status|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab status|--no-color') printf '%s\n' 'any' ;;
+    ('lab status|-v'|'lab status|--verbose') printf '%s\n' 'any' ;;
+    ('lab status|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab status|--lab') printf '%s\n' 'any' ;;
+    ('lab status|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab status|--context') printf '%s\n' 'any' ;;
+    ('lab up|-h'|'lab up|--help') printf '%s\n' 'any' ;;
+    ('lab up|--name') printf '%s\n' 'any' ;;
+    ('lab up|--nodes') printf '%s\n' 'any' ;;
+    ('lab up|-o'|'lab up|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('lab up|--no-color') printf '%s\n' 'any' ;;
+    ('lab up|-v'|'lab up|--verbose') printf '%s\n' 'any' ;;
+    ('lab up|--state-dir') printf '%s\n' 'dir' ;;
+    ('lab up|--lab') printf '%s\n' 'any' ;;
+    ('lab up|--kubeconfig') printf '%s\n' 'file' ;;
+    ('lab up|--context') printf '%s\n' 'any' ;;
     ('observe|-h'|'observe|--help') printf '%s\n' 'any' ;;
     ('observe|--last') printf '%s\n' 'any' ;;
     ('observe|--first') printf '%s\n' 'any' ;;
@@ -196,6 +274,7 @@ __axon_value() {
     ('observe|--no-color') printf '%s\n' 'any' ;;
     ('observe|-v'|'observe|--verbose') printf '%s\n' 'any' ;;
     ('observe|--state-dir') printf '%s\n' 'dir' ;;
+    ('observe|--lab') printf '%s\n' 'any' ;;
     ('observe|--kubeconfig') printf '%s\n' 'file' ;;
     ('observe|--context') printf '%s\n' 'any' ;;
     ('policy|-h'|'policy|--help') printf '%s\n' 'any' ;;
@@ -203,6 +282,7 @@ __axon_value() {
     ('policy|--no-color') printf '%s\n' 'any' ;;
     ('policy|-v'|'policy|--verbose') printf '%s\n' 'any' ;;
     ('policy|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy|--lab') printf '%s\n' 'any' ;;
     ('policy|--kubeconfig') printf '%s\n' 'file' ;;
     ('policy|--context') printf '%s\n' 'any' ;;
     ('policy fix|-h'|'policy fix|--help') printf '%s\n' 'any' ;;
@@ -212,6 +292,7 @@ __axon_value() {
     ('policy fix|--no-color') printf '%s\n' 'any' ;;
     ('policy fix|-v'|'policy fix|--verbose') printf '%s\n' 'any' ;;
     ('policy fix|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy fix|--lab') printf '%s\n' 'any' ;;
     ('policy fix|--kubeconfig') printf '%s\n' 'file' ;;
     ('policy fix|--context') printf '%s\n' 'any' ;;
     ('policy get|-h'|'policy get|--help') printf '%s\n' 'any' ;;
@@ -221,6 +302,7 @@ __axon_value() {
     ('policy get|--no-color') printf '%s\n' 'any' ;;
     ('policy get|-v'|'policy get|--verbose') printf '%s\n' 'any' ;;
     ('policy get|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy get|--lab') printf '%s\n' 'any' ;;
     ('policy get|--kubeconfig') printf '%s\n' 'file' ;;
     ('policy get|--context') printf '%s\n' 'any' ;;
     ('policy trace|-h'|'policy trace|--help') printf '%s\n' 'any' ;;
@@ -234,6 +316,7 @@ __axon_value() {
     ('policy trace|--no-color') printf '%s\n' 'any' ;;
     ('policy trace|-v'|'policy trace|--verbose') printf '%s\n' 'any' ;;
     ('policy trace|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy trace|--lab') printf '%s\n' 'any' ;;
     ('policy trace|--kubeconfig') printf '%s\n' 'file' ;;
     ('policy trace|--context') printf '%s\n' 'any' ;;
     ('policy validate|-h'|'policy validate|--help') printf '%s\n' 'any' ;;
@@ -242,6 +325,7 @@ __axon_value() {
     ('policy validate|--no-color') printf '%s\n' 'any' ;;
     ('policy validate|-v'|'policy validate|--verbose') printf '%s\n' 'any' ;;
     ('policy validate|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy validate|--lab') printf '%s\n' 'any' ;;
     ('policy validate|--kubeconfig') printf '%s\n' 'file' ;;
     ('policy validate|--context') printf '%s\n' 'any' ;;
     ('status|-h'|'status|--help') printf '%s\n' 'any' ;;
@@ -254,15 +338,89 @@ __axon_value() {
     ('status|--no-color') printf '%s\n' 'any' ;;
     ('status|-v'|'status|--verbose') printf '%s\n' 'any' ;;
     ('status|--state-dir') printf '%s\n' 'dir' ;;
+    ('status|--lab') printf '%s\n' 'any' ;;
     ('status|--kubeconfig') printf '%s\n' 'file' ;;
     ('status|--context') printf '%s\n' 'any' ;;
+    ('uninstall|-h'|'uninstall|--help') printf '%s\n' 'any' ;;
+    ('uninstall|--delete-crds') printf '%s\n' 'any' ;;
+    ('uninstall|-o'|'uninstall|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('uninstall|--no-color') printf '%s\n' 'any' ;;
+    ('uninstall|-v'|'uninstall|--verbose') printf '%s\n' 'any' ;;
+    ('uninstall|--state-dir') printf '%s\n' 'dir' ;;
+    ('uninstall|--lab') printf '%s\n' 'any' ;;
+    ('uninstall|--kubeconfig') printf '%s\n' 'file' ;;
+    ('uninstall|--context') printf '%s\n' 'any' ;;
+    ('values|-h'|'values|--help') printf '%s\n' 'any' ;;
+    ('values|-o'|'values|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('values|--no-color') printf '%s\n' 'any' ;;
+    ('values|-v'|'values|--verbose') printf '%s\n' 'any' ;;
+    ('values|--state-dir') printf '%s\n' 'dir' ;;
+    ('values|--lab') printf '%s\n' 'any' ;;
+    ('values|--kubeconfig') printf '%s\n' 'file' ;;
+    ('values|--context') printf '%s\n' 'any' ;;
+    ('values fix|-h'|'values fix|--help') printf '%s\n' 'any' ;;
+    ('values fix|-f'|'values fix|--values') printf '%s\n' 'file' ;;
+    ('values fix|-w'|'values fix|--write') printf '%s\n' 'any' ;;
+    ('values fix|--strict') printf '%s\n' 'any' ;;
+    ('values fix|-o'|'values fix|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('values fix|--no-color') printf '%s\n' 'any' ;;
+    ('values fix|-v'|'values fix|--verbose') printf '%s\n' 'any' ;;
+    ('values fix|--state-dir') printf '%s\n' 'dir' ;;
+    ('values fix|--lab') printf '%s\n' 'any' ;;
+    ('values fix|--kubeconfig') printf '%s\n' 'file' ;;
+    ('values fix|--context') printf '%s\n' 'any' ;;
+    ('values validate|-h'|'values validate|--help') printf '%s\n' 'any' ;;
+    ('values validate|-f'|'values validate|--values') printf '%s\n' 'file' ;;
+    ('values validate|--strict') printf '%s\n' 'any' ;;
+    ('values validate|-o'|'values validate|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('values validate|--no-color') printf '%s\n' 'any' ;;
+    ('values validate|-v'|'values validate|--verbose') printf '%s\n' 'any' ;;
+    ('values validate|--state-dir') printf '%s\n' 'dir' ;;
+    ('values validate|--lab') printf '%s\n' 'any' ;;
+    ('values validate|--kubeconfig') printf '%s\n' 'file' ;;
+    ('values validate|--context') printf '%s\n' 'any' ;;
     ('version|-h'|'version|--help') printf '%s\n' 'any' ;;
     ('version|-o'|'version|--output') printf '%s\n' 'choice table json yaml' ;;
     ('version|--no-color') printf '%s\n' 'any' ;;
     ('version|-v'|'version|--verbose') printf '%s\n' 'any' ;;
     ('version|--state-dir') printf '%s\n' 'dir' ;;
+    ('version|--lab') printf '%s\n' 'any' ;;
     ('version|--kubeconfig') printf '%s\n' 'file' ;;
     ('version|--context') printf '%s\n' 'any' ;;
+    ('workload|-h'|'workload|--help') printf '%s\n' 'any' ;;
+    ('workload|-o'|'workload|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload|--no-color') printf '%s\n' 'any' ;;
+    ('workload|-v'|'workload|--verbose') printf '%s\n' 'any' ;;
+    ('workload|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload|--lab') printf '%s\n' 'any' ;;
+    ('workload|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload|--context') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|-h'|'workload cluster-dns|--help') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|-o'|'workload cluster-dns|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload cluster-dns|--no-color') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|-v'|'workload cluster-dns|--verbose') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload cluster-dns|--lab') printf '%s\n' 'any' ;;
+    ('workload cluster-dns|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload cluster-dns|--context') printf '%s\n' 'any' ;;
+    ('workload http-echo|-h'|'workload http-echo|--help') printf '%s\n' 'any' ;;
+    ('workload http-echo|--port') printf '%s\n' 'any' ;;
+    ('workload http-echo|-o'|'workload http-echo|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload http-echo|--no-color') printf '%s\n' 'any' ;;
+    ('workload http-echo|-v'|'workload http-echo|--verbose') printf '%s\n' 'any' ;;
+    ('workload http-echo|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload http-echo|--lab') printf '%s\n' 'any' ;;
+    ('workload http-echo|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload http-echo|--context') printf '%s\n' 'any' ;;
+    ('workload udp-echo|-h'|'workload udp-echo|--help') printf '%s\n' 'any' ;;
+    ('workload udp-echo|--port') printf '%s\n' 'any' ;;
+    ('workload udp-echo|-o'|'workload udp-echo|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload udp-echo|--no-color') printf '%s\n' 'any' ;;
+    ('workload udp-echo|-v'|'workload udp-echo|--verbose') printf '%s\n' 'any' ;;
+    ('workload udp-echo|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload udp-echo|--lab') printf '%s\n' 'any' ;;
+    ('workload udp-echo|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload udp-echo|--context') printf '%s\n' 'any' ;;
   esac
 }
 
@@ -270,6 +428,8 @@ __axon_value() {
 __axon_args() {
   case $1 in
     ('completion') printf '%s\n' 'choice bash zsh fish' ;;
+    ('lab exec') printf '%s\n' 'any' ;;
+    ('lab logs') printf '%s\n' 'any' ;;
   esac
 }
 

@@ -6,7 +6,7 @@
 
 function __axon_is_subcommand --argument-names path word
     switch "$path|$word"
-        case '|completion' '|connectivity' '|install' '|observe' '|policy' '|status' '|version' 'connectivity|test' 'policy|fix' 'policy|get' 'policy|trace' 'policy|validate'
+        case '|completion' '|connectivity' '|install' '|lab' '|observe' '|policy' '|status' '|uninstall' '|values' '|version' '|workload' 'connectivity|test' 'lab|down' 'lab|exec' 'lab|logs' 'lab|status' 'lab|up' 'policy|fix' 'policy|get' 'policy|trace' 'policy|validate' 'values|fix' 'values|validate' 'workload|cluster-dns' 'workload|http-echo' 'workload|udp-echo'
             return 0
     end
     return 1
@@ -14,7 +14,7 @@ end
 
 function __axon_takes_value --argument-names path flag
     switch "$path|$flag"
-        case '|-h' '|--help' '|-o' '|--output' '|--no-color' '|-v' '|--verbose' '|--state-dir' '|--kubeconfig' '|--context' '|--version' 'completion|-h' 'completion|--help' 'completion|-o' 'completion|--output' 'completion|--no-color' 'completion|-v' 'completion|--verbose' 'completion|--state-dir' 'completion|--kubeconfig' 'completion|--context' 'connectivity|-h' 'connectivity|--help' 'connectivity|-o' 'connectivity|--output' 'connectivity|--no-color' 'connectivity|-v' 'connectivity|--verbose' 'connectivity|--state-dir' 'connectivity|--kubeconfig' 'connectivity|--context' 'connectivity test|-h' 'connectivity test|--help' 'connectivity test|--test' 'connectivity test|--test-namespace' 'connectivity test|--single-node' 'connectivity test|--test-concurrency' 'connectivity test|--repeat-count' 'connectivity test|--timeout' 'connectivity test|--flow-validation' 'connectivity test|--all-flows' 'connectivity test|--hubble' 'connectivity test|--hubble-server' 'connectivity test|--external-target' 'connectivity test|--external-ip' 'connectivity test|--external-cidr' 'connectivity test|--node-selector' 'connectivity test|--connect-timeout' 'connectivity test|--request-timeout' 'connectivity test|--retry' 'connectivity test|--retry-delay' 'connectivity test|--junit-file' 'connectivity test|--junit-property' 'connectivity test|-d' 'connectivity test|--debug' 'connectivity test|-t' 'connectivity test|--timestamp' 'connectivity test|-p' 'connectivity test|--pause-on-fail' 'connectivity test|--exit-zero-on-failure' 'connectivity test|--force-deploy' 'connectivity test|--keep' 'connectivity test|--cleanup' 'connectivity test|-o' 'connectivity test|--output' 'connectivity test|--no-color' 'connectivity test|-v' 'connectivity test|--verbose' 'connectivity test|--state-dir' 'connectivity test|--kubeconfig' 'connectivity test|--context' 'install|-h' 'install|--help' 'install|-f' 'install|--values' 'install|--set' 'install|--set-string' 'install|--set-file' 'install|--strict' 'install|--version' 'install|-n' 'install|--namespace' 'install|--wait' 'install|--wait-duration' 'install|--dry-run' 'install|--dry-run-helm-values' 'install|--talos-patch' 'install|-o' 'install|--output' 'install|--no-color' 'install|-v' 'install|--verbose' 'install|--state-dir' 'install|--kubeconfig' 'install|--context' 'observe|-h' 'observe|--help' 'observe|--last' 'observe|--first' 'observe|--all' 'observe|-f' 'observe|--follow' 'observe|--since' 'observe|--until' 'observe|--not' 'observe|--uuid' 'observe|--node-name' 'observe|--node-label' 'observe|--cluster' 'observe|--from-cluster' 'observe|--to-cluster' 'observe|--protocol' 'observe|--tcp-flags' 'observe|-t' 'observe|--type' 'observe|--verdict' 'observe|--drop-reason-desc' 'observe|--http-status' 'observe|--http-method' 'observe|--http-path' 'observe|--http-url' 'observe|--http-header' 'observe|--trace-id' 'observe|--ip-trace-id' 'observe|--fqdn' 'observe|--from-fqdn' 'observe|--to-fqdn' 'observe|--ip' 'observe|--from-ip' 'observe|--to-ip' 'observe|--snat-ip' 'observe|-4' 'observe|--ipv4' 'observe|-6' 'observe|--ipv6' 'observe|--ip-version' 'observe|--pod' 'observe|--from-pod' 'observe|--to-pod' 'observe|-n' 'observe|--namespace' 'observe|--from-namespace' 'observe|--to-namespace' 'observe|-A' 'observe|--all-namespaces' 'observe|--from-all-namespaces' 'observe|--to-all-namespaces' 'observe|-l' 'observe|--label' 'observe|--from-label' 'observe|--to-label' 'observe|--service' 'observe|--from-service' 'observe|--to-service' 'observe|--port' 'observe|--from-port' 'observe|--to-port' 'observe|--workload' 'observe|--from-workload' 'observe|--to-workload' 'observe|--identity' 'observe|--from-identity' 'observe|--to-identity' 'observe|--traffic-direction' 'observe|--interface' 'observe|--encrypted' 'observe|--unencrypted' 'observe|--allowlist' 'observe|--denylist' 'observe|-o' 'observe|--output' 'observe|--print-node-name' 'observe|--print-policy-names' 'observe|--time-format' 'observe|--color' 'observe|--ip-translation' 'observe|--numeric' 'observe|--field-mask' 'observe|--use-default-field-masks' 'observe|--server' 'observe|--node' 'observe|--timeout' 'observe|--request-timeout' 'observe|--input-file' 'observe|-s' 'observe|--silent-errors' 'observe|--print-raw-filters' 'observe|--no-color' 'observe|-v' 'observe|--verbose' 'observe|--state-dir' 'observe|--kubeconfig' 'observe|--context' 'policy|-h' 'policy|--help' 'policy|-o' 'policy|--output' 'policy|--no-color' 'policy|-v' 'policy|--verbose' 'policy|--state-dir' 'policy|--kubeconfig' 'policy|--context' 'policy fix|-h' 'policy fix|--help' 'policy fix|-f' 'policy fix|--file' 'policy fix|-w' 'policy fix|--write' 'policy fix|-o' 'policy fix|--output' 'policy fix|--no-color' 'policy fix|-v' 'policy fix|--verbose' 'policy fix|--state-dir' 'policy fix|--kubeconfig' 'policy fix|--context' 'policy get|-h' 'policy get|--help' 'policy get|-n' 'policy get|--namespace' 'policy get|-A' 'policy get|--all-namespaces' 'policy get|-o' 'policy get|--output' 'policy get|--no-color' 'policy get|-v' 'policy get|--verbose' 'policy get|--state-dir' 'policy get|--kubeconfig' 'policy get|--context' 'policy trace|-h' 'policy trace|--help' 'policy trace|-s' 'policy trace|--src' 'policy trace|-d' 'policy trace|--dst' 'policy trace|--src-pod' 'policy trace|--dst-pod' 'policy trace|--dport' 'policy trace|-f' 'policy trace|--file' 'policy trace|-o' 'policy trace|--output' 'policy trace|--no-color' 'policy trace|-v' 'policy trace|--verbose' 'policy trace|--state-dir' 'policy trace|--kubeconfig' 'policy trace|--context' 'policy validate|-h' 'policy validate|--help' 'policy validate|-f' 'policy validate|--file' 'policy validate|-o' 'policy validate|--output' 'policy validate|--no-color' 'policy validate|-v' 'policy validate|--verbose' 'policy validate|--state-dir' 'policy validate|--kubeconfig' 'policy validate|--context' 'status|-h' 'status|--help' 'status|--wait' 'status|--wait-duration' 'status|--ignore-warnings' 'status|--interactive' 'status|-o' 'status|--output' 'status|-n' 'status|--namespace' 'status|--no-color' 'status|-v' 'status|--verbose' 'status|--state-dir' 'status|--kubeconfig' 'status|--context' 'version|-h' 'version|--help' 'version|-o' 'version|--output' 'version|--no-color' 'version|-v' 'version|--verbose' 'version|--state-dir' 'version|--kubeconfig' 'version|--context'
+        case '|-h' '|--help' '|-o' '|--output' '|--no-color' '|-v' '|--verbose' '|--state-dir' '|--lab' '|--kubeconfig' '|--context' '|--version' 'completion|-h' 'completion|--help' 'completion|-o' 'completion|--output' 'completion|--no-color' 'completion|-v' 'completion|--verbose' 'completion|--state-dir' 'completion|--lab' 'completion|--kubeconfig' 'completion|--context' 'connectivity|-h' 'connectivity|--help' 'connectivity|-o' 'connectivity|--output' 'connectivity|--no-color' 'connectivity|-v' 'connectivity|--verbose' 'connectivity|--state-dir' 'connectivity|--lab' 'connectivity|--kubeconfig' 'connectivity|--context' 'connectivity test|-h' 'connectivity test|--help' 'connectivity test|--test' 'connectivity test|--test-namespace' 'connectivity test|--single-node' 'connectivity test|--test-concurrency' 'connectivity test|--repeat-count' 'connectivity test|--timeout' 'connectivity test|--flow-validation' 'connectivity test|--all-flows' 'connectivity test|--hubble' 'connectivity test|--hubble-server' 'connectivity test|--external-target' 'connectivity test|--external-ip' 'connectivity test|--external-cidr' 'connectivity test|--node-selector' 'connectivity test|--connect-timeout' 'connectivity test|--request-timeout' 'connectivity test|--retry' 'connectivity test|--retry-delay' 'connectivity test|--junit-file' 'connectivity test|--junit-property' 'connectivity test|-d' 'connectivity test|--debug' 'connectivity test|-t' 'connectivity test|--timestamp' 'connectivity test|-p' 'connectivity test|--pause-on-fail' 'connectivity test|--exit-zero-on-failure' 'connectivity test|--force-deploy' 'connectivity test|--keep' 'connectivity test|--cleanup' 'connectivity test|-o' 'connectivity test|--output' 'connectivity test|--no-color' 'connectivity test|-v' 'connectivity test|--verbose' 'connectivity test|--state-dir' 'connectivity test|--lab' 'connectivity test|--kubeconfig' 'connectivity test|--context' 'install|-h' 'install|--help' 'install|-f' 'install|--values' 'install|--set' 'install|--set-string' 'install|--set-file' 'install|--strict' 'install|--version' 'install|-n' 'install|--namespace' 'install|--wait' 'install|--wait-duration' 'install|--skip-preflight' 'install|--dry-run' 'install|--dry-run-helm-values' 'install|--talos-patch' 'install|-o' 'install|--output' 'install|--no-color' 'install|-v' 'install|--verbose' 'install|--state-dir' 'install|--lab' 'install|--kubeconfig' 'install|--context' 'lab|-h' 'lab|--help' 'lab|-o' 'lab|--output' 'lab|--no-color' 'lab|-v' 'lab|--verbose' 'lab|--state-dir' 'lab|--lab' 'lab|--kubeconfig' 'lab|--context' 'lab down|-h' 'lab down|--help' 'lab down|--name' 'lab down|-o' 'lab down|--output' 'lab down|--no-color' 'lab down|-v' 'lab down|--verbose' 'lab down|--state-dir' 'lab down|--lab' 'lab down|--kubeconfig' 'lab down|--context' 'lab exec|-h' 'lab exec|--help' 'lab exec|-n' 'lab exec|--namespace' 'lab exec|-o' 'lab exec|--output' 'lab exec|--no-color' 'lab exec|-v' 'lab exec|--verbose' 'lab exec|--state-dir' 'lab exec|--lab' 'lab exec|--kubeconfig' 'lab exec|--context' 'lab logs|-h' 'lab logs|--help' 'lab logs|-n' 'lab logs|--namespace' 'lab logs|-f' 'lab logs|--follow' 'lab logs|-o' 'lab logs|--output' 'lab logs|--no-color' 'lab logs|-v' 'lab logs|--verbose' 'lab logs|--state-dir' 'lab logs|--lab' 'lab logs|--kubeconfig' 'lab logs|--context' 'lab status|-h' 'lab status|--help' 'lab status|--name' 'lab status|-o' 'lab status|--output' 'lab status|--no-color' 'lab status|-v' 'lab status|--verbose' 'lab status|--state-dir' 'lab status|--lab' 'lab status|--kubeconfig' 'lab status|--context' 'lab up|-h' 'lab up|--help' 'lab up|--name' 'lab up|--nodes' 'lab up|-o' 'lab up|--output' 'lab up|--no-color' 'lab up|-v' 'lab up|--verbose' 'lab up|--state-dir' 'lab up|--lab' 'lab up|--kubeconfig' 'lab up|--context' 'observe|-h' 'observe|--help' 'observe|--last' 'observe|--first' 'observe|--all' 'observe|-f' 'observe|--follow' 'observe|--since' 'observe|--until' 'observe|--not' 'observe|--uuid' 'observe|--node-name' 'observe|--node-label' 'observe|--cluster' 'observe|--from-cluster' 'observe|--to-cluster' 'observe|--protocol' 'observe|--tcp-flags' 'observe|-t' 'observe|--type' 'observe|--verdict' 'observe|--drop-reason-desc' 'observe|--http-status' 'observe|--http-method' 'observe|--http-path' 'observe|--http-url' 'observe|--http-header' 'observe|--trace-id' 'observe|--ip-trace-id' 'observe|--fqdn' 'observe|--from-fqdn' 'observe|--to-fqdn' 'observe|--ip' 'observe|--from-ip' 'observe|--to-ip' 'observe|--snat-ip' 'observe|-4' 'observe|--ipv4' 'observe|-6' 'observe|--ipv6' 'observe|--ip-version' 'observe|--pod' 'observe|--from-pod' 'observe|--to-pod' 'observe|-n' 'observe|--namespace' 'observe|--from-namespace' 'observe|--to-namespace' 'observe|-A' 'observe|--all-namespaces' 'observe|--from-all-namespaces' 'observe|--to-all-namespaces' 'observe|-l' 'observe|--label' 'observe|--from-label' 'observe|--to-label' 'observe|--service' 'observe|--from-service' 'observe|--to-service' 'observe|--port' 'observe|--from-port' 'observe|--to-port' 'observe|--workload' 'observe|--from-workload' 'observe|--to-workload' 'observe|--identity' 'observe|--from-identity' 'observe|--to-identity' 'observe|--traffic-direction' 'observe|--interface' 'observe|--encrypted' 'observe|--unencrypted' 'observe|--allowlist' 'observe|--denylist' 'observe|-o' 'observe|--output' 'observe|--print-node-name' 'observe|--print-policy-names' 'observe|--time-format' 'observe|--color' 'observe|--ip-translation' 'observe|--numeric' 'observe|--field-mask' 'observe|--use-default-field-masks' 'observe|--server' 'observe|--node' 'observe|--timeout' 'observe|--request-timeout' 'observe|--input-file' 'observe|-s' 'observe|--silent-errors' 'observe|--print-raw-filters' 'observe|--no-color' 'observe|-v' 'observe|--verbose' 'observe|--state-dir' 'observe|--lab' 'observe|--kubeconfig' 'observe|--context' 'policy|-h' 'policy|--help' 'policy|-o' 'policy|--output' 'policy|--no-color' 'policy|-v' 'policy|--verbose' 'policy|--state-dir' 'policy|--lab' 'policy|--kubeconfig' 'policy|--context' 'policy fix|-h' 'policy fix|--help' 'policy fix|-f' 'policy fix|--file' 'policy fix|-w' 'policy fix|--write' 'policy fix|-o' 'policy fix|--output' 'policy fix|--no-color' 'policy fix|-v' 'policy fix|--verbose' 'policy fix|--state-dir' 'policy fix|--lab' 'policy fix|--kubeconfig' 'policy fix|--context' 'policy get|-h' 'policy get|--help' 'policy get|-n' 'policy get|--namespace' 'policy get|-A' 'policy get|--all-namespaces' 'policy get|-o' 'policy get|--output' 'policy get|--no-color' 'policy get|-v' 'policy get|--verbose' 'policy get|--state-dir' 'policy get|--lab' 'policy get|--kubeconfig' 'policy get|--context' 'policy trace|-h' 'policy trace|--help' 'policy trace|-s' 'policy trace|--src' 'policy trace|-d' 'policy trace|--dst' 'policy trace|--src-pod' 'policy trace|--dst-pod' 'policy trace|--dport' 'policy trace|-f' 'policy trace|--file' 'policy trace|-o' 'policy trace|--output' 'policy trace|--no-color' 'policy trace|-v' 'policy trace|--verbose' 'policy trace|--state-dir' 'policy trace|--lab' 'policy trace|--kubeconfig' 'policy trace|--context' 'policy validate|-h' 'policy validate|--help' 'policy validate|-f' 'policy validate|--file' 'policy validate|-o' 'policy validate|--output' 'policy validate|--no-color' 'policy validate|-v' 'policy validate|--verbose' 'policy validate|--state-dir' 'policy validate|--lab' 'policy validate|--kubeconfig' 'policy validate|--context' 'status|-h' 'status|--help' 'status|--wait' 'status|--wait-duration' 'status|--ignore-warnings' 'status|--interactive' 'status|-o' 'status|--output' 'status|-n' 'status|--namespace' 'status|--no-color' 'status|-v' 'status|--verbose' 'status|--state-dir' 'status|--lab' 'status|--kubeconfig' 'status|--context' 'uninstall|-h' 'uninstall|--help' 'uninstall|--delete-crds' 'uninstall|-o' 'uninstall|--output' 'uninstall|--no-color' 'uninstall|-v' 'uninstall|--verbose' 'uninstall|--state-dir' 'uninstall|--lab' 'uninstall|--kubeconfig' 'uninstall|--context' 'values|-h' 'values|--help' 'values|-o' 'values|--output' 'values|--no-color' 'values|-v' 'values|--verbose' 'values|--state-dir' 'values|--lab' 'values|--kubeconfig' 'values|--context' 'values fix|-h' 'values fix|--help' 'values fix|-f' 'values fix|--values' 'values fix|-w' 'values fix|--write' 'values fix|--strict' 'values fix|-o' 'values fix|--output' 'values fix|--no-color' 'values fix|-v' 'values fix|--verbose' 'values fix|--state-dir' 'values fix|--lab' 'values fix|--kubeconfig' 'values fix|--context' 'values validate|-h' 'values validate|--help' 'values validate|-f' 'values validate|--values' 'values validate|--strict' 'values validate|-o' 'values validate|--output' 'values validate|--no-color' 'values validate|-v' 'values validate|--verbose' 'values validate|--state-dir' 'values validate|--lab' 'values validate|--kubeconfig' 'values validate|--context' 'version|-h' 'version|--help' 'version|-o' 'version|--output' 'version|--no-color' 'version|-v' 'version|--verbose' 'version|--state-dir' 'version|--lab' 'version|--kubeconfig' 'version|--context' 'workload|-h' 'workload|--help' 'workload|-o' 'workload|--output' 'workload|--no-color' 'workload|-v' 'workload|--verbose' 'workload|--state-dir' 'workload|--lab' 'workload|--kubeconfig' 'workload|--context' 'workload cluster-dns|-h' 'workload cluster-dns|--help' 'workload cluster-dns|-o' 'workload cluster-dns|--output' 'workload cluster-dns|--no-color' 'workload cluster-dns|-v' 'workload cluster-dns|--verbose' 'workload cluster-dns|--state-dir' 'workload cluster-dns|--lab' 'workload cluster-dns|--kubeconfig' 'workload cluster-dns|--context' 'workload http-echo|-h' 'workload http-echo|--help' 'workload http-echo|--port' 'workload http-echo|-o' 'workload http-echo|--output' 'workload http-echo|--no-color' 'workload http-echo|-v' 'workload http-echo|--verbose' 'workload http-echo|--state-dir' 'workload http-echo|--lab' 'workload http-echo|--kubeconfig' 'workload http-echo|--context' 'workload udp-echo|-h' 'workload udp-echo|--help' 'workload udp-echo|--port' 'workload udp-echo|-o' 'workload udp-echo|--output' 'workload udp-echo|--no-color' 'workload udp-echo|-v' 'workload udp-echo|--verbose' 'workload udp-echo|--state-dir' 'workload udp-echo|--lab' 'workload udp-echo|--kubeconfig' 'workload udp-echo|--context'
             return 0
     end
     return 1
@@ -55,15 +55,20 @@ complete -c axon -f
 complete -c axon -n '__axon_at ""' -a 'completion' -d 'Print a shell completion script (bash, zsh, fish)'
 complete -c axon -n '__axon_at ""' -a 'connectivity' -d 'Check connectivity in the cluster'
 complete -c axon -n '__axon_at ""' -a 'install' -d 'Install axon with a values file'
+complete -c axon -n '__axon_at ""' -a 'lab' -d 'Run a whole cluster on this machine (network namespaces)'
 complete -c axon -n '__axon_at ""' -a 'observe' -d 'Observe flows: what talks, what is dropped and why'
 complete -c axon -n '__axon_at ""' -a 'policy' -d 'Validate, fix and trace network policies'
 complete -c axon -n '__axon_at ""' -a 'status' -d 'Show the health of axon\'s components'
+complete -c axon -n '__axon_at ""' -a 'uninstall' -d 'Remove axon from a cluster'
+complete -c axon -n '__axon_at ""' -a 'values' -d 'Check and fix install values files'
 complete -c axon -n '__axon_at ""' -a 'version' -d 'Print version and build information'
+complete -c axon -n '__axon_at ""' -a 'workload' -d 'Small servers for pods in the lab (echo, DNS)'
 complete -c axon -n '__axon_at ""' -s h -l help -x -d 'Print this help message and exit'
 complete -c axon -n '__axon_at ""' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
 complete -c axon -n '__axon_at ""' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at ""' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at ""' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at ""' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at ""' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at ""' -l context -x -d 'Kubeconfig context to use'
 complete -c axon -n '__axon_at ""' -l version -x -d 'Print the version and exit'
@@ -74,6 +79,7 @@ complete -c axon -n '__axon_at "completion"' -s o -l output -x -a 'table json ya
 complete -c axon -n '__axon_at "completion"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "completion"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "completion"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "completion"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "completion"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "completion"' -l context -x -d 'Kubeconfig context to use'
 complete -c axon -n '__axon_at "completion"' -x -a 'bash zsh fish'
@@ -85,6 +91,7 @@ complete -c axon -n '__axon_at "connectivity"' -s o -l output -x -a 'table json 
 complete -c axon -n '__axon_at "connectivity"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "connectivity"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "connectivity"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "connectivity"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "connectivity"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "connectivity"' -l context -x -d 'Kubeconfig context to use'
 
@@ -121,6 +128,7 @@ complete -c axon -n '__axon_at "connectivity test"' -s o -l output -x -a 'table 
 complete -c axon -n '__axon_at "connectivity test"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "connectivity test"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "connectivity test"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "connectivity test"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "connectivity test"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "connectivity test"' -l context -x -d 'Kubeconfig context to use'
 
@@ -133,8 +141,9 @@ complete -c axon -n '__axon_at "install"' -l set-file -x -d 'Set a value to the 
 complete -c axon -n '__axon_at "install"' -l strict -x -d 'Treat unknown values keys as errors, not warnings'
 complete -c axon -n '__axon_at "install"' -l version -x -d 'Version of axon to install (default: this binary\'s)'
 complete -c axon -n '__axon_at "install"' -s n -l namespace -x -d 'Namespace to install into'
-complete -c axon -n '__axon_at "install"' -l wait -x -d 'Wait until everything installed is ready'
+complete -c axon -n '__axon_at "install"' -l wait -x -d 'Wait until the agents, the operator, relay and UI are ready'
 complete -c axon -n '__axon_at "install"' -l wait-duration -x -d 'How long --wait waits'
+complete -c axon -n '__axon_at "install"' -l skip-preflight -x -d 'Install even when kube-proxy or another CNI is found'
 complete -c axon -n '__axon_at "install"' -l dry-run -x -d 'Print the manifests instead of applying them'
 complete -c axon -n '__axon_at "install"' -l dry-run-helm-values -x -d 'Print the merged values instead of installing'
 complete -c axon -n '__axon_at "install"' -l talos-patch -x -d 'Print the Talos machine-config patch axon needs (no CNI, no kube-proxy)'
@@ -142,8 +151,81 @@ complete -c axon -n '__axon_at "install"' -s o -l output -x -a 'table json yaml'
 complete -c axon -n '__axon_at "install"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "install"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "install"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "install"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "install"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "install"' -l context -x -d 'Kubeconfig context to use'
+
+# axon lab
+complete -c axon -n '__axon_at "lab"' -a 'down' -d 'Remove the lab and everything it created'
+complete -c axon -n '__axon_at "lab"' -a 'exec' -d 'Run a command inside a pod'
+complete -c axon -n '__axon_at "lab"' -a 'logs' -d 'Print a component\'s or a pod\'s log'
+complete -c axon -n '__axon_at "lab"' -a 'status' -d 'Show the lab\'s processes'
+complete -c axon -n '__axon_at "lab"' -a 'up' -d 'Create the lab, or start what is missing'
+complete -c axon -n '__axon_at "lab"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "lab"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "lab"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "lab"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "lab"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "lab"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "lab"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "lab"' -l context -x -d 'Kubeconfig context to use'
+
+# axon lab down
+complete -c axon -n '__axon_at "lab down"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "lab down"' -l name -x -d 'Lab name (default: lab, or --lab)'
+complete -c axon -n '__axon_at "lab down"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "lab down"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "lab down"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "lab down"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "lab down"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "lab down"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "lab down"' -l context -x -d 'Kubeconfig context to use'
+
+# axon lab exec
+complete -c axon -n '__axon_at "lab exec"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "lab exec"' -s n -l namespace -x -d 'The pod\'s namespace'
+complete -c axon -n '__axon_at "lab exec"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "lab exec"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "lab exec"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "lab exec"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "lab exec"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "lab exec"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "lab exec"' -l context -x -d 'Kubeconfig context to use'
+
+# axon lab logs
+complete -c axon -n '__axon_at "lab logs"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "lab logs"' -s n -l namespace -x -d 'Namespace of a pod given without one'
+complete -c axon -n '__axon_at "lab logs"' -s f -l follow -x -d 'Keep printing as the log grows'
+complete -c axon -n '__axon_at "lab logs"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "lab logs"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "lab logs"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "lab logs"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "lab logs"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "lab logs"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "lab logs"' -l context -x -d 'Kubeconfig context to use'
+
+# axon lab status
+complete -c axon -n '__axon_at "lab status"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "lab status"' -l name -x -d 'Lab name (default: --lab, or the only lab up)'
+complete -c axon -n '__axon_at "lab status"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "lab status"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "lab status"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "lab status"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "lab status"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "lab status"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "lab status"' -l context -x -d 'Kubeconfig context to use'
+
+# axon lab up
+complete -c axon -n '__axon_at "lab up"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "lab up"' -l name -x -d 'Lab name (a-z, 0-9; default: lab, or --lab)'
+complete -c axon -n '__axon_at "lab up"' -l nodes -x -d 'Number of nodes (1-9)'
+complete -c axon -n '__axon_at "lab up"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "lab up"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "lab up"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "lab up"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "lab up"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "lab up"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "lab up"' -l context -x -d 'Kubeconfig context to use'
 
 # axon observe
 complete -c axon -n '__axon_at "observe"' -s h -l help -x -d 'Print this help message and exit'
@@ -231,6 +313,7 @@ complete -c axon -n '__axon_at "observe"' -l print-raw-filters -x -d 'Print the 
 complete -c axon -n '__axon_at "observe"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "observe"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "observe"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "observe"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "observe"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "observe"' -l context -x -d 'Kubeconfig context to use'
 
@@ -244,6 +327,7 @@ complete -c axon -n '__axon_at "policy"' -s o -l output -x -a 'table json yaml' 
 complete -c axon -n '__axon_at "policy"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "policy"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "policy"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "policy"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "policy"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "policy"' -l context -x -d 'Kubeconfig context to use'
 
@@ -255,6 +339,7 @@ complete -c axon -n '__axon_at "policy fix"' -s o -l output -x -a 'table json ya
 complete -c axon -n '__axon_at "policy fix"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "policy fix"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "policy fix"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "policy fix"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "policy fix"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "policy fix"' -l context -x -d 'Kubeconfig context to use'
 
@@ -266,6 +351,7 @@ complete -c axon -n '__axon_at "policy get"' -s o -l output -x -a 'table json ya
 complete -c axon -n '__axon_at "policy get"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "policy get"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "policy get"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "policy get"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "policy get"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "policy get"' -l context -x -d 'Kubeconfig context to use'
 
@@ -281,6 +367,7 @@ complete -c axon -n '__axon_at "policy trace"' -s o -l output -x -a 'table json 
 complete -c axon -n '__axon_at "policy trace"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "policy trace"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "policy trace"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "policy trace"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "policy trace"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "policy trace"' -l context -x -d 'Kubeconfig context to use'
 
@@ -291,6 +378,7 @@ complete -c axon -n '__axon_at "policy validate"' -s o -l output -x -a 'table js
 complete -c axon -n '__axon_at "policy validate"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "policy validate"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "policy validate"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "policy validate"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "policy validate"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "policy validate"' -l context -x -d 'Kubeconfig context to use'
 
@@ -305,8 +393,57 @@ complete -c axon -n '__axon_at "status"' -s n -l namespace -x -d 'Namespace axon
 complete -c axon -n '__axon_at "status"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "status"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "status"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "status"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "status"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "status"' -l context -x -d 'Kubeconfig context to use'
+
+# axon uninstall
+complete -c axon -n '__axon_at "uninstall"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "uninstall"' -l delete-crds -x -d 'Also delete axon\'s CustomResourceDefinitions and all their objects'
+complete -c axon -n '__axon_at "uninstall"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "uninstall"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "uninstall"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "uninstall"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "uninstall"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "uninstall"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "uninstall"' -l context -x -d 'Kubeconfig context to use'
+
+# axon values
+complete -c axon -n '__axon_at "values"' -a 'fix' -d 'Fix keys written in the wrong letter case'
+complete -c axon -n '__axon_at "values"' -a 'validate' -d 'Check values files without installing'
+complete -c axon -n '__axon_at "values"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "values"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "values"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "values"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "values"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "values"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "values"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "values"' -l context -x -d 'Kubeconfig context to use'
+
+# axon values fix
+complete -c axon -n '__axon_at "values fix"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "values fix"' -s f -l values -r -F -d 'Values file to fix'
+complete -c axon -n '__axon_at "values fix"' -s w -l write -x -d 'Write the fixed file in place'
+complete -c axon -n '__axon_at "values fix"' -l strict -x -d 'Treat unknown keys as errors'
+complete -c axon -n '__axon_at "values fix"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "values fix"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "values fix"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "values fix"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "values fix"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "values fix"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "values fix"' -l context -x -d 'Kubeconfig context to use'
+
+# axon values validate
+complete -c axon -n '__axon_at "values validate"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "values validate"' -s f -l values -r -F -d 'Values file; several are merged in order'
+complete -c axon -n '__axon_at "values validate"' -l strict -x -d 'Treat unknown keys as errors'
+complete -c axon -n '__axon_at "values validate"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "values validate"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "values validate"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "values validate"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "values validate"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "values validate"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "values validate"' -l context -x -d 'Kubeconfig context to use'
 
 # axon version
 complete -c axon -n '__axon_at "version"' -s h -l help -x -d 'Print this help message and exit'
@@ -314,5 +451,51 @@ complete -c axon -n '__axon_at "version"' -s o -l output -x -a 'table json yaml'
 complete -c axon -n '__axon_at "version"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
 complete -c axon -n '__axon_at "version"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
 complete -c axon -n '__axon_at "version"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "version"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "version"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "version"' -l context -x -d 'Kubeconfig context to use'
+
+# axon workload
+complete -c axon -n '__axon_at "workload"' -a 'cluster-dns' -d 'Cluster DNS (dnsmasq) fed from the lab\'s Services'
+complete -c axon -n '__axon_at "workload"' -a 'http-echo' -d 'HTTP server that names the answering pod'
+complete -c axon -n '__axon_at "workload"' -a 'udp-echo' -d 'UDP echo server'
+complete -c axon -n '__axon_at "workload"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "workload"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "workload"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "workload"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "workload"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "workload"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "workload"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "workload"' -l context -x -d 'Kubeconfig context to use'
+
+# axon workload cluster-dns
+complete -c axon -n '__axon_at "workload cluster-dns"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "workload cluster-dns"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "workload cluster-dns"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "workload cluster-dns"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "workload cluster-dns"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "workload cluster-dns"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "workload cluster-dns"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "workload cluster-dns"' -l context -x -d 'Kubeconfig context to use'
+
+# axon workload http-echo
+complete -c axon -n '__axon_at "workload http-echo"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "workload http-echo"' -l port -x -d 'TCP port to listen on'
+complete -c axon -n '__axon_at "workload http-echo"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "workload http-echo"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "workload http-echo"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "workload http-echo"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "workload http-echo"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "workload http-echo"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "workload http-echo"' -l context -x -d 'Kubeconfig context to use'
+
+# axon workload udp-echo
+complete -c axon -n '__axon_at "workload udp-echo"' -s h -l help -x -d 'Print this help message and exit'
+complete -c axon -n '__axon_at "workload udp-echo"' -l port -x -d 'UDP port to listen on'
+complete -c axon -n '__axon_at "workload udp-echo"' -s o -l output -x -a 'table json yaml' -d 'Output format, for commands that print data'
+complete -c axon -n '__axon_at "workload udp-echo"' -l no-color -x -d 'Never color the output (NO_COLOR does the same)'
+complete -c axon -n '__axon_at "workload udp-echo"' -s v -l verbose -x -d 'More detail on stderr: -v info, -vv debug, -vvv trace'
+complete -c axon -n '__axon_at "workload udp-echo"' -l state-dir -r -F -d 'Where the lab keeps its state, sockets and logs'
+complete -c axon -n '__axon_at "workload udp-echo"' -l lab -x -d 'The lab to talk to when several are up'
+complete -c axon -n '__axon_at "workload udp-echo"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
+complete -c axon -n '__axon_at "workload udp-echo"' -l context -x -d 'Kubeconfig context to use'

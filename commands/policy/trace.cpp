@@ -37,8 +37,10 @@ std::string bracket(const pol::LabelSet& l) { return "[" + pol::to_string(l) + "
 
 std::string verdict_word(const pol::DirectionVerdict& v) {
   if (!v.allowed) return "DENIED";
-  return v.redirected ? "ALLOWED (to the " + std::string(pol::l7_name(v.l7)) + " proxy)"
-                      : "ALLOWED";
+  if (!v.redirected) return "ALLOWED";
+  return "ALLOWED (to the " + std::string(pol::l7_name(v.l7)) + " proxy" +
+         (v.l7_allow_all ? ", which lets every request through: an L4-only rule allows it too)"
+                         : ", which applies the L7 rules)");
 }
 
 void print_direction(std::ostream& out, const pol::DirectionVerdict& v, const pol::LabelSet& who) {
@@ -130,6 +132,7 @@ nlohmann::ordered_json direction_json(const pol::DirectionVerdict& v) {
   return {{"verdict", v.allowed ? "ALLOWED" : "DENIED"},
           {"redirected", v.redirected},
           {"l7", std::string(pol::l7_name(v.l7))},
+          {"l7AllowAll", v.l7_allow_all},
           {"selected", v.selected},
           {"defaultDeny", v.enforced},
           {"defaultDenyBy", dd},

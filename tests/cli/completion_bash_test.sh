@@ -23,7 +23,12 @@ expect_eq "axon observe --verdict=<TAB> (bash splits at =)" \
   "FORWARDED DROPPED AUDIT REDIRECTED ERROR TRACED TRANSLATED"
 expect_eq "axon observe -o <TAB>" "$(complete_words axon observe -o '')" "compact dict json jsonpb table"
 expect_eq "axon -o <TAB> (global formats)" "$(complete_words axon -o '')" "table json yaml"
-expect_eq "axon <TAB>" "$(complete_words axon '')" "completion connectivity install observe policy status version"
+# axon <TAB>: exactly the visible commands of `axon --help`, sorted.
+visible=$("$AXON" --help | awk '/^[A-Z][a-z ]+:$/ && !/options/ {g=1; next} g && /^  [a-z]/ {print $1}' | sort | tr '\n' ' ' | sed 's/ $//')
+expect_eq "axon <TAB>" "$(complete_words axon '')" "$visible"
+for cmd in connectivity install observe policy status; do
+  expect_contains "axon <TAB> offers $cmd" " $(complete_words axon '') " " $cmd "
+done
 expect_eq "axon connectivity <TAB>" "$(complete_words axon connectivity '')" "test"
 expect_eq "axon policy <TAB>" "$(complete_words axon policy '')" "fix get trace validate"
 expect_contains "policy validate -f completes file names" \

@@ -201,7 +201,7 @@ TEST_CASE("1.2 ICMP is allowed with icmps; an L4-only policy blocks ping") {
   CHECK_FALSE(f.pass(ping, f.web, f.db, tcp(80)));
 }
 
-TEST_CASE("1.2 L7 rules redirect to the proxy; an L4-only allow on the same port cancels them") {
+TEST_CASE("1.2 L7 rules redirect to the proxy; an L4-only allow on the same port opens it to every request") {
   Fixture f;
   const std::string http =
       "    - fromEndpoints: [{matchLabels: {app: web}}]\n"
@@ -213,15 +213,26 @@ TEST_CASE("1.2 L7 rules redirect to the proxy; an L4-only allow on the same port
   auto both = must_decode(cnp("p", std::string(kDbIngress) + "  ingress:\n" + http +
                                        "    - fromEndpoints: [{matchLabels: {app: web}}]\n"
                                        "      toPorts: [{ports: [{port: \"80\", protocol: TCP}]}]\n"));
+  // With an L4-only allow for the same peer and port, the flow still goes
+  // through the proxy (as the datapath orders it: redirect before allow),
+  // and the proxy lets every request through.
   v = verdict(both, f.web, f.db, tcp(80), f.c.universe());
   CHECK(v.allowed);
-  CHECK_FALSE(v.redirected);
+  CHECK(v.redirected);
+  auto t = trace(both, f.web, f.db, tcp(80));
+  CHECK(t.ingress.l7_allow_all);
+  CHECK_FALSE(trace(l7, f.web, f.db, tcp(80)).ingress.l7_allow_all);
 
-  // The compiled entry is a redirect to the HTTP proxy.
+  // The compiled entry is one redirect to the HTTP proxy, and it names the
+  // L4-only rule that opens it to every request.
   auto c = compile(l7, f.db.identity, {}, f.c.universe());
   auto l = lookup(c.policy, Direction::ingress, f.web.identity.id, tcp(80));
   CHECK(l.redirected);
   CHECK(l.proxy_port == CompileOptions{}.http_proxy_port);
+  auto cb = compile(both, f.db.identity, {}, f.c.universe());
+  REQUIRE(cb.policy.entries.size() == 1);
+  CHECK(cb.policy.entries[0].action == axon::datapath::PolicyAction::redirect);
+  CHECK(origins_of(cb, 0).size() == 2);
 }
 
 TEST_CASE("1.2 fromRequires: every allowed peer must also match; it never grants by itself") {

@@ -102,6 +102,33 @@ PacketBuilder& PacketBuilder::icmp_echo(uint8_t type, uint16_t id, uint16_t seq)
   return *this;
 }
 
+PacketBuilder& PacketBuilder::icmp(uint8_t type, uint8_t code) {
+  l4_proto_ = IPPROTO_ICMP;
+  l4_header_.assign(8, 0);
+  l4_header_[0] = type;
+  l4_header_[1] = code;
+  return *this;
+}
+
+PacketBuilder& PacketBuilder::sctp(uint16_t sport, uint16_t dport) {
+  l4_proto_ = IPPROTO_SCTP;
+  l4_header_.assign(12, 0);
+  put16(l4_header_, 0, sport);
+  put16(l4_header_, 2, dport);
+  return *this;
+}
+
+PacketBuilder& PacketBuilder::ip_protocol(uint8_t proto) {
+  l4_proto_ = proto;
+  l4_header_.clear();
+  return *this;
+}
+
+PacketBuilder& PacketBuilder::fragment(uint16_t offset, bool more_fragments) {
+  frag_ = static_cast<uint16_t>((offset & 0x1fff) | (more_fragments ? 0x2000 : 0));
+  return *this;
+}
+
 PacketBuilder& PacketBuilder::payload(std::string_view bytes) {
   payload_ = std::string(bytes);
   return *this;
@@ -122,7 +149,7 @@ std::vector<uint8_t> PacketBuilder::build() const {
   std::vector<uint8_t> ip(20, 0);
   ip[0] = 0x45;
   put16(ip, 2, static_cast<uint16_t>(20 + l4.size()));
-  put16(ip, 6, 0x4000);  // don't fragment
+  put16(ip, 6, frag_);
   ip[8] = ttl_;
   ip[9] = l4_proto_;
   put32(ip, 12, ip_src_);

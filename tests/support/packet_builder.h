@@ -34,6 +34,12 @@ class PacketBuilder {
                      uint32_t ack = 0);
   PacketBuilder& udp(uint16_t sport, uint16_t dport);
   PacketBuilder& icmp_echo(uint8_t type, uint16_t id, uint16_t seq);
+  // ICMP of any type/code with a 4-byte rest-of-header of zeros.
+  PacketBuilder& icmp(uint8_t type, uint8_t code);
+  PacketBuilder& sctp(uint16_t sport, uint16_t dport);  // common header, checksum left 0
+  PacketBuilder& ip_protocol(uint8_t proto);             // an L4 protocol axon does not parse
+  // IPv4 fragment fields: offset in 8-byte units, more-fragments flag.
+  PacketBuilder& fragment(uint16_t offset, bool more_fragments);
   PacketBuilder& payload(std::string_view bytes);
 
   std::vector<uint8_t> build() const;
@@ -47,6 +53,7 @@ class PacketBuilder {
   bool have_ip_ = false;
   uint32_t ip_src_ = 0, ip_dst_ = 0;  // host order
   uint8_t ttl_ = 64;
+  uint16_t frag_ = 0x4000;  // don't fragment
   uint8_t l4_proto_ = 0;  // IPPROTO_*
   std::vector<uint8_t> l4_header_;
   std::string payload_;

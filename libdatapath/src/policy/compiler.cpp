@@ -76,13 +76,14 @@ ElementPorts element_ports(const PeerRule& el) {
   return out;
 }
 
+// The datapath's precedence (policy_map.h): deny, then redirect, then allow.
 int action_rank(PolicyAction a) {
   switch (a) {
     case PolicyAction::deny:
       return 0;
-    case PolicyAction::allow:
-      return 1;
     case PolicyAction::redirect:
+      return 1;
+    case PolicyAction::allow:
       return 2;
   }
   return 3;
@@ -159,21 +160,22 @@ Lookup lookup(const datapath::EndpointPolicy& p, Direction d, uint32_t peer, con
         if (!allow) allow = i;
         break;
       case PolicyAction::redirect:
-        if (!redirect) redirect = i;
+        // The smallest proxy port among the matching redirects.
+        if (!redirect || e.proxy_port < p.entries[*redirect].proxy_port) redirect = i;
         break;
     }
   }
   const bool enforced = d == Direction::ingress ? p.ingress_enforced : p.egress_enforced;
   if (deny) {
     out.entry = deny;
-  } else if (allow) {
-    out.allowed = true;
-    out.entry = allow;
   } else if (redirect) {
     out.allowed = true;
     out.redirected = true;
     out.proxy_port = p.entries[*redirect].proxy_port;
     out.entry = redirect;
+  } else if (allow) {
+    out.allowed = true;
+    out.entry = allow;
   } else {
     out.allowed = !enforced;
   }
@@ -529,7 +531,10 @@ struct PolicyEngine::State {
     return idx;
   }
 
-  // Merges raw entries (sorted here) into unique keys: deny > allow > redirect.
+  // Merges raw entries (sorted here) into unique keys: deny > redirect >
+  // allow, as the datapath decides. A redirect keeps the origins of the
+  // L4-only allows of the same key too: they tell the proxy to let every
+  // request through (an L4 allow cancels the L7 restriction).
   void merge(Subject& s, std::vector<RawEntry>& raw, std::vector<PolicyEntry>& entries,
              std::vector<uint32_t>& provenance) {
     std::sort(raw.begin(), raw.end(), raw_less);
@@ -538,9 +543,10 @@ struct PolicyEngine::State {
       std::vector<uint32_t> origins;
       const PolicyEntry& win = raw[i].entry;
       while (j < raw.size() && raw[j].k1 == raw[i].k1 && raw[j].key2() == raw[i].key2()) {
-        if (raw[j].entry.action == win.action && raw[j].entry.proxy_port == win.proxy_port) {
-          insert_sorted(origins, raw[j].origin);
-        }
+        const PolicyEntry& e = raw[j].entry;
+        bool same = e.action == win.action && e.proxy_port == win.proxy_port;
+        bool cancels_l7 = win.action == PolicyAction::redirect && e.action == PolicyAction::allow;
+        if (same || cancels_l7) insert_sorted(origins, raw[j].origin);
         ++j;
       }
       entries.push_back(win);

@@ -171,9 +171,9 @@ bool l4_matches(const PeerRule& el, const Flow& flow, const NamedPorts& dst_port
       if (r && port_matches(*r, flow)) hit = true;
     }
     if (!hit) continue;
+    // Any L7 rules on the port send the flow to the proxy.
     L7Kind k = l7_kind(pr.rules);
-    // An L4-only port cancels L7 rules on the same port.
-    if (!matched || k == L7Kind::none) best = k;
+    if (k != L7Kind::none) best = k;
     matched = true;
   }
   if (matched && l7 != nullptr) *l7 = best;
@@ -318,15 +318,19 @@ DirectionVerdict evaluate(const std::vector<Policy>& policies, Direction directi
   } else if (!denies.empty()) {
     v.allowed = false;
     v.decided_by = denies;
-  } else if (!allow_plain.empty()) {
-    v.allowed = true;
-    v.decided_by = allow_plain;
   } else if (!allow_l7.empty()) {
-    // Even without default deny, an L7 rule holds its port to the proxy.
+    // L7 rules send the flow to the proxy, even without default deny; an
+    // L4-only allow of the same flow makes the proxy let every request
+    // through (it is among decided_by).
     v.allowed = true;
     v.redirected = true;
     v.l7 = l7_seen;
+    v.l7_allow_all = !allow_plain.empty();
     v.decided_by = allow_l7;
+    v.decided_by.insert(v.decided_by.end(), allow_plain.begin(), allow_plain.end());
+  } else if (!allow_plain.empty()) {
+    v.allowed = true;
+    v.decided_by = allow_plain;
   } else {
     v.allowed = !v.enforced;
   }

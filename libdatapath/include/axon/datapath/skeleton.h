@@ -9,6 +9,8 @@
 
 #include "axon/base/result.h"
 
+struct bpf_object_open_opts;
+
 namespace axon::datapath {
 
 template <typename T>
@@ -21,9 +23,10 @@ class Skeleton {
 
   // Opens the embedded object (no kernel objects exist yet). Maps and rodata
   // knobs may be adjusted before load().
-  static Result<Skeleton> open() {
+  // `opts` (may be null) sets e.g. the pin root of LIBBPF_PIN_BY_NAME maps.
+  static Result<Skeleton> open(const bpf_object_open_opts* opts = nullptr) {
     errno = 0;
-    T* s = Ops::open();
+    T* s = Ops::open(opts);
     if (s == nullptr) return sys_error(std::string("open BPF skeleton ") + Ops::name);
     return Skeleton(s);
   }
@@ -72,7 +75,9 @@ class Skeleton {
   template <>                                                       \
   struct axon::datapath::SkeletonOps<struct prefix> {               \
     static constexpr const char* name = #prefix;                    \
-    static struct prefix* open() { return prefix##__open(); }       \
+    static struct prefix* open(const struct bpf_object_open_opts* o) { \
+      return prefix##__open_opts(o);                                 \
+    }                                                               \
     static int load(struct prefix* s) { return prefix##__load(s); } \
     static void destroy(struct prefix* s) { prefix##__destroy(s); } \
   }

@@ -4,9 +4,10 @@
 // produced it.
 //
 // Entries have unique keys (direction, identity, protocol, port range).
-// Where several rules produce the same key, deny beats allow and an L4-only
-// allow beats an L7 redirect (semantics §1.2, §1.4); the entry keeps the
-// origins of the winning action. Peers a rule selects become one entry per
+// Where several rules produce the same key, deny beats redirect beats allow
+// (semantics §1.4, and the datapath's lookup, policy_map.h); the entry keeps
+// the origins of the winning action (a redirect also those of the L4-only
+// allows on its key, which let every request through the proxy). Peers a rule selects become one entry per
 // identity, or identity 0 when it allows any peer. Ports with protocol ANY
 // become TCP, UDP and SCTP entries; port 0 with ANY is protocol 0 (all).
 //
@@ -53,7 +54,10 @@ struct CompiledPolicy {
 // The rules behind entry `i`.
 std::vector<RuleOrigin> origins_of(const CompiledPolicy& c, size_t i);
 
-// What the policy map answers for one packet (the datapath's lookup).
+// What the policy map answers for one packet, as the datapath's lookup does
+// (policy_map.h): any matching deny -> denied; else any redirect ->
+// redirected (smallest proxy port); else any allow -> allowed; else allowed
+// only if the direction is not enforced.
 struct Lookup {
   bool allowed = false;
   bool redirected = false;

@@ -11,8 +11,10 @@
 //   - not in default deny in that direction: allowed;
 //   - an allow element matches (peer, port, and the peer meets every
 //     fromRequires/toRequires of the rules selecting the endpoint):
-//     allowed (through the L7 proxy when every matching element has L7
-//     rules; an L4-only allow on the same port cancels them);
+//     allowed; through the L7 proxy when a matching element has L7 rules
+//     for the port (as the datapath orders it, redirect before allow); an
+//     L4-only allow of the same flow then lets every request through the
+//     proxy (l7_allow_all);
 //   - otherwise denied (default deny).
 #pragma once
 
@@ -50,8 +52,8 @@ bool cidr_matches(const CidrRule& c, const Identity& id);
 // Does the element's L3 part select this peer (requirements not applied)?
 bool l3_matches(const PeerRule& el, const Identity& peer);
 // Does the element's L4 part match the flow? `dst_ports` resolves named
-// ports (the destination's). `l7` is set to the L7 kind the flow is held
-// to: none when an L4-only port matches.
+// ports (the destination's). `l7` is set to the L7 kind of the rules on the
+// matching port (none for an L4-only port).
 bool l4_matches(const PeerRule& el, const Flow& flow, const NamedPorts& dst_ports, L7Kind* l7);
 // Does a rule select this endpoint? An endpointSelector selects pods only
 // (not the world, CIDR or other reserved identities); a nodeSelector the host.
@@ -86,6 +88,7 @@ struct DirectionVerdict {
   bool allowed = false;
   bool redirected = false;  // allowed through the L7 proxy
   L7Kind l7 = L7Kind::none;
+  bool l7_allow_all = false;  // an L4-only allow lets every request through the proxy
   std::vector<RuleOrigin> default_deny_by;  // rules that enabled default deny
   std::vector<RuleOrigin> decided_by;       // deny or allow elements that decided
   std::vector<RuleTrace> rules;             // every rule considered

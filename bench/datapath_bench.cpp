@@ -1,0 +1,449 @@
+// Datapath benchmarks (bench/README.md): Service scaling against iptables and
+// nftables, Service load/change time, policy enforcement cost (iperf3,
+// connections/s) and per-packet program cost. Everything runs in network
+// namespaces this program creates (axon-t<pid>-*) and removes; iptables and
+// nftables rules go only into its node namespace. Prints figures; asserts
+// nothing about time.
+//
+//   axon_bench_datapath [services|policy|prog]...   (default: all)
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "axon/abi/datapath.h"
+#include "axon/datapath/bpffs.h"
+#include "axon/datapath/datapath.h"
+#include "axon/datapath/prog_test_run.h"
+#include "netns.h"
+#include "packet_builder.h"
+
+using namespace axon::datapath;
+using namespace std::chrono;
+using axon::Fd;
+using axon::test::NetNs;
+using axon::test::Pod;
+using axon::test::Topology;
+
+namespace {
+
+// Failures unwind (so namespaces and pins are removed) to main().
+[[noreturn]] void die(const std::string& what) {
+  throw std::runtime_error(what);
+}
+template <typename T>
+T must(axon::Result<T> r, const std::string& what) {
+  if (!r) die(what + ": " + r.error().str());
+  return std::move(*r);
+}
+void must(const axon::Status& s, const std::string& what) {
+  if (!s) die(what + ": " + s.error().str());
+}
+
+Ipv4 ip(const std::string& s) { return Ipv4{axon::test::parse_ipv4(s)}; }
+double secs(steady_clock::duration d) { return duration<double>(d).count(); }
+
+// A Datapath pinned in a directory of its own, pins removed at the end.
+struct BenchDatapath {
+  std::string dir = std::string(kAxonPinRoot) + "/bench-" + std::to_string(getpid());
+  std::optional<Datapath> dp;
+  BenchDatapath() {
+    DatapathConfig c;
+    c.pin_dir = dir;
+    dp.emplace(must(Datapath::open(c), "open datapath"));
+  }
+  ~BenchDatapath() {
+    dp.reset();
+    (void)Datapath::remove_pins(dir);
+    rmdir(std::string(kAxonPinRoot).c_str());
+  }
+  Datapath* operator->() { return &*dp; }
+  Datapath& operator*() { return *dp; }
+};
+
+// A TCP server in a pod that accepts and closes connections until stopped.
+struct AcceptLoop {
+  Fd listener;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  AcceptLoop(const NetNs& ns, uint16_t port) {
+    listener = axon::test::socket_in(ns, AF_INET, SOCK_STREAM);
+    must(axon::test::bind_to(listener.get(), "0.0.0.0", port), "bind");
+    if (listen(listener.get(), 4096) != 0) die("listen");
+    thread = std::thread([this] {
+      while (!stop) {
+        if (!axon::test::readable_within(listener.get(), milliseconds(50))) continue;
+        int c = accept(listener.get(), nullptr, nullptr);
+        if (c >= 0) close(c);
+      }
+    });
+  }
+  ~AcceptLoop() {
+    stop = true;
+    thread.join();
+  }
+};
+
+// Connections per second from `client` to ip:port for `seconds` (connect,
+// then close with RST so no TIME_WAIT piles up).
+double connect_rate(const Pod& client, const std::string& dst, uint16_t port, double seconds) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, dst.c_str(), &sa.sin_addr);
+  linger lg{1, 0};
+  uint64_t n = 0, failed = 0;
+  axon::test::InNetns in(client.ns);  // sockets below are the client pod's
+  auto end = steady_clock::now() + duration<double>(seconds);
+  auto start = steady_clock::now();
+  while (steady_clock::now() < end) {
+    Fd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    setsockopt(s.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    timeval tv{1, 0};
+    setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(s.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
+      ++n;
+    } else if (++failed > 10) {
+      die("connections to " + dst + " fail: " + std::strerror(errno));
+    }
+  }
+  return static_cast<double>(n) / secs(steady_clock::now() - start);
+}
+
+// The i-th Service VIP, inside 10.96.0.0/12.
+std::string vip_hi(int i) { return "10." + std::to_string(96 + (i >> 16)) + "." + std::to_string((i >> 8) & 0xff) + "." + std::to_string(i & 0xff); }
+
+void attach_all(Datapath& dp, Topology& t, const std::vector<std::pair<std::string, uint32_t>>& pods) {
+  axon::test::InNetns in(t.node());
+  uint32_t ep = 1;
+  for (const auto& [name, id] : pods) {
+    Pod& p = t.pod(name);
+    must(dp.endpoints().attach({p.host_ifindex, ip(p.ip), id, ep++}), "attach " + name);
+  }
+}
+void detach_all(Datapath& dp, Topology& t, const std::vector<std::pair<std::string, uint32_t>>& pods) {
+  axon::test::InNetns in(t.node());
+  for (const auto& [name, id] : pods) must(dp.endpoints().detach(t.pod(name).host_ifindex), "detach");
+}
+
+// Writes `text` to a file and runs `cmd file` in the node namespace.
+void load_rules(const NetNs& node, const std::vector<std::string>& cmd, const std::string& text) {
+  std::string path = "/tmp/axon-bench-" + std::to_string(getpid()) + ".rules";
+  std::ofstream(path) << text;
+  auto argv = cmd;
+  argv.push_back(path);
+  int rc = node.exec(argv);
+  unlink(path.c_str());
+  if (rc != 0) die(cmd[0] + " failed in " + node.name());
+}
+
+// ---------------------------------------------------------------------------
+// The rules of a kube-proxy-style iptables NAT table: one rule per Service in
+// KUBE-SERVICES, each jumping to its own KUBE-SVC chain with the DNAT.
+std::string iptables_rules(int n, const std::string& backend) {
+  std::string ipt = "*nat\n:KUBE-SERVICES - [0:0]\n";
+  for (int i = 0; i < n; ++i) ipt += ":KUBE-SVC-" + std::to_string(i) + " - [0:0]\n";
+  ipt += "-A PREROUTING -j KUBE-SERVICES\n";
+  for (int i = 0; i < n; ++i) {
+    ipt += "-A KUBE-SERVICES -d " + vip_hi(i) + "/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-" +
+           std::to_string(i) + "\n";
+    ipt += "-A KUBE-SVC-" + std::to_string(i) + " -p tcp -j DNAT --to-destination " + backend +
+           ":8080\n";
+  }
+  return ipt + "COMMIT\n";
+}
+
+// kube-proxy's nftables mode: a verdict map VIP . proto . port -> a chain per
+// Service with the DNAT.
+std::string nft_rules(int n, const std::string& backend) {
+  std::string nft = "table ip axon_bench {\n";
+  for (int i = 0; i < n; ++i) {
+    nft += " chain svc" + std::to_string(i) + " { meta l4proto tcp dnat to " + backend +
+           ":8080; }\n";
+  }
+  nft += " map service_ips { type ipv4_addr . inet_proto . inet_service : verdict;\n  elements = {";
+  for (int i = 0; i < n; ++i) {
+    nft += (i ? ", " : " ") + vip_hi(i) + " . tcp . 80 : goto svc" + std::to_string(i);
+  }
+  nft += " }; }\n chain prerouting { type nat hook prerouting priority dstnat;\n"
+         "  ip daddr . meta l4proto . th dport vmap @service_ips; }\n}\n";
+  return nft;
+}
+
+void bench_services() {
+  std::printf("\n== services: TCP connections/s to the last Service's VIP\n"
+              "   (9 rounds; each round measures every count and mode in turn, 0.5 s each;\n"
+              "    best round shown, so drift from other load on the machine hits all alike)\n");
+  auto topo = must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
+  Pod& client = topo.pod("client");
+  Pod& backend = topo.pod("backend");
+  const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000}, {"backend", 2000}};
+  AcceptLoop server(backend.ns, 8080);
+  BenchDatapath dp;
+  const double T = 0.5;
+  const int rounds = 9;
+  const std::vector<int> counts = {10, 1000, 10000, 30000};
+  std::map<int, std::array<double, 3>> best;  // count -> axon, iptables, nft
+  std::map<int, double> load_s, change_ms;
+  int loaded = 0;
+  for (int round = 0; round < rounds; ++round) {
+    for (int n : counts) {
+      // axon: n Services from empty; the last one is the target. Fillers
+      // point at the same backend pod, as in kube-proxy's own scale tests.
+      for (int i = 0; i < loaded; ++i) {
+        must(dp->services().erase({ip(vip_hi(i)), 80, IPPROTO_TCP}), "erase");
+      }
+      auto t0 = steady_clock::now();
+      for (int i = 0; i < n; ++i) {
+        must(dp->services().upsert({{ip(vip_hi(i)), 80, IPPROTO_TCP}, {{ip(backend.ip), 8080}}, std::nullopt}),
+             "upsert service");
+      }
+      double l = secs(steady_clock::now() - t0);
+      load_s[n] = round == 0 ? l : std::min(load_s[n], l);
+      loaded = n;
+      // Change one Service (its backend set alternates), 200 times.
+      auto t1 = steady_clock::now();
+      for (int k = 0; k < 200; ++k) {
+        std::vector<Backend> bs = {{ip(backend.ip), 8080}};
+        if (k % 2 == 0) bs.push_back({ip("10.244.9." + std::to_string(1 + k % 200)), 8080});
+        must(dp->services().upsert({{ip(vip_hi(n / 2)), 80, IPPROTO_TCP}, bs, std::nullopt}), "change");
+      }
+      double c = secs(steady_clock::now() - t1) * 1000 / 200;
+      change_ms[n] = round == 0 ? c : std::min(change_ms[n], c);
+      const std::string target = vip_hi(n - 1);
+      auto& b = best[n];
+
+      attach_all(*dp, topo, pods);
+      (void)connect_rate(client, target, 80, 0.2);  // warm up
+      b[0] = std::max(b[0], connect_rate(client, target, 80, T));
+      detach_all(*dp, topo, pods);
+      must(dp->conntrack().flush(), "flush");
+
+      load_rules(topo.node(), {"iptables-restore"}, iptables_rules(n, backend.ip));
+      (void)connect_rate(client, target, 80, 0.2);
+      b[1] = std::max(b[1], connect_rate(client, target, 80, T));
+      load_rules(topo.node(), {"iptables-restore"}, "*nat\nCOMMIT\n");  // flush
+      topo.node().exec({"iptables", "-t", "nat", "-X"});
+
+      load_rules(topo.node(), {"nft", "-f"}, nft_rules(n, backend.ip));
+      (void)connect_rate(client, target, 80, 0.2);
+      b[2] = std::max(b[2], connect_rate(client, target, 80, T));
+      topo.node().exec({"nft", "delete", "table", "ip", "axon_bench"});
+      std::fprintf(stderr, "round %d, %d services done\n", round + 1, n);
+    }
+  }
+  std::printf("%-8s %10s %10s %10s %8s %8s %8s %12s %14s\n", "services", "axon c/s", "iptables",
+              "nft vmap", "axon/10", "ipt/10", "axon/nft", "axon load s", "axon change ms");
+  for (int n : counts) {
+    const auto& b = best[n];
+    std::printf("%-8d %10.0f %10.0f %10.0f %8.3f %8.3f %8.3f %12.3f %14.3f\n", n, b[0], b[1], b[2],
+                b[0] / best[10][0], b[1] / best[10][1], b[0] / b[2], load_s[n], change_ms[n]);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// 1,000 identities in the ipcache and a 16k-entry policy on each endpoint.
+void load_policy_state(Datapath& dp) {
+  for (int i = 0; i < 1000; ++i) {
+    must(dp.ipcache().upsert({ip("10.250." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)), 32},
+                             static_cast<uint32_t>(10000 + i)),
+         "ipcache");
+  }
+  must(dp.ipcache().upsert({ip("10.244.1.10"), 32}, 1000), "ipcache");
+  must(dp.ipcache().upsert({ip("10.244.1.20"), 32}, 2000), "ipcache");
+  EndpointPolicy pol{true, true, {}};
+  for (uint32_t id = 10000; id < 11000; ++id) {
+    for (uint16_t j = 0; j < 16; ++j) {
+      pol.entries.push_back({j % 2 ? Direction::egress : Direction::ingress, id, IPPROTO_TCP,
+                             static_cast<uint16_t>(1000 + 2 * j), static_cast<uint16_t>(1000 + 2 * j),
+                             PolicyAction::allow, 0});
+    }
+  }
+  // What the traffic needs: client -> backend on 5201 (iperf3) and 8080.
+  for (uint16_t port : {5201, 8080}) {
+    pol.entries.push_back({Direction::egress, 2000, IPPROTO_TCP, port, port, PolicyAction::allow, 0});
+    pol.entries.push_back({Direction::ingress, 1000, IPPROTO_TCP, port, port, PolicyAction::allow, 0});
+  }
+  std::printf("policy: %zu PolicyEntry -> %zu trie entries per endpoint\n", pol.entries.size(),
+              compile_policy(pol).size());
+  must(dp.policy().replace(1, pol), "policy");
+  must(dp.policy().replace(2, pol), "policy");
+}
+
+struct ProgStats {
+  uint64_t run_ns = 0, runs = 0;
+};
+ProgStats prog_stats(const bpf_program* p) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) != 0) return {};
+  return {info.run_time_ns, info.run_cnt};
+}
+
+// iperf3 client in `client` against a one-off server in `server`; Gbit/s.
+double iperf3(const Pod& client, const Pod& server, double seconds) {
+  pid_t srv = fork();
+  if (srv == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execlp("ip", "ip", "netns", "exec", server.ns.name().c_str(), "iperf3", "-s", "-1", "-p", "5201",
+           nullptr);
+    _exit(127);
+  }
+  std::this_thread::sleep_for(milliseconds(300));
+  std::string cmd = "ip netns exec " + client.ns.name() + " iperf3 -c " + server.ip + " -p 5201 -t " +
+                    std::to_string(static_cast<int>(seconds)) + " -J 2>/dev/null";
+  FILE* f = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (f && std::fgets(buf, sizeof(buf), f)) out += buf;
+  if (f) pclose(f);
+  kill(srv, SIGTERM);  // our own child, by pid
+  waitpid(srv, nullptr, 0);
+  // "sum_received": {... "bits_per_second": X
+  auto at = out.find("\"sum_received\"");
+  if (at == std::string::npos) return 0;
+  at = out.find("\"bits_per_second\":", at);
+  if (at == std::string::npos) return 0;
+  return std::atof(out.c_str() + at + 18) / 1e9;
+}
+
+void bench_policy() {
+  std::printf("\n== policy: two pods, bare veths vs axon (1,000 identities, 16k-entry policy)\n");
+  auto topo = must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
+  Pod& client = topo.pod("client");
+  Pod& backend = topo.pod("backend");
+  const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000}, {"backend", 2000}};
+  BenchDatapath dp;
+  load_policy_state(*dp);
+  AcceptLoop server(backend.ns, 8080);
+  int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  Fd stats_guard(stats_fd);
+  std::printf("%-6s %14s %14s %14s %14s\n", "round", "bare Gbit/s", "axon Gbit/s", "bare c/s", "axon c/s");
+  // Rounds alternate bare and axon; the best of each is reported (other load
+  // on the machine only ever slows a run down).
+  double best[4] = {};
+  const int rounds = 7;
+  ProgStats from_sum{}, to_sum{};
+  for (int r = 0; r < rounds; ++r) {
+    double bare_bw = iperf3(client, backend, 2);
+    double bare_cps = connect_rate(client, backend.ip, 8080, 1);
+    attach_all(*dp, topo, pods);
+    auto from0 = prog_stats(dp->from_container()), to0 = prog_stats(dp->to_container());
+    double axon_bw = iperf3(client, backend, 2);
+    auto from1 = prog_stats(dp->from_container()), to1 = prog_stats(dp->to_container());
+    from_sum.run_ns += from1.run_ns - from0.run_ns;
+    from_sum.runs += from1.runs - from0.runs;
+    to_sum.run_ns += to1.run_ns - to0.run_ns;
+    to_sum.runs += to1.runs - to0.runs;
+    double axon_cps = connect_rate(client, backend.ip, 8080, 1);
+    detach_all(*dp, topo, pods);
+    must(dp->conntrack().flush(), "flush");
+    std::printf("%-6d %14.2f %14.2f %14.0f %14.0f\n", r + 1, bare_bw, axon_bw, bare_cps, axon_cps);
+    std::fflush(stdout);
+    best[0] = std::max(best[0], bare_bw);
+    best[1] = std::max(best[1], axon_bw);
+    best[2] = std::max(best[2], bare_cps);
+    best[3] = std::max(best[3], axon_cps);
+  }
+  std::printf("%-6s %14.2f %14.2f %14.0f %14.0f   axon/bare: throughput %.3fx, connections %.3fx\n",
+              "best", best[0], best[1], best[2], best[3], best[1] / best[0], best[3] / best[2]);
+  if (stats_fd >= 0 && from_sum.runs && to_sum.runs) {
+    std::printf("kernel BPF run-time stats during iperf3: from-container %.0f ns/run (%lu runs), "
+                "to-container %.0f ns/run (%lu runs)\n",
+                double(from_sum.run_ns) / double(from_sum.runs), (unsigned long)from_sum.runs,
+                double(to_sum.run_ns) / double(to_sum.runs), (unsigned long)to_sum.runs);
+  }
+}
+
+// ---------------------------------------------------------------------------
+void bench_prog() {
+  std::printf("\n== prog: per-packet cost, BPF_PROG_TEST_RUN (repeat 1,000,000)\n");
+  BenchDatapath dp;
+  load_policy_state(*dp);
+  must(dp->endpoints().record({1, ip("10.244.1.10"), 1000, 1}), "record");
+  for (int i = 0; i < 10000; ++i) {
+    must(dp->services().upsert({{ip(vip_hi(i)), 80, IPPROTO_TCP}, {{ip("10.244.1.20"), 8080}}, std::nullopt}),
+         "svc");
+  }
+  using axon::test::PacketBuilder;
+  auto pb = [] { return PacketBuilder().eth("02:00:00:00:00:01", "02:00:00:00:00:02"); };
+  // Prime conntrack so the timed runs hit established connections.
+  auto syn = pb().ipv4("10.244.1.10", "10.244.1.20").tcp(40000, 8080, axon::test::kTcpSyn).build();
+  auto ack = pb().ipv4("10.244.1.10", "10.244.1.20").tcp(40000, 8080, axon::test::kTcpAck).payload(std::string(64, 'x')).build();
+  auto reply = pb().ipv4("10.244.1.20", "10.244.1.10").tcp(8080, 40000, axon::test::kTcpAck).payload(std::string(64, 'x')).build();
+  auto svc = pb().ipv4("10.244.1.10", vip_hi(9999)).tcp(40001, 80, axon::test::kTcpAck).payload(std::string(64, 'x')).build();
+  auto in_new = pb().ipv4("10.250.0.5", "10.244.1.10").tcp(40002, 1000, axon::test::kTcpSyn).build();
+  auto arp = pb().eth("02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", 0x0806).payload(std::string(28, 0)).build();
+  (void)must(prog_test_run(dp->from_container(), syn), "prime");
+  (void)must(prog_test_run(dp->from_container(), svc), "prime");
+  struct Case {
+    const char* what;
+    const bpf_program* prog;
+    const std::vector<uint8_t>* pkt;
+  };
+  std::vector<Case> cases = {
+      {"from-container: established TCP, egress policy lookup (policy path)", dp->from_container(), &ack},
+      {"to-container: reply of an established connection (no policy)", dp->to_container(), &reply},
+      {"from-container: established TCP to a Service VIP (10k services), DNAT", dp->from_container(), &svc},
+      {"to-container: ingress policy lookup, denied (drop + event)", dp->to_container(), &in_new},
+      {"from-container: ARP passthrough", dp->from_container(), &arp},
+  };
+  for (const auto& c : cases) {
+    double best = 1e9;
+    for (int k = 0; k < 3; ++k) {
+      auto r = must(prog_test_run(c.prog, *c.pkt, 1000000), c.what);
+      best = std::min(best, double(r.duration_ns));
+    }
+    std::printf("%6.0f ns  %s\n", best, c.what);
+  }
+}
+
+}  // namespace
+
+void run(const std::vector<std::string>& which);
+
+int main(int argc, char** argv) {
+  std::vector<std::string> which(argv + 1, argv + argc);
+  if (which.empty()) which = {"prog", "services", "policy"};
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    run(which);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "axon_bench_datapath: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+void run(const std::vector<std::string>& which) {
+  for (const auto& w : which) {
+    if (w == "services") {
+      bench_services();
+    } else if (w == "policy") {
+      bench_policy();
+    } else if (w == "prog") {
+      bench_prog();
+    } else {
+      die("unknown benchmark " + w + " (known: services, policy, prog)");
+    }
+  }
+}

@@ -1,0 +1,33 @@
+#include "cli/cluster.h"
+
+#include "axon/client/etcd_store.h"
+#include "axon/client/kube_store.h"
+#include "axon/lab/paths.h"
+
+namespace axon::cli {
+
+Result<std::unique_ptr<client::ClusterStore>> connect_cluster(Context& ctx) {
+  const auto& g = ctx.global;
+  if (!g.kubeconfig.empty() || !g.kube_context.empty()) {
+    auto store = client::connect_kube(g.kubeconfig, g.kube_context);
+    if (!store) return store.error();
+    return std::unique_ptr<client::ClusterStore>(std::move(*store));
+  }
+  auto lab = connect_lab(ctx);
+  if (!lab) return lab.error();
+  return std::unique_ptr<client::ClusterStore>(std::move(*lab));
+}
+
+Result<std::unique_ptr<client::EtcdStore>> connect_lab(Context& ctx) {
+  auto paths = lab::find_lab(ctx.global.state_dir, ctx.global.lab);
+  if (!paths) return paths.error();
+  auto etcd = client::EtcdClient::connect(paths->etcd_target(), std::chrono::seconds(5));
+  if (!etcd) {
+    return Error{"lab \"" + paths->name + "\" does not answer (" + etcd.error().message +
+                 "); `axon lab status` says what runs, `axon lab up` restarts what is missing"};
+  }
+  return std::make_unique<client::EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd)),
+                                             "lab " + paths->name);
+}
+
+}  // namespace axon::cli

@@ -1,0 +1,21 @@
+// Which cluster a command talks to: a Kubernetes API server when
+// --kubeconfig, KUBECONFIG or --context say so, else the lab (--lab NAME,
+// AXON_LAB, or the only lab that is up).
+#pragma once
+
+#include <memory>
+
+#include "axon/base/result.h"
+#include "axon/client/cluster_store.h"
+#include "axon/client/etcd_store.h"
+#include "cli/context.h"
+
+namespace axon::cli {
+
+// The store of the selected cluster, or an error saying why there is none.
+Result<std::unique_ptr<client::ClusterStore>> connect_cluster(Context& ctx);
+
+// The selected lab's store (--lab / AXON_LAB, or the only lab that is up).
+Result<std::unique_ptr<client::EtcdStore>> connect_lab(Context& ctx);
+
+}  // namespace axon::cli

@@ -1,0 +1,275 @@
+#include "axon/client/etcd_store.h"
+
+#include <ctime>
+#include <random>
+
+#include "axon/base/strings.h"
+
+namespace axon::client {
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && s.front() == ' ') s.erase(0, 1);
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+// Splits on commas outside parentheses.
+std::vector<std::string> split_requirements(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  int depth = 0;
+  for (char c : s) {
+    if (c == '(') ++depth;
+    if (c == ')') --depth;
+    if (c == ',' && depth == 0) {
+      out.push_back(trim(cur));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!trim(cur).empty()) out.push_back(trim(cur));
+  return out;
+}
+
+std::string label(const Json& labels, const std::string& key, bool& present) {
+  present = labels.is_object() && labels.contains(key) && labels[key].is_string();
+  return present ? labels[key].get<std::string>() : "";
+}
+
+}  // namespace
+
+Result<bool> selector_matches(const std::string& selector, const Json& labels) {
+  for (const auto& req : split_requirements(selector)) {
+    bool present = false;
+    auto set_op = [&](const std::string& op)
+        -> std::optional<std::pair<std::string, std::vector<std::string>>> {
+      auto pos = req.find(" " + op + " ");
+      if (pos == std::string::npos) return std::nullopt;
+      std::string key = trim(req.substr(0, pos));
+      std::string rest = trim(req.substr(pos + op.size() + 2));
+      if (rest.size() < 2 || rest.front() != '(' || rest.back() != ')') return std::nullopt;
+      std::vector<std::string> values;
+      std::string cur;
+      for (char c : rest.substr(1, rest.size() - 2)) {
+        if (c == ',') {
+          values.push_back(trim(cur));
+          cur.clear();
+        } else {
+          cur += c;
+        }
+      }
+      values.push_back(trim(cur));
+      return std::make_pair(key, values);
+    };
+    if (auto in = set_op("notin")) {
+      std::string v = label(labels, in->first, present);
+      if (present && std::find(in->second.begin(), in->second.end(), v) != in->second.end())
+        return false;
+    } else if (auto in2 = set_op("in")) {
+      std::string v = label(labels, in2->first, present);
+      if (!present || std::find(in2->second.begin(), in2->second.end(), v) == in2->second.end())
+        return false;
+    } else if (auto ne = req.find("!="); ne != std::string::npos) {
+      std::string v = label(labels, trim(req.substr(0, ne)), present);
+      if (present && v == trim(req.substr(ne + 2))) return false;
+    } else if (auto eq = req.find('='); eq != std::string::npos) {
+      size_t vstart = req.compare(eq, 2, "==") == 0 ? eq + 2 : eq + 1;
+      std::string v = label(labels, trim(req.substr(0, eq)), present);
+      if (!present || v != trim(req.substr(vstart))) return false;
+    } else if (req.starts_with("!")) {
+      label(labels, trim(req.substr(1)), present);
+      if (present) return false;
+    } else if (req.find_first_of(" ()") == std::string::npos && !req.empty()) {
+      label(labels, req, present);
+      if (!present) return false;
+    } else {
+      return Error{"invalid label selector \"" + selector + "\" at \"" + req + "\""};
+    }
+  }
+  return true;
+}
+
+std::string new_uid() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xffff),
+                static_cast<unsigned>(b >> 48),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::string now_rfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Result<std::string> EtcdStore::prefix_of(const std::string& api_version, const std::string& kind,
+                                         const std::string& ns) {
+  auto r = find_resource(api_version, kind);
+  if (!r) return Error{"axon does not know the kind " + kind + " (" + api_version + ")"};
+  std::string p =
+      std::string(kRegistryPrefix) + (r->group.empty() ? "core" : r->group) + "/" + r->plural + "/";
+  if (!ns.empty()) p += ns + "/";
+  if (!r->namespaced && ns.empty()) p += "_/";
+  return p;
+}
+
+Result<std::string> EtcdStore::key_of(const ObjectRef& ref) {
+  auto r = find_resource(ref.api_version, ref.kind);
+  if (!r) return Error{"axon does not know the kind " + ref.kind + " (" + ref.api_version + ")"};
+  if (ref.name.empty()) return Error{ref.kind + " without metadata.name"};
+  if (r->namespaced && ref.namespace_.empty())
+    return Error{ref.kind + " " + ref.name + " without metadata.namespace"};
+  auto p = prefix_of(ref.api_version, ref.kind, r->namespaced ? ref.namespace_ : "");
+  if (!p) return p.error();
+  return *p + ref.name;
+}
+
+Json EtcdStore::with_version(const std::string& value, int64_t mod_revision) {
+  Json o = Json::parse(value, nullptr, false);
+  if (o.is_discarded() || !o.is_object()) return Json();
+  o["metadata"]["resourceVersion"] = std::to_string(mod_revision);
+  return o;
+}
+
+std::string EtcdStore::describe() const {
+  return description_.empty() ? "etcd at " + etcd_->target() : description_;
+}
+
+Result<std::optional<Json>> EtcdStore::get(const ObjectRef& ref) {
+  auto key = key_of(ref);
+  if (!key) return key.error();
+  auto kv = etcd_->get(*key);
+  if (!kv) return kv.error();
+  if (!*kv) return std::optional<Json>();
+  return std::optional<Json>(with_version((*kv)->value, (*kv)->mod_revision));
+}
+
+Result<std::vector<Json>> EtcdStore::list_at(const std::string& api_version,
+                                             const std::string& kind, int64_t* revision) {
+  auto r = find_resource(api_version, kind);
+  if (!r) return Error{"axon does not know the kind " + kind + " (" + api_version + ")"};
+  std::string prefix =
+      std::string(kRegistryPrefix) + (r->group.empty() ? "core" : r->group) + "/" + r->plural + "/";
+  auto kvs = etcd_->list(prefix, revision);
+  if (!kvs) return kvs.error();
+  std::vector<Json> out;
+  for (const auto& kv : *kvs) {
+    Json o = with_version(kv.value, kv.mod_revision);
+    if (!o.is_null()) out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<std::vector<Json>> EtcdStore::list(const std::string& api_version, const std::string& kind,
+                                          const std::string& ns,
+                                          const std::string& label_selector) {
+  auto all = list_at(api_version, kind, nullptr);
+  if (!all) return all.error();
+  std::vector<Json> out;
+  for (auto& o : *all) {
+    if (!ns.empty() && o["metadata"].value("namespace", "") != ns) continue;
+    if (!label_selector.empty()) {
+      Json labels = o["metadata"].contains("labels") ? o["metadata"]["labels"] : Json::object();
+      auto m = selector_matches(label_selector, labels);
+      if (!m) return m.error();
+      if (!*m) continue;
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<ApplyOutcome> EtcdStore::apply(const Json& object) {
+  ObjectRef ref = ObjectRef::of(object);
+  auto key = key_of(ref);
+  if (!key) return key.error();
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto kv = etcd_->get(*key);
+    if (!kv) return kv.error();
+    Json next = object;
+    next["metadata"].erase("resourceVersion");
+    int64_t expected = 0;
+    if (*kv) {
+      Json live = with_version((*kv)->value, (*kv)->mod_revision);
+      if (contains_fields(live, object)) return ApplyOutcome::unchanged;
+      expected = (*kv)->mod_revision;
+      // Fields the store owns survive an apply.
+      for (const char* f : {"uid", "creationTimestamp"}) {
+        if (live["metadata"].contains(f)) next["metadata"][f] = live["metadata"][f];
+      }
+      int64_t gen = live["metadata"].value("generation", int64_t{1});
+      bool spec_changed = live.value("spec", Json()) != object.value("spec", Json());
+      next["metadata"]["generation"] = spec_changed ? gen + 1 : gen;
+      if (!object.contains("status") && live.contains("status")) next["status"] = live["status"];
+    } else {
+      next["metadata"]["uid"] = new_uid();
+      next["metadata"]["creationTimestamp"] = now_rfc3339();
+      next["metadata"]["generation"] = 1;
+    }
+    auto put = etcd_->put_if(*key, next.dump(), expected);
+    if (!put) return put.error();
+    if (*put) return *kv ? ApplyOutcome::configured : ApplyOutcome::created;
+  }
+  return Error{"apply " + ref.str() + ": the object keeps changing; try again"};
+}
+
+Result<Json> EtcdStore::update(const Json& object) {
+  ObjectRef ref = ObjectRef::of(object);
+  auto key = key_of(ref);
+  if (!key) return key.error();
+  std::string rv = object["metadata"].value("resourceVersion", "");
+  Json next = object;
+  next["metadata"].erase("resourceVersion");
+  if (rv.empty()) {
+    auto put = etcd_->put(*key, next.dump());
+    if (!put) return put.error();
+    return with_version(next.dump(), *put);
+  }
+  int64_t expected = std::stoll(rv);
+  auto put = etcd_->put_if(*key, next.dump(), expected);
+  if (!put) return put.error();
+  if (!*put) return Error{"conflict: " + ref.str() + " changed since resourceVersion " + rv};
+  return with_version(next.dump(), **put);
+}
+
+Result<bool> EtcdStore::remove(const ObjectRef& ref) {
+  auto key = key_of(ref);
+  if (!key) return key.error();
+  return etcd_->remove(*key);
+}
+
+Result<std::unique_ptr<EtcdWatch>> EtcdStore::watch(const std::string& api_version,
+                                                    const std::string& kind,
+                                                    int64_t start_revision) {
+  auto r = find_resource(api_version, kind);
+  if (!r) return Error{"axon does not know the kind " + kind + " (" + api_version + ")"};
+  std::string prefix =
+      std::string(kRegistryPrefix) + (r->group.empty() ? "core" : r->group) + "/" + r->plural + "/";
+  return etcd_->watch(prefix, start_revision, true);
+}
+
+std::optional<ObjectEvent> EtcdStore::decode(const EtcdEvent& e) {
+  ObjectEvent ev;
+  if (e.type == EtcdEvent::Type::remove) {
+    ev.type = ObjectEvent::Type::deleted;
+    ev.object = with_version(e.prev_kv.value, e.kv.mod_revision);
+  } else {
+    ev.type = e.kv.version == 1 ? ObjectEvent::Type::added : ObjectEvent::Type::modified;
+    ev.object = with_version(e.kv.value, e.kv.mod_revision);
+  }
+  if (ev.object.is_null()) return std::nullopt;
+  return ev;
+}
+
+}  // namespace axon::client

@@ -1,0 +1,22 @@
+/* Load-time knobs: const volatile globals in .rodata, set by the loader
+ * through the skeleton before load. The verifier sees their values as
+ * constants (the map is frozen), so they cost nothing per packet. */
+#ifndef AXON_BPF_CONFIG_H
+#define AXON_BPF_CONFIG_H
+
+/* Entries of every Maglev table (a prime; Cilium's default 16381). */
+const volatile __u32 cfg_maglev_table_size = 16381;
+/* Seed of the 5-tuple hash that picks a Maglev slot (equal on every node). */
+const volatile __u32 cfg_maglev_hash_seed = 0x2a5e1d;
+/* 0: trace events only when a connection starts, sees new TCP flags or its
+ * first reply (Cilium's monitor aggregation "medium"); 1: every packet. */
+const volatile __u32 cfg_trace_every_packet = 0;
+/* Conntrack lifetimes in seconds (Cilium's defaults). */
+const volatile __u32 cfg_ct_tcp_syn_s = 60;
+const volatile __u32 cfg_ct_tcp_established_s = 21600;
+const volatile __u32 cfg_ct_tcp_close_s = 10;
+const volatile __u32 cfg_ct_other_s = 60;
+
+#define NSEC_PER_SEC 1000000000ULL
+
+#endif /* AXON_BPF_CONFIG_H */

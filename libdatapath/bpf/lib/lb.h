@@ -1,0 +1,146 @@
+/* Service load balancing (kube-proxy replacement): a packet to a Service's
+ * VIP:port gets one of its backends as destination, chosen by Maglev (a
+ * consistent hash of the 5-tuple) or at random, and kept for the connection
+ * in a SERVICE conntrack entry. */
+#ifndef AXON_BPF_LB_H
+#define AXON_BPF_LB_H
+
+#include "lib/config.h"
+#include "lib/conntrack.h"
+#include "lib/maps.h"
+#include "lib/nat.h"
+
+/* Bob Jenkins' lookup3 final mix (jhash_3words), as the kernel's jhash.h. */
+static __always_inline __u32 rol32(__u32 w, __u32 s)
+{
+	return (w << s) | (w >> (32 - s));
+}
+
+static __always_inline __u32 jhash_3words(__u32 a, __u32 b, __u32 c, __u32 initval)
+{
+	a += 0xdeadbeef + (3 << 2) + initval;
+	b += 0xdeadbeef + (3 << 2) + initval;
+	c += 0xdeadbeef + (3 << 2) + initval;
+	c ^= b;
+	c -= rol32(b, 14);
+	a ^= c;
+	a -= rol32(c, 11);
+	b ^= a;
+	b -= rol32(a, 25);
+	c ^= b;
+	c -= rol32(b, 16);
+	a ^= c;
+	a -= rol32(c, 4);
+	b ^= a;
+	b -= rol32(a, 14);
+	c ^= b;
+	c -= rol32(b, 24);
+	return c;
+}
+
+static __always_inline __u32 lb_select_maglev(const struct axon_lb4_service *svc,
+					      const struct axon_pkt *p)
+{
+	__u32 id = svc->maglev_table, idx, hash;
+	__u32 *table;
+
+	table = bpf_map_lookup_elem(&axon_lb4_maglev_v1, &id);
+	if (!table)
+		return 0;
+	hash = jhash_3words(p->tuple.saddr, p->tuple.daddr,
+			    ((__u32)p->tuple.sport << 16 | p->tuple.dport) ^ p->tuple.proto,
+			    cfg_maglev_hash_seed);
+	idx = hash % cfg_maglev_table_size;
+	if (idx >= cfg_maglev_table_size)
+		return 0;
+	return table[idx];
+}
+
+static __always_inline __u32 lb_select_random(const struct axon_lb4_key *svc_key,
+					      const struct axon_lb4_service *svc)
+{
+	struct axon_lb4_key key = *svc_key;
+	struct axon_lb4_service *slot;
+
+	key.backend_slot = (bpf_get_prandom_u32() % svc->count) + 1;
+	slot = bpf_map_lookup_elem(&axon_lb4_services_v1, &key);
+	return slot ? slot->backend_id : 0;
+}
+
+/* If the packet goes to a Service, rewrites its destination to a backend and
+ * sets *rev_nat_index to the Service's id. Returns 0 (also when the packet
+ * is not for a Service) or a drop reason. */
+static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, __u64 now,
+				    __u32 *rev_nat_index)
+{
+	struct axon_lb4_key key = {
+		.vip = p->tuple.daddr,
+		.dport = p->tuple.dport,
+		.proto = p->tuple.proto,
+	};
+	struct axon_lb4_service *svc;
+	struct axon_lb4_backend *be = NULL;
+	struct axon_ct_key ckey;
+	struct axon_ct_entry *ce;
+	__u32 backend_id = 0;
+
+	if (p->tuple.proto != IPPROTO_TCP && p->tuple.proto != IPPROTO_UDP)
+		return 0;
+	svc = bpf_map_lookup_elem(&axon_lb4_services_v1, &key);
+	if (!svc)
+		return 0;
+
+	/* A connection keeps its backend while that backend exists. */
+	ct_key_forward(&ckey, &p->tuple, AXON_CT_SERVICE);
+	ce = bpf_map_lookup_elem(&axon_ct4_v1, &ckey);
+	if (ce && ce->expires_ns > now) {
+		backend_id = ce->backend_id;
+		be = bpf_map_lookup_elem(&axon_lb4_backends_v1, &backend_id);
+	}
+	if (!be) {
+		if (svc->count == 0)
+			return AXON_DROP_NO_SERVICE;
+		if (svc->algorithm == AXON_LB_MAGLEV)
+			backend_id = lb_select_maglev(svc, p);
+		if (!backend_id)
+			backend_id = lb_select_random(&key, svc);
+		be = bpf_map_lookup_elem(&axon_lb4_backends_v1, &backend_id);
+		if (!be)
+			return AXON_DROP_NO_SERVICE;
+		struct axon_ct_entry e = {
+			.backend_id = backend_id,
+			.rev_nat_index = svc->rev_nat_index,
+		};
+		e.expires_ns = now + (__u64)(p->tuple.proto == IPPROTO_TCP
+						     ? cfg_ct_tcp_established_s
+						     : cfg_ct_other_s) *
+					     NSEC_PER_SEC;
+		if (bpf_map_update_elem(&axon_ct4_v1, &ckey, &e, BPF_ANY))
+			return AXON_DROP_CT_MAP_INSERTION_FAILED;
+	} else {
+		__u64 expires = now + (__u64)(p->tuple.proto == IPPROTO_TCP
+						      ? cfg_ct_tcp_established_s
+						      : cfg_ct_other_s) *
+					      NSEC_PER_SEC;
+
+		if (expires > ce->expires_ns + NSEC_PER_SEC)
+			ce->expires_ns = expires;
+	}
+	*rev_nat_index = svc->rev_nat_index;
+	return nat_rewrite(skb, p, 1, be->addr, be->port);
+}
+
+/* A reply from a Service's backend gets the Service's VIP:port as source
+ * again. A Service deleted meanwhile leaves the reply as it is. */
+static __always_inline int lb4_rev_nat(struct __sk_buff *skb, struct axon_pkt *p,
+				       __u32 rev_nat_index)
+{
+	struct axon_lb4_reverse_nat *rn;
+
+	rn = bpf_map_lookup_elem(&axon_lb4_reverse_nat_v1, &rev_nat_index);
+	if (!rn)
+		return 0;
+	return nat_rewrite(skb, p, 0, rn->addr, rn->port);
+}
+
+#endif /* AXON_BPF_LB_H */

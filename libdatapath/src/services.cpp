@@ -1,0 +1,306 @@
+#include "axon/datapath/services.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+#include "axon/abi/datapath.h"
+#include "axon/datapath/maglev.h"
+
+namespace axon::datapath {
+namespace {
+
+axon_lb4_key lb_key(const ServiceKey& k, uint16_t slot) {
+  axon_lb4_key key{};
+  key.vip = k.vip.network_order();
+  key.dport = htons(k.port);
+  key.proto = k.protocol;
+  key.backend_slot = slot;
+  return key;
+}
+
+std::string describe(const ServiceKey& k) {
+  return k.vip.str() + ":" + std::to_string(k.port) + "/" +
+         (k.protocol == IPPROTO_TCP ? "TCP" : k.protocol == IPPROTO_UDP ? "UDP" : "?");
+}
+
+template <typename K, typename V>
+Status update(bpf_map* map, const K& key, const V& value, const std::string& what) {
+  if (bpf_map__update_elem(map, &key, sizeof(key), &value, sizeof(value), BPF_ANY) != 0) {
+    return sys_error(what);
+  }
+  return {};
+}
+
+template <typename K>
+Status erase_key(bpf_map* map, const K& key, const std::string& what) {
+  if (bpf_map__delete_elem(map, &key, sizeof(key), 0) != 0 && errno != ENOENT) {
+    return sys_error(what);
+  }
+  return {};
+}
+
+}  // namespace
+
+uint32_t Services::allocate_id(uint32_t& next, std::vector<uint32_t>& free_ids) {
+  if (!free_ids.empty()) {
+    uint32_t id = free_ids.back();
+    free_ids.pop_back();
+    return id;
+  }
+  return next++;
+}
+
+Result<uint32_t> Services::acquire_backend(const Backend& b, uint8_t protocol) {
+  auto& st = backends_[{b, protocol}];
+  if (st.refs++ > 0) return st.id;
+  st.id = allocate_id(next_backend_id_, free_backend_ids_);
+  backend_by_id_[st.id] = {b, protocol};
+  axon_lb4_backend v{};
+  v.addr = b.addr.network_order();
+  v.port = htons(b.port);
+  v.proto = protocol;
+  if (auto s = update(maps_.backends, st.id, v, "write backend " + b.addr.str()); !s) {
+    return s.error();
+  }
+  return st.id;
+}
+
+Status Services::release_backend(uint32_t id) {
+  auto by_id = backend_by_id_.find(id);
+  if (by_id == backend_by_id_.end()) return {};
+  auto it = backends_.find(by_id->second);
+  if (it == backends_.end() || --it->second.refs > 0) return {};
+  backends_.erase(it);
+  backend_by_id_.erase(by_id);
+  free_backend_ids_.push_back(id);
+  return erase_key(maps_.backends, id, "delete backend " + std::to_string(id));
+}
+
+Result<uint32_t> Services::acquire_table(const std::vector<uint32_t>& ids) {
+  auto it = tables_.find(ids);
+  if (it != tables_.end()) {
+    ++it->second.refs;
+    return it->second.id;
+  }
+  // Name backends by address so every node computes the same permutation.
+  std::vector<std::pair<std::string, uint32_t>> named;
+  for (uint32_t id : ids) {
+    const auto& [b, proto] = backend_by_id_.at(id);
+    named.emplace_back(b.addr.str() + ":" + std::to_string(b.port), id);
+  }
+  std::sort(named.begin(), named.end());
+  std::vector<std::string> names;
+  for (const auto& n : named) names.push_back(n.first);
+  const uint32_t m = config_.maglev_table_size;
+  auto slots = maglev_table(names, m, config_.maglev_seed);
+  std::vector<uint32_t> value(m);
+  for (uint32_t i = 0; i < m; ++i) value[i] = named[slots[i]].second;
+  const uint32_t table_id = allocate_id(next_table_id_, free_table_ids_);
+  if (bpf_map__update_elem(maps_.maglev, &table_id, sizeof(table_id), value.data(),
+                           value.size() * sizeof(uint32_t), BPF_ANY) != 0) {
+    free_table_ids_.push_back(table_id);
+    return sys_error("write Maglev table");
+  }
+  tables_[ids] = Table{table_id, 1};
+  return table_id;
+}
+
+Status Services::release_table(const std::vector<uint32_t>& key) {
+  auto it = tables_.find(key);
+  if (it == tables_.end() || --it->second.refs > 0) return {};
+  const uint32_t id = it->second.id;
+  tables_.erase(it);
+  free_table_ids_.push_back(id);
+  return erase_key(maps_.maglev, id, "delete Maglev table " + std::to_string(id));
+}
+
+Status Services::upsert(const Service& svc) {
+  const auto& key = svc.key;
+  const std::string what = "service " + describe(key);
+  if (key.protocol != IPPROTO_TCP && key.protocol != IPPROTO_UDP) {
+    return Error{what + ": protocol must be TCP or UDP"};
+  }
+  if (svc.backends.size() > 65535) return Error{what + ": more than 65535 backends"};
+
+  ServiceState next;
+  auto existing = services_.find(key);
+  next.id = existing != services_.end() ? existing->second.id
+                                        : allocate_id(next_service_id_, free_service_ids_);
+  for (const auto& b : svc.backends) {
+    auto id = acquire_backend(b, key.protocol);
+    if (!id) return id.error();
+    next.backend_ids.push_back(*id);
+  }
+  const LbAlgorithm algorithm = svc.algorithm.value_or(config_.default_algorithm);
+  uint32_t table_id = 0;
+  if (algorithm == LbAlgorithm::maglev && !next.backend_ids.empty()) {
+    next.table_key = next.backend_ids;
+    std::sort(next.table_key.begin(), next.table_key.end());
+    next.table_key.erase(std::unique(next.table_key.begin(), next.table_key.end()),
+                         next.table_key.end());
+    auto id = acquire_table(next.table_key);
+    if (!id) return id.error();
+    table_id = *id;
+  }
+
+  axon_lb4_reverse_nat rn{};
+  rn.addr = key.vip.network_order();
+  rn.port = htons(key.port);
+  if (auto s = update(maps_.reverse_nat, next.id, rn, what + ": write reverse NAT"); !s) return s;
+  // Backend slots first, the service entry last: a reader sees a complete set.
+  for (size_t i = 0; i < next.backend_ids.size(); ++i) {
+    axon_lb4_service v{};
+    v.backend_id = next.backend_ids[i];
+    if (auto s = update(maps_.services, lb_key(key, static_cast<uint16_t>(i + 1)), v,
+                        what + ": write backend slot");
+        !s) {
+      return s;
+    }
+  }
+  axon_lb4_service master{};
+  master.rev_nat_index = next.id;
+  master.count = static_cast<uint16_t>(next.backend_ids.size());
+  master.algorithm = static_cast<uint8_t>(algorithm);
+  master.maglev_table = table_id;
+  if (auto s = update(maps_.services, lb_key(key, 0), master, what); !s) return s;
+
+  if (existing != services_.end()) {
+    ServiceState old = std::move(existing->second);
+    for (size_t i = next.backend_ids.size(); i < old.backend_ids.size(); ++i) {
+      if (auto s = erase_key(maps_.services, lb_key(key, static_cast<uint16_t>(i + 1)),
+                             what + ": delete backend slot");
+          !s) {
+        return s;
+      }
+    }
+    for (uint32_t id : old.backend_ids) {
+      if (auto s = release_backend(id); !s) return s;
+    }
+    if (!old.table_key.empty()) {
+      if (auto s = release_table(old.table_key); !s) return s;
+    }
+  }
+  services_[key] = std::move(next);
+  return {};
+}
+
+Status Services::erase(const ServiceKey& key) {
+  auto it = services_.find(key);
+  if (it == services_.end()) return {};
+  const std::string what = "delete service " + describe(key);
+  ServiceState old = std::move(it->second);
+  services_.erase(it);
+  if (auto s = erase_key(maps_.services, lb_key(key, 0), what); !s) return s;
+  for (size_t i = 0; i < old.backend_ids.size(); ++i) {
+    if (auto s = erase_key(maps_.services, lb_key(key, static_cast<uint16_t>(i + 1)), what); !s) {
+      return s;
+    }
+  }
+  if (auto s = erase_key(maps_.reverse_nat, old.id, what); !s) return s;
+  for (uint32_t id : old.backend_ids) {
+    if (auto s = release_backend(id); !s) return s;
+  }
+  if (!old.table_key.empty()) {
+    if (auto s = release_table(old.table_key); !s) return s;
+  }
+  free_service_ids_.push_back(old.id);
+  return {};
+}
+
+std::optional<uint32_t> Services::id(const ServiceKey& key) const {
+  auto it = services_.find(key);
+  if (it == services_.end()) return std::nullopt;
+  return it->second.id;
+}
+
+std::optional<std::vector<uint32_t>> Services::backend_ids(const ServiceKey& key) const {
+  auto it = services_.find(key);
+  if (it == services_.end()) return std::nullopt;
+  return it->second.backend_ids;
+}
+
+Status Services::restore() {
+  // Backends by id.
+  uint32_t bkey = 0, bnext = 0;
+  bool first = true;
+  while (bpf_map__get_next_key(maps_.backends, first ? nullptr : &bkey, &bnext, sizeof(bnext)) ==
+         0) {
+    first = false;
+    bkey = bnext;
+    axon_lb4_backend v{};
+    if (bpf_map__lookup_elem(maps_.backends, &bkey, sizeof(bkey), &v, sizeof(v), 0) != 0) continue;
+    Backend b{Ipv4::from_network_order(v.addr), ntohs(v.port)};
+    backends_[{b, v.proto}] = BackendState{bkey, 0};
+    backend_by_id_[bkey] = {b, v.proto};
+    next_backend_id_ = std::max(next_backend_id_, bkey + 1);
+  }
+  // Services and their slots.
+  std::vector<std::pair<axon_lb4_key, axon_lb4_service>> entries;
+  axon_lb4_key skey{}, snext{};
+  first = true;
+  while (bpf_map__get_next_key(maps_.services, first ? nullptr : &skey, &snext, sizeof(snext)) ==
+         0) {
+    first = false;
+    skey = snext;
+    axon_lb4_service v{};
+    if (bpf_map__lookup_elem(maps_.services, &skey, sizeof(skey), &v, sizeof(v), 0) == 0) {
+      entries.emplace_back(skey, v);
+    }
+  }
+  auto to_key = [](const axon_lb4_key& k) {
+    return ServiceKey{Ipv4::from_network_order(k.vip), ntohs(k.dport), k.proto};
+  };
+  for (const auto& [k, v] : entries) {
+    if (k.backend_slot != 0) continue;
+    ServiceState st;
+    st.id = v.rev_nat_index;
+    st.backend_ids.assign(v.count, 0);
+    services_[to_key(k)] = std::move(st);
+    next_service_id_ = std::max(next_service_id_, v.rev_nat_index + 1);
+  }
+  for (const auto& [k, v] : entries) {
+    if (k.backend_slot == 0) continue;
+    auto it = services_.find(to_key(k));
+    if (it == services_.end() || k.backend_slot > it->second.backend_ids.size()) continue;
+    it->second.backend_ids[k.backend_slot - 1] = v.backend_id;
+    if (auto b = backend_by_id_.find(v.backend_id); b != backend_by_id_.end()) {
+      ++backends_[b->second].refs;
+    }
+  }
+  // Maglev tables in use, keyed as upsert() keys them (sorted backend ids).
+  std::set<uint32_t> used_tables;
+  for (const auto& [k, v] : entries) {
+    if (k.backend_slot != 0 || v.maglev_table == 0) continue;
+    auto& st = services_[to_key(k)];
+    st.table_key = st.backend_ids;
+    std::sort(st.table_key.begin(), st.table_key.end());
+    st.table_key.erase(std::unique(st.table_key.begin(), st.table_key.end()), st.table_key.end());
+    auto& t = tables_[st.table_key];
+    t.id = v.maglev_table;
+    ++t.refs;
+    used_tables.insert(v.maglev_table);
+    next_table_id_ = std::max(next_table_id_, v.maglev_table + 1);
+  }
+  // Tables nobody uses (an update cut short by a crash) go.
+  std::vector<uint32_t> orphans;
+  uint32_t tkey = 0, tnext = 0;
+  first = true;
+  while (bpf_map__get_next_key(maps_.maglev, first ? nullptr : &tkey, &tnext, sizeof(tnext)) == 0) {
+    first = false;
+    tkey = tnext;
+    if (!used_tables.count(tkey)) orphans.push_back(tkey);
+    next_table_id_ = std::max(next_table_id_, tkey + 1);
+  }
+  for (uint32_t id : orphans) {
+    if (auto s = erase_key(maps_.maglev, id, "delete orphaned Maglev table"); !s) return s;
+  }
+  return {};
+}
+
+}  // namespace axon::datapath

@@ -1,0 +1,587 @@
+// Every verdict path of the datapath programs, run in the kernel with
+// BPF_PROG_TEST_RUN on crafted packets. The endpoint under test is pod A
+// (10.244.1.10, identity 1000); its peers are known through the ipcache.
+// A test run sees skb->ifindex 1, so A is recorded on ifindex 1 (never
+// attached: these tests touch no interface).
+#include <doctest/doctest.h>
+
+#include "axon/datapath/drop_reason.h"
+#include "fixture.h"
+
+using namespace axon::datapath;
+using axon::test::drain;
+using axon::test::ip;
+using axon::test::kTcpAck;
+using axon::test::kTcpFin;
+using axon::test::kTcpRst;
+using axon::test::kTcpSyn;
+using axon::test::PacketBuilder;
+using axon::test::run;
+
+namespace {
+
+constexpr uint32_t kIdA = 1000, kIdB = 2000, kIdC = 3000, kIdCidr = 16777217;
+constexpr const char* kA = "10.244.1.10";
+constexpr const char* kB = "10.244.2.20";
+constexpr const char* kC = "10.244.3.30";
+constexpr const char* kVip = "10.96.0.10";
+
+PacketBuilder frame() {
+  return PacketBuilder().eth("02:00:00:00:00:01", "02:00:00:00:00:02");
+}
+std::vector<uint8_t> tcp(const char* s, const char* d, uint16_t sp, uint16_t dp, uint8_t flags) {
+  return frame().ipv4(s, d).tcp(sp, dp, flags).payload("x").build();
+}
+std::vector<uint8_t> udp(const char* s, const char* d, uint16_t sp, uint16_t dp) {
+  return frame().ipv4(s, d).udp(sp, dp).payload("dns?").build();
+}
+
+// Fields of a packet the tests look at after NAT.
+struct Ipv4View {
+  uint32_t saddr, daddr;
+  uint16_t sport, dport;
+};
+uint16_t get16(const std::vector<uint8_t>& p, size_t off) {
+  return static_cast<uint16_t>(p[off] << 8 | p[off + 1]);
+}
+uint32_t get32(const std::vector<uint8_t>& p, size_t off) {
+  return static_cast<uint32_t>(get16(p, off)) << 16 | get16(p, off + 2);
+}
+Ipv4View view(const std::vector<uint8_t>& p) {
+  return {get32(p, 26), get32(p, 30), get16(p, 34), get16(p, 36)};
+}
+uint16_t fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+// True when the IPv4 header and TCP/UDP checksums of `p` verify.
+bool checksums_ok(const std::vector<uint8_t>& p) {
+  uint32_t sum = 0;
+  for (size_t i = 14; i < 34; i += 2) sum += get16(p, i);
+  if (fold(sum) != 0xffff) return false;
+  const uint8_t proto = p[23];
+  const size_t l4 = 34, len = p.size() - l4;
+  sum = 0;
+  for (size_t i = 26; i < 34; i += 2) sum += get16(p, i);
+  sum += proto;
+  sum += static_cast<uint32_t>(len);
+  for (size_t i = 0; i + 1 < len; i += 2) sum += get16(p, l4 + i);
+  if (len % 2) sum += static_cast<uint32_t>(p[l4 + len - 1] << 8);
+  return fold(sum) == 0xffff;
+}
+
+// A datapath with pod A recorded on ifindex 1 and the peers in the ipcache.
+struct Env {
+  axon::test::TestDatapath dp;
+  EventReader events;
+
+  explicit Env(DatapathConfig config = {}) : dp(config), events(open_reader()) {
+    REQUIRE(dp->endpoints().record({1, ip(kA), kIdA, 1}).ok());
+    REQUIRE(dp->ipcache().upsert({ip(kA), 32}, kIdA).ok());
+    REQUIRE(dp->ipcache().upsert({ip(kB), 32}, kIdB).ok());
+    REQUIRE(dp->ipcache().upsert({ip(kC), 32}, kIdC).ok());
+    REQUIRE(dp->ipcache().upsert({ip("192.168.0.0"), 16}, kIdCidr).ok());
+  }
+  EventReader open_reader() {
+    auto r = dp->open_events();
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().str()));
+    return std::move(*r);
+  }
+  uint32_t from(const std::vector<uint8_t>& p) { return run(dp->from_container(), p).retval; }
+  uint32_t to(const std::vector<uint8_t>& p) { return run(dp->to_container(), p).retval; }
+  void policy(const EndpointPolicy& pol) {
+    auto s = dp->policy().replace(1, pol);
+    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().str()));
+  }
+  // The single event the last packet produced.
+  Event last_event() {
+    auto evs = drain(events);
+    REQUIRE(!evs.empty());
+    return evs.back();
+  }
+};
+
+PolicyEntry entry(Direction dir, uint32_t id, uint8_t proto, uint16_t lo, uint16_t hi,
+                  PolicyAction action = PolicyAction::allow, uint16_t proxy = 0) {
+  return PolicyEntry{dir, id, proto, lo, hi, action, proxy};
+}
+constexpr auto In = Direction::ingress;
+constexpr auto Eg = Direction::egress;
+
+}  // namespace
+
+TEST_CASE("no policy selecting the endpoint allows everything, and says so") {
+  Env env;
+  CHECK(env.from(tcp(kA, kB, 40000, 80, kTcpSyn)) == TC_ACT_OK);
+  auto e = env.last_event();
+  CHECK(e.type == EventType::trace);
+  CHECK(e.trace_point == AXON_TRACE_FROM_ENDPOINT);
+  CHECK(e.verdict == AXON_VERDICT_FORWARDED);
+  CHECK(e.trace_reason == AXON_TRACE_REASON_NEW);
+  CHECK(e.direction == AXON_DIR_EGRESS);
+  CHECK(e.src_identity == kIdA);
+  CHECK(e.dst_identity == kIdB);
+  CHECK(e.match_type == AXON_MATCH_NONE);
+  CHECK(e.tcp_flags == kTcpSyn);
+  CHECK(e.orig == e.xlated);
+  CHECK(e.orig.saddr == ip(kA));
+  CHECK(e.orig.dport == 80);
+  CHECK(e.ifindex == 1);
+  CHECK(env.to(tcp(kC, kA, 40000, 22, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.to(udp("8.8.8.8", kA, 53, 40000)) == TC_ACT_OK);
+}
+
+TEST_CASE("allow: only the allowed identity, protocol and port pass ingress") {
+  Env env;
+  env.policy({true, false, {entry(In, kIdB, IPPROTO_TCP, 80, 80)}});
+  CHECK(env.to(tcp(kB, kA, 40000, 80, kTcpSyn)) == TC_ACT_OK);
+  auto ok = env.last_event();
+  CHECK(ok.match_type == AXON_MATCH_L3_L4);
+  CHECK(ok.trace_point == AXON_TRACE_TO_ENDPOINT);
+  CHECK(ok.src_identity == kIdB);
+  CHECK(ok.dst_identity == kIdA);
+
+  CHECK(env.to(tcp(kB, kA, 40001, 81, kTcpSyn)) == TC_ACT_SHOT);
+  auto denied = env.last_event();
+  CHECK(denied.type == EventType::drop);
+  CHECK(denied.drop_reason == AXON_DROP_POLICY_DENIED);
+  CHECK(drop_reason_text(denied.drop_reason) == "Policy denied");
+  CHECK(denied.verdict == AXON_VERDICT_DROPPED);
+  CHECK(denied.direction == AXON_DIR_INGRESS);
+
+  CHECK(env.to(tcp(kC, kA, 40002, 80, kTcpSyn)) == TC_ACT_SHOT);
+  CHECK(env.last_event().src_identity == kIdC);
+  CHECK(env.to(udp(kB, kA, 40003, 80)) == TC_ACT_SHOT);
+  // Egress is not enforced.
+  CHECK(env.from(tcp(kA, kC, 40004, 9999, kTcpSyn)) == TC_ACT_OK);
+}
+
+TEST_CASE("deny: a deny entry drops with its own reason, and beats any allow") {
+  Env env;
+  env.policy({true, false,
+              {entry(In, 0, 0, 0, 0),  // allow all
+               entry(In, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::deny)}});
+  CHECK(env.to(tcp(kB, kA, 40000, 80, kTcpSyn)) == TC_ACT_SHOT);
+  auto e = env.last_event();
+  CHECK(e.drop_reason == AXON_DROP_POLICY_DENY);
+  CHECK(drop_reason_text(e.drop_reason) == "Policy denied by denylist");
+  CHECK(drop_reason_name(e.drop_reason) == "POLICY_DENY");
+  CHECK(e.match_type == AXON_MATCH_L3_L4);
+  CHECK(env.to(tcp(kB, kA, 40000, 81, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.last_event().match_type == AXON_MATCH_ALL);
+  CHECK(env.to(tcp(kC, kA, 40000, 80, kTcpSyn)) == TC_ACT_OK);
+
+  SUBCASE("a wildcard deny beats a more specific allow") {
+    env.policy({true, false,
+                {entry(In, kIdB, IPPROTO_TCP, 443, 443),
+                 entry(In, 0, IPPROTO_TCP, 400, 500, PolicyAction::deny)}});
+    CHECK(env.to(tcp(kB, kA, 40010, 443, kTcpSyn)) == TC_ACT_SHOT);
+    CHECK(env.last_event().drop_reason == AXON_DROP_POLICY_DENY);
+  }
+}
+
+TEST_CASE("port ranges are inclusive and per protocol") {
+  Env env;
+  env.policy({true, false, {entry(In, kIdB, IPPROTO_TCP, 8000, 8080)}});
+  CHECK(env.to(tcp(kB, kA, 1, 7999, kTcpSyn)) == TC_ACT_SHOT);
+  CHECK(env.to(tcp(kB, kA, 2, 8000, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.to(tcp(kB, kA, 3, 8041, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.to(tcp(kB, kA, 4, 8080, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.to(tcp(kB, kA, 5, 8081, kTcpSyn)) == TC_ACT_SHOT);
+  CHECK(env.to(udp(kB, kA, 6, 8041)) == TC_ACT_SHOT);
+  CHECK(env.to(tcp(kC, kA, 7, 8041, kTcpSyn)) == TC_ACT_SHOT);
+}
+
+TEST_CASE("wildcard identity: a port allowed for any peer, CIDR identities included") {
+  Env env;
+  env.policy({true, false, {entry(In, 0, IPPROTO_TCP, 443, 443)}});
+  CHECK(env.to(tcp(kB, kA, 1, 443, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.last_event().match_type == AXON_MATCH_L4_ONLY);
+  CHECK(env.to(tcp(kC, kA, 2, 443, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.to(tcp("192.168.7.7", kA, 3, 443, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.last_event().src_identity == kIdCidr);
+  CHECK(env.to(tcp("8.8.8.8", kA, 4, 443, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.last_event().src_identity == AXON_IDENTITY_WORLD);
+  CHECK(env.to(tcp(kB, kA, 5, 80, kTcpSyn)) == TC_ACT_SHOT);
+
+  SUBCASE("an L3 entry on a CIDR identity") {
+    env.policy({true, false, {entry(In, kIdCidr, 0, 0, 0)}});
+    CHECK(env.to(udp("192.168.200.1", kA, 1, 5353)) == TC_ACT_OK);
+    CHECK(env.last_event().match_type == AXON_MATCH_L3_ONLY);
+    CHECK(env.to(udp("192.169.0.1", kA, 1, 5353)) == TC_ACT_SHOT);
+  }
+}
+
+TEST_CASE("default deny is per direction") {
+  Env env;
+  SUBCASE("ingress only") {
+    env.policy({true, false, {}});
+    CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_SHOT);
+    CHECK(env.from(tcp(kA, kB, 2, 80, kTcpSyn)) == TC_ACT_OK);
+    CHECK(env.last_event().match_type == AXON_MATCH_NONE);
+  }
+  SUBCASE("egress only") {
+    env.policy({false, true, {entry(In, kIdB, 0, 0, 0, PolicyAction::deny)}});
+    // Ingress is not enforced: the policy's ingress entries do not apply.
+    CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
+    CHECK(env.from(tcp(kA, kB, 2, 80, kTcpSyn)) == TC_ACT_SHOT);
+    auto e = env.last_event();
+    CHECK(e.drop_reason == AXON_DROP_POLICY_DENIED);
+    CHECK(e.direction == AXON_DIR_EGRESS);
+    CHECK(e.dst_identity == kIdB);
+  }
+  SUBCASE("removing the policy allows everything again") {
+    env.policy({true, true, {}});
+    CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_SHOT);
+    REQUIRE(env.dp->policy().erase(1).ok());
+    CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
+  }
+}
+
+TEST_CASE("replies of allowed connections pass without a policy lookup") {
+  Env env;
+  SUBCASE("egress connection, ingress default deny") {
+    env.policy({true, true, {entry(Eg, kIdB, IPPROTO_TCP, 80, 80)}});
+    CHECK(env.from(tcp(kA, kB, 40000, 80, kTcpSyn)) == TC_ACT_OK);
+    (void)drain(env.events);
+    CHECK(env.to(tcp(kB, kA, 80, 40000, kTcpSyn | kTcpAck)) == TC_ACT_OK);
+    auto e = env.last_event();
+    CHECK(e.is_reply);
+    CHECK(e.trace_reason == AXON_TRACE_REASON_REPLY);
+    // The same peer opening its own connection is denied.
+    CHECK(env.to(tcp(kB, kA, 80, 40001, kTcpSyn)) == TC_ACT_SHOT);
+    // Forward packets of the connection are still looked up: revoking the
+    // allow breaks it.
+    CHECK(env.from(tcp(kA, kB, 40000, 80, kTcpAck)) == TC_ACT_OK);
+    env.policy({true, true, {}});
+    CHECK(env.from(tcp(kA, kB, 40000, 80, kTcpAck)) == TC_ACT_SHOT);
+    CHECK(env.to(tcp(kB, kA, 80, 40000, kTcpAck)) == TC_ACT_OK);  // replies still pass
+  }
+  SUBCASE("ingress connection, egress default deny") {
+    env.policy({true, true, {entry(In, kIdB, IPPROTO_UDP, 53, 53)}});
+    CHECK(env.to(udp(kB, kA, 5000, 53)) == TC_ACT_OK);
+    CHECK(env.from(udp(kA, kB, 53, 5000)) == TC_ACT_OK);
+    CHECK(env.last_event().is_reply);
+    CHECK(env.from(udp(kA, kB, 53, 5001)) == TC_ACT_SHOT);
+  }
+}
+
+TEST_CASE("conntrack: TCP state, lifetimes and garbage collection") {
+  DatapathConfig cfg;
+  cfg.ct_timeouts = {.tcp_syn_s = 60, .tcp_established_s = 3600, .tcp_close_s = 10, .other_s = 30};
+  Env env(cfg);
+  auto entry_of = [&](uint8_t scope) {
+    auto d = env.dp->conntrack().dump();
+    REQUIRE(d.ok());
+    for (const auto& e : *d) {
+      if (e.key.scope == scope && e.key.proto == IPPROTO_TCP) return e.value;
+    }
+    FAIL("no conntrack entry");
+    return axon_ct_entry{};
+  };
+  auto remaining_s = [](const axon_ct_entry& e) {
+    return static_cast<double>(e.expires_ns - monotonic_now_ns()) / 1e9;
+  };
+  CHECK(env.from(tcp(kA, kB, 40000, 80, kTcpSyn)) == TC_ACT_OK);
+  auto syn = entry_of(AXON_CT_EGRESS);
+  CHECK(remaining_s(syn) <= 60);
+  CHECK(remaining_s(syn) > 30);
+  CHECK(syn.tx_flags_seen == kTcpSyn);
+  CHECK(env.to(tcp(kB, kA, 80, 40000, kTcpSyn | kTcpAck)) == TC_ACT_OK);
+  auto est = entry_of(AXON_CT_EGRESS);
+  CHECK(remaining_s(est) > 3000);  // established
+  CHECK((est.flags & AXON_CT_F_SEEN_REPLY) != 0);
+  CHECK(env.from(tcp(kA, kB, 40000, 80, kTcpFin | kTcpAck)) == TC_ACT_OK);
+  auto fin = entry_of(AXON_CT_EGRESS);
+  CHECK((fin.flags & AXON_CT_F_TX_CLOSING) != 0);
+  CHECK(remaining_s(fin) <= 10);
+  CHECK(env.to(tcp(kB, kA, 80, 40000, kTcpRst)) == TC_ACT_OK);
+  CHECK((entry_of(AXON_CT_EGRESS).flags & AXON_CT_F_RX_CLOSING) != 0);
+
+  // UDP and ICMP echo are tracked too.
+  CHECK(env.from(udp(kA, kC, 5000, 53)) == TC_ACT_OK);
+  CHECK(env.from(frame().ipv4(kA, kC).icmp_echo(8, 77, 1).build()) == TC_ACT_OK);
+  auto all = env.dp->conntrack().dump();
+  REQUIRE(all.ok());
+  CHECK(all->size() == 3);
+
+  // GC with an injected clock: nothing before the deadlines, all after.
+  auto none = env.dp->conntrack().gc(monotonic_now_ns());
+  REQUIRE(none.ok());
+  CHECK(*none == 0);
+  auto removed = env.dp->conntrack().gc(monotonic_now_ns() + 31ull * 1000000000);
+  REQUIRE(removed.ok());
+  CHECK(*removed == 3);
+  CHECK(env.dp->conntrack().dump()->empty());
+}
+
+TEST_CASE("Service: DNAT to a backend, reverse NAT of the reply, checksums intact") {
+  Env env;
+  REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, {{ip(kB), 8080}}, std::nullopt}).ok());
+  auto out = run(env.dp->from_container(), tcp(kA, kVip, 40000, 80, kTcpSyn));
+  CHECK(out.retval == TC_ACT_OK);
+  auto v = view(out.packet_out);
+  CHECK(v.daddr == ip(kB).addr);
+  CHECK(v.dport == 8080);
+  CHECK(v.saddr == ip(kA).addr);
+  CHECK(v.sport == 40000);
+  CHECK(checksums_ok(out.packet_out));
+  auto e = env.last_event();
+  CHECK(e.nat);
+  CHECK(e.orig.daddr == ip(kVip));
+  CHECK(e.orig.dport == 80);
+  CHECK(e.xlated.daddr == ip(kB));
+  CHECK(e.xlated.dport == 8080);
+  CHECK(e.dst_identity == kIdB);  // policy and identity use the backend
+
+  auto reply = run(env.dp->to_container(), tcp(kB, kA, 8080, 40000, kTcpSyn | kTcpAck));
+  CHECK(reply.retval == TC_ACT_OK);
+  auto r = view(reply.packet_out);
+  CHECK(r.saddr == ip(kVip).addr);
+  CHECK(r.sport == 80);
+  CHECK(r.daddr == ip(kA).addr);
+  CHECK(r.dport == 40000);
+  CHECK(checksums_ok(reply.packet_out));
+  auto re = env.last_event();
+  CHECK(re.is_reply);
+  CHECK(re.nat);
+  CHECK(re.xlated.saddr == ip(kVip));
+
+  // The connection keeps its backend; UDP services work the same way.
+  CHECK(view(run(env.dp->from_container(), tcp(kA, kVip, 40000, 80, kTcpAck)).packet_out).daddr ==
+        ip(kB).addr);
+  REQUIRE(env.dp->services().upsert({{ip(kVip), 53, IPPROTO_UDP}, {{ip(kC), 5353}}, std::nullopt}).ok());
+  auto u = run(env.dp->from_container(), udp(kA, kVip, 7000, 53));
+  CHECK(view(u.packet_out).daddr == ip(kC).addr);
+  CHECK(view(u.packet_out).dport == 5353);
+  CHECK(checksums_ok(u.packet_out));
+  auto ur = run(env.dp->to_container(), udp(kC, kA, 5353, 7000));
+  CHECK(view(ur.packet_out).saddr == ip(kVip).addr);
+  CHECK(view(ur.packet_out).sport == 53);
+  CHECK(checksums_ok(ur.packet_out));
+
+  SUBCASE("egress policy applies to the backend, not the VIP") {
+    env.policy({false, true, {entry(Eg, kIdB, IPPROTO_TCP, 80, 80)}});
+    CHECK(env.from(tcp(kA, kVip, 41000, 80, kTcpSyn)) == TC_ACT_SHOT);
+    env.policy({false, true, {entry(Eg, kIdB, IPPROTO_TCP, 8080, 8080)}});
+    CHECK(env.from(tcp(kA, kVip, 41001, 80, kTcpSyn)) == TC_ACT_OK);
+  }
+}
+
+TEST_CASE("a Service without backends drops with its own reason") {
+  Env env;
+  REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, {}, std::nullopt}).ok());
+  CHECK(env.from(tcp(kA, kVip, 40000, 80, kTcpSyn)) == TC_ACT_SHOT);
+  auto e = env.last_event();
+  CHECK(e.drop_reason == AXON_DROP_NO_SERVICE);
+  CHECK(drop_reason_text(e.drop_reason) == "Service backend not found");
+  // Other ports of the VIP are no Service: they pass as plain traffic.
+  CHECK(env.from(tcp(kA, kVip, 40000, 81, kTcpSyn)) == TC_ACT_OK);
+  // Backends arrive: the Service works; they go: it drops again.
+  REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, {{ip(kB), 8080}}, std::nullopt}).ok());
+  CHECK(env.from(tcp(kA, kVip, 40001, 80, kTcpSyn)) == TC_ACT_OK);
+  REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, {}, std::nullopt}).ok());
+  CHECK(env.from(tcp(kA, kVip, 40002, 80, kTcpSyn)) == TC_ACT_SHOT);
+  REQUIRE(env.dp->services().erase({ip(kVip), 80, IPPROTO_TCP}).ok());
+  CHECK(env.from(tcp(kA, kVip, 40003, 80, kTcpSyn)) == TC_ACT_OK);
+}
+
+TEST_CASE("Service load balancing: Maglev is consistent per flow and spreads flows") {
+  for (auto alg : {LbAlgorithm::maglev, LbAlgorithm::random}) {
+    CAPTURE(static_cast<int>(alg));
+    Env env;
+    std::vector<Backend> backends;
+    for (int i = 1; i <= 4; ++i) backends.push_back({ip(("10.244.9." + std::to_string(i)).c_str()), 80});
+    REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, backends, alg}).ok());
+    std::map<uint32_t, int> hits;
+    for (uint16_t sport = 1000; sport < 1400; ++sport) {
+      auto out = run(env.dp->from_container(), tcp(kA, kVip, sport, 80, kTcpSyn));
+      REQUIRE(out.retval == TC_ACT_OK);
+      hits[view(out.packet_out).daddr]++;
+    }
+    CHECK(hits.size() == 4);
+    for (auto [addr, n] : hits) CHECK(n > 50);  // 100 expected each
+    if (alg == LbAlgorithm::maglev) {
+      // Maglev: the same tuple maps to the same backend with no conntrack.
+      auto first = view(run(env.dp->from_container(), tcp(kA, kVip, 2000, 80, kTcpSyn)).packet_out);
+      REQUIRE(env.dp->conntrack().flush().ok());
+      auto again = view(run(env.dp->from_container(), tcp(kA, kVip, 2000, 80, kTcpSyn)).packet_out);
+      CHECK(first.daddr == again.daddr);
+    }
+  }
+}
+
+TEST_CASE("ICMP: echo by type, replies tracked") {
+  Env env;
+  env.policy({true, false, {entry(In, kIdB, IPPROTO_ICMP, 8, 8)}});
+  CHECK(env.to(frame().ipv4(kB, kA).icmp_echo(8, 99, 1).build()) == TC_ACT_OK);
+  auto e = env.last_event();
+  CHECK(e.icmp_type == 8);
+  CHECK(e.match_type == AXON_MATCH_L3_L4);
+  CHECK(env.from(frame().ipv4(kA, kB).icmp_echo(0, 99, 1).build()) == TC_ACT_OK);
+  CHECK(env.last_event().is_reply);
+  CHECK(env.to(frame().ipv4(kC, kA).icmp_echo(8, 99, 1).build()) == TC_ACT_SHOT);
+  // Another ICMP type from the allowed peer is not allowed.
+  CHECK(env.to(frame().ipv4(kB, kA).icmp(13, 0).build()) == TC_ACT_SHOT);
+  // Egress ping and its reply, with ingress default deny.
+  CHECK(env.from(frame().ipv4(kA, kC).icmp_echo(8, 5, 1).build()) == TC_ACT_OK);
+  CHECK(env.to(frame().ipv4(kC, kA).icmp_echo(0, 5, 1).build()) == TC_ACT_OK);
+  CHECK(env.to(frame().ipv4(kC, kA).icmp_echo(0, 6, 1).build()) == TC_ACT_SHOT);
+}
+
+TEST_CASE("non-IP frames pass untouched; IPv6 is dropped as unsupported") {
+  Env env;
+  env.policy({true, true, {}});
+  auto arp = frame().eth("02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", 0x0806)
+                 .payload(std::string(28, '\1'))
+                 .build();
+  auto out = run(env.dp->from_container(), arp);
+  CHECK(out.retval == TC_ACT_OK);
+  CHECK(out.packet_out == arp);
+  CHECK(env.to(arp) == TC_ACT_OK);
+  auto st = env.dp->stats();
+  REQUIRE(st.ok());
+  CHECK(st->non_ip_passed == 2);
+  auto v6 = frame().ipv6_ethertype().payload(std::string(40, '\0')).build();
+  CHECK(env.from(v6) == TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_UNSUPPORTED_L3);
+}
+
+TEST_CASE("malformed packets are dropped with the reason that names the fault") {
+  Env env;
+  struct Case {
+    std::string what;
+    std::vector<uint8_t> packet;
+    uint8_t reason;
+  };
+  auto bad_ihl = tcp(kA, kB, 1, 80, kTcpSyn);
+  bad_ihl[14] = 0x44;
+  std::vector<Case> cases = {
+      {"TCP header cut short", frame().ipv4(kA, kB).tcp(1, 80, kTcpSyn).build_truncated(14 + 20 + 10),
+       AXON_DROP_CT_INVALID_HDR},
+      {"UDP header cut short", frame().ipv4(kA, kB).udp(1, 53).build_truncated(14 + 20 + 4),
+       AXON_DROP_CT_INVALID_HDR},
+      {"ICMP header cut short", frame().ipv4(kA, kB).icmp_echo(8, 1, 1).build_truncated(14 + 20 + 3),
+       AXON_DROP_CT_INVALID_HDR},
+      {"IHL below 5", bad_ihl, AXON_DROP_INVALID_PACKET},
+      {"SYN with FIN", tcp(kA, kB, 1, 80, kTcpSyn | kTcpFin), AXON_DROP_CT_INVALID_HDR},
+      {"a fragment", frame().ipv4(kA, kB).fragment(0, true).udp(1, 53).payload("x").build(),
+       AXON_DROP_FRAG_NOT_SUPPORTED},
+      {"a spoofed source", tcp(kC, kB, 1, 80, kTcpSyn), AXON_DROP_INVALID_SOURCE_IP},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.what);
+    CHECK(env.from(c.packet) == TC_ACT_SHOT);
+    CHECK(env.last_event().drop_reason == c.reason);
+  }
+  auto st = env.dp->stats();
+  REQUIRE(st.ok());
+  CHECK(st->dropped(AXON_DIR_EGRESS, AXON_DROP_CT_INVALID_HDR).packets == 4);
+}
+
+TEST_CASE("an interface without an endpoint record drops: no configuration") {
+  axon::test::TestDatapath dp;
+  auto out = run(dp->from_container(), tcp(kA, kB, 1, 80, kTcpSyn));
+  CHECK(out.retval == TC_ACT_SHOT);
+  auto st = dp->stats();
+  REQUIRE(st.ok());
+  CHECK(st->dropped(AXON_DIR_EGRESS, AXON_DROP_NO_CONFIG).packets == 1);
+}
+
+TEST_CASE("protocols without ports match only any-port entries") {
+  Env env;
+  env.policy({true, false, {entry(In, kIdB, 47 /* GRE */, 0, 0), entry(In, kIdC, 0, 1, 65535)}});
+  CHECK(env.to(frame().ipv4(kB, kA).ip_protocol(47).payload("gre").build()) == TC_ACT_OK);
+  CHECK(env.last_event().match_type == AXON_MATCH_L3_PROTO);
+  CHECK(env.to(frame().ipv4(kC, kA).ip_protocol(47).payload("gre").build()) == TC_ACT_SHOT);
+  CHECK(env.to(frame().ipv4(kC, kA).sctp(1, 9).build()) == TC_ACT_OK);
+}
+
+TEST_CASE("redirect: allowed, marked for the proxy, reported as redirected") {
+  Env env;
+  env.policy({true, false,
+              {entry(In, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::redirect, 15001),
+               entry(In, 0, IPPROTO_TCP, 80, 80)}});
+  CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
+  auto e = env.last_event();
+  CHECK(e.verdict == AXON_VERDICT_REDIRECTED);
+  CHECK(e.trace_point == AXON_TRACE_TO_PROXY);
+  CHECK(e.proxy_port == 15001);
+  CHECK(env.to(tcp(kC, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.last_event().verdict == AXON_VERDICT_FORWARDED);
+}
+
+TEST_CASE("stats count packets per direction and reason") {
+  Env env;
+  env.policy({true, false, {}});
+  CHECK(env.from(tcp(kA, kB, 1, 80, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.to(tcp(kC, kA, 1, 80, kTcpSyn)) == TC_ACT_SHOT);
+  auto st = env.dp->stats();
+  REQUIRE(st.ok());
+  CHECK(st->forwarded(AXON_DIR_EGRESS).packets == 1);
+  CHECK(st->dropped(AXON_DIR_INGRESS, AXON_DROP_POLICY_DENIED).packets == 1);
+  CHECK(st->dropped(AXON_DIR_INGRESS, AXON_DROP_POLICY_DENIED).bytes > 40);
+  CHECK(st->events_lost == 0);
+}
+
+TEST_CASE("Services after a restart: tables are restored, not clobbered") {
+  Env env;
+  auto b1 = ip("10.244.9.1"), b2 = ip("10.244.9.2"), b3 = ip("10.244.9.3");
+  REQUIRE(env.dp->services().upsert({{ip("10.96.0.1"), 80, IPPROTO_TCP}, {{b1, 80}, {b2, 80}}, std::nullopt}).ok());
+  REQUIRE(env.dp->services().upsert({{ip("10.96.0.2"), 80, IPPROTO_TCP}, {{b2, 80}, {b1, 80}}, std::nullopt}).ok());
+  auto dest = [&](Datapath& dp, const char* vip, uint16_t sport) {
+    auto out = run(dp.from_container(), tcp(kA, vip, sport, 80, kTcpSyn));
+    REQUIRE(out.retval == TC_ACT_OK);
+    return view(out.packet_out).daddr;
+  };
+  // The VIP is part of the hash: record flows to each service.
+  std::map<uint16_t, uint32_t> before, before2;
+  for (uint16_t sp = 100; sp < 140; ++sp) before[sp] = dest(*env.dp, "10.96.0.1", sp);
+  for (uint16_t sp = 100; sp < 140; ++sp) before2[sp] = dest(*env.dp, "10.96.0.2", sp);
+  REQUIRE(env.dp->conntrack().flush().ok());
+
+  DatapathConfig cfg;
+  cfg.pin_dir = env.dp.pin_dir();
+  auto second = Datapath::open(cfg);
+  REQUIRE(second.ok());
+  CHECK(second->services().size() == 2);
+  // A new service with other backends gets a table of its own...
+  REQUIRE(second->services().upsert({{ip("10.96.0.3"), 80, IPPROTO_TCP}, {{b3, 80}}, std::nullopt}).ok());
+  CHECK(dest(*second, "10.96.0.3", 100) == b3.addr);
+  // ...and the old ones keep theirs: the same flows go to the same backends.
+  for (auto [sp, d] : before) CHECK(dest(*second, "10.96.0.1", sp) == d);
+  // Deleting one sharer keeps the shared table for the other.
+  REQUIRE(second->services().erase({ip("10.96.0.1"), 80, IPPROTO_TCP}).ok());
+  REQUIRE(second->conntrack().flush().ok());
+  for (auto [sp, d] : before2) CHECK(dest(*second, "10.96.0.2", sp) == d);
+}
+
+TEST_CASE("ICMP errors about tracked connections pass as related, others meet policy") {
+  Env env;
+  env.policy({true, true, {entry(Eg, kIdB, IPPROTO_UDP, 53, 53)}});
+  CHECK(env.from(udp(kA, kB, 5000, 53)) == TC_ACT_OK);
+  // B answers "port unreachable", quoting A's datagram (IP header + 8 bytes).
+  auto quoted = [](const char* s, const char* d, uint16_t sp, uint16_t dp) {
+    auto inner = frame().ipv4(s, d).udp(sp, dp).payload("dns?").build();
+    return std::string(inner.begin() + 14, inner.begin() + 14 + 28);
+  };
+  CHECK(env.to(frame().ipv4(kB, kA).icmp(3, 3).payload(quoted(kA, kB, 5000, 53)).build()) ==
+        TC_ACT_OK);
+  auto e = env.last_event();
+  CHECK(e.trace_reason == AXON_TRACE_REASON_RELATED);
+  CHECK(e.is_reply);
+  // About a datagram A never sent: ingress default deny applies.
+  CHECK(env.to(frame().ipv4(kB, kA).icmp(3, 3).payload(quoted(kA, kB, 5001, 53)).build()) ==
+        TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_POLICY_DENIED);
+  // A quote cut short is plain ICMP for policy.
+  CHECK(env.to(frame().ipv4(kB, kA).icmp(3, 3).payload("short").build()) == TC_ACT_SHOT);
+
+  // A's own errors about what it accepted leave through its enforced egress.
+  env.policy({true, true, {entry(In, kIdC, IPPROTO_TCP, 80, 80)}});
+  CHECK(env.to(tcp(kC, kA, 6000, 80, kTcpSyn)) == TC_ACT_OK);
+  auto tq = frame().ipv4(kC, kA).tcp(6000, 80, kTcpSyn).build();
+  std::string tcp_quote(tq.begin() + 14, tq.begin() + 14 + 28);
+  CHECK(env.from(frame().ipv4(kA, kC).icmp(3, 1).payload(tcp_quote).build()) == TC_ACT_OK);
+  CHECK(env.last_event().trace_reason == AXON_TRACE_REASON_RELATED);
+}
