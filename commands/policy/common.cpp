@@ -8,8 +8,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "axon/policy/decode.h"
+#include "axon/policy/identity.h"
 #include "cli/output.h"
 
 namespace axon::commands::policy_cli {
@@ -97,6 +100,79 @@ void write_file(const std::string& path, const std::string& text) {
     std::remove(tmp.c_str());
     throw cli::UsageError("cannot replace " + path + ": " + std::strerror(e));
   }
+}
+
+Result<std::vector<StoredPolicy>> store_policies(client::ClusterStore& store,
+                                                 const std::string& ns) {
+  std::vector<StoredPolicy> out;
+  for (auto kind : {policy::PolicyKind::cilium_network_policy,
+                    policy::PolicyKind::cilium_clusterwide_network_policy,
+                    policy::PolicyKind::network_policy}) {
+    bool namespaced = kind != policy::PolicyKind::cilium_clusterwide_network_policy;
+    auto objects = store.list(std::string(policy::api_version(kind)),
+                              std::string(policy::kind_name(kind)), namespaced ? ns : "", "");
+    if (!objects) return objects.error();
+    for (const auto& o : *objects) {
+      StoredPolicy sp;
+      sp.kind = kind;
+      if (o.contains("metadata") && o["metadata"].is_object()) {
+        sp.ns = o["metadata"].value("namespace", "");
+        sp.name = o["metadata"].value("name", "");
+      }
+      // Objects of the store are named by kind and name, not by file.
+      auto doc = policy::document_from_json(o, "", 0);
+      if (!doc) return doc.error();
+      auto d = policy::decode_policy(*doc);
+      sp.problems = std::move(d.problems);
+      sp.policy = std::move(d.policy);
+      out.push_back(std::move(sp));
+    }
+  }
+  return out;
+}
+
+Result<StoredPod> store_pod(client::ClusterStore& store, const std::string& ns_pod) {
+  auto slash = ns_pod.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == ns_pod.size()) {
+    throw cli::UsageError("\"" + ns_pod + "\": name the pod as NAMESPACE/POD");
+  }
+  std::string ns = ns_pod.substr(0, slash), name = ns_pod.substr(slash + 1);
+  auto pod = store.get(client::ObjectRef{"v1", "Pod", ns, name});
+  if (!pod) return pod.error();
+  if (!*pod) return Error{"no pod " + ns_pod + " in " + store.describe()};
+  auto nso = store.get(client::ObjectRef{"v1", "Namespace", "", ns});
+  if (!nso) return nso.error();
+  auto strings = [](const client::Json& j) {
+    std::map<std::string, std::string> m;
+    if (!j.is_object()) return m;
+    for (const auto& [k, v] : j.items()) {
+      if (v.is_string()) m[k] = v.get<std::string>();
+    }
+    return m;
+  };
+  policy::PodLabels pl;
+  pl.ns = ns;
+  const client::Json& meta = (**pod)["metadata"];
+  if (meta.contains("labels")) pl.labels = strings(meta["labels"]);
+  if (*nso && (**nso)["metadata"].contains("labels")) {
+    pl.namespace_labels = strings((**nso)["metadata"]["labels"]);
+  }
+  StoredPod out;
+  const client::Json spec = (**pod).value("spec", client::Json::object());
+  pl.service_account = spec.value("serviceAccountName", "default");
+  out.labels = policy::identity_labels(pl);
+  for (const auto& c : spec.value("containers", client::Json::array())) {
+    for (const auto& port : c.value("ports", client::Json::array())) {
+      std::string pname = port.value("name", "");
+      if (pname.empty() || !port.contains("containerPort") || !port["containerPort"].is_number()) {
+        continue;
+      }
+      auto proto = policy::parse_protocol(port.value("protocol", "TCP"));
+      out.named_ports[pname] = policy::NamedPort{proto.value_or(policy::Protocol::tcp),
+                                                 port["containerPort"].get<uint16_t>()};
+    }
+  }
+  return out;
 }
 
 }  // namespace axon::commands::policy_cli

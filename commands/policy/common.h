@@ -3,9 +3,13 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "axon/client/cluster_store.h"
+#include "axon/policy/evaluate.h"
+#include "axon/policy/model.h"
 #include "axon/policy/problem.h"
 #include "cli/context.h"
 
@@ -31,5 +35,28 @@ nlohmann::ordered_json problem_json(const policy::Problem& p);
 
 // Writes a file in place: a temporary file beside it, then rename.
 void write_file(const std::string& path, const std::string& text);
+
+// One policy object of the cluster store, decoded and validated.
+struct StoredPolicy {
+  policy::PolicyKind kind = policy::PolicyKind::cilium_network_policy;
+  std::string ns;
+  std::string name;
+  std::optional<policy::Policy> policy;  // set when valid
+  std::vector<policy::Problem> problems;
+};
+
+// Every CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and
+// NetworkPolicy in the store (`ns` empty: all namespaces; cluster-wide
+// policies always).
+Result<std::vector<StoredPolicy>> store_policies(client::ClusterStore& store,
+                                                 const std::string& ns);
+
+// A pod of the store ("NS/POD") as policy sees it: its identity labels
+// (with its namespace's labels and service account) and named ports.
+struct StoredPod {
+  policy::LabelSet labels;
+  policy::NamedPorts named_ports;
+};
+Result<StoredPod> store_pod(client::ClusterStore& store, const std::string& ns_pod);
 
 }  // namespace axon::commands::policy_cli

@@ -1,9 +1,13 @@
 // axon policy trace: would traffic from a source to a destination on a
 // port pass? Both ends are traced, the source's egress and the
 // destination's ingress, like `cilium policy trace`.
+#include <memory>
+#include <tuple>
+
 #include "axon/base/strings.h"
 #include "axon/policy/decode.h"
 #include "axon/policy/evaluate.h"
+#include "cli/cluster.h"
 #include "cli/command.h"
 #include "cli/output.h"
 #include "commands/policy/common.h"
@@ -142,27 +146,68 @@ nlohmann::ordered_json direction_json(const pol::DirectionVerdict& v) {
 }
 
 int run(cli::Context& ctx, const TraceParams& p) {
-  if (!p.src_pod.empty() || !p.dst_pod.empty()) {
-    return cli::not_implemented(ctx, "axon policy trace --src-pod/--dst-pod",
-                                "pods are looked up in the cluster store, which is not built yet "
-                                "(issue 6); give their labels with -s/-d and the policies with -f");
+  if (!p.src.empty() && !p.src_pod.empty()) throw cli::UsageError("give -s or --src-pod, not both");
+  if (!p.dst.empty() && !p.dst_pod.empty()) throw cli::UsageError("give -d or --dst-pod, not both");
+  if (p.src.empty() && p.src_pod.empty()) {
+    throw cli::UsageError("policy trace needs the source: -s LABELS or --src-pod NS/POD");
   }
-  if (p.src.empty()) throw cli::UsageError("policy trace needs the source: -s LABELS (or --src-pod)");
-  if (p.dst.empty()) throw cli::UsageError("policy trace needs the destination: -d LABELS (or --dst-pod)");
+  if (p.dst.empty() && p.dst_pod.empty()) {
+    throw cli::UsageError("policy trace needs the destination: -d LABELS or --dst-pod NS/POD");
+  }
   if (p.dport.empty()) throw cli::UsageError("policy trace needs --dport PORT/PROTOCOL (8080/TCP)");
   auto flow = pol::parse_flow(p.dport);
   if (!flow) throw cli::UsageError("--dport: " + flow.error().message);
-  auto src_labels = parse_side(p.src, "--src");
-  auto dst_labels = parse_side(p.dst, "--dst");
-  if (p.files.empty()) {
-    return cli::not_implemented(ctx, "axon policy trace without -f",
-                                "policies are read from the cluster store, which is not built yet "
-                                "(issue 6); give the policy files with -f");
+  pol::LabelSet src_labels = p.src.empty() ? pol::LabelSet{} : parse_side(p.src, "--src");
+  pol::LabelSet dst_labels = p.dst.empty() ? pol::LabelSet{} : parse_side(p.dst, "--dst");
+  pol::NamedPorts src_ports, dst_ports;
+  for (const auto* pod : {&p.src_pod, &p.dst_pod}) {
+    auto slash = pod->find('/');
+    if (!pod->empty() && (slash == std::string::npos || slash == 0 || slash + 1 == pod->size())) {
+      throw cli::UsageError("\"" + *pod + "\": name the pod as NAMESPACE/POD");
+    }
   }
 
-  auto inputs = policy_cli::read_inputs(p.files);
+  // The cluster, for pods and for policies when no file is given.
+  std::unique_ptr<client::ClusterStore> store;
+  if (!p.src_pod.empty() || !p.dst_pod.empty() || p.files.empty()) {
+    auto s = cli::connect_cluster(ctx);
+    if (!s) {
+      ctx.err << "Error: " << s.error().str()
+              << (p.files.empty() ? " (or trace policy files offline with -f)" : "") << "\n";
+      return cli::kExitFailed;
+    }
+    store = std::move(*s);
+  }
+  for (auto [pod, labels, ports] : {std::tuple{&p.src_pod, &src_labels, &src_ports},
+                                    std::tuple{&p.dst_pod, &dst_labels, &dst_ports}}) {
+    if (pod->empty()) continue;
+    auto sp = policy_cli::store_pod(*store, *pod);
+    if (!sp) {
+      ctx.err << "Error: " << sp.error().str() << "\n";
+      return cli::kExitFailed;
+    }
+    *labels = sp->labels;
+    *ports = sp->named_ports;
+  }
+
   std::vector<pol::Policy> policies;
   std::vector<std::string> ignored;
+  if (p.files.empty()) {
+    auto listed = policy_cli::store_policies(*store, "");
+    if (!listed) {
+      ctx.err << "Error: " << listed.error().str() << "\n";
+      return cli::kExitFailed;
+    }
+    for (auto& sp : *listed) {
+      if (sp.policy) {
+        policies.push_back(std::move(*sp.policy));
+        continue;
+      }
+      ignored.push_back(pol::describe(sp.kind, sp.ns, sp.name) +
+                        " in the store: invalid, so not enforced, as in Cilium; see axon policy get");
+    }
+  }
+  auto inputs = policy_cli::read_inputs(p.files);
   for (const auto& in : inputs) {
     auto loaded = pol::load_documents(in.text, in.path);
     for (const auto& pr : loaded.problems) ignored.push_back(pol::format(pr));
@@ -189,6 +234,8 @@ int run(cli::Context& ctx, const TraceParams& p) {
   };
   pol::Peer src = peer(pol::with_namespace_name_label(src_labels));
   pol::Peer dst = peer(pol::with_namespace_name_label(dst_labels));
+  src.named_ports = src_ports;
+  dst.named_ports = dst_ports;
   auto t = pol::trace(policies, src, dst, *flow);
 
   auto format = cli::parse_format(ctx.global.output);
@@ -236,22 +283,25 @@ void setup(CommandBuilder& b) {
       "Endpoints are given by their labels as Cilium writes them, comma-separated "
       "(k8s:role=frontend,k8s:io.kubernetes.pod.namespace=production; a label without a source "
       "is k8s:); reserved:world or cidr:203.0.113.7/32 name addresses outside the cluster. "
-      "Policies come from -f files (invalid ones are not enforced, as in Cilium); "
-      "--src-pod/--dst-pod and the cluster's own policies need the cluster store.");
+      "--src-pod/--dst-pod take a pod's labels (with its namespace's labels and its named ports) "
+      "from the cluster store. Policies come from -f files, or from the store when no file is "
+      "given; invalid ones are not enforced, as in Cilium.");
   b.group("Endpoints");
   b.list("-s,--src", p.src, "LABELS", "Labels of the source (comma-separated, repeatable)");
   b.list("-d,--dst", p.dst, "LABELS", "Labels of the destination (comma-separated, repeatable)");
-  b.option("--src-pod", p.src_pod, "NS/POD", "Source pod in the cluster (needs the cluster store)");
+  b.option("--src-pod", p.src_pod, "NS/POD", "Source pod in the cluster (its labels, from the store)");
   b.option("--dst-pod", p.dst_pod, "NS/POD",
-           "Destination pod in the cluster (needs the cluster store)");
+           "Destination pod in the cluster (its labels and named ports, from the store)");
   b.option("--dport", p.dport, "PORT/PROTO", "Destination port and protocol: 8080/TCP, 53/UDP, 8/ICMP");
   b.group("Policies");
-  b.files("-f,--file", p.files, "Policy manifest, or a directory of them (repeatable)");
+  b.files("-f,--file", p.files,
+          "Policy manifest, or a directory of them (repeatable; default: the cluster's policies)");
   b.example(
       "axon policy trace -f policies/ -s k8s:role=frontend,k8s:io.kubernetes.pod.namespace=production "
       "-d k8s:role=api,k8s:io.kubernetes.pod.namespace=production --dport 8080/TCP");
   b.example("axon policy trace -f policies/ -s role=api,io.kubernetes.pod.namespace=production "
             "-d reserved:world --dport 443/TCP -o json");
+  b.example("axon policy trace --src-pod production/frontend --dst-pod production/api --dport 8080/TCP");
   b.action([&ctx = b.ctx(), &p] { return run(ctx, p); });
 }
 

@@ -65,6 +65,7 @@ out=$("$AXON" policy trace -f . -s k8s:role=api,k8s:io.kubernetes.pod.namespace=
   -d k8s:k8s-app=kube-dns,k8s:io.kubernetes.pod.namespace=kube-system --dport 53/TCP)
 expect_eq "DNS over TCP from api is allowed" "$(printf '%s\n' "$out" | tail -1)" "Final verdict: ALLOWED"
 
-"$AXON" policy get >/dev/null 2>&1; rc=$?
-expect_eq "policy get (needs the store) exits 1" "$rc" 1
+err=$("$AXON" policy get --state-dir "$TMP/no-lab" 2>&1 >/dev/null); rc=$?
+expect_eq "policy get without a cluster exits 1" "$rc" 1
+expect_contains "... and says there is no lab" "$err" "no lab is up in $TMP/no-lab"
 finish

@@ -196,12 +196,25 @@ TEST_CASE("policy trace: usage errors exit 2; what needs the cluster says so and
   r = run_axon({"policy", "trace", "-f", f, "-s", "k9s:a=b", "-d", "c=d", "--dport", "80"});
   CHECK(r.code == 2);
   CHECK(r.err.find("unknown source \"k9s\"") != std::string::npos);
-  r = run_axon({"policy", "trace", "-s", "a=b", "-d", "c=d", "--dport", "80"});
+  // Without -f the policies come from the cluster: none here (a state
+  // directory with no lab), so it says so and exits 1.
+  const std::string no_lab = d.path() + "/no-lab";
+  r = run_axon({"policy", "trace", "-s", "a=b", "-d", "c=d", "--dport", "80", "--state-dir", no_lab});
   CHECK(r.code == 1);
-  CHECK(r.err.find("not implemented yet") != std::string::npos);
+  CHECK(r.err.find("no lab is up in " + no_lab) != std::string::npos);
+  CHECK(r.err.find("or trace policy files offline with -f") != std::string::npos);
   CHECK(r.out.empty());
-  r = run_axon({"policy", "trace", "--src-pod", "production/frontend", "-d", "c=d", "--dport", "80"});
+  r = run_axon({"policy", "trace", "-f", f, "--src-pod", "production/frontend", "-d", "c=d",
+                "--dport", "80", "--state-dir", no_lab});
   CHECK(r.code == 1);
+  r = run_axon({"policy", "trace", "-f", f, "--src-pod", "frontend", "-d", "c=d", "--dport", "80",
+                "--state-dir", no_lab});
+  CHECK(r.code == 2);  // the pod's name is checked before any cluster is looked for
+  CHECK(r.err == "Error: \"frontend\": name the pod as NAMESPACE/POD\n");
+  r = run_axon({"policy", "trace", "-f", f, "-s", "a=b", "--src-pod", "p/x", "-d", "c=d",
+                "--dport", "80"});
+  CHECK(r.code == 2);
+  CHECK(r.err == "Error: give -s or --src-pod, not both\n");
   // An invalid policy is reported and not enforced, as in Cilium.
   r = run_axon({"policy", "trace", "-f", f, "-s", "k8s:io.kubernetes.pod.namespace=production",
                 "-d", "reserved:world", "--dport", "80"});
@@ -210,10 +223,11 @@ TEST_CASE("policy trace: usage errors exit 2; what needs the cluster says so and
   CHECK(r.out.ends_with("Final verdict: ALLOWED\n"));
 }
 
-TEST_CASE("policy get and missing files") {
-  auto r = run_axon({"policy", "get"});
+TEST_CASE("policy get without a cluster, and missing files") {
+  TempDir d;
+  auto r = run_axon({"policy", "get", "--state-dir", d.path()});
   CHECK(r.code == 1);
-  CHECK(r.err.find("not implemented yet") != std::string::npos);
+  CHECK(r.err.find("Error: no lab is up in " + d.path()) == 0);
   r = run_axon({"policy", "validate", "-f", "/nonexistent/p.yaml"});
   CHECK(r.code == 2);
   CHECK(r.err == "Error: cannot read /nonexistent/p.yaml: No such file or directory\n");

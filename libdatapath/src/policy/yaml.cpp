@@ -134,7 +134,8 @@ Result<nlohmann::ordered_json> convert(const YAML::Node& n, int depth, Walk& w) 
   }
 }
 
-YAML::Node from_json_depth(const nlohmann::json& j, int depth) {
+template <typename Json>
+YAML::Node from_json_depth(const Json& j, int depth) {
   if (depth > kMaxDepth) return YAML::Node(YAML::NodeType::Null);
   switch (j.type()) {
     case nlohmann::json::value_t::object: {
@@ -148,9 +149,9 @@ YAML::Node from_json_depth(const nlohmann::json& j, int depth) {
       return s;
     }
     case nlohmann::json::value_t::string:
-      return quoted(j.get<std::string>());
+      return quoted(j.template get<std::string>());
     case nlohmann::json::value_t::boolean:
-      return YAML::Node(j.get<bool>() ? "true" : "false");
+      return YAML::Node(j.template get<bool>() ? "true" : "false");
     case nlohmann::json::value_t::number_integer:
     case nlohmann::json::value_t::number_unsigned:
     case nlohmann::json::value_t::number_float:
@@ -220,14 +221,28 @@ LoadedFile load_documents(std::string_view text, const std::string& file) {
   return out;
 }
 
-Result<Document> document_from_json(const nlohmann::json& object, const std::string& file,
-                                    int index) {
+namespace {
+
+template <typename Json>
+Result<Document> document_of(const Json& object, const std::string& file, int index) {
   if (!object.is_object()) return Error{"not a JSON object"};
   Document doc;
   doc.file = file;
   doc.index = index;
-  doc.node = from_json(object);
+  doc.node = from_json_depth(object, 0);
   return doc;
+}
+
+}  // namespace
+
+Result<Document> document_from_json(const nlohmann::json& object, const std::string& file,
+                                    int index) {
+  return document_of(object, file, index);
+}
+
+Result<Document> document_from_json(const nlohmann::ordered_json& object, const std::string& file,
+                                    int index) {
+  return document_of(object, file, index);
 }
 
 Result<std::string> emit_yaml(const YAML::Node& node) {
@@ -271,5 +286,6 @@ Result<nlohmann::ordered_json> to_json(const YAML::Node& node) {
 }
 
 YAML::Node from_json(const nlohmann::json& j) { return from_json_depth(j, 0); }
+YAML::Node from_json(const nlohmann::ordered_json& j) { return from_json_depth(j, 0); }
 
 }  // namespace axon::policy

@@ -39,6 +39,8 @@ LoadedFile load_documents(std::string_view text, const std::string& file);
 // A JSON object (e.g. from the cluster store) as a document.
 Result<Document> document_from_json(const nlohmann::json& object, const std::string& file,
                                     int index);
+Result<Document> document_from_json(const nlohmann::ordered_json& object, const std::string& file,
+                                    int index);
 
 // Block-style YAML of a tree; scalars that were quoted stay quoted.
 Result<std::string> emit_yaml(const YAML::Node& node);
@@ -49,6 +51,7 @@ std::string emit_flow(const YAML::Node& node);
 // booleans and numbers when they read as such (YAML 1.2 core schema).
 Result<nlohmann::ordered_json> to_json(const YAML::Node& node);
 YAML::Node from_json(const nlohmann::json& j);
+YAML::Node from_json(const nlohmann::ordered_json& j);
 
 // A scalar node that is a string even if it reads as a number ("53").
 YAML::Node quoted(const std::string& value);
