@@ -446,7 +446,10 @@ TEST_CASE("NUL bytes and UTF-16 are refused before the YAML parser sees them (fo
 
 TEST_CASE("a stray ',' that would hang the YAML parser is a syntax error (found by the fuzzer)") {
   for (const char* text : {",t2nt2n2n{}\n", "# c\n  ,a\n", "{a: 1}\n,\n", "[a]\n,", "---\n,a\n",
-                           "a: 1\n---\n[x, \"]\", 'y'] ,\n"}) {
+                           "a: 1\n---\n[x, \"]\", 'y'] ,\n", "!t ,a\n", "&a ,b\n",
+                           "!piVers~~~~,~~~~\"10.0.0.240/28\"\n", "\"a\" ,b\n", "'a',b\n",
+                           "\"a\"\n\n  ,\n", "&x \"a\" ,\n", "!t\n  [a] ,\n", "a: 1\n--- \"x\" ,\n",
+                           "   - a\n  ,b\n", "- a\n,b\n", "k:\n  - a\n ,b\n"}) {
     CAPTURE(text);
     auto ps = problems_of(text, "c.yaml");
     REQUIRE(ps.size() == 1);
@@ -454,7 +457,10 @@ TEST_CASE("a stray ',' that would hang the YAML parser is a syntax error (found 
   }
   // Commas where YAML allows them are fine.
   for (const char* text : {"a: x,y\n", "k: [a, b]\n", "x,{}\n", "d: |\n  ,line\n", "q: ',a'\n",
-                           "[a, b]\n# ,\n"}) {
+                           "[a, b]\n# ,\n", "\"a\": x ,y\n", "[a]: b ,c\n", "!t b ,c\n",
+                           "{\"k\": \"v,w\", \"l\": [1, 2]}\n", "k: |\n  a\n  ,b\nj: 1\n",
+                           "k: \"a\n  ,b\"\n", "k: [a,\n  ,b]\n", "- k: >-\n    x\n    ,y\n  j: 2\n",
+                           "- |\n  ,a\n"}) {
     CAPTURE(text);
     auto loaded = load_documents(text, "ok.yaml");
     CHECK(loaded.problems.empty());
