@@ -41,6 +41,7 @@ size_t runaway_comma(std::string_view s) {
   int depth = 0;          // open flow collections
   char quote = 0;         // inside a quoted scalar (it may span lines)
   int block_parent = -2;  // inside a block scalar: the indentation its lines exceed
+  int block_indent = -1;  // its content's indentation, from its first non-empty line
   size_t i = 0;
   while (i < s.size()) {
     size_t eol = s.find('\n', i);
@@ -48,11 +49,17 @@ size_t runaway_comma(std::string_view s) {
     std::string_view line = s.substr(i, eol - i);
     size_t first = line.find_first_not_of(" \t\r");
     if (block_parent > -2) {
-      if (first == std::string_view::npos || static_cast<int>(first) > block_parent) {
+      // Empty lines belong to the block; the first non-empty one fixes the
+      // content's indentation, and a less indented line ends the block.
+      if (first == std::string_view::npos ||
+          (block_indent < 0 && static_cast<int>(first) > block_parent) ||
+          (block_indent >= 0 && static_cast<int>(first) >= block_indent)) {
+        if (first != std::string_view::npos && block_indent < 0) block_indent = static_cast<int>(first);
         i = eol + 1;
         continue;
       }
       block_parent = -2;
+      block_indent = -1;
     }
     size_t k = 0;
     if (quote == 0 && line.starts_with("---") && (line.size() == 3 || is_space(line[3]))) {

@@ -449,7 +449,10 @@ TEST_CASE("a stray ',' that would hang the YAML parser is a syntax error (found 
                            "a: 1\n---\n[x, \"]\", 'y'] ,\n", "!t ,a\n", "&a ,b\n",
                            "!piVers~~~~,~~~~\"10.0.0.240/28\"\n", "\"a\" ,b\n", "'a',b\n",
                            "\"a\"\n\n  ,\n", "&x \"a\" ,\n", "!t\n  [a] ,\n", "a: 1\n--- \"x\" ,\n",
-                           "   - a\n  ,b\n", "- a\n,b\n", "k:\n  - a\n ,b\n"}) {
+                           "   - a\n  ,b\n", "- a\n,b\n", "k:\n  - a\n ,b\n",
+                           // a top-level block scalar ends at the first line less indented
+                           // than its content, and there the comma starts a line
+                           "|\n  \"a\": 1\n,v\n", "k: |\n    x\n  ,y\n"}) {
     CAPTURE(text);
     auto ps = problems_of(text, "c.yaml");
     REQUIRE(ps.size() == 1);
@@ -460,7 +463,7 @@ TEST_CASE("a stray ',' that would hang the YAML parser is a syntax error (found 
                            "[a, b]\n# ,\n", "\"a\": x ,y\n", "[a]: b ,c\n", "!t b ,c\n",
                            "{\"k\": \"v,w\", \"l\": [1, 2]}\n", "k: |\n  a\n  ,b\nj: 1\n",
                            "k: \"a\n  ,b\"\n", "k: [a,\n  ,b]\n", "- k: >-\n    x\n    ,y\n  j: 2\n",
-                           "- |\n  ,a\n"}) {
+                           "- |\n  ,a\n", "|\n  a\n\n  ,b\n"}) {
     CAPTURE(text);
     auto loaded = load_documents(text, "ok.yaml");
     CHECK(loaded.problems.empty());
