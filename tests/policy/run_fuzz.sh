@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the policy fuzz target for a bounded time (AXON_FUZZ_SECONDS, default
 # 60): corpus in the build tree (kept between runs), seeded with the test
-# data and the seed post's manifests. Exit status: libFuzzer's (0 = no A fixed random seed (AXON_FUZZ_SEED, default 1) keeps a fresh run (CI) reproducible.
-# crash, no hang, no leak).
+# data and the seed post's manifests. A fixed random seed (AXON_FUZZ_SEED,
+# default 1) keeps a fresh run (CI) reproducible. Exit status: libFuzzer's
+# (0 = no crash, no hang, no leak).
 #   run_fuzz.sh FUZZER CORPUS_DIR SEED_DIR...
 set -euo pipefail
 fuzzer=$1 corpus=$2
