@@ -58,7 +58,8 @@ void Table::print(std::ostream& out) const {
 }
 
 void print_json(std::ostream& out, const nlohmann::ordered_json& doc) {
-  out << doc.dump(2) << '\n';
+  // Invalid UTF-8 (from a user's file) is replaced rather than thrown about.
+  out << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
 }
 
 void print_yaml(std::ostream& out, const nlohmann::ordered_json& doc) {

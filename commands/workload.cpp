@@ -102,6 +102,42 @@ int http_echo(int port) {
   return 0;
 }
 
+// A TCP server that echoes every line back on the same connection, for as
+// long as the client keeps it open (long-lived connection tests).
+void serve_lines(int fd, const std::string& pod) {
+  std::string pending;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    pending.append(buf, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      std::string reply = "pod=" + pod + " echo=" + pending.substr(0, nl) + "\n";
+      pending.erase(0, nl + 1);
+      if (::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) break;
+    }
+  }
+  ::close(fd);
+}
+
+int tcp_echo(int port) {
+  handle_stop_signals();
+  auto s = listen_on(SOCK_STREAM, port);
+  if (!s) {
+    log::error("{}", s.error().str());
+    return 1;
+  }
+  const std::string pod = hostname();
+  log::write(log::Level::error, "tcp-echo: " + pod + " listening on :" + std::to_string(port));
+  while (!g_stop.load()) {
+    int c = ::accept4(s->get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) continue;
+    std::thread(serve_lines, c, pod).detach();
+  }
+  return 0;
+}
+
 int udp_echo(int port) {
   handle_stop_signals();
   auto s = listen_on(SOCK_DGRAM, port);
@@ -206,6 +242,16 @@ void setup_udp(CommandBuilder& b) {
   b.action([&p] { return udp_echo(p.port); });
 }
 
+void setup_tcp(CommandBuilder& b) {
+  auto& p = b.params<WorkloadParams>();
+  p.port = 9100;
+  b.description(
+      "A TCP server that echoes each line back, prefixed with the pod's name, on a connection kept "
+      "open.");
+  b.option("--port", p.port, "PORT", "TCP port to listen on");
+  b.action([&p] { return tcp_echo(p.port); });
+}
+
 void setup_dns(CommandBuilder& b) {
   b.description(
       "Cluster DNS for the lab: dnsmasq answering <service>.<namespace>.svc.cluster.local over UDP "
@@ -223,6 +269,9 @@ AXON_REGISTER_COMMAND(workload_http,
                        axon::commands::setup_http})
 AXON_REGISTER_COMMAND(workload_udp, {"workload udp-echo", "UDP echo server", "Commands",
                                      axon::commands::setup_udp})
+AXON_REGISTER_COMMAND(workload_tcp,
+                      {"workload tcp-echo", "TCP line echo server (long-lived connections)",
+                       "Commands", axon::commands::setup_tcp})
 AXON_REGISTER_COMMAND(workload_dns,
                       {"workload cluster-dns", "Cluster DNS (dnsmasq) fed from the lab's Services",
                        "Commands", axon::commands::setup_dns})

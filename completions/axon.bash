@@ -7,12 +7,13 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'agent apply completion connectivity delete get install lab observe operator status uninstall values version workload' ;;
+    '') echo 'agent apply completion connectivity delete get install lab observe operator policy status uninstall values version workload' ;;
     'agent') echo 'clean-state mount-cgroup' ;;
     'connectivity') echo 'test' ;;
     'lab') echo 'down exec logs status up' ;;
+    'policy') echo 'fix get trace validate' ;;
     'values') echo 'fix validate' ;;
-    'workload') echo 'cluster-dns http-echo udp-echo' ;;
+    'workload') echo 'cluster-dns http-echo tcp-echo udp-echo' ;;
   esac
 }
 
@@ -38,6 +39,11 @@ __axon_flags() {
     'lab up') echo '-h --help --name --nodes -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'operator') echo '-h --help --config-dir -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy fix') echo '-h --help -f --file -w --write -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy get') echo '-h --help -n --namespace -A --all-namespaces -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy trace') echo '-h --help -s --src -d --dst --src-pod --dst-pod --dport -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'policy validate') echo '-h --help -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'values') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -47,6 +53,7 @@ __axon_flags() {
     'workload') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'workload cluster-dns') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'workload http-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'workload tcp-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'workload udp-echo') echo '-h --help --port -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
   esac
 }
@@ -255,6 +262,40 @@ __axon_value() {
     ('operator|--lab') printf '%s\n' 'any' ;;
     ('operator|--kubeconfig') printf '%s\n' 'file' ;;
     ('operator|--context') printf '%s\n' 'any' ;;
+    ('policy|-o'|'policy|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy|--lab') printf '%s\n' 'any' ;;
+    ('policy|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy|--context') printf '%s\n' 'any' ;;
+    ('policy fix|-f'|'policy fix|--file') printf '%s\n' 'file' ;;
+    ('policy fix|-o'|'policy fix|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy fix|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy fix|--lab') printf '%s\n' 'any' ;;
+    ('policy fix|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy fix|--context') printf '%s\n' 'any' ;;
+    ('policy get|-n'|'policy get|--namespace') printf '%s\n' 'any' ;;
+    ('policy get|-o'|'policy get|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy get|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy get|--lab') printf '%s\n' 'any' ;;
+    ('policy get|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy get|--context') printf '%s\n' 'any' ;;
+    ('policy trace|-s'|'policy trace|--src') printf '%s\n' 'any' ;;
+    ('policy trace|-d'|'policy trace|--dst') printf '%s\n' 'any' ;;
+    ('policy trace|--src-pod') printf '%s\n' 'any' ;;
+    ('policy trace|--dst-pod') printf '%s\n' 'any' ;;
+    ('policy trace|--dport') printf '%s\n' 'any' ;;
+    ('policy trace|-f'|'policy trace|--file') printf '%s\n' 'file' ;;
+    ('policy trace|-o'|'policy trace|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy trace|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy trace|--lab') printf '%s\n' 'any' ;;
+    ('policy trace|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy trace|--context') printf '%s\n' 'any' ;;
+    ('policy validate|-f'|'policy validate|--file') printf '%s\n' 'file' ;;
+    ('policy validate|-o'|'policy validate|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('policy validate|--state-dir') printf '%s\n' 'dir' ;;
+    ('policy validate|--lab') printf '%s\n' 'any' ;;
+    ('policy validate|--kubeconfig') printf '%s\n' 'file' ;;
+    ('policy validate|--context') printf '%s\n' 'any' ;;
     ('status|--wait-duration') printf '%s\n' 'any' ;;
     ('status|-o'|'status|--output') printf '%s\n' 'choice summary json yaml' ;;
     ('status|-n'|'status|--namespace') printf '%s\n' 'any' ;;
@@ -305,6 +346,12 @@ __axon_value() {
     ('workload http-echo|--lab') printf '%s\n' 'any' ;;
     ('workload http-echo|--kubeconfig') printf '%s\n' 'file' ;;
     ('workload http-echo|--context') printf '%s\n' 'any' ;;
+    ('workload tcp-echo|--port') printf '%s\n' 'any' ;;
+    ('workload tcp-echo|-o'|'workload tcp-echo|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('workload tcp-echo|--state-dir') printf '%s\n' 'dir' ;;
+    ('workload tcp-echo|--lab') printf '%s\n' 'any' ;;
+    ('workload tcp-echo|--kubeconfig') printf '%s\n' 'file' ;;
+    ('workload tcp-echo|--context') printf '%s\n' 'any' ;;
     ('workload udp-echo|--port') printf '%s\n' 'any' ;;
     ('workload udp-echo|-o'|'workload udp-echo|--output') printf '%s\n' 'choice table json yaml' ;;
     ('workload udp-echo|--state-dir') printf '%s\n' 'dir' ;;

@@ -185,6 +185,9 @@ Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
           asked->pod = a.pod;
           a = *asked;
           for (const auto& e : a.errors) report.errors.push_back("agent on " + a.node + ": " + e);
+        } else {
+          report.errors.push_back("agent on " + a.node + " (" + a.pod +
+                                  ") does not answer on its API socket " + socket);
         }
       }
       report.agents.push_back(a);

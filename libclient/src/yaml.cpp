@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "axon/base/strings.h"
+#include "axon/base/yaml_input.h"
 
 namespace axon::client {
 namespace {
@@ -202,6 +203,10 @@ Result<std::vector<YamlDocument>> parse_yaml_stream(std::string_view text,
                                                     const std::string& file) {
   std::vector<YamlDocument> docs;
   std::vector<YAML::Node> nodes;
+  // Inputs yaml-cpp 0.7 cannot survive (it hangs or exhausts memory).
+  if (auto bad = unsafe_yaml_input(text)) {
+    return Error{SourceLocation{file, bad->line}.str() + ": " + bad->message};
+  }
   try {
     nodes = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& e) {

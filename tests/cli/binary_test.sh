@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 
 out=$("$AXON" --help); rc=$?
 expect_eq "axon --help exits 0" "$rc" 0
-for cmd in install status connectivity observe; do
+for cmd in install status connectivity policy observe; do
   expect_contains "axon --help lists $cmd" "$out" "  $cmd "
 done
 
@@ -16,7 +16,7 @@ expect_contains "... naming the valid choices" "$err" "FORWARDED, DROPPED, AUDIT
 err=$("$AXON" nosuch 2>&1 >/dev/null); rc=$?
 expect_eq "axon nosuch exits 2" "$rc" 2
 expect_eq "... with one line on stderr" "$(printf '%s\n' "$err" | wc -l)" 1
-for cmd in connectivity install observe status; do
+for cmd in connectivity install observe policy status; do
   expect_contains "... listing $cmd among the valid commands" "$err" " $cmd,"
 done
 

@@ -26,7 +26,7 @@ expect_eq "axon -o <TAB> (global formats)" "$(complete_words axon -o '')" "table
 # axon <TAB>: exactly the visible commands of `axon --help`, sorted.
 visible=$("$AXON" --help | awk '/^[A-Z][a-z ]+:$/ && !/options/ {g=1; next} g && /^  [a-z]/ {print $1}' | sort | tr '\n' ' ' | sed 's/ $//')
 expect_eq "axon <TAB>" "$(complete_words axon '')" "$visible"
-for cmd in connectivity install observe status; do
+for cmd in connectivity install observe policy status; do
   expect_contains "axon <TAB> offers $cmd" " $(complete_words axon '') " " $cmd "
 done
 expect_eq "axon get cilium<TAB> offers the kinds" "$(complete_words axon get cilium)" \
@@ -39,6 +39,9 @@ expect_eq "axon get pods -o <TAB>" "$(complete_words axon get pods -o '')" "wide
 expect_contains "axon apply -f completes file names" \
   "$(cd "$SRC" && complete_words axon apply -f CMakeL)" "CMakeLists.txt"
 expect_eq "axon connectivity <TAB>" "$(complete_words axon connectivity '')" "test"
+expect_eq "axon policy <TAB>" "$(complete_words axon policy '')" "fix get trace validate"
+expect_contains "policy validate -f completes file names" \
+  "$(cd "$SRC" && complete_words axon policy validate -f CMakeL)" "CMakeLists.txt"
 expect_eq "axon connectivity test --flow-validation <TAB>" \
   "$(complete_words axon connectivity test --flow-validation '')" "disabled warning strict"
 expect_eq "axon completion <TAB>" "$(complete_words axon completion '')" "bash zsh fish"

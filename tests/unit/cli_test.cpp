@@ -73,7 +73,7 @@ TEST_CASE("unknown commands and flags are one-line usage errors with suggestions
     pos = comma == std::string::npos ? comma : comma + 2;
   }
   CHECK(std::is_sorted(names.begin(), names.end()));
-  for (const char* cmd : {"install", "status", "connectivity", "observe", "completion", "version"}) {
+  for (const char* cmd : {"install", "status", "connectivity", "observe", "policy", "completion", "version"}) {
     CHECK(std::find(names.begin(), names.end(), cmd) != names.end());
   }
 

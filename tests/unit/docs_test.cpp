@@ -148,7 +148,9 @@ TEST_CASE("generated artefacts are deterministic and complete") {
   // One page per visible command, plus axon.1.
   CHECK(names.size() == flatten(a.spec).size());
   for (const char* page : {"axon.1", "axon-install.1", "axon-status.1", "axon-connectivity.1",
-                           "axon-connectivity-test.1", "axon-observe.1", "axon-completion.1", "axon-version.1"}) {
+                           "axon-connectivity-test.1", "axon-observe.1", "axon-completion.1", "axon-version.1",
+                           "axon-policy.1", "axon-policy-validate.1", "axon-policy-fix.1",
+                           "axon-policy-trace.1", "axon-policy-get.1"}) {
     CHECK_MESSAGE(names.count(page) == 1, page);
   }
 }

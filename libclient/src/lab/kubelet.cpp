@@ -167,6 +167,7 @@ struct PodRuntime {
   Clock::time_point next_probe{};
   Json last_status;
   int last_exit = -1;
+  int probe_failures = 0;
 };
 
 class Kubelet {
@@ -535,6 +536,10 @@ class Kubelet {
           "the lab runs one container per pod; this pod has " + std::to_string(containers.size()));
       return;
     }
+    if (rt.pid != 0) {  // running: only its readiness can change
+      check_readiness(rt, pod, containers[0]);
+      return;
+    }
     if (Clock::now() < rt.next_start) return;
     if (host_net && rt.ip.empty()) rt.ip = node_address();
     if (!host_net && rt.ip.empty()) {
@@ -621,8 +626,11 @@ class Kubelet {
       return;
     }
     bool ok = probe(pod["spec"].value("hostNetwork", false) ? "" : rt.netns, host, port, path);
-    if (ok != rt.ready) log::info("pod {}: readiness {}", rt.key, ok ? "passed" : "failing");
-    rt.ready = ok;
+    // As Kubernetes: ready on one success, not ready after failureThreshold failures in a row.
+    rt.probe_failures = ok ? 0 : rt.probe_failures + 1;
+    bool ready = ok || (rt.ready && rt.probe_failures < p.value("failureThreshold", 3));
+    if (ready != rt.ready) log::info("pod {}: readiness {}", rt.key, ready ? "passed" : "failing");
+    rt.ready = ready;
   }
 
   void write_status(PodRuntime& rt, const Json& pod) {
