@@ -7,7 +7,7 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'agent apply completion connectivity delete get install lab observe operator policy status uninstall values version workload' ;;
+    '') echo 'agent apply completion connectivity delete get install lab observe operator policy relay status uninstall values version workload' ;;
     'agent') echo 'clean-state mount-cgroup' ;;
     'connectivity') echo 'test' ;;
     'lab') echo 'down exec logs status up' ;;
@@ -44,6 +44,7 @@ __axon_flags() {
     'policy get') echo '-h --help -n --namespace -A --all-namespaces -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'policy trace') echo '-h --help -s --src -d --dst --src-pod --dst-pod --dport -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'policy validate') echo '-h --help -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'relay') echo '-h --help --listen-address --socket --store -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'values') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -296,6 +297,14 @@ __axon_value() {
     ('policy validate|--lab') printf '%s\n' 'any' ;;
     ('policy validate|--kubeconfig') printf '%s\n' 'file' ;;
     ('policy validate|--context') printf '%s\n' 'any' ;;
+    ('relay|--listen-address') printf '%s\n' 'any' ;;
+    ('relay|--socket') printf '%s\n' 'any' ;;
+    ('relay|--store') printf '%s\n' 'any' ;;
+    ('relay|-o'|'relay|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('relay|--state-dir') printf '%s\n' 'dir' ;;
+    ('relay|--lab') printf '%s\n' 'any' ;;
+    ('relay|--kubeconfig') printf '%s\n' 'file' ;;
+    ('relay|--context') printf '%s\n' 'any' ;;
     ('status|--wait-duration') printf '%s\n' 'any' ;;
     ('status|-o'|'status|--output') printf '%s\n' 'choice summary json yaml' ;;
     ('status|-n'|'status|--namespace') printf '%s\n' 'any' ;;

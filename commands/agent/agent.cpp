@@ -1,6 +1,7 @@
 // axon agent: the node agent (run by the DaemonSet axon install renders),
 // and its init steps (clean-state, mount-cgroup).
 #include "agent.h"
+#include "observer.h"
 
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
@@ -221,8 +222,11 @@ int run_agent(const AgentParams& p) {
     return 1;
   }
   std::thread health(serve_health, std::ref(agent), config->health_port);
+  FlowObserver flows(agent);  // Hubble's observer (observer.h)
+  if (auto st = flows.start(); !st) log::error("flow observer: {}", st.error().str());
   int rc = agent.run(g_stop);
   g_stop.store(true);
+  flows.stop();
   server->Shutdown();
   health.join();
   return rc;

@@ -45,6 +45,12 @@ struct AgentConfig {
   std::string cni_conf_dir = "/host/etc/cni/net.d";
   std::string cni_bin_dir = "/host/opt/cni/bin";
   int health_port = 9879;
+  // Hubble (observer.h): enable-hubble, hubble-listen-address,
+  // hubble-event-buffer-capacity, hubble-metrics.
+  bool hubble = false;
+  std::string hubble_listen_address;
+  size_t hubble_buffer_capacity = 4095;
+  std::string hubble_metrics;
 
   std::string socket() const { return run_dir + "/agent.sock"; }
   // Reads cilium-config-style keys (files in a ConfigMap volume).
@@ -91,6 +97,8 @@ class Agent {
   const AgentConfig& config() const { return c_; }
   std::string pod_cidr() const;
   bool ready() const { return ready_.load(); }
+  // The node's datapath once ready (null before): for the flow observer.
+  const datapath::Datapath* datapath() const { return ready() ? &*dp_ : nullptr; }
   std::vector<std::string> errors() const;
   size_t policy_count() const;
 

@@ -55,6 +55,10 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   c.lb_algorithm = read_key(dir, "bpf-lb-algorithm", c.lb_algorithm);
   c.maglev_table_size =
       static_cast<uint32_t>(std::stoul(read_key(dir, "bpf-lb-maglev-table-size", "16381")));
+  c.hubble = read_key(dir, "enable-hubble", "false") == "true";
+  c.hubble_listen_address = read_key(dir, "hubble-listen-address", "");
+  c.hubble_buffer_capacity = std::stoul(read_key(dir, "hubble-event-buffer-capacity", "4095"));
+  c.hubble_metrics = read_key(dir, "hubble-metrics", "");
   const char* node = std::getenv("NODE_NAME");
   if (node == nullptr || *node == '\0')
     return Error{"NODE_NAME is not set (the DaemonSet sets it from spec.nodeName)"};

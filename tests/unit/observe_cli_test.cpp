@@ -12,6 +12,7 @@
 #include "axon/hubble/client.h"
 #include "axon/hubble/observer.h"
 #include "axon/hubble/printer.h"
+#include "axon/lab/paths.h"
 #include "cli_runner.h"
 #include "flow_fixtures.h"
 
@@ -277,8 +278,25 @@ TEST_CASE("default server: the lab's relay socket, else localhost:4245; --node")
   CHECK(r.err.find("relay.sock does not exist") != std::string::npos);
   r = run_axon({"--state-dir", dir.path.string(), "observe", "--node", "node1"});
   CHECK(r.code == 1);
-  CHECK(r.err.find("--node node1") != std::string::npos);
-  CHECK(r.err.find("--server unix://") != std::string::npos);
+  CHECK(r.err.find("--node node1: lab lab has no such node") != std::string::npos);
+  // A node of the lab whose agent does not answer: the socket is named.
+  std::filesystem::create_directories(dir.path / "lab" / "nodes" / "node1");
+  r = run_axon({"--state-dir", dir.path.string(), "observe", "--node", "node1"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("nodes/node1/run/axon/hubble.sock") != std::string::npos);
+  r = run_axon({"--state-dir", dir.path.string(), "observe", "--node", "node2"});
+  CHECK(r.err.find("(nodes: node1)") != std::string::npos);
+}
+
+TEST_CASE("the lab of a pod's store target") {
+  auto lab = lab::lab_from_store_target("unix:/run/axon/dev/etcd/etcd.sock:0");
+  REQUIRE(lab.has_value());
+  CHECK(lab->state_dir == "/run/axon");
+  CHECK(lab->name == "dev");
+  CHECK(lab->node_hubble_socket("node2") == "/run/axon/dev/nodes/node2/run/axon/hubble.sock");
+  CHECK(lab->relay_socket() == "/run/axon/dev/relay.sock");
+  CHECK_FALSE(lab::lab_from_store_target("10.0.0.1:2379").has_value());
+  CHECK_FALSE(lab::lab_from_store_target("unix:/x/BAD-NAME/etcd/etcd.sock:0").has_value());
 }
 
 TEST_CASE("compact forms of events axon's datapath does not make (from other servers)") {

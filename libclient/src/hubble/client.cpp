@@ -4,11 +4,14 @@
 #include <grpcpp/grpcpp.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <deque>
 #include <thread>
 
 #include "axon/base/log.h"
+#include "axon/base/strings.h"
 #include "axon/client/duration.h"
 #include "axon/hubble/filter.h"
 #include "axon/hubble/observer.h"
@@ -171,9 +174,16 @@ class LabNodeResolver final : public NodeResolver {
   Result<std::string> observer_target(const std::string& node) const override {
     auto paths = lab::find_lab(state_dir_, lab_);
     if (!paths) return paths.error();
-    return Error{"--node " + node +
-                 ": reading one agent's flows is not wired to the lab yet; give the agent's "
-                 "socket with --server unix:///PATH"};
+    if (!std::filesystem::is_directory(paths->node_root(node))) {
+      std::vector<std::string> nodes;
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(paths->dir() + "/nodes", ec))
+        nodes.push_back(e.path().filename().string());
+      std::sort(nodes.begin(), nodes.end());
+      return Error{"--node " + node + ": lab " + paths->name + " has no such node (nodes: " +
+                   join(nodes, ", ") + ")"};
+    }
+    return "unix://" + paths->node_hubble_socket(node);
   }
 
  private:

@@ -62,3 +62,19 @@ Result<LabPaths> find_lab(const std::string& state_dir, const std::string& wante
 }
 
 }  // namespace axon::lab
+
+namespace axon::lab {
+
+std::optional<LabPaths> lab_from_store_target(const std::string& target) {
+  const std::string prefix = "unix:", suffix = "/etcd/etcd.sock:0";
+  if (!target.starts_with(prefix) || !target.ends_with(suffix)) return std::nullopt;
+  std::string dir = target.substr(prefix.size(), target.size() - prefix.size() - suffix.size());
+  while (dir.starts_with("//")) dir.erase(0, 1);
+  auto slash = dir.rfind('/');
+  if (slash == std::string::npos || slash == 0) return std::nullopt;
+  LabPaths p{dir.substr(0, slash), dir.substr(slash + 1)};
+  if (!check_lab_name(p.name)) return std::nullopt;
+  return p;
+}
+
+}  // namespace axon::lab

@@ -3,6 +3,7 @@
 // `axon lab down` can remove exactly that and nothing else.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ struct LabPaths {
   // The per-node host filesystem: what /run/axon, /opt/cni/bin, /etc/cni/net.d
   // are on that node (see lab/rootfs.h).
   std::string node_root(const std::string& node) const { return dir() + "/nodes/" + node; }
+  // The node agent's flow API: /run/axon/hubble.sock on that node.
+  std::string node_hubble_socket(const std::string& node) const {
+    return node_root(node) + "/run/axon/hubble.sock";
+  }
   // The node's bpffs directory: /sys/fs/bpf on that node.
   std::string node_bpffs(const std::string& node) const {
     return "/sys/fs/bpf/axon/" + name + "/" + node;
@@ -56,6 +61,11 @@ std::string node_name(int i);      // "node1"
 std::string node_ip(int i);        // "10.0.0.11"
 std::string node_pod_cidr(int i);  // "10.244.1.0/24"
 inline constexpr const char* kClientIp = "10.0.0.100";
+
+// The lab whose etcd target (AXON_STORE, as the lab gives every pod) is
+// `target`: "unix:<state>/<lab>/etcd/etcd.sock:0". Pods see the lab's
+// directory at the same path, so the relay finds the agents' sockets.
+std::optional<LabPaths> lab_from_store_target(const std::string& target);
 
 // A lab name must make valid netns and file names: [a-z0-9], 1-12 chars.
 Status check_lab_name(const std::string& name);
