@@ -107,7 +107,10 @@ out=$(ax observe --server "unix://$STATE/$LAB/nodes/node1/run/axon/hubble.sock" 
 expect_eq "observe --server unix:// of an agent: exit 0" "$rc" 0
 
 # --- follow ------------------------------------------------------------------------
-ax observe -f --from-pod "e2e/$client_pod" --to-port 8080 -o json > "$STATE/follow.out" 2>&1 &
+# The binary itself in the background (not through the ax function), so
+# $! is its pid and SIGINT reaches it as Ctrl-C would.
+"$AXON" --state-dir "$STATE" --lab "$LAB" observe -f --from-pod "e2e/$client_pod" --to-port 8080 \
+  -o json > "$STATE/follow.out" 2>&1 &
 follower=$!
 sleep 2
 first_ip=$(awk '{print $2; exit}' <<<"$echo_pods")
