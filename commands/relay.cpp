@@ -6,8 +6,9 @@
 // In the lab the relay runs in a pod: AXON_STORE names the lab's etcd, the
 // lab's directory is visible at the same path, so it reads each agent at
 // <lab>/nodes/<node>/run/axon/hubble.sock and serves <lab>/relay.sock,
-// where `axon observe` looks. Outside a lab, agents are dialled at their
-// node's InternalIP on Hubble's port 4244.
+// where `axon observe` looks, and (forwarded) 127.0.0.1:4245 of the
+// machine's own network namespace, where Hubble clients look. Outside a
+// lab, agents are dialled at their node's InternalIP on Hubble's port 4244.
 #include <signal.h>
 
 #include <atomic>
@@ -17,8 +18,10 @@
 #include "axon/base/log.h"
 #include "axon/base/strings.h"
 #include "axon/client/etcd_store.h"
+#include "axon/hubble/forwarder.h"
 #include "axon/hubble/relay.h"
 #include "axon/lab/paths.h"
+#include "axon/lab/process.h"
 #include "cli/command.h"
 
 namespace axon::commands {
@@ -32,7 +35,16 @@ struct RelayParams {
   std::string listen_address = ":4245";
   std::string socket;  // default: the lab's relay.sock
   std::string store;   // default: AXON_STORE
+  std::string host_loopback = "127.0.0.1:4245";
 };
+
+// The machine's network namespace, as the lab knows it: the one its etcd
+// runs in (`lab up` starts etcd there; nodes and pods get their own). ""
+// when etcd is not running.
+std::string lab_machine_netns(const lab::LabPaths& lab) {
+  auto pid = lab::read_live_pid(lab.pid_dir() + "/etcd.pid");
+  return pid ? "/proc/" + std::to_string(*pid) + "/ns/net" : "";
+}
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) {
@@ -131,10 +143,25 @@ int run_relay(cli::Context& ctx, const RelayParams& p) {
     return cli::kExitFailed;
   }
   log::info("relay serving on {}", join(addresses, ", "));
+  // Where Hubble clients on the machine look: its own loopback, while the
+  // relay runs in a pod's network namespace.
+  std::unique_ptr<hubble::SocketForwarder> forwarder;
+  std::string machine_netns = lab ? lab_machine_netns(*lab) : "";
+  if (!p.host_loopback.empty() && !socket.empty() && !machine_netns.empty() &&
+      hubble::other_netns(machine_netns)) {
+    auto f = hubble::SocketForwarder::start(p.host_loopback, socket, machine_netns);
+    if (f) {
+      forwarder = std::move(*f);
+      log::info("relay also on {} of the machine's network namespace", p.host_loopback);
+    } else {
+      log::warn("relay: not on the machine's {}: {}", p.host_loopback, f.error().str());
+    }
+  }
   while (!g_stop.load()) {
     for (int i = 0; i < 20 && !g_stop.load(); ++i) std::this_thread::sleep_for(100ms);
     discovery->refresh();
   }
+  if (forwarder) forwarder->stop();
   (*server)->stop();
   log::info("relay stopped");
   return cli::kExitOk;
@@ -152,6 +179,9 @@ void setup(CommandBuilder& b) {
            "\"\" for none)");
   b.option("--socket", p.socket, "PATH", "Unix socket to serve on (default: the lab's relay.sock)");
   b.option("--store", p.store, "TARGET", "The store's gRPC target (default: AXON_STORE)");
+  b.option("--host-loopback", p.host_loopback, "ADDR",
+           "In a lab pod, also answer on ADDR of the machine's own network namespace (the lab's "
+           "etcd's) by forwarding to the unix socket; \"\" for none");
   b.example("axon relay --listen-address :4245");
   b.action([&ctx = b.ctx(), &p] { return run_relay(ctx, p); });
 }

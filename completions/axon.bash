@@ -44,7 +44,7 @@ __axon_flags() {
     'policy get') echo '-h --help -n --namespace -A --all-namespaces -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'policy trace') echo '-h --help -s --src -d --dst --src-pod --dst-pod --dport -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'policy validate') echo '-h --help -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
-    'relay') echo '-h --help --listen-address --socket --store -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'relay') echo '-h --help --listen-address --socket --store --host-loopback -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'values') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -300,6 +300,7 @@ __axon_value() {
     ('relay|--listen-address') printf '%s\n' 'any' ;;
     ('relay|--socket') printf '%s\n' 'any' ;;
     ('relay|--store') printf '%s\n' 'any' ;;
+    ('relay|--host-loopback') printf '%s\n' 'any' ;;
     ('relay|-o'|'relay|--output') printf '%s\n' 'choice table json yaml' ;;
     ('relay|--state-dir') printf '%s\n' 'dir' ;;
     ('relay|--lab') printf '%s\n' 'any' ;;

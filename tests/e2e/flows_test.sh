@@ -5,6 +5,9 @@
 source "$(dirname "$0")/lib.sh"
 SEED="$SRC/../shared/seed/manifests/cilium-values.yaml"
 
+# Whether the machine's 127.0.0.1:4245 is free for this lab's relay.
+port_free=1
+if ss -Hltn 'sport = :4245' | grep -q .; then port_free=0; fi
 out=$(ax lab up --name "$LAB" --nodes 3 2>&1); rc=$?
 expect_eq "lab up: exit 0" "$rc" 0
 cp "$SEED" "$STATE/values.yaml"
@@ -95,6 +98,15 @@ expect_eq "observe --verdict DROPPED: exit 0" "$rc" 0
 expect_contains "... compact output names the reason" "$out" "Service backend not found DROPPED"
 out=$(ax observe --last 500 --not --verdict FORWARDED -o json 2>&1)
 if grep -q '"verdict":"FORWARDED"' <<<"$out"; then fail "--not --verdict FORWARDED printed a forwarded flow"; else pass "--not --verdict FORWARDED excludes them"; fi
+
+# --- the machine's loopback, where Hubble clients look ----------------------------
+if ((port_free)); then
+  out=$("$AXON" observe --server 127.0.0.1:4245 --last 5 -o json 2>&1); rc=$?
+  expect_eq "observe --server 127.0.0.1:4245 (the relay, from the machine's namespace): exit 0" "$rc" 0
+  expect_contains "... flows" "$out" '"flow":'
+else
+  echo "note: 127.0.0.1:4245 was taken before the lab came up; not checked"
+fi
 
 # --- one agent ------------------------------------------------------------------
 out=$(ax observe --node node1 --last 100 -o json 2>&1); rc=$?

@@ -12,6 +12,7 @@
 
 #include "axon/base/strings.h"
 #include "axon/datapath/flow_decoder.h"
+#include "tcp_listen.h"
 
 namespace axon::hubble {
 namespace {
@@ -266,33 +267,11 @@ std::string http_response_bytes(const HttpResponse& r) {
 Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::start(
     const MetricsRegistry& registry, const std::string& address,
     std::function<void()> before_render) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) return Error{"metrics address " + address + ": use host:port"};
-  std::string host = address.substr(0, colon);
-  if (host.empty() || host == "localhost") host = "127.0.0.1";
-  int port = 0;
-  try {
-    port = std::stoi(address.substr(colon + 1));
-  } catch (...) {
-    return Error{"metrics address " + address + ": bad port"};
-  }
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &sa.sin_addr) != 1) {
-    return Error{"metrics address " + address + ": not an IPv4 address"};
-  }
+  auto l = listen_tcp(address, "metrics");
+  if (!l) return l.error();
   std::unique_ptr<MetricsHttpServer> s(new MetricsHttpServer(registry, std::move(before_render)));
-  s->listen_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s->listen_.valid()) return sys_error("metrics: socket");
-  int one = 1;
-  ::setsockopt(s->listen_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::bind(s->listen_.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
-    return sys_error("metrics: bind " + address);
-  if (::listen(s->listen_.get(), 16) != 0) return sys_error("metrics: listen " + address);
-  socklen_t len = sizeof(sa);
-  ::getsockname(s->listen_.get(), reinterpret_cast<sockaddr*>(&sa), &len);
-  s->port_ = ntohs(sa.sin_port);
+  s->listen_ = std::move(l->first);
+  s->port_ = l->second;
   s->wake_.reset(::eventfd(0, EFD_CLOEXEC));
   if (!s->wake_.valid()) return sys_error("metrics: eventfd");
   s->thread_ = std::thread([p = s.get()] { p->serve(); });
