@@ -11,7 +11,6 @@
 #include "axon/base/log.h"
 #include "axon/datapath/bpffs.h"
 #include "axon/lab/process.h"
-#include "axon/policy/identity.h"
 
 namespace axon::agent {
 namespace fs = std::filesystem;
@@ -219,21 +218,10 @@ Result<uint32_t> Agent::identity_of(const Json& pod, const std::map<std::string,
                                     std::map<std::string, std::string>* labels_out) {
   // The identity labels as the policy engine computes them (semantics
   // §1.9), so `policy trace` and the datapath agree.
-  policy::PodLabels pl;
-  pl.ns = pod["metadata"].value("namespace", "default");
-  for (const auto& [k, v] : client::member(pod["metadata"], "labels").items()) {
-    if (v.is_string()) pl.labels[k] = v.get<std::string>();
-  }
-  if (auto it = namespaces.find(pl.ns); it != namespaces.end()) {
-    for (const auto& [k, v] : client::member(it->second["metadata"], "labels").items()) {
-      if (v.is_string()) pl.namespace_labels[k] = v.get<std::string>();
-    }
-  }
-  pl.service_account = client::member(pod, "spec").value("serviceAccountName", "default");
-  pl.cluster = c_.cluster;
-  std::map<std::string, std::string> labels;
-  const policy::LabelSet set = policy::identity_labels(pl);
-  for (const auto& l : set.labels()) labels[l.source + ":" + l.key] = l.value;
+  const std::string ns = pod["metadata"].value("namespace", "default");
+  auto it = namespaces.find(ns);
+  auto labels = client::IdentityStore::pod_labels(pod, it == namespaces.end() ? nullptr : &it->second,
+                                                  c_.cluster);
   if (labels_out != nullptr) *labels_out = labels;
   return identity_store_->allocate(labels);
 }
