@@ -94,6 +94,13 @@ class Agent {
   bool ready() const { return ready_.load(); }
   std::vector<std::string> errors() const;
   size_t policy_count() const;
+  struct EndpointPolicyView {
+    EndpointInfo endpoint;
+    datapath::EndpointPolicy policy;             // as written to the map
+    std::vector<std::vector<std::string>> origins;  // per entry
+  };
+  std::vector<EndpointPolicyView> policy_view() const;
+  std::vector<std::string> policy_names() const;
 
  private:
   Status start();

@@ -263,4 +263,39 @@ void Agent::sync_policy(const std::vector<Json>& pods) {
   policy_write_locked();
 }
 
+std::vector<Agent::EndpointPolicyView> Agent::policy_view() const {
+  std::lock_guard lock(mu_);
+  std::vector<EndpointPolicyView> out;
+  for (const auto& [c, ep] : endpoints_) {
+    EndpointPolicyView v;
+    v.endpoint = ep;
+    if (auto it = written_.find(ep.id); it != written_.end()) v.policy = it->second;
+    const policy::CompiledPolicy* compiled = engine_ ? engine_->endpoint_policy(ep.id) : nullptr;
+    for (const auto& e : v.policy.entries) {
+      std::vector<std::string> names;
+      if (compiled != nullptr) {
+        const auto& ce = compiled->policy.entries;
+        if (auto f = std::find(ce.begin(), ce.end(), e); f != ce.end()) {
+          for (const auto& o : policy::origins_of(*compiled, static_cast<size_t>(f - ce.begin())))
+            names.push_back(policy::to_string(o));
+        }
+      }
+      if (names.empty() && e.identity == policy::reserved::host)
+        names.push_back("the node may reach its pods (allow-localhost)");
+      v.origins.push_back(std::move(names));
+    }
+    out.push_back(std::move(v));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.endpoint.id < b.endpoint.id; });
+  return out;
+}
+
+std::vector<std::string> Agent::policy_names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [k, rv] : policy_versions_) out.push_back(policy::describe(k.kind, k.ns, k.name));
+  return out;
+}
+
 }  // namespace axon::agent

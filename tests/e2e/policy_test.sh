@@ -99,6 +99,21 @@ other_node=node1; [[ $api_node == node1 ]] && other_node=node2
 if ip netns exec "axon-$LAB-$other_node" curl -s -m 2 "http://$api_ip:8080/" >/dev/null; then
   fail "another node ($other_node) reached api: remote-node is not allowed by the policies"
 else pass "another node ($other_node) does not reach api (remote-node identity, no rule allows it)"; fi
+# The agents' view: endpoint list/get (as cilium-dbg endpoint list / bpf policy get).
+out=$(ax endpoint get "production/$API" -o json 2>&1)
+if python3 -c '
+import json,sys
+e=json.loads(sys.argv[1])
+assert e["ingressEnforced"] and e["egressEnforced"], e
+origins=[o for pe in e["policy"] for o in pe["origins"]]
+assert any("allow-frontend-to-api spec.ingress[0]" in o for o in origins), origins
+assert any(pe["direction"]=="ingress" and "reserved:host" in pe["peerLabels"] for pe in e["policy"])
+' "$out"; then pass "endpoint get: api's map names allow-frontend-to-api, and the host entry"
+else fail "endpoint get api: $out"; fi
+out=$(ax endpoint list -n elsewhere --no-headers 2>&1)
+expect_contains "endpoint list: outsider's ingress is not enforced (no policy selects it for ingress)" "$out" "Disabled"
+out=$(ax endpoint get 2>&1); rc=$?
+expect_eq "endpoint get without a pod: exit 2" "$rc" 2
 expect_eq "pods stay Ready under default deny (the kubelet's probes come from the host)" \
   "$(ax get pods -n production | grep -c ' 1/1 ')" 4
 
