@@ -125,6 +125,22 @@ for p in $(ax get pods -n production -l role=frontend -o name | cut -d/ -f2); do
   expect_verdict "frontend pod $p -> upstream dropped" production "$p" "$UP_SVC" dropped
 done
 
+# --- an agent restart keeps enforcing (pinned maps), then resyncs ---------------------
+agent_pid=$(ax get pods -n kube-system -o json | python3 -c "
+import json,sys
+for p in json.load(sys.stdin)['items']:
+    if p['metadata']['name'].startswith('axon-agent-') and p['spec']['nodeName']=='$api_node':
+        print(p['status']['containerStatuses'][0]['containerID'].split('//')[1])")
+kill -STOP "$agent_pid"
+expect_verdict "agent of $api_node stopped: outsider -> api still dropped" elsewhere "$OUT" "http://$api_ip:8080/" dropped
+expect_verdict "agent of $api_node stopped: frontend -> api still allowed" production "$FE" "http://$api_ip:8080/" allowed
+kill -CONT "$agent_pid"
+kill "$agent_pid"
+out=$(ax status --wait --wait-duration 60s 2>&1); rc=$?
+expect_eq "the agent comes back" "$rc" 0
+expect_verdict "after the restart: outsider -> api dropped" elsewhere "$OUT" "http://$api_ip:8080/" dropped
+expect_verdict "after the restart: frontend -> api allowed" production "$FE" "http://$api_ip:8080/" allowed
+
 # --- removing policies opens the paths again -----------------------------------------
 ax delete -f "$STATE/policies/policy-default-deny.yaml" >/dev/null 2>&1
 ax delete -f "$STATE/policies/policy-allow-dns.yaml" >/dev/null 2>&1
