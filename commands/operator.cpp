@@ -12,8 +12,10 @@
 #include <thread>
 
 #include "axon/base/log.h"
+#include "axon/client/duration.h"
 #include "axon/client/endpointslices.h"
 #include "axon/client/etcd_store.h"
+#include "axon/client/identity_store.h"
 #include "cli/command.h"
 
 namespace axon::commands {
@@ -192,6 +194,15 @@ int run_operator(const OperatorParams& p) {
   const std::string ipam = read_key(p.config_dir, "ipam", "kubernetes");
   const std::string pool = read_key(p.config_dir, "cluster-pool-ipv4-cidr", "10.0.0.0/8");
   const int mask = std::stoi(read_key(p.config_dir, "cluster-pool-ipv4-mask-size", "24"));
+  const std::string cluster = read_key(p.config_dir, "cluster-name", "default");
+  // cilium-config's key and default: identities unused for 15 minutes go.
+  auto gc_parsed = client::parse_duration(read_key(p.config_dir, "identity-gc-interval", "15m"));
+  const auto gc_grace = std::max(std::chrono::seconds(1),
+                                 std::chrono::duration_cast<std::chrono::seconds>(
+                                     gc_parsed ? *gc_parsed : std::chrono::minutes(15)));
+  client::IdentityStore identities(shared);
+  client::IdentityGarbageCollector gc(gc_grace);
+  auto next_gc = std::chrono::steady_clock::now();
   Leader leader(*shared, host);
   std::unique_ptr<client::EtcdWatch> watch;
   while (!g_stop.load()) {
@@ -208,6 +219,13 @@ int run_operator(const OperatorParams& p) {
     if (ipam == "cluster-pool") {
       if (auto st = sync_pod_cidrs(store, pool.substr(0, pool.find(' ')), mask); !st)
         log::warn("pod CIDRs: {}", st.error().str());
+    }
+    if (std::chrono::steady_clock::now() >= next_gc) {
+      auto released = gc.pass(store, identities, cluster, std::chrono::steady_clock::now());
+      if (!released) log::warn("identity garbage collection: {}", released.error().str());
+      for (uint32_t id : released ? *released : std::vector<uint32_t>{})
+        log::info("identity {} released: no pod has had its labels for {}s", id, gc_grace.count());
+      next_gc = std::chrono::steady_clock::now() + std::min(gc_grace, std::chrono::seconds(60));
     }
     if (watch) {
       auto batch = watch->next(std::chrono::seconds(1));

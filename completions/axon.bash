@@ -7,9 +7,10 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'agent apply completion connectivity delete get install lab observe operator policy relay status uninstall values version workload' ;;
+    '') echo 'agent apply completion connectivity delete endpoint get install lab observe operator policy relay status uninstall values version workload' ;;
     'agent') echo 'clean-state mount-cgroup' ;;
     'connectivity') echo 'test' ;;
+    'endpoint') echo 'get list' ;;
     'lab') echo 'down exec logs status up' ;;
     'policy') echo 'fix get trace validate' ;;
     'values') echo 'fix validate' ;;
@@ -29,6 +30,9 @@ __axon_flags() {
     'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'connectivity test') echo '-h --help --test --test-namespace --single-node --test-concurrency --repeat-count --timeout --flow-validation --all-flows --hubble --hubble-server --external-target --external-ip --external-cidr --node-selector --connect-timeout --request-timeout --retry --retry-delay --junit-file --junit-property -d --debug -t --timestamp -p --pause-on-fail --exit-zero-on-failure --force-deploy --keep --cleanup -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'delete') echo '-h --help -f --filename -R --recursive -n --namespace -A --all-namespaces -l --selector --all --ignore-not-found --dry-run -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'endpoint') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'endpoint get') echo '-h --help -n --namespace --node -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'endpoint list') echo '-h --help --node -n --namespace --no-headers -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'get') echo '-h --help -n --namespace -A --all-namespaces -l --selector -o --output --show-labels --no-headers --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --skip-preflight --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'lab') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -134,6 +138,25 @@ __axon_value() {
     ('delete|--lab') printf '%s\n' 'any' ;;
     ('delete|--kubeconfig') printf '%s\n' 'file' ;;
     ('delete|--context') printf '%s\n' 'any' ;;
+    ('endpoint|-o'|'endpoint|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('endpoint|--state-dir') printf '%s\n' 'dir' ;;
+    ('endpoint|--lab') printf '%s\n' 'any' ;;
+    ('endpoint|--kubeconfig') printf '%s\n' 'file' ;;
+    ('endpoint|--context') printf '%s\n' 'any' ;;
+    ('endpoint get|-n'|'endpoint get|--namespace') printf '%s\n' 'any' ;;
+    ('endpoint get|--node') printf '%s\n' 'any' ;;
+    ('endpoint get|-o'|'endpoint get|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('endpoint get|--state-dir') printf '%s\n' 'dir' ;;
+    ('endpoint get|--lab') printf '%s\n' 'any' ;;
+    ('endpoint get|--kubeconfig') printf '%s\n' 'file' ;;
+    ('endpoint get|--context') printf '%s\n' 'any' ;;
+    ('endpoint list|--node') printf '%s\n' 'any' ;;
+    ('endpoint list|-n'|'endpoint list|--namespace') printf '%s\n' 'any' ;;
+    ('endpoint list|-o'|'endpoint list|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('endpoint list|--state-dir') printf '%s\n' 'dir' ;;
+    ('endpoint list|--lab') printf '%s\n' 'any' ;;
+    ('endpoint list|--kubeconfig') printf '%s\n' 'file' ;;
+    ('endpoint list|--context') printf '%s\n' 'any' ;;
     ('get|-n'|'get|--namespace') printf '%s\n' 'any' ;;
     ('get|-l'|'get|--selector') printf '%s\n' 'any' ;;
     ('get|-o'|'get|--output') printf '%s\n' 'choice wide yaml json name' ;;
@@ -376,6 +399,7 @@ __axon_args() {
   case $1 in
     ('completion') printf '%s\n' 'choice bash zsh fish' ;;
     ('delete') printf '%s\n' 'choice ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways httproutes leases namespaces networkpolicies nodes pods rolebindings roles secrets serviceaccounts services' ;;
+    ('endpoint get') printf '%s\n' 'any' ;;
     ('get') printf '%s\n' 'choice ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways httproutes leases namespaces networkpolicies nodes pods rolebindings roles secrets serviceaccounts services' ;;
     ('lab exec') printf '%s\n' 'any' ;;
     ('lab logs') printf '%s\n' 'any' ;;

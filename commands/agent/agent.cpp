@@ -107,6 +107,42 @@ class AgentService final : public pb::Agent::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status GetPolicy(grpc::ServerContext*, const pb::Empty*, pb::PolicyResponse* r) override {
+    const auto ids = a_.identities();
+    for (const auto& v : a_.policy_view()) {
+      auto* out = r->add_endpoints();
+      out->set_endpoint_id(v.endpoint.id);
+      out->set_pod_namespace(v.endpoint.pod_ns);
+      out->set_pod_name(v.endpoint.pod_name);
+      out->set_identity(v.endpoint.identity);
+      out->set_ip(v.endpoint.ip);
+      out->set_ingress_enforced(v.policy.ingress_enforced);
+      out->set_egress_enforced(v.policy.egress_enforced);
+      for (const auto& [k, val] : v.endpoint.labels) out->add_labels(k + "=" + val);
+      for (size_t i = 0; i < v.policy.entries.size(); ++i) {
+        const auto& e = v.policy.entries[i];
+        auto* pe = out->add_entries();
+        pe->set_direction(e.direction == datapath::Direction::ingress ? "ingress" : "egress");
+        pe->set_identity(e.identity);
+        pe->set_protocol(e.protocol);
+        pe->set_port_lo(e.port_lo);
+        pe->set_port_hi(e.port_hi);
+        pe->set_action(e.action == datapath::PolicyAction::deny       ? "deny"
+                       : e.action == datapath::PolicyAction::redirect ? "redirect"
+                                                                      : "allow");
+        pe->set_proxy_port(e.proxy_port);
+        for (const auto& o : v.origins[i]) pe->add_origins(o);
+        if (auto it = ids.find(e.identity); it != ids.end()) {
+          for (const auto& [k, val] : it->second) pe->add_peer_labels(k + "=" + val);
+        } else if (auto name = policy::reserved_name(e.identity); !name.empty()) {
+          pe->add_peer_labels("reserved:" + std::string(name));
+        }
+      }
+    }
+    for (const auto& n : a_.policy_names()) r->add_policies(n);
+    return grpc::Status::OK;
+  }
+
   grpc::Status IpamAllocate(grpc::ServerContext*, const pb::IpamRequest* req,
                             pb::IpamResponse* r) override {
     auto ip = a_.ipam_allocate(req->container_id());

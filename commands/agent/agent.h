@@ -27,6 +27,7 @@
 #include "axon/client/identity_store.h"
 #include "axon/client/ipam.h"
 #include "axon/datapath/datapath.h"
+#include "axon/policy/compiler.h"
 
 namespace axon::agent {
 
@@ -101,6 +102,13 @@ class Agent {
   const datapath::Datapath* datapath() const { return ready() ? &*dp_ : nullptr; }
   std::vector<std::string> errors() const;
   size_t policy_count() const;
+  struct EndpointPolicyView {
+    EndpointInfo endpoint;
+    datapath::EndpointPolicy policy;             // as written to the map
+    std::vector<std::vector<std::string>> origins;  // per entry
+  };
+  std::vector<EndpointPolicyView> policy_view() const;
+  std::vector<std::string> policy_names() const;
 
  private:
   Status start();
@@ -110,7 +118,12 @@ class Agent {
   void sync_nodes(const std::vector<Json>& nodes);
   void sync_ipcache(const std::vector<Json>& pods, const std::map<std::string, Json>& namespaces);
   void sync_services();
-  void sync_policy();
+  // Policy (policy.cpp): the cluster's policies and identities into the
+  // engine, each local endpoint's compiled policy into its policy map.
+  void sync_policy(const std::vector<Json>& pods);
+  void policy_upsert_identities_locked();
+  void policy_write_locked();
+  void policy_sync_cidrs_locked();
   void install_cni();
   void persist(const EndpointInfo& ep) const;
   void restore_endpoints();
@@ -132,6 +145,15 @@ class Agent {
   std::set<std::string> routes_;    // pod CIDRs of other nodes we route
   std::map<std::string, std::string> errors_;
   size_t policies_ = 0;
+  // The policy engine and what it was last given (guarded by mu_).
+  policy::InMemoryIdentityAllocator cidr_identities_;  // node-local CIDR identities
+  std::unique_ptr<policy::PolicyEngine> engine_;
+  std::map<policy::PolicyKey, std::string> policy_versions_;  // resourceVersion in the engine
+  std::set<uint32_t> engine_identities_;
+  std::map<uint32_t, policy::NamedPorts> named_ports_;   // by identity
+  std::map<uint32_t, uint32_t> engine_endpoints_;        // endpoint id -> identity
+  std::map<uint32_t, datapath::EndpointPolicy> written_;  // endpoint id -> its policy map
+  std::map<datapath::Cidr, uint32_t> cidr_ipcache_;      // prefixes policies name -> identity
   std::atomic<bool> ready_{false};
 };
 

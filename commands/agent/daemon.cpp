@@ -26,18 +26,6 @@ std::string read_key(const std::string& dir, const std::string& key, const std::
   return v;
 }
 
-// Kubernetes bookkeeping labels carry no identity (semantics §1.9).
-bool identity_relevant(const std::string& key) {
-  for (const char* p :
-       {"pod-template-hash", "pod-template-generation", "controller-revision-hash",
-        "controller-uid", "statefulset.kubernetes.io/", "batch.kubernetes.io/", "job-name"}) {
-    if (key.starts_with(p)) return false;
-  }
-  if (key.starts_with("app.kubernetes.io/")) return true;
-  return key.find("kubernetes.io/") == std::string::npos &&
-         key.find("k8s.io/") == std::string::npos;
-}
-
 uint8_t protocol_number(const std::string& p) {
   if (p == "UDP") return IPPROTO_UDP;
   if (p == "SCTP") return IPPROTO_SCTP;
@@ -159,6 +147,7 @@ Status Agent::start() {
   auto dp = datapath::Datapath::open(dc);
   if (!dp) return dp.error();
   dp_.emplace(std::move(*dp));
+  engine_ = std::make_unique<policy::PolicyEngine>(policy::CompileOptions{}, &cidr_identities_);
   if (auto st = dp_->services().restore(); !st)
     log::warn("restoring services: {}", st.error().str());
   restore_endpoints();
@@ -231,25 +220,18 @@ void Agent::ipam_release(const std::string& container_id) {
 
 Result<uint32_t> Agent::identity_of(const Json& pod, const std::map<std::string, Json>& namespaces,
                                     std::map<std::string, std::string>* labels_out) {
-  std::map<std::string, std::string> labels;
+  // The identity labels as the policy engine computes them (semantics
+  // §1.9), so `policy trace` and the datapath agree.
   const std::string ns = pod["metadata"].value("namespace", "default");
-  for (const auto& [k, v] : client::member(pod["metadata"], "labels").items()) {
-    if (identity_relevant(k) && v.is_string()) labels["k8s:" + k] = v.get<std::string>();
-  }
-  labels["k8s:io.kubernetes.pod.namespace"] = ns;
-  if (auto it = namespaces.find(ns); it != namespaces.end()) {
-    for (const auto& [k, v] : client::member(it->second["metadata"], "labels").items()) {
-      if (v.is_string()) labels["k8s:io.cilium.k8s.namespace.labels." + k] = v.get<std::string>();
-    }
-  }
-  labels["k8s:io.cilium.k8s.policy.serviceaccount"] =
-      pod["spec"].value("serviceAccountName", "default");
-  labels["k8s:io.cilium.k8s.policy.cluster"] = c_.cluster;
+  auto it = namespaces.find(ns);
+  auto labels = client::IdentityStore::pod_labels(pod, it == namespaces.end() ? nullptr : &it->second,
+                                                  c_.cluster);
   if (labels_out != nullptr) *labels_out = labels;
   return identity_store_->allocate(labels);
 }
 
 Result<EndpointInfo> Agent::endpoint_create(EndpointInfo ep) {
+  if (!ready()) return Error{"the agent of " + c_.node + " is still starting; retry"};
   auto pod = store_->get(ObjectRef{"v1", "Pod", ep.pod_ns, ep.pod_name});
   if (!pod) return pod.error();
   if (!*pod) return Error{"pod " + ep.pod_ns + "/" + ep.pod_name + " not found"};
@@ -274,10 +256,16 @@ Result<EndpointInfo> Agent::endpoint_create(EndpointInfo ep) {
   }
   if (auto st = dp_->ipcache().upsert({*ip, 32}, ep.identity); !st) return st.error();
   ipcache_.insert(ep.ip + "/32");
-  if (auto st = dp_->endpoints().attach({ep.ifindex, *ip, ep.identity, ep.id}); !st)
-    return st.error();
+  // Its policy first, then its programs: no packet passes unchecked.
   endpoints_[ep.container_id] = ep;
   identities_[ep.identity] = ep.labels;
+  policy_upsert_identities_locked();
+  policy_write_locked();
+  ep = endpoints_[ep.container_id];
+  if (auto st = dp_->endpoints().attach({ep.ifindex, *ip, ep.identity, ep.id}); !st) {
+    endpoints_.erase(ep.container_id);
+    return st.error();
+  }
   persist(ep);
   log::info("endpoint {} for {}/{}: {} identity {} on {}", ep.id, ep.pod_ns, ep.pod_name, ep.ip,
             ep.identity, ep.ifname);
@@ -291,6 +279,9 @@ Status Agent::endpoint_delete(const std::string& container_id) {
   const EndpointInfo ep = it->second;
   (void)dp_->endpoints().detach(ep.ifindex);
   (void)dp_->policy().erase(ep.id);
+  engine_->remove_endpoint(ep.id);
+  engine_endpoints_.erase(ep.id);
+  written_.erase(ep.id);
   if (auto ip = datapath::parse_ipv4(ep.ip)) (void)dp_->ipcache().erase({*ip, 32});
   ipcache_.erase(ep.ip + "/32");
   endpoints_.erase(it);
@@ -476,11 +467,6 @@ void Agent::sync_services() {
   }
 }
 
-void Agent::sync_policy() {
-  // Policy enforcement is wired in with the policy engine (issue 5):
-  // until then no policy selects an endpoint, so everything is allowed.
-}
-
 void Agent::sync() {
   auto nodes = store_->list("v1", "Node", "", "");
   auto pods = store_->list("v1", "Pod", "", "");
@@ -495,7 +481,7 @@ void Agent::sync() {
   sync_nodes(*nodes);
   sync_ipcache(*pods, namespaces);
   sync_services();
-  sync_policy();
+  sync_policy(*pods);
 }
 
 int Agent::run(const std::atomic<bool>& stop) {

@@ -1133,8 +1133,7 @@ ValidatorRegistry builtin_validators() {
   r.add({{"gateway.networking.k8s.io", "Gateway"}}, with_checker(check_gateway));
   r.add({{"gateway.networking.k8s.io", "HTTPRoute"}}, with_checker(check_http_route));
   r.add({{"gateway.networking.k8s.io", "GatewayClass"}}, with_checker(check_gateway_class));
-  // The policy engine (issue 5) plugs its validator in here:
-  //   r.add(policy_kinds(), validate_policy_object);
+  r.add(policy_kinds(), validate_policy_object);  // the policy engine's strict checks
   return r;
 }
 

@@ -47,3 +47,27 @@ in_pod() {
 
 # pods_json NS SELECTOR: the pods as JSON.
 pods_json() { ax get pods -n "$1" -l "$2" -o json; }
+
+# cluster_up NODES [INSTALL ARGS...]: a lab with axon installed from the
+# seed's values (fixed), every agent ready, nodes Ready and cluster DNS up.
+cluster_up() {
+  local nodes=$1
+  shift
+  ax lab up --name "$LAB" --nodes "$nodes" >/dev/null 2>&1 || { fail "lab up"; finish; }
+  cp "$SRC/../shared/seed/manifests/cilium-values.yaml" "$STATE/values.yaml" 2>/dev/null ||
+    cp "$SRC/tests/e2e/seed-values.yaml" "$STATE/values.yaml"  # a copy, for clones without ../shared
+  ax values fix -f "$STATE/values.yaml" -w >/dev/null 2>&1
+  ax install -f "$STATE/values.yaml" "$@" >/dev/null 2>&1 || { fail "install"; finish; }
+  ax status --wait --wait-duration 120s >/dev/null 2>&1 || fail "status --wait"
+  wait_for "nodes Ready" 60 bash -c "! ax get nodes | grep -q NotReady"
+  wait_for "cluster DNS ready" 90 bash -c "ax get deploy coredns -n kube-system | grep -q ' 2/2 '"
+}
+
+# deployments_ready NS NAME...: waits until each Deployment has its replicas ready.
+deployments_ready() {
+  local ns=$1 d
+  shift
+  for d in "$@"; do
+    wait_for "deployment $ns/$d ready" 90 bash -c "ax get deploy $d -n $ns -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); s=d.get(\"status\",{}); sys.exit(0 if s.get(\"readyReplicas\",0)>=d[\"spec\"][\"replicas\"] else 1)'"
+  done
+}

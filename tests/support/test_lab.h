@@ -42,6 +42,7 @@ class TestLab {
   bool ready() const { return store_ != nullptr; }
   const std::string& state_dir() const { return paths_.state_dir; }
   client::EtcdStore& store() { return *store_; }
+  std::shared_ptr<client::EtcdClient> etcd() { return client_; }
 
   // Forgets every object (the same etcd serves several tests).
   void clear() { (void)client_->remove_prefix(client::kRegistryPrefix); }

@@ -125,9 +125,22 @@ TEST_CASE("apply: the seed's manifests as pasted, into a lab with their namespac
         "ciliuml2announcementpolicy.cilium.io/homelab-announce created\n"
         "gateway.gateway.networking.k8s.io/shared-gateway created\n"
         "httproute.gateway.networking.k8s.io/api-route created\n");
-  // Policies get the generic checks until the policy engine is plugged in.
-  auto policies = l.axon(
+  // The seed's policies protect nothing as written: refused with the fix,
+  // and nothing of them applied.
+  auto pasted = l.axon(
       {"apply", "-f", kSeed + "policy-default-deny.yaml", "-f", kSeed + "policy-allow-dns.yaml"});
+  CHECK(pasted.code == 2);
+  CHECK(pasted.out.empty());
+  CHECK(pasted.err.find("spec.ingress: empty list enables no default deny") != std::string::npos);
+  CHECK(pasted.err.find("run: axon policy fix -f " + kSeed + "policy-default-deny.yaml -w") !=
+        std::string::npos);
+  CHECK_FALSE(exists(l, "cilium.io/v2", "CiliumNetworkPolicy", "production", "default-deny"));
+  // As `axon policy fix` repairs them, they apply.
+  auto fixed_deny = l.axon({"policy", "fix", "-f", kSeed + "policy-default-deny.yaml"});
+  auto fixed_dns = l.axon({"policy", "fix", "-f", kSeed + "policy-allow-dns.yaml"});
+  REQUIRE(fixed_deny.code == 0);
+  REQUIRE(fixed_dns.code == 0);
+  auto policies = l.axon({"apply", "-f", "-"}, fixed_deny.out + "---\n" + fixed_dns.out);
   CHECK(policies.code == 0);
   CHECK(policies.out ==
         "ciliumnetworkpolicy.cilium.io/default-deny created\n"

@@ -116,8 +116,9 @@ Result<Json> exec_cni(const std::string& plugin, const std::map<std::string, std
   return result;
 }
 
-// A readiness check from inside a network namespace: TCP connect, or an
-// HTTP GET whose status is 2xx/3xx.
+// A readiness check from the kubelet's network namespace (the node's), or
+// from inside a pod's for a probe of its loopback: TCP connect, or an HTTP
+// GET whose status is 2xx/3xx.
 bool probe(const std::string& netns, const std::string& host, int port,
            const std::string& http_path) {
   pid_t pid = ::fork();
@@ -625,7 +626,10 @@ class Kubelet {
       rt.ready = true;  // exec probes: treat a running process as ready
       return;
     }
-    bool ok = probe(pod["spec"].value("hostNetwork", false) ? "" : rt.netns, host, port, path);
+    // From the node, as a real kubelet probes: the packets cross the pod's
+    // veth and its policy (the host identity, which agents admit).
+    const bool host_net = pod["spec"].value("hostNetwork", false);
+    bool ok = probe(host_net || host != "127.0.0.1" ? "" : rt.netns, host, port, path);
     // As Kubernetes: ready on one success, not ready after failureThreshold failures in a row.
     rt.probe_failures = ok ? 0 : rt.probe_failures + 1;
     bool ready = ok || (rt.ready && rt.probe_failures < p.value("failureThreshold", 3));

@@ -80,6 +80,9 @@ std::vector<Diagnostic> check_identity(const ManifestObject& object);
 // The policy kinds (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy,
 // NetworkPolicy), for the policy engine's validator.
 std::vector<GroupKind> policy_kinds();
+// The policy engine's checks (those of `axon policy validate`) for one
+// policy object.
+std::vector<Diagnostic> validate_policy_object(const ManifestObject& object);
 
 // A registry with the structural checks of the kinds the seed and the lab
 // use: Namespace, Service, Pod, Deployment, DaemonSet, ConfigMap, Secret,
