@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Flows end to end: a 3-node lab with Hubble's relay, real traffic between
 # pods, and `axon observe` reading the relay (the default), one agent
-# (--node) and following; a drop with its reason; the agents' metrics.
+# (--node) and following; drops with their reasons (a Service without
+# backends, a policy); the machine's 127.0.0.1:4245; the agents' metrics.
 source "$(dirname "$0")/lib.sh"
 SEED="$SRC/../shared/seed/manifests/cilium-values.yaml"
 
@@ -21,7 +22,7 @@ wait_for "the relay serves its socket" 60 test -S "$STATE/$LAB/relay.sock"
 
 out=$(ax apply -f "$SRC/tests/e2e/app.yaml" 2>&1); rc=$?
 expect_eq "apply the test workloads" "$rc" 0
-for d in echo client; do
+for d in echo tcp client; do
   wait_for "deployment $d ready" 90 bash -c "ax get deploy $d -n e2e -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); s=d.get(\"status\",{}); sys.exit(0 if s.get(\"readyReplicas\",0)>=d[\"spec\"][\"replicas\"] else 1)'"
 done
 # A Service that selects nothing: traffic to it is dropped, with a reason.
@@ -34,6 +35,20 @@ spec:
   ports: [{name: http, port: 80, targetPort: 8080}]
 EOF
 ax apply -f "$STATE/nobackend.yaml" >/dev/null
+# A policy: the tcp echo pod takes connections from nobody (app=nobody).
+cat > "$STATE/deny.yaml" <<'EOF'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: tcp-from-nobody, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: tcp}}
+  ingress:
+    - fromEndpoints: [{matchLabels: {app: nobody}}]
+EOF
+out=$(ax apply -f "$STATE/deny.yaml" 2>&1); rc=$?
+expect_eq "apply a policy that denies the client" "$rc" 0
+tcp_pod=$(ax get pods -n e2e -l app=tcp -o name | head -1 | cut -d/ -f2)
+tcp_ip=$(pods_json e2e app=tcp | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["status"]["podIP"])')
 client_pod=$(ax get pods -n e2e -l app=client -o name | head -1 | cut -d/ -f2)
 echo_pods=$(pods_json e2e app=echo | python3 -c 'import json,sys; [print(p["metadata"]["name"], p["status"]["podIP"], p["spec"]["nodeName"]) for p in json.load(sys.stdin)["items"]]')
 vip=$(ax get svc echo -n e2e -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])')
@@ -46,6 +61,7 @@ while read -r name ip node; do
 done <<<"$echo_pods"
 in_pod e2e app=client bash -c "for i in \$(seq 6); do curl -s -m 3 http://$vip/svc; done" >/dev/null
 in_pod e2e app=client curl -s -m 2 "http://$dead_vip/" >/dev/null
+in_pod e2e app=client curl -s -m 2 "http://$tcp_ip:9100/" >/dev/null
 sleep 2  # events reach the ring within the reader's poll interval
 
 # --- the relay (the default server) ---------------------------------------------
@@ -76,6 +92,12 @@ elif what == "dropped":
     client, = args
     ok = [f for f in flows if f.get("verdict") == "DROPPED" and pod(f.get("source", {})) == "e2e/" + client]
     print("\n".join(sorted({f.get("drop_reason_desc", "?") + " " + f.get("destination_service", {}).get("name", "") for f in ok})))
+elif what == "denied":  # drops from the client to a pod: their reasons
+    client, target = args
+    ok = [f for f in flows if f.get("verdict") == "DROPPED" and pod(f.get("source", {})) == "e2e/" + client
+          and pod(f.get("destination", {})) == "e2e/" + target
+          and f.get("l4", {}).get("TCP", {}).get("destination_port") == 9100]
+    print(" ".join(sorted({f.get("drop_reason_desc", "?") + "/" + f.get("traffic_direction", "?") for f in ok})))
 elif what == "service":
     ok = [f for f in flows if f.get("destination_service", {}).get("name") == args[0]
           and f.get("verdict") == "FORWARDED" and f.get("destination", {}).get("pod_name", "").startswith("echo-")]
@@ -93,9 +115,13 @@ n=$(check_flows service echo)
 if ((n > 0)); then pass "flows through the Service name it and its backend pod ($n)"; else fail "no flow names Service echo"; fi
 expect_contains "a drop for the Service without backends, with its reason" "$(check_flows dropped "$client_pod")" "SERVICE_BACKEND_NOT_FOUND nobackend"
 
+expect_eq "a policy drop: client -> tcp pod, POLICY_DENIED at its ingress" "$(check_flows denied "$client_pod" "$tcp_pod")" "POLICY_DENIED/INGRESS"
+
 out=$(ax observe --last 500 --verdict DROPPED --from-pod "e2e/$client_pod" 2>&1); rc=$?
 expect_eq "observe --verdict DROPPED: exit 0" "$rc" 0
 expect_contains "... compact output names the reason" "$out" "Service backend not found DROPPED"
+expect_contains "... and the policy's" "$out" "e2e/$tcp_pod:9100 (ID:"
+expect_contains "... as Hubble words it" "$out" "Policy denied DROPPED"
 out=$(ax observe --last 500 --not --verdict FORWARDED -o json 2>&1)
 if grep -q '"verdict":"FORWARDED"' <<<"$out"; then fail "--not --verdict FORWARDED printed a forwarded flow"; else pass "--not --verdict FORWARDED excludes them"; fi
 
