@@ -16,6 +16,7 @@
 #include "axon/client/etcd_store.h"
 #include "axon/lab/controller.h"
 #include "axon/lab/kubelet.h"
+#include "axon/lab/exec.h"
 #include "axon/lab/process.h"
 #include "cli/cluster.h"
 #include "cli/command.h"
@@ -150,43 +151,13 @@ int exec(cli::Context& ctx, const LabParams& p, const std::string& pod_name) {
     return cli::kExitFailed;
   }
   const std::string uid = (**pod)["metadata"].value("uid", "");
-  auto pid = lab::read_live_pid(paths->pods_dir() + "/" + uid + "/pid");
-  if (!pid) {
-    ctx.err << "Error: pod " << p.ns << "/" << pod_name << " is not running\n";
-    return cli::kExitFailed;
-  }
-  const std::string proc = "/proc/" + std::to_string(*pid);
-  int net = ::open((proc + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
-  int mnt = ::open((proc + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC);
-  int uts = ::open((proc + "/ns/uts").c_str(), O_RDONLY | O_CLOEXEC);
-  int root = ::open((proc + "/root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (net < 0 || mnt < 0 || uts < 0 || root < 0) {
-    ctx.err << "Error: " << sys_error("open the namespaces of pid " + std::to_string(*pid)).str()
-            << "\n";
-    return cli::kExitFailed;
-  }
   ctx.out.flush();
-  pid_t child = ::fork();
-  if (child == 0) {
-    if (::setns(net, CLONE_NEWNET) != 0 || ::setns(mnt, CLONE_NEWNS) != 0 ||
-        ::setns(uts, CLONE_NEWUTS) != 0 || ::fchdir(root) != 0 || ::chroot(".") != 0 ||
-        ::chdir("/") != 0) {
-      std::perror("axon lab exec: enter the pod");
-      _exit(126);
-    }
-    std::vector<std::string> argv = p.command;
-    if (argv[0] == "axon") argv[0] = lab::self_exe();
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    std::fprintf(stderr, "axon lab exec: %s: %s\n", args[0], std::strerror(errno));
-    _exit(127);
+  auto r = lab::exec_in_pod(*paths, uid, p.command, false);
+  if (!r) {
+    ctx.err << "Error: pod " << p.ns << "/" << pod_name << ": " << r.error().str() << "\n";
+    return cli::kExitFailed;
   }
-  int st = 0;
-  ::waitpid(child, &st, 0);
-  for (int fd : {net, mnt, uts, root}) ::close(fd);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r->code;
 }
 
 int logs(cli::Context& ctx, const LabParams& p) {

@@ -40,6 +40,7 @@ struct AgentConfig {
   std::string ipam_mode = "kubernetes";
   bool kube_proxy_replacement = false;
   std::string policy_mode = "default";  // enable-policy: default | always | never
+  bool masquerade = true;                // enable-ipv4-masquerade
   std::string lb_algorithm = "random";
   uint32_t maglev_table_size = 16381;
   std::string run_dir = "/run/axon";
@@ -116,6 +117,7 @@ class Agent {
   Result<uint32_t> identity_of(const Json& pod, const std::map<std::string, Json>& namespaces,
                                std::map<std::string, std::string>* labels_out);
   void sync_nodes(const std::vector<Json>& nodes);
+  void sync_masquerade(const std::set<std::string>& other_cidrs);
   void sync_ipcache(const std::vector<Json>& pods, const std::map<std::string, Json>& namespaces);
   void sync_services();
   // Policy (policy.cpp): the cluster's policies and identities into the
@@ -143,6 +145,7 @@ class Agent {
   std::set<std::string> ipcache_;   // pod prefixes we wrote
   std::set<std::string> node_ips_;  // node addresses we wrote (host, remote-node)
   std::set<std::string> routes_;    // pod CIDRs of other nodes we route
+  std::set<std::string> masq_cidrs_;  // the pod CIDRs the masquerade rule excludes
   std::map<std::string, std::string> errors_;
   size_t policies_ = 0;
   // The policy engine and what it was last given (guarded by mu_).

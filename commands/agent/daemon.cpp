@@ -40,6 +40,7 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   c.ipam_mode = read_key(dir, "ipam", c.ipam_mode);
   c.kube_proxy_replacement = read_key(dir, "kube-proxy-replacement", "false") == "true";
   c.policy_mode = read_key(dir, "enable-policy", c.policy_mode);
+  c.masquerade = read_key(dir, "enable-ipv4-masquerade", "true") == "true";
   c.lb_algorithm = read_key(dir, "bpf-lb-algorithm", c.lb_algorithm);
   c.maglev_table_size =
       static_cast<uint32_t>(std::stoul(read_key(dir, "bpf-lb-maglev-table-size", "16381")));
@@ -338,6 +339,7 @@ void Agent::sync_nodes(const std::vector<Json>& nodes) {
       }
     }
   }
+  sync_masquerade(want);
   for (auto it = routes_.begin(); it != routes_.end();) {
     if (want.count(*it)) {
       ++it;
@@ -346,6 +348,36 @@ void Agent::sync_nodes(const std::vector<Json>& nodes) {
     (void)lab::ip({"route", "del", *it});
     it = routes_.erase(it);
   }
+}
+
+// As Cilium's enable-ipv4-masquerade (iptables mode): pod traffic to
+// addresses outside every node's pod CIDR leaves the node with the node's
+// address, so hosts outside the cluster (the lab's LAN host) can answer.
+// Policy was enforced on the pod's veth before; the reply is translated
+// back by conntrack and classified by its real source (world).
+void Agent::sync_masquerade(const std::set<std::string>& other_cidrs) {
+  if (!c_.masquerade || !ipam_) return;
+  std::set<std::string> all = other_cidrs;
+  all.insert(ipam_->cidr());
+  if (all == masq_cidrs_) return;
+  std::string set;
+  for (const auto& c : all) set += (set.empty() ? "" : ", ") + c;
+  const std::string rules = "add table ip axon_masq\ndelete table ip axon_masq\n"
+                            "table ip axon_masq {\n"
+                            "  chain postrouting {\n"
+                            "    type nat hook postrouting priority srcnat; policy accept;\n"
+                            "    ip saddr " + ipam_->cidr() + " ip daddr != { " + set +
+                            " } oifname \"eth0\" masquerade\n"
+                            "  }\n"
+                            "}\n";
+  auto r = lab::run({"nft", "-f", "-"}, rules);
+  if (!r) {
+    note_error("masquerade", r.error().str());
+    return;
+  }
+  note_error("masquerade", "");
+  masq_cidrs_ = all;
+  log::info("masquerading {} to outside the pod CIDRs ({})", ipam_->cidr(), set);
 }
 
 void Agent::sync_ipcache(const std::vector<Json>& pods,

@@ -118,17 +118,16 @@ TEST_CASE("bad values of typed flags are usage errors") {
   CHECK(r.err.find("valid values: bash, zsh, fish") != std::string::npos);
 }
 
-TEST_CASE("commands that are not built yet say so and exit 1, after validating their flags") {
-  const std::vector<std::vector<std::string>> invocations = {
-      {"connectivity", "test", "--test", "dns", "--junit-file", "out.xml"},
-  };
-  for (const auto& args : invocations) {
-    CAPTURE(args.front());
-    auto r = run_axon(args);
-    CHECK(r.code == 1);
-    CHECK(r.err.find("is not implemented yet") != std::string::npos);
-    CHECK(r.out.empty());
-  }
+TEST_CASE("connectivity test: usage errors exit 2, no lab to test exits 1 saying so") {
+  auto bad = run_axon({"connectivity", "test", "--test", "("});
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("--test: \"(\" is not a valid regular expression") != std::string::npos);
+  auto zero = run_axon({"connectivity", "test", "--repeat-count", "0"});
+  CHECK(zero.code == 2);
+  auto none = run_axon({"connectivity", "test", "--junit-file", "out.xml"});
+  CHECK(none.code == 1);
+  CHECK(none.err.find("lab") != std::string::npos);
+  CHECK(none.out.empty());
 }
 
 TEST_CASE("global flags work before and after the command") {
