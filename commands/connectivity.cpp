@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iomanip>
@@ -11,6 +12,7 @@
 
 #include "axon/client/duration.h"
 #include "axon/client/etcd_store.h"
+#include "axon/hubble/client.h"
 #include "axon/lab/exec.h"
 #include "axon/lab/paths.h"
 #include "axon/lab/process.h"
@@ -109,6 +111,11 @@ class Suite {
   void udp(TestResult& t, const PodRef& from, const PodRef& to, int port, Expect e);
   void dns(TestResult& t, const PodRef& from, const std::string& name, bool tcp, Expect e,
            const std::string& want_ip);
+
+  // Confirms through the flow API (the relay) that a drop from `src_ip`
+  // was seen after `since`; says what it saw in the action's message.
+  void confirm_drop(Action& a, const std::string& src_ip, std::chrono::system_clock::time_point since);
+  std::string flow_server;  // "" when flow validation is off or no relay answers
 
   PodRef client, client2, echo_same, echo_other, echo_udp;
   std::string echo_same_vip, echo_other_vip, nobackend_vip, world_ip = "10.0.0.100";
@@ -310,10 +317,48 @@ void judge(Action& a, int code, const std::string& out, Expect e, const std::str
   }
 }
 
+void Suite::confirm_drop(Action& a, const std::string& src_ip,
+                         std::chrono::system_clock::time_point since) {
+  if (flow_server.empty() || !a.passed) return;
+  observer::GetFlowsRequest req;
+  req.set_number(50);
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since.time_since_epoch());
+  req.mutable_since()->set_seconds(secs.count() - 1);
+  auto* f = req.add_whitelist();
+  f->add_source_ip(src_ip);
+  f->add_verdict(flow::DROPPED);
+  std::string seen;
+  // Events reach the relay within a moment; look a few times.
+  for (int i = 0; i < 10 && seen.empty(); ++i) {
+    auto src = hubble::grpc_flow_source(flow_server, {});
+    (void)src->get_flows(
+        req,
+        [&](const observer::GetFlowsResponse& r) -> Status {
+          if (r.has_flow() && seen.empty()) {
+            const auto& fl = r.flow();
+            seen = "flow: DROPPED (" + flow::DropReason_Name(fl.drop_reason_desc()) + ") " +
+                   fl.ip().source() + " -> " + fl.ip().destination();
+          }
+          return {};
+        },
+        [] { return false; });
+    if (seen.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  if (!seen.empty()) {
+    a.message += "; " + seen;
+  } else if (p_.flow_validation == "strict") {
+    a.passed = false;
+    a.message += "; but no DROPPED flow from " + src_ip + " was seen (--flow-validation strict)";
+  } else {
+    a.message += "; ⚠️  no DROPPED flow from " + src_ip + " seen in the flow log";
+  }
+}
+
 void Suite::http(TestResult& t, const PodRef& from, const std::string& url, const std::string& to,
                  Expect e, const std::string& want_backend) {
   if (g_interrupted.load()) return;
   Action a{"curl", ns() + "/" + where(from), to, false, ""};
+  const auto started = std::chrono::system_clock::now();
   const int timeout = seconds(p_.connect_timeout, 2);
   lab::ExecResult r;
   for (int attempt = 0; attempt <= (e == Expect::success ? p_.retry : 0); ++attempt) {
@@ -322,6 +367,7 @@ void Suite::http(TestResult& t, const PodRef& from, const std::string& url, cons
     if (r.code == 0) break;
   }
   judge(a, r.code, r.out, e, want_backend);
+  if (e == Expect::drop) confirm_drop(a, from.ip, started);
   record(t, std::move(a));
 }
 
@@ -340,10 +386,12 @@ void Suite::http_from_node(TestResult& t, const std::string& node, const PodRef&
 void Suite::ping(TestResult& t, const PodRef& from, const PodRef& to, Expect e) {
   if (g_interrupted.load()) return;
   Action a{"ping", ns() + "/" + where(from), ns() + "/" + where(to), false, ""};
+  const auto started = std::chrono::system_clock::now();
   auto r = exec(from, {"ping", "-c", "1", "-W", std::to_string(seconds(p_.connect_timeout, 2)), to.ip});
   if (r.code != 0 && e == Expect::success)
     r = exec(from, {"ping", "-c", "1", "-W", std::to_string(seconds(p_.connect_timeout, 2)), to.ip});
   judge(a, r.code, r.code == 0 ? "echo reply" : r.out, e, "");
+  if (e == Expect::drop) confirm_drop(a, from.ip, started);
   record(t, std::move(a));
 }
 
@@ -363,6 +411,7 @@ void Suite::udp(TestResult& t, const PodRef& from, const PodRef& to, int port, E
 void Suite::dns(TestResult& t, const PodRef& from, const std::string& name, bool tcp, Expect e,
                 const std::string& want_ip) {
   if (g_interrupted.load()) return;
+  const auto started = std::chrono::system_clock::now();
   Action a{tcp ? "dns-tcp" : "dns-udp", ns() + "/" + where(from),
            "cluster DNS 10.96.0.10:53/" + std::string(tcp ? "TCP" : "UDP") + " (" + name + ")", false, ""};
   std::vector<std::string> argv = {"dig", "+short", "+tries=1",
@@ -377,6 +426,7 @@ void Suite::dns(TestResult& t, const PodRef& from, const std::string& name, bool
   } else {
     a.passed = !ok;
     a.message = a.passed ? "no answer, as expected" : "expected no answer, got " + ip;
+    confirm_drop(a, from.ip, started);
   }
   record(t, std::move(a));
 }
@@ -616,9 +666,18 @@ int run_suite(cli::Context& ctx, const ConnectivityTestParams& p) {
     return cli::kExitFailed;
   }
   std::ostream& log = cli::parse_format(ctx.global.output) == cli::Format::table ? ctx.out : ctx.err;
-  if (p.flow_validation != "disabled") {
-    log << "ℹ️  Flow validation is not built yet: drops are confirmed by the client (a "
-               "timeout, not a refused connection), not yet in the flow log\n";
+  if (p.flow_validation != "disabled" && p.hubble) {
+    std::string server = p.hubble_server;
+    if (server.empty() && std::filesystem::exists(paths->relay_socket()))
+      server = "unix://" + paths->relay_socket();
+    if (server.empty()) {
+      log << "ℹ️  No Hubble relay in lab " << paths->name
+          << " (hubble.relay.enabled): drops are confirmed by the client only\n";
+    } else {
+      s.flow_server = server;
+      log << "🔭 Validating drops in the flow log (" << server << ", --flow-validation "
+          << p.flow_validation << ")\n";
+    }
   }
   log << "🏃[" << s.ns() << "] Running tests...\n";
   std::optional<std::chrono::steady_clock::time_point> deadline;

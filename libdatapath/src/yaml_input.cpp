@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
+
+#include <nlohmann/json.hpp>
 
 namespace axon {
 namespace {
@@ -150,6 +153,54 @@ size_t runaway_comma(std::string_view s) {
   return std::string_view::npos;
 }
 
+// yaml-cpp 0.7 also hangs on some broken JSON (flow mappings whose quotes
+// no longer pair up, found by the fuzzer). A document that starts like JSON
+// ('{' or '[' first) and has a '"' in it is parsed as JSON first; if it is
+// not valid JSON, the JSON parser's error is the answer. (Valid YAML flow
+// style with double quotes that is not JSON is refused too: write it in
+// block style or as JSON.) Returns the offset and message, or nullopt.
+std::optional<std::pair<size_t, std::string>> broken_json(std::string_view s) {
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t eol = s.find('\n', start);
+    if (eol == std::string_view::npos) eol = s.size();
+    // The document: up to the next line that starts a new one.
+    size_t end = eol;
+    while (end < s.size() && !(s.substr(end + 1).starts_with("---"))) {
+      size_t next = s.find('\n', end + 1);
+      end = next == std::string_view::npos ? s.size() : next;
+    }
+    std::string_view doc = s.substr(start, end - start);
+    size_t first = 0;
+    while (first < doc.size()) {  // skip blank lines, comments, a "---" line
+      size_t line_end = doc.find('\n', first);
+      if (line_end == std::string_view::npos) line_end = doc.size();
+      std::string_view line = doc.substr(first, line_end - first);
+      size_t c = line.find_first_not_of(" \t\r");
+      if (c != std::string_view::npos && line[c] != '#' && !(first == 0 && line.starts_with("---"))) {
+        first += c;
+        break;
+      }
+      first = line_end + 1;
+    }
+    if (first < doc.size() && (doc[first] == '{' || doc[first] == '[') &&
+        doc.find('"') != std::string_view::npos) {
+      try {
+        auto parsed = nlohmann::json::parse(doc.substr(first), nullptr, true, true);
+        (void)parsed;
+      } catch (const nlohmann::json::parse_error& e) {
+        std::string what = e.what();
+        if (auto colon = what.find("parse error"); colon != std::string::npos) what = what.substr(colon);
+        return std::make_pair(start + first + std::min(e.byte > 0 ? e.byte - 1 : 0, doc.size() - first),
+                              what);
+      }
+    }
+    if (end >= s.size()) break;
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
 int line_of(std::string_view text, size_t offset) {
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(offset), '\n'));
 }
@@ -173,6 +224,14 @@ std::optional<YamlInputProblem> unsafe_yaml_input(std::string_view text) {
                   "): a ',' outside a flow collection ([...] or {...}) cannot start a value, a "
                   "line or follow a complete document (quote the value if the comma belongs to "
                   "it)"};
+  }
+  if (auto bad = invalid_utf8(text); bad == std::string_view::npos) {
+    if (auto j = broken_json(text)) {
+      int line = line_of(text, std::min(j->first, text.size()));
+      return YamlInputProblem{line, "starts like JSON but is not valid JSON (" + j->second +
+                                        "); fix the JSON (quotes, commas, brackets), or write "
+                                        "the manifest as block-style YAML"};
+    }
   }
   if (auto bad = invalid_utf8(text); bad != std::string_view::npos) {
     return YamlInputProblem{line_of(text, bad),

@@ -444,6 +444,24 @@ TEST_CASE("NUL bytes and UTF-16 are refused before the YAML parser sees them (fo
   CHECK(ps[0].message.find("UTF-16") != std::string::npos);
 }
 
+TEST_CASE("broken JSON is refused with the JSON parser's error, never given to yaml-cpp (fuzzer hangs)") {
+  for (const char* text :
+       {"{\n  \"apiVersion\": \"c\", \"namespace\": specs:\"},\n  \"spec\": {\"a\": [\n}\n",
+        "{\n  path:ersion\": \"x\", \"namespace\": type:\"},\n  \"spec\": {}\n}null\n",
+        "# a comment first\n{\"kind\": \"CiliumNetworkPolicy\",}\n"}) {
+    CAPTURE(text);
+    auto ps = problems_of(text, "j.json");
+    REQUIRE(ps.size() == 1);
+    CHECK(ps[0].message.find("starts like JSON but is not valid JSON (parse error") != std::string::npos);
+  }
+  // JSON that is valid, and YAML flow style without double quotes, still load.
+  for (const char* text : {"{\"apiVersion\": \"v1\", \"kind\": \"X\"}\n", "[a, b]\n", "{a: 1}\n",
+                           "a: 1\n---\n{\"b\": 2}\n"}) {
+    CAPTURE(text);
+    CHECK(load_documents(text, "ok.yaml").problems.empty());
+  }
+}
+
 TEST_CASE("a stray ',' that would hang the YAML parser is a syntax error (found by the fuzzer)") {
   for (const char* text : {",t2nt2n2n{}\n", "# c\n  ,a\n", "{a: 1}\n,\n", "[a]\n,", "---\n,a\n",
                            "a: 1\n---\n[x, \"]\", 'y'] ,\n", "!t ,a\n", "&a ,b\n",
