@@ -12,6 +12,8 @@ pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf>=1.0)
 pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+# The web UI's HTTP server (axon ui)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 find_program(AXON_PROTOC protoc REQUIRED)
 find_program(AXON_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

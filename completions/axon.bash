@@ -7,7 +7,7 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'agent apply completion connectivity delete endpoint get install lab observe operator policy relay status uninstall values version workload' ;;
+    '') echo 'agent apply completion connectivity delete endpoint get install lab observe operator policy port-forward relay status ui uninstall values version workload' ;;
     'agent') echo 'clean-state mount-cgroup' ;;
     'connectivity') echo 'test' ;;
     'endpoint') echo 'get list' ;;
@@ -48,8 +48,10 @@ __axon_flags() {
     'policy get') echo '-h --help -n --namespace -A --all-namespaces -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'policy trace') echo '-h --help -s --src -d --dst --src-pod --dst-pod --dport -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'policy validate') echo '-h --help -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'port-forward') echo '-h --help -n --namespace --address -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'relay') echo '-h --help --listen-address --socket --store --host-loopback -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'ui') echo '-h --help --listen-address --relay --store --buffer -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'values') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'values fix') echo '-h --help -f --values -w --write --strict -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -320,6 +322,13 @@ __axon_value() {
     ('policy validate|--lab') printf '%s\n' 'any' ;;
     ('policy validate|--kubeconfig') printf '%s\n' 'file' ;;
     ('policy validate|--context') printf '%s\n' 'any' ;;
+    ('port-forward|-n'|'port-forward|--namespace') printf '%s\n' 'any' ;;
+    ('port-forward|--address') printf '%s\n' 'any' ;;
+    ('port-forward|-o'|'port-forward|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('port-forward|--state-dir') printf '%s\n' 'dir' ;;
+    ('port-forward|--lab') printf '%s\n' 'any' ;;
+    ('port-forward|--kubeconfig') printf '%s\n' 'file' ;;
+    ('port-forward|--context') printf '%s\n' 'any' ;;
     ('relay|--listen-address') printf '%s\n' 'any' ;;
     ('relay|--socket') printf '%s\n' 'any' ;;
     ('relay|--store') printf '%s\n' 'any' ;;
@@ -336,6 +345,15 @@ __axon_value() {
     ('status|--lab') printf '%s\n' 'any' ;;
     ('status|--kubeconfig') printf '%s\n' 'file' ;;
     ('status|--context') printf '%s\n' 'any' ;;
+    ('ui|--listen-address') printf '%s\n' 'any' ;;
+    ('ui|--relay') printf '%s\n' 'any' ;;
+    ('ui|--store') printf '%s\n' 'any' ;;
+    ('ui|--buffer') printf '%s\n' 'any' ;;
+    ('ui|-o'|'ui|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('ui|--state-dir') printf '%s\n' 'dir' ;;
+    ('ui|--lab') printf '%s\n' 'any' ;;
+    ('ui|--kubeconfig') printf '%s\n' 'file' ;;
+    ('ui|--context') printf '%s\n' 'any' ;;
     ('uninstall|-o'|'uninstall|--output') printf '%s\n' 'choice table json yaml' ;;
     ('uninstall|--state-dir') printf '%s\n' 'dir' ;;
     ('uninstall|--lab') printf '%s\n' 'any' ;;
@@ -403,6 +421,7 @@ __axon_args() {
     ('get') printf '%s\n' 'choice ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways httproutes leases namespaces networkpolicies nodes pods rolebindings roles secrets serviceaccounts services' ;;
     ('lab exec') printf '%s\n' 'any' ;;
     ('lab logs') printf '%s\n' 'any' ;;
+    ('port-forward') printf '%s\n' 'any' ;;
   esac
 }
 

@@ -13,7 +13,7 @@ out=$(ax lab up --name "$LAB" --nodes 3 2>&1); rc=$?
 expect_eq "lab up: exit 0" "$rc" 0
 cp "$SEED" "$STATE/values.yaml"
 ax values fix -f "$STATE/values.yaml" -w >/dev/null 2>&1
-# The seed's values enable Hubble and its relay; the UI is not built yet.
+# The seed's values enable Hubble, its relay and the UI (ui_test.sh covers the UI).
 out=$(ax install -f "$STATE/values.yaml" --set hubble.ui.enabled=false 2>&1); rc=$?
 expect_eq "install with the relay: exit 0" "$rc" 0
 out=$(ax status --wait --wait-duration 120s 2>&1); rc=$?
@@ -35,17 +35,7 @@ spec:
   ports: [{name: http, port: 80, targetPort: 8080}]
 EOF
 ax apply -f "$STATE/nobackend.yaml" >/dev/null
-# A policy: the tcp echo pod takes connections from nobody (app=nobody).
-cat > "$STATE/deny.yaml" <<'EOF'
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: {name: tcp-from-nobody, namespace: e2e}
-spec:
-  endpointSelector: {matchLabels: {app: tcp}}
-  ingress:
-    - fromEndpoints: [{matchLabels: {app: nobody}}]
-EOF
-out=$(ax apply -f "$STATE/deny.yaml" 2>&1); rc=$?
+out=$(ax apply -f "$SRC/tests/e2e/deny-tcp.yaml" 2>&1); rc=$?
 expect_eq "apply a policy that denies the client" "$rc" 0
 tcp_pod=$(ax get pods -n e2e -l app=tcp -o name | head -1 | cut -d/ -f2)
 tcp_ip=$(pods_json e2e app=tcp | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["status"]["podIP"])')

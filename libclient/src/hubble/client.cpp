@@ -46,6 +46,18 @@ class GrpcFlowSource final : public FlowSource {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+    // A connect attempt whose SYN was dropped (a policy, a node not up yet)
+    // is given up after 2 s and made again, rather than after gRPC's 20 s;
+    // and every source gets its own subchannel, so a new one does not
+    // inherit an earlier one's backoff.
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 2000);
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    if (req.follow()) {
+      // A stream can wait for flows for a long time: ping, so a connection
+      // that died silently ends the stream (and the caller reconnects).
+      args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+      args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+    }
     auto channel = grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
     auto connect_deadline = Clock::now() + options_.connect_timeout;
     while (!channel->WaitForConnected(std::min(connect_deadline, Clock::now() + 100ms))) {

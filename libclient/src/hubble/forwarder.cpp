@@ -47,12 +47,60 @@ Result<std::unique_ptr<SocketForwarder>> SocketForwarder::start(const std::strin
     t.join();
   }
   if (!l) return l.error();
-  f->listen_ = std::move(l->first);
-  f->port_ = l->second;
-  f->wake_.reset(::eventfd(0, EFD_CLOEXEC));
-  if (!f->wake_.valid()) return sys_error("forwarder: eventfd");
-  f->acceptor_ = std::thread([p = f.get()] { p->accept_loop(); });
+  if (auto st = f->run(std::move(*l)); !st) return st.error();
   return f;
+}
+
+Status SocketForwarder::run(std::pair<Fd, int> listening) {
+  listen_ = std::move(listening.first);
+  port_ = listening.second;
+  wake_.reset(::eventfd(0, EFD_CLOEXEC));
+  if (!wake_.valid()) return sys_error("forwarder: eventfd");
+  acceptor_ = std::thread([this] { accept_loop(); });
+  return {};
+}
+
+Result<std::unique_ptr<SocketForwarder>> SocketForwarder::start_tcp(const std::string& listen,
+                                                                    std::string target,
+                                                                    std::string target_netns) {
+  if (!parse_ipv4_port(target)) {
+    return Error{"forwarder: target " + target + " is not IPv4:PORT"};
+  }
+  auto l = listen_tcp(listen, "forwarder");
+  if (!l) return l.error();
+  std::unique_ptr<SocketForwarder> f(new SocketForwarder());
+  f->tcp_target_ = std::move(target);
+  f->tcp_netns_ = std::move(target_netns);
+  if (auto st = f->run(std::move(*l)); !st) return st.error();
+  return f;
+}
+
+// Runs on the connection's own thread, so entering the target's network
+// namespace (setns changes only the calling thread) affects nothing else;
+// the socket stays in that namespace.
+Result<Fd> SocketForwarder::dial() const {
+  if (tcp_target_.empty()) {
+    Fd server(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (!server.valid()) return sys_error("forwarder: socket");
+    if (unix_path_.size() >= sizeof(sa.sun_path)) return Error{"forwarder: socket path too long"};
+    std::memcpy(sa.sun_path, unix_path_.c_str(), unix_path_.size() + 1);
+    if (::connect(server.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0)
+      return sys_error("forwarder: connect " + unix_path_);
+    return server;
+  }
+  if (!tcp_netns_.empty() && other_netns(tcp_netns_)) {
+    Fd ns(::open(tcp_netns_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns.valid()) return sys_error("forwarder: open " + tcp_netns_);
+    if (::setns(ns.get(), CLONE_NEWNET) != 0) return sys_error("forwarder: enter " + tcp_netns_);
+  }
+  auto addr = parse_ipv4_port(tcp_target_);
+  Fd server(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!server.valid()) return sys_error("forwarder: socket");
+  if (::connect(server.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) != 0)
+    return sys_error("forwarder: connect " + tcp_target_);
+  return server;
 }
 
 void SocketForwarder::accept_loop() {
@@ -86,12 +134,9 @@ void SocketForwarder::accept_loop() {
 
 // Copies both ways until both directions are closed or stop() is called.
 void SocketForwarder::pump(Fd client) {
-  Fd server(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (!server.valid() || unix_path_.size() >= sizeof(sa.sun_path)) return;
-  std::memcpy(sa.sun_path, unix_path_.c_str(), unix_path_.size() + 1);
-  if (::connect(server.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) return;
+  auto dialed = dial();
+  if (!dialed) return;
+  Fd server = std::move(*dialed);
   int ends[2] = {client.get(), server.get()};
   bool open[2] = {true, true};  // reading from ends[i] still possible
   char buf[64 * 1024];

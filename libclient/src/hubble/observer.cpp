@@ -201,6 +201,11 @@ Result<std::unique_ptr<FlowServer>> FlowServer::start(const std::vector<grpc::Se
                                                       const std::vector<std::string>& addresses) {
   std::unique_ptr<FlowServer> s(new FlowServer());
   grpc::ServerBuilder builder;
+  // Followers (the UI, the relay's streams, `observe -f`) ping every 10 s to
+  // notice a connection that went dead (a policy dropping it, a node gone);
+  // without this, gRPC answers such pings with GOAWAY "too_many_pings".
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   s->ports_.assign(addresses.size(), 0);
   for (size_t i = 0; i < addresses.size(); ++i) {
     std::string path = unix_path(addresses[i]);

@@ -1,11 +1,16 @@
-// A TCP listener that forwards every connection to a unix socket, byte for
-// byte. The relay uses it to answer on 127.0.0.1:4245 of the machine's own
-// network namespace (where Hubble clients look by default) while it runs in
-// a pod's: the listening socket is created in the namespace named by
-// `netns_path` ("/proc/1/ns/net": the machine's) and stays there.
+// A TCP listener that forwards every connection, byte for byte, to a unix
+// socket or to a TCP address in another network namespace. The relay uses
+// it to answer on 127.0.0.1:4245 of the machine's own network namespace
+// (where Hubble clients look by default) while it runs in a pod's: the
+// listening socket is created in the namespace named by `netns_path`
+// ("/proc/1/ns/net": the machine's) and stays there. `axon port-forward`
+// uses it the other way round: it listens where the user is and connects
+// inside a pod's namespace, as kubectl port-forward does.
 //
 //   auto fwd = hubble::SocketForwarder::start("127.0.0.1:4245",
 //                                             "/run/axon/lab/relay.sock", "/proc/1/ns/net");
+//   auto pf = hubble::SocketForwarder::start_tcp("127.0.0.1:12000", "127.0.0.1:8081",
+//                                                "/proc/4242/ns/net");
 #pragma once
 
 #include <atomic>
@@ -13,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "axon/base/fd.h"
@@ -27,6 +33,11 @@ class SocketForwarder {
   static Result<std::unique_ptr<SocketForwarder>> start(const std::string& listen,
                                                         std::string unix_path,
                                                         const std::string& netns_path = "");
+  // Forwards to `target` ("IP:PORT"), connected from inside the network
+  // namespace `target_netns` ("" = this one); listens in this one.
+  static Result<std::unique_ptr<SocketForwarder>> start_tcp(const std::string& listen,
+                                                            std::string target,
+                                                            std::string target_netns);
   ~SocketForwarder();
   SocketForwarder(const SocketForwarder&) = delete;
   SocketForwarder& operator=(const SocketForwarder&) = delete;
@@ -37,10 +48,14 @@ class SocketForwarder {
 
  private:
   SocketForwarder() = default;
+  // Takes the listening socket and starts accepting.
+  Status run(std::pair<Fd, int> listening);
   void accept_loop();
   void pump(Fd client);
+  Result<Fd> dial() const;
 
   std::string unix_path_;
+  std::string tcp_target_, tcp_netns_;  // start_tcp's
   Fd listen_, wake_;  // wake_: eventfd that ends the loops
   int port_ = 0;
   std::thread acceptor_;
