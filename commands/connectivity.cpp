@@ -1,5 +1,7 @@
 // axon connectivity test: deploy test workloads and check that traffic,
 // services, DNS and policy behave as they should.
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -8,8 +10,10 @@
 #include <functional>
 #include <iomanip>
 #include <regex>
+#include <sstream>
 #include <thread>
 
+#include "axon/agent/v1/agent.grpc.pb.h"
 #include "axon/client/duration.h"
 #include "axon/client/etcd_store.h"
 #include "axon/hubble/client.h"
@@ -90,6 +94,37 @@ struct PodRef {
   std::string name, uid, ip, node;
 };
 
+// --timestamp: each line of the log begins with the time, as cilium-cli's.
+class TimestampBuf final : public std::streambuf {
+ public:
+  explicit TimestampBuf(std::ostream& to) : to_(to) {}
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    if (at_line_start_) {
+      auto now = std::chrono::system_clock::now();
+      std::time_t t = std::chrono::system_clock::to_time_t(now);
+      std::tm tm{};
+      ::gmtime_r(&t, &tm);
+      char buf[32];
+      std::strftime(buf, sizeof buf, "[%H:%M:%S] ", &tm);
+      to_ << buf;
+    }
+    to_.put(static_cast<char>(c));
+    at_line_start_ = c == '\n';
+    return c;
+  }
+  int sync() override {
+    to_.flush();
+    return 0;
+  }
+
+ private:
+  std::ostream& to_;
+  bool at_line_start_ = true;
+};
+
 class Suite {
  public:
   Suite(cli::Context& ctx, const ConnectivityTestParams& p, lab::LabPaths paths,
@@ -111,10 +146,22 @@ class Suite {
   void udp(TestResult& t, const PodRef& from, const PodRef& to, int port, Expect e);
   void dns(TestResult& t, const PodRef& from, const std::string& name, bool tcp, Expect e,
            const std::string& want_ip);
+  // The large answer (the headless Service large-answer: kLargeAnswerRecords
+  // A records, more than fit a UDP answer): asked over UDP, truncated, then
+  // asked again over TCP by the resolver, as every stub resolver does.
+  void dns_large(TestResult& t, const PodRef& from, Expect e);
+
+  // Waits until every node's agent enforces the policies (`enforced`), or
+  // none does any more (!enforced), as its GetPolicy reports: an agent
+  // lists a policy only once every endpoint's map reflects it. False when
+  // an agent does not answer or not in time.
+  bool await_agents(const std::vector<Json>& policies, bool enforced);
 
   // Confirms through the flow API (the relay) that a drop from `src_ip`
   // was seen after `since`; says what it saw in the action's message.
-  void confirm_drop(Action& a, const std::string& src_ip, std::chrono::system_clock::time_point since);
+  // `dst_port` (0: any) narrows it to the action's own traffic.
+  void confirm_drop(Action& a, const std::string& src_ip, std::chrono::system_clock::time_point since,
+                    uint16_t dst_port = 0);
   std::string flow_server;  // "" when flow validation is off or no relay answers
 
   PodRef client, client2, echo_same, echo_other, echo_udp;
@@ -129,8 +176,17 @@ class Suite {
 
   // Progress goes to stdout, or to stderr when stdout carries -o json|yaml.
   std::ostream& log() {
-    return cli::parse_format(ctx_.global.output) == cli::Format::table ? ctx_.out : ctx_.err;
+    std::ostream& to =
+        cli::parse_format(ctx_.global.output) == cli::Format::table ? ctx_.out : ctx_.err;
+    if (!p_.timestamp) return to;
+    if (!stamped_) {
+      stamp_buf_ = std::make_unique<TimestampBuf>(to);
+      stamped_ = std::make_unique<std::ostream>(stamp_buf_.get());
+    }
+    return *stamped_;
   }
+  std::unique_ptr<TimestampBuf> stamp_buf_;
+  std::unique_ptr<std::ostream> stamped_;
   cli::Context& ctx_;
   const ConnectivityTestParams& p_;
   lab::LabPaths paths_;
@@ -170,6 +226,34 @@ Json service(const std::string& ns, const std::string& name, const std::string& 
            {{"selector", {{"app", app}}},
             {"ports", Json::array({{{"name", "p" + std::to_string(port)}, {"port", port},
                                     {"targetPort", port}, {"protocol", proto}}})}}}};
+}
+
+// A headless Service without a selector and an EndpointSlice of documentation
+// addresses (192.0.2.0/24, never contacted): cluster DNS answers its name
+// with one A record per address, too many for one UDP answer (> 1232 bytes,
+// the EDNS size dig and dnsmasq use), so the answer needs TCP.
+constexpr int kLargeAnswerRecords = 100;
+std::vector<Json> large_answer(const std::string& ns) {
+  Json endpoints = Json::array();
+  for (int i = 1; i <= kLargeAnswerRecords; ++i) {
+    endpoints.push_back({{"addresses", Json::array({"192.0.2." + std::to_string(i)})},
+                         {"conditions", {{"ready", true}}}});
+  }
+  return {{{"apiVersion", "v1"},
+           {"kind", "Service"},
+           {"metadata", {{"name", "large-answer"}, {"namespace", ns}}},
+           {"spec",
+            {{"clusterIP", "None"},
+             {"ports", Json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}}})}}}},
+          {{"apiVersion", "discovery.k8s.io/v1"},
+           {"kind", "EndpointSlice"},
+           {"metadata",
+            {{"name", "large-answer-1"},
+             {"namespace", ns},
+             {"labels", {{"kubernetes.io/service-name", "large-answer"}}}}},
+           {"addressType", "IPv4"},
+           {"endpoints", std::move(endpoints)},
+           {"ports", Json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}}})}}};
 }
 
 Json cnp(const std::string& ns, const std::string& name, Json spec) {
@@ -231,6 +315,7 @@ Status Suite::deploy() {
       service(ns(), "echo-same-node", "echo-same-node", 8080),
       service(ns(), "echo-other-node", "echo-other-node", 8080),
       service(ns(), "no-backends", "nothing-has-this-label", 8080)};
+  for (auto& o : large_answer(ns())) objs.push_back(std::move(o));
   log() << "✨ [" << paths_.name << "] Deploying the test workloads into namespace " << ns()
            << " (client, client2 and echo-same-node on " << n1 << ", echo-other-node and echo-udp on "
            << n2 << ")...\n";
@@ -256,6 +341,23 @@ Status Suite::deploy() {
   echo_same_vip = vip("echo-same-node");
   echo_other_vip = vip("echo-other-node");
   nobackend_vip = vip("no-backends");
+  // As cilium-cli does: the client must reach cluster DNS, and DNS must know
+  // the test's names, before tests rely on them.
+  log() << "⌛ [" << paths_.name << "] Waiting for pod " << ns() << "/" << client.name
+        << " to reach DNS server on 10.96.0.10 and resolve the test's Services...\n";
+  bool resolved = false;
+  for (int i = 0; i < 60 && !resolved && !g_interrupted.load(); ++i) {
+    auto a = exec(client, {"dig", "+short", "+tries=1", "+time=1",
+                           "echo-same-node." + ns() + ".svc.cluster.local"});
+    auto b = exec(client, {"dig", "+short", "+tcp", "+tries=1", "+time=1",
+                           "large-answer." + ns() + ".svc.cluster.local"});
+    resolved = a.code == 0 && a.out.starts_with(echo_same_vip + "\n") && b.code == 0 &&
+               std::count(b.out.begin(), b.out.end(), '\n') == kLargeAnswerRecords;
+    if (!resolved) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  if (!resolved) return Error{"pod " + ns() + "/" + client.name +
+                              " cannot resolve the test's Services through cluster DNS (10.96.0.10) "
+                              "within 60 s: see `axon get pods -n kube-system -l k8s-app=kube-dns`"};
   // "The world": an HTTP server on the lab's LAN host, outside the cluster.
   auto world = lab::spawn_in_netns(paths_.client_netns(),
                                    {"axon", "workload", "http-echo", "--port", "8080"},
@@ -274,7 +376,8 @@ void Suite::cleanup() {
   if (p_.keep) return;
   log() << "🧹 [" << paths_.name << "] Removing namespace " << ns() << " and its workloads\n";
   for (const auto& [api, kind] : std::vector<std::pair<std::string, std::string>>{
-           {"apps/v1", "Deployment"}, {"v1", "Service"}, {"cilium.io/v2", "CiliumNetworkPolicy"}}) {
+           {"apps/v1", "Deployment"}, {"v1", "Service"}, {"discovery.k8s.io/v1", "EndpointSlice"},
+           {"cilium.io/v2", "CiliumNetworkPolicy"}}) {
     auto objs = store_->list(api, kind, ns(), "");
     if (!objs) continue;
     for (const auto& o : *objs) (void)store_->remove(client::ObjectRef::of(o));
@@ -290,7 +393,8 @@ lab::ExecResult Suite::exec(const PodRef& pod, std::vector<std::string> argv) {
 
 void Suite::record(TestResult& t, Action a) {
   a.name += "-" + std::to_string(t.actions.size());
-  if (p_.debug || !a.passed) {
+  const bool failed = !a.passed;
+  if (p_.debug || failed) {
     log() << "  [.] Action [" << t.name << ":" << a.name << ": " << a.from << " -> " << a.to
              << "]\n";
     log() << "  " << (a.passed ? "✅ " : "❌ ") << a.message << "\n";
@@ -298,9 +402,30 @@ void Suite::record(TestResult& t, Action a) {
     log() << "." << std::flush;
   }
   t.actions.push_back(std::move(a));
+  if (failed && p_.pause_on_fail && !g_interrupted.load()) {
+    // Time to look at the lab as the failure left it (policies still in place).
+    log() << "⏸️  Paused after a failure: press Enter to go on (Ctrl-C stops)..." << std::flush;
+    std::string line;
+    std::getline(*ctx_.in, line);
+    log() << "\n";
+  }
 }
 
 std::string where(const PodRef& p) { return p.name + " (" + p.ip + ")"; }
+
+// The port of "http://host:port/..." (80 when none is given).
+uint16_t url_port(const std::string& url) {
+  auto host = url.find("//");
+  host = host == std::string::npos ? 0 : host + 2;
+  auto end = url.find('/', host);
+  auto colon = url.rfind(':', end);
+  if (colon == std::string::npos || colon < host) return 80;
+  try {
+    return static_cast<uint16_t>(std::stoi(url.substr(colon + 1, end - colon - 1)));
+  } catch (...) {
+    return 0;
+  }
+}
 
 // A connection's fate from curl's exit code.
 void judge(Action& a, int code, const std::string& out, Expect e, const std::string& want) {
@@ -318,15 +443,21 @@ void judge(Action& a, int code, const std::string& out, Expect e, const std::str
 }
 
 void Suite::confirm_drop(Action& a, const std::string& src_ip,
-                         std::chrono::system_clock::time_point since) {
+                         std::chrono::system_clock::time_point since, uint16_t dst_port) {
   if (flow_server.empty() || !a.passed) return;
   observer::GetFlowsRequest req;
   req.set_number(50);
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since.time_since_epoch());
-  req.mutable_since()->set_seconds(secs.count() - 1);
+  // A little before the action started (clocks of the kernel and of this
+  // process are converted separately), not as far back as the previous one.
+  const auto ns_since = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            (since - std::chrono::milliseconds(250)).time_since_epoch())
+                            .count();
+  req.mutable_since()->set_seconds(ns_since / 1'000'000'000);
+  req.mutable_since()->set_nanos(static_cast<int32_t>(ns_since % 1'000'000'000));
   auto* f = req.add_whitelist();
   f->add_source_ip(src_ip);
   f->add_verdict(flow::DROPPED);
+  if (dst_port != 0) f->add_destination_port(std::to_string(dst_port));
   std::string seen;
   // Events reach the relay within a moment; look a few times.
   for (int i = 0; i < 10 && seen.empty(); ++i) {
@@ -367,7 +498,7 @@ void Suite::http(TestResult& t, const PodRef& from, const std::string& url, cons
     if (r.code == 0) break;
   }
   judge(a, r.code, r.out, e, want_backend);
-  if (e == Expect::drop) confirm_drop(a, from.ip, started);
+  if (e == Expect::drop) confirm_drop(a, from.ip, started, url_port(url));
   record(t, std::move(a));
 }
 
@@ -426,9 +557,86 @@ void Suite::dns(TestResult& t, const PodRef& from, const std::string& name, bool
   } else {
     a.passed = !ok;
     a.message = a.passed ? "no answer, as expected" : "expected no answer, got " + ip;
-    confirm_drop(a, from.ip, started);
+    confirm_drop(a, from.ip, started, 53);
   }
   record(t, std::move(a));
+}
+
+void Suite::dns_large(TestResult& t, const PodRef& from, Expect e) {
+  if (g_interrupted.load()) return;
+  const auto started = std::chrono::system_clock::now();
+  const std::string name = "large-answer." + ns() + ".svc.cluster.local";
+  Action a{"dns-large", ns() + "/" + where(from),
+           "cluster DNS 10.96.0.10:53/UDP, then TCP (" + name + ", " +
+               std::to_string(kLargeAnswerRecords) + " A records)",
+           false, ""};
+  const std::string wait = std::to_string(seconds(p_.connect_timeout, 2));
+  auto r = exec(from, {"dig", "+tries=1", "+time=" + wait, name, "A"});
+  const bool truncated = r.out.find("Truncated, retrying in TCP mode") != std::string::npos;
+  // Answer lines: "NAME TTL IN A ADDRESS" (comments start with ';').
+  size_t records = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::string name, ttl, cls, type;
+    if (line.starts_with(";") || !(words >> name >> ttl >> cls >> type)) continue;
+    if (cls == "IN" && type == "A") ++records;
+  }
+  const bool answered = r.code == 0 && records == static_cast<size_t>(kLargeAnswerRecords);
+  if (e == Expect::success) {
+    a.passed = answered && truncated;
+    a.message = a.passed ? "truncated over UDP, all " + std::to_string(records) +
+                               " records over TCP"
+                : !truncated ? "the UDP answer was not truncated (" + std::to_string(records) +
+                                   " records): the test needs a larger answer"
+                             : "no answer over TCP after truncation (" + std::to_string(records) +
+                                   " records, dig exit " + std::to_string(r.code) + ")";
+  } else {
+    a.passed = truncated && !answered;
+    a.message = a.passed ? "truncated over UDP; the TCP retry got no answer, as expected"
+                : !truncated ? "expected a truncated UDP answer, got none"
+                             : "expected the TCP retry to fail, got " + std::to_string(records) +
+                                   " records";
+    confirm_drop(a, from.ip, started, 53);
+  }
+  record(t, std::move(a));
+}
+
+bool Suite::await_agents(const std::vector<Json>& policies, bool enforced) {
+  namespace pb = axon::agent::v1;
+  std::vector<std::string> names;
+  for (const auto& pol : policies) {
+    const auto& meta = pol["metadata"];
+    names.push_back(pol.value("kind", "") + " " +
+                    (meta.contains("namespace") ? meta.value("namespace", "") + "/" : "") +
+                    meta.value("name", ""));
+  }
+  std::vector<std::unique_ptr<pb::Agent::Stub>> stubs;
+  for (const auto& node : nodes) {
+    stubs.push_back(pb::Agent::NewStub(grpc::CreateChannel(
+        "unix:" + paths_.node_agent_socket(node), grpc::InsecureChannelCredentials())));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline && !g_interrupted.load()) {
+    bool all = true;
+    for (auto& stub : stubs) {
+      grpc::ClientContext c;
+      c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      pb::PolicyResponse r;
+      if (!stub->GetPolicy(&c, pb::Empty(), &r).ok()) {
+        all = false;
+        break;
+      }
+      for (const auto& n : names) {
+        bool has = std::find(r.policies().begin(), r.policies().end(), n) != r.policies().end();
+        all = all && has == enforced;
+      }
+      if (!all) break;
+    }
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
 }
 
 void Suite::run(const std::string& name, const std::function<void(TestResult&)>& body,
@@ -460,16 +668,20 @@ void Suite::run(const std::string& name, const std::function<void(TestResult&)>&
       t.actions.push_back({"apply-policy", "", pol["metadata"].value("name", ""), false, r.error().str()});
     }
   }
-  // Policies reach every agent in well under a second (bench/RESULTS.md);
-  // the first action waits for them with its retries.
-  if (!policies.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  if (!policies.empty() && !await_agents(policies, true)) {
+    t.actions.push_back({"await-policy", "", "every node's agent", false,
+                         "the agents did not report the test's policies as enforced within 10 s"});
+  }
   try {
     body(t);
   } catch (const std::exception& e) {
     t.actions.push_back({"error", "", "", false, e.what()});
   }
   for (const auto& pol : policies) (void)store_->remove(client::ObjectRef::of(pol));
-  if (!policies.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  if (!policies.empty() && !await_agents(policies, false)) {
+    log() << "⚠️  [" << ns() << "] the agents still enforce the policies of [" << name
+          << "] after 10 s: the next test may see them\n";
+  }
   t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!p_.debug) log() << "\n";
   results_.push_back(std::move(t));
@@ -502,6 +714,7 @@ void define_tests(Suite& s) {
   s.run("dns", [&](TestResult& t) {
     s.dns(t, c, "echo-same-node." + ns + ".svc.cluster.local", false, Expect::success, s.echo_same_vip);
     s.dns(t, c, "echo-other-node." + ns + ".svc.cluster.local", true, Expect::success, s.echo_other_vip);
+    s.dns_large(t, c, Expect::success);
   });
   s.run("allow-all",
         [&](TestResult& t) {
@@ -558,6 +771,7 @@ void define_tests(Suite& s) {
         [&](TestResult& t) {
           s.dns(t, c, "echo-same-node." + ns + ".svc.cluster.local", false, Expect::success, s.echo_same_vip);
           s.dns(t, c, "echo-same-node." + ns + ".svc.cluster.local", true, Expect::success, s.echo_same_vip);
+          s.dns_large(t, c, Expect::success);
           s.http(t, c, url(s.echo_same.ip), to_pod(s.echo_same), Expect::drop);
           s.http(t, c, url(s.world_ip), "world " + s.world_ip + ":8080", Expect::drop);
         },
@@ -568,6 +782,7 @@ void define_tests(Suite& s) {
           // The seed's warning: with UDP only, answers that need TCP fail.
           s.dns(t, c, "echo-same-node." + ns + ".svc.cluster.local", false, Expect::success, s.echo_same_vip);
           s.dns(t, c, "echo-same-node." + ns + ".svc.cluster.local", true, Expect::drop, "");
+          s.dns_large(t, c, Expect::drop);
         },
         {dns_policy("dns-udp-only", Json::array({{{"port", "53"}, {"protocol", "UDP"}}}))});
   s.run("service-no-backends", [&](TestResult& t) {
@@ -633,6 +848,12 @@ int run_suite(cli::Context& ctx, const ConnectivityTestParams& p) {
     }
   }
   if (p.repeat_count < 1) throw cli::UsageError("--repeat-count must be at least 1");
+  if (p.test_concurrency != 1) {
+    throw cli::UsageError(
+        "--test-concurrency " + std::to_string(p.test_concurrency) +
+        ": axon runs the suite in one test namespace at a time (the full suite takes under a "
+        "minute); leave it at 1");
+  }
   if (!ctx.global.kubeconfig.empty() || !ctx.global.kube_context.empty()) {
     ctx.err << "Error: axon connectivity test runs on the embedded lab (--lab); on a Kubernetes "
                "cluster it is not built yet\n";
@@ -760,7 +981,8 @@ void setup_test(CommandBuilder& b) {
          "Run only tests whose name matches; a leading ! skips matching tests", true);
   b.option("--test-namespace", p.test_namespace, "NAMESPACE", "Namespace for the test workloads");
   b.flag("--single-node", p.single_node, "Run only the tests that need a single node");
-  b.option("--test-concurrency", p.test_concurrency, "N", "Test namespaces to run in parallel");
+  b.option("--test-concurrency", p.test_concurrency, "N",
+           "Test namespaces to run in parallel (only 1: one namespace at a time)");
   b.option("--repeat-count", p.repeat_count, "N", "Run the selected tests N times");
   b.duration("--timeout", p.timeout, "Give up on the whole suite after this long (0: never)");
   b.group("Flow validation");
@@ -784,9 +1006,10 @@ void setup_test(CommandBuilder& b) {
   b.group("Output and lifecycle");
   b.file("--junit-file", p.junit_file, "Write a JUnit XML report to FILE");
   b.list("--junit-property", p.junit_properties, "KEY=VALUE", "Add a property to the JUnit report");
-  b.flag("-d,--debug", p.debug, "Print debug detail for every action");
-  b.flag("-t,--timestamp", p.timestamp, "Prefix output lines with a timestamp");
-  b.flag("-p,--pause-on-fail", p.pause_on_fail, "Pause after a failure until Enter is pressed");
+  b.flag("-d,--debug", p.debug, "Print every action's line and result (as -v does)");
+  b.flag("-t,--timestamp", p.timestamp, "Begin every output line with the time (UTC)");
+  b.flag("-p,--pause-on-fail", p.pause_on_fail,
+         "After a failed action, wait for Enter before going on (the lab as the failure left it)");
   b.flag("--exit-zero-on-failure", p.exit_zero_on_failure, "Exit 0 even when tests fail");
   b.flag("--force-deploy", p.force_deploy,
          "Redeploy the test workloads even when they look healthy");
@@ -795,7 +1018,10 @@ void setup_test(CommandBuilder& b) {
   b.example("axon connectivity test");
   b.example("axon connectivity test --test dns --junit-file report.xml");
   b.example("axon connectivity test --test '!dns-udp-only'");
-  b.action([&ctx = b.ctx(), &p] { return run_suite(ctx, p); });
+  b.action([&ctx = b.ctx(), &p] {
+    p.debug = p.debug || ctx.global.verbose > 0;  // -v: every action's line, as cilium-cli's
+    return run_suite(ctx, p);
+  });
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ Result<std::vector<NodePolicy>> ask_agents(cli::Context& ctx, const std::string&
     if (!only.empty() && name != only) continue;
     NodePolicy np{name, std::nullopt};
     auto stub = pb::Agent::NewStub(grpc::CreateChannel(
-        "unix:" + lab->node_root(name) + "/run/axon/agent.sock", grpc::InsecureChannelCredentials()));
+        "unix:" + lab->node_agent_socket(name), grpc::InsecureChannelCredentials()));
     grpc::ClientContext c;
     c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
     pb::PolicyResponse r;

@@ -97,7 +97,7 @@ int run(cli::Context& ctx, const StatusParams& p) {
   if (ctx.global.kubeconfig.empty() && ctx.global.kube_context.empty()) {
     if (auto lab = lab::find_lab(ctx.global.state_dir, ctx.global.lab)) {
       agents = [paths = *lab](const std::string& node) {
-        return paths.node_root(node) + "/run/axon/agent.sock";
+        return paths.node_agent_socket(node);
       };
     }
   }

@@ -23,6 +23,7 @@ namespace axon::commands {
 namespace {
 
 using cli::CommandBuilder;
+using client::Json;
 
 std::atomic<bool> g_stop{false};
 void on_signal(int) {
@@ -160,7 +161,8 @@ int udp_echo(int port) {
 }
 
 // Cluster DNS: dnsmasq answering for <svc>.<ns>.svc.cluster.local from a
-// hosts file kept in sync with the Services in the store.
+// hosts file kept in sync with the Services in the store (a headless
+// Service: an A record per ready address of its EndpointSlices).
 int cluster_dns() {
   handle_stop_signals();
   const char* target = std::getenv("AXON_STORE");
@@ -179,12 +181,33 @@ int cluster_dns() {
   auto render = [&]() -> std::string {
     auto svcs = store.list("v1", "Service", "", "");
     if (!svcs) return last;
+    auto slices = store.list("discovery.k8s.io/v1", "EndpointSlice", "", "");
+    if (!slices) return last;
     std::set<std::string> lines;
     for (const auto& s : *svcs) {
-      std::string ip = s["spec"].value("clusterIP", "");
-      if (ip.empty() || ip == "None") continue;
-      lines.insert(ip + " " + s["metadata"].value("name", "") + "." +
-                   s["metadata"].value("namespace", "") + ".svc." + lab::kClusterDomain);
+      const std::string name = s["metadata"].value("name", "");
+      const std::string ns = s["metadata"].value("namespace", "");
+      const std::string fqdn = name + "." + ns + ".svc." + lab::kClusterDomain;
+      std::string ip = client::member(s, "spec").value("clusterIP", "");
+      if (ip.empty()) continue;
+      if (ip != "None") {
+        lines.insert(ip + " " + fqdn);
+        continue;
+      }
+      // Headless: one A record per ready endpoint address, as Kubernetes DNS.
+      for (const auto& slice : *slices) {
+        const Json& meta = slice["metadata"];
+        if (meta.value("namespace", "") != ns ||
+            client::member(client::member(meta, "labels"), "kubernetes.io/service-name") != name ||
+            slice.value("addressType", "IPv4") != "IPv4")
+          continue;
+        for (const auto& ep : client::member(slice, "endpoints")) {
+          if (client::member(client::member(ep, "conditions"), "ready") == false) continue;
+          for (const auto& a : client::member(ep, "addresses")) {
+            if (a.is_string()) lines.insert(a.get<std::string>() + " " + fqdn);
+          }
+        }
+      }
     }
     std::string out;
     for (const auto& l : lines) out += l + "\n";

@@ -37,6 +37,10 @@ struct LabPaths {
   // are on that node (see lab/rootfs.h).
   std::string node_root(const std::string& node) const { return dir() + "/nodes/" + node; }
   // The node agent's flow API: /run/axon/hubble.sock on that node.
+  // The node agent's API (axon.agent.v1.Agent).
+  std::string node_agent_socket(const std::string& node) const {
+    return node_root(node) + "/run/axon/agent.sock";
+  }
   std::string node_hubble_socket(const std::string& node) const {
     return node_root(node) + "/run/axon/hubble.sock";
   }
