@@ -254,9 +254,27 @@ grpc::Status RelayService::GetFlows(grpc::ServerContext* ctx, const observer::Ge
 
   SortBuffer buffer;
   bool client_gone = false;
-  auto send = [&](const observer::GetFlowsResponse& r) {
-    if (!client_gone && !writer->Write(r)) client_gone = true;
+  // What one merge round sends goes out as a batch: each response is
+  // written once the next is at hand, with gRPC's buffer hint, and the
+  // round's last one plainly (flush_sent), so nothing waits past the round.
+  std::optional<observer::GetFlowsResponse> pending;
+  int batched = 0;
+  auto write_pending = [&](bool more) {
+    if (!pending) return;
+    grpc::WriteOptions o;
+    if (more && ++batched < 64) {
+      o.set_buffer_hint();
+    } else {
+      batched = 0;
+    }
+    if (!client_gone && !writer->Write(*pending, o)) client_gone = true;
+    pending.reset();
   };
+  auto send = [&](observer::GetFlowsResponse r) {
+    write_pending(true);
+    pending = std::move(r);
+  };
+  auto flush_sent = [&] { write_pending(false); };
   // A flow can go once no live node can still send an older one.
   auto watermark = [&]() -> std::optional<int64_t> {
     int64_t w = std::numeric_limits<int64_t>::max();
@@ -285,7 +303,7 @@ grpc::Status RelayService::GetFlows(grpc::ServerContext* ctx, const observer::Ge
         continue;
       }
       if (item.response->has_node_status()) {
-        send(*item.response);
+        send(std::move(*item.response));
         continue;
       }
       int64_t t = to_unix_ns(item.response->time());
@@ -303,9 +321,11 @@ grpc::Status RelayService::GetFlows(grpc::ServerContext* ctx, const observer::Ge
     while (!buffer.empty() && buffer.oldest_arrival() < stale) send(buffer.pop());
     if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) {
       while (!buffer.empty()) send(buffer.pop());
+      flush_sent();
       shutdown();
       return client_gone ? grpc::Status::CANCELLED : grpc::Status::OK;
     }
+    flush_sent();
   }
 }
 
