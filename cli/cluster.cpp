@@ -14,7 +14,12 @@ Result<std::unique_ptr<client::ClusterStore>> connect_cluster(Context& ctx) {
     return std::unique_ptr<client::ClusterStore>(std::move(*store));
   }
   auto lab = connect_lab(ctx);
-  if (!lab) return lab.error();
+  if (!lab) {
+    // Commands that also work on Kubernetes say so (lab-only ones do not).
+    Error e = lab.error();
+    if (e.message.starts_with("no lab is up")) e.message += ", or give --kubeconfig for a Kubernetes cluster";
+    return e;
+  }
   return std::unique_ptr<client::ClusterStore>(std::move(*lab));
 }
 

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "axon/base/result.h"
@@ -32,6 +33,11 @@
 namespace axon::agent {
 
 using client::Json;
+
+// Whether a store key (kRegistryPrefix + group/plural/...) is of a kind the
+// agent acts on (nodes, pods, namespaces, Services, EndpointSlices,
+// policies): a change to one wakes its sync.
+bool agent_watches_key(std::string_view key);
 
 struct AgentConfig {
   std::string node;                 // NODE_NAME

@@ -499,6 +499,26 @@ void Agent::sync_services() {
   }
 }
 
+bool agent_watches_key(std::string_view key) {
+  // The kinds sync() and its parts read: kRegistryPrefix + group/plural/.
+  static constexpr std::string_view kinds[] = {
+      "core/nodes/",
+      "core/pods/",
+      "core/namespaces/",
+      "core/services/",
+      "discovery.k8s.io/endpointslices/",
+      "networking.k8s.io/networkpolicies/",
+      "cilium.io/ciliumnetworkpolicies/",
+      "cilium.io/ciliumclusterwidenetworkpolicies/",
+  };
+  if (!key.starts_with(client::kRegistryPrefix)) return false;
+  key.remove_prefix(std::string_view(client::kRegistryPrefix).size());
+  for (auto k : kinds) {
+    if (key.starts_with(k)) return true;
+  }
+  return false;
+}
+
 void Agent::sync() {
   auto nodes = store_->list("v1", "Node", "", "");
   auto pods = store_->list("v1", "Pod", "", "");
@@ -536,9 +556,25 @@ int Agent::run(const std::atomic<bool>& stop) {
       log::info("agent of {} ready; CNI configuration installed", c_.node);
     }
     if (watch) {
-      auto b = watch->next(std::chrono::seconds(2));
-      if (b && b->canceled) watch.reset();
-      while (watch && watch->next(std::chrono::milliseconds(20))) {
+      // Resync when something the agent acts on changed, and every 2 s
+      // regardless. Leases, Events, Deployments and the like change often
+      // and do not matter to the datapath: they wake nothing.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      bool relevant = false;
+      while (!relevant && watch && !stop.load()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        auto batch = watch->next(left);
+        if (!batch) break;
+        if (batch->canceled) {
+          watch.reset();
+          break;
+        }
+        for (const auto& e : batch->events) relevant = relevant || agent_watches_key(e.kv.key);
+      }
+      // What else arrived with it: one sync for a burst.
+      while (relevant && watch && watch->next(std::chrono::milliseconds(20))) {
       }
     } else {
       std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -51,8 +51,7 @@ Result<LabPaths> find_lab(const std::string& state_dir, const std::string& wante
   }
   auto labs = list_labs(state_dir);
   if (labs.empty()) {
-    return Error{"no lab is up in " + state_dir +
-                 ": start one with `axon lab up`, or give --kubeconfig for a Kubernetes cluster"};
+    return Error{"no lab is up in " + state_dir + ": start one with `axon lab up`"};
   }
   if (labs.size() > 1) {
     return Error{"several labs are up (" + join(labs, ", ") +
