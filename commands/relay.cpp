@@ -36,6 +36,7 @@ struct RelayParams {
   std::string socket;  // default: the lab's relay.sock
   std::string store;   // default: AXON_STORE
   std::string host_loopback = "127.0.0.1:4245";
+  std::string metrics_address = ":9966";  // Hubble relay's metrics port
 };
 
 // The machine's network namespace, as the lab knows it: the one its etcd
@@ -136,11 +137,26 @@ int run_relay(cli::Context& ctx, const RelayParams& p) {
                                                           : p.listen_address);
   }
   if (addresses.empty()) throw cli::UsageError("nothing to listen on: give --listen-address or --socket");
-  hubble::RelayService relay(discovery, {});
+  hubble::MetricsRegistry registry;
+  hubble::RelayOptions options;
+  options.metrics = &registry;
+  hubble::RelayService relay(discovery, options);
   auto server = hubble::FlowServer::start({&relay}, addresses);
   if (!server) {
     ctx.err << "Error: " << server.error().str() << "\n";
     return cli::kExitFailed;
+  }
+  std::unique_ptr<hubble::MetricsHttpServer> metrics;
+  if (!p.metrics_address.empty()) {
+    const std::string at = p.metrics_address.starts_with(":") ? "0.0.0.0" + p.metrics_address
+                                                              : p.metrics_address;
+    auto m = hubble::MetricsHttpServer::start(registry, at, [&relay] { relay.refresh_metrics(); });
+    if (m) {
+      metrics = std::move(*m);
+      log::info("relay metrics on http://{}/metrics", at);
+    } else {
+      log::warn("relay metrics on {}: {}", at, m.error().str());
+    }
   }
   log::info("relay serving on {}", join(addresses, ", "));
   // Where Hubble clients on the machine look: its own loopback, while the
@@ -162,6 +178,7 @@ int run_relay(cli::Context& ctx, const RelayParams& p) {
     discovery->refresh();
   }
   if (forwarder) forwarder->stop();
+  if (metrics) metrics->stop();
   (*server)->stop();
   log::info("relay stopped");
   return cli::kExitOk;
@@ -179,6 +196,9 @@ void setup(CommandBuilder& b) {
            "\"\" for none)");
   b.option("--socket", p.socket, "PATH", "Unix socket to serve on (default: the lab's relay.sock)");
   b.option("--store", p.store, "TARGET", "The store's gRPC target (default: AXON_STORE)");
+  b.option("--metrics-listen-address", p.metrics_address, "ADDR",
+           "Prometheus metrics at ADDR/metrics (\":9966\": every address of the relay's network "
+           "namespace; \"\" for none)");
   b.option("--host-loopback", p.host_loopback, "ADDR",
            "In a lab pod, also answer on ADDR of the machine's own network namespace (the lab's "
            "etcd's) by forwarding to the unix socket; \"\" for none");

@@ -49,7 +49,7 @@ __axon_flags() {
     'policy trace') echo '-h --help -s --src -d --dst --src-pod --dst-pod --dport -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'policy validate') echo '-h --help -f --file -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'port-forward') echo '-h --help -n --namespace --address -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
-    'relay') echo '-h --help --listen-address --socket --store --host-loopback -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'relay') echo '-h --help --listen-address --socket --store --metrics-listen-address --host-loopback -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'status') echo '-h --help --wait --wait-duration --ignore-warnings --interactive -o --output -n --namespace --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'ui') echo '-h --help --listen-address --relay --store --buffer -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'uninstall') echo '-h --help --delete-crds -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -332,6 +332,7 @@ __axon_value() {
     ('relay|--listen-address') printf '%s\n' 'any' ;;
     ('relay|--socket') printf '%s\n' 'any' ;;
     ('relay|--store') printf '%s\n' 'any' ;;
+    ('relay|--metrics-listen-address') printf '%s\n' 'any' ;;
     ('relay|--host-loopback') printf '%s\n' 'any' ;;
     ('relay|-o'|'relay|--output') printf '%s\n' 'choice table json yaml' ;;
     ('relay|--state-dir') printf '%s\n' 'dir' ;;

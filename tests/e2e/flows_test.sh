@@ -2,7 +2,7 @@
 # Flows end to end: a 3-node lab with Hubble's relay, real traffic between
 # pods, and `axon observe` reading the relay (the default), one agent
 # (--node) and following; drops with their reasons (a Service without
-# backends, a policy); the machine's 127.0.0.1:4245; the agents' metrics.
+# backends, a policy); the machine's 127.0.0.1:4245; the agents' and the relay's metrics.
 source "$(dirname "$0")/lib.sh"
 SEED="$SRC/../shared/seed/manifests/cilium-values.yaml"
 
@@ -153,4 +153,9 @@ node1_ns="axon-$LAB-node1"
 metrics=$(ip netns exec "$node1_ns" curl -s -m 3 http://127.0.0.1:9965/metrics)
 expect_contains "agent metrics: flows processed" "$metrics" 'hubble_flows_processed_total{type="Trace"'
 expect_contains "... the ring" "$metrics" "hubble_ring_buffer_capacity 4095"
+# The relay's, in its pod (Hubble relay's :9966).
+metrics=$(in_pod kube-system app.kubernetes.io/name=hubble-relay curl -s -m 3 http://127.0.0.1:9966/metrics)
+expect_contains "relay metrics: GetFlows calls served" "$metrics" 'hubble_relay_get_flows_requests_total{follow="false"}'
+expect_contains "... flows forwarded" "$metrics" "hubble_relay_flows_forwarded_total"
+expect_contains "... every node's agent connected" "$metrics" 'hubble_relay_pool_peer_connection_status{status="CONNECTED"} 3'
 finish

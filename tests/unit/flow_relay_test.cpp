@@ -224,3 +224,30 @@ TEST_CASE("no node reachable is an error, not a hang") {
   REQUIRE(got.size() == 1);
   CHECK(got[0].node_status().state_change() == relay::NODE_UNAVAILABLE);
 }
+
+TEST_CASE("the relay's metrics: requests, flows forwarded, unavailable nodes, peers by state") {
+  MetricsRegistry registry;
+  auto options = fast();
+  options.metrics = &registry;
+  Cluster c(options);
+  for (int i = 0; i < 6; ++i) c.nodes[i % 3].ring->write(flow_at(i * 10, c.nodes[i % 3].name));
+  auto stub = c.stub();
+  grpc::ClientContext ctx;
+  observer::GetFlowsRequest req;
+  req.set_number(10);
+  auto reader = stub->GetFlows(&ctx, req);
+  observer::GetFlowsResponse r;
+  int flows = 0;
+  while (reader->Read(&r)) flows += r.has_flow() ? 1 : 0;
+  REQUIRE(reader->Finish().ok());
+  CHECK(flows == 6);
+  c.relay->refresh_metrics();
+  const std::string text = registry.render();
+  CAPTURE(text);
+  CHECK(text.find("hubble_relay_get_flows_requests_total{follow=\"false\"} 1\n") != std::string::npos);
+  CHECK(text.find("hubble_relay_flows_forwarded_total 6\n") != std::string::npos);
+  CHECK(text.find("hubble_relay_node_errors_total{node=\"node4\",status=\"UNAVAILABLE\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("hubble_relay_pool_peer_connection_status{status=\"CONNECTED\"} 3\n") !=
+        std::string::npos);
+}

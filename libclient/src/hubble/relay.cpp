@@ -144,6 +144,41 @@ RelayService::RelayService(std::shared_ptr<const UpstreamDiscovery> discovery, R
     : discovery_(std::move(discovery)), options_(std::move(options)) {
   if (options_.version.empty()) options_.version = build_info::version;
   if (options_.sort_buffer == 0) options_.sort_buffer = 1;
+  if (auto* m = options_.metrics) {
+    metrics_.reset(new Metrics{
+        m->gauge("hubble_relay_pool_peer_connection_status",
+                 "Peers (node agents) by the state of the relay's connection to them", {"status"}),
+        m->counter("hubble_relay_get_flows_requests_total", "GetFlows calls the relay served",
+                   {"follow"}),
+        m->counter("hubble_relay_flows_forwarded_total", "Flows the relay wrote to its clients"),
+        m->counter("hubble_relay_node_errors_total",
+                   "Nodes reported unavailable or failing to a client", {"node", "status"})});
+  }
+}
+
+void RelayService::count_node_errors(const std::vector<std::string>& nodes, const char* status) {
+  if (!metrics_) return;
+  for (const auto& n : nodes) metrics_->node_errors.add({n, status});
+}
+
+void RelayService::refresh_metrics() {
+  if (!metrics_) return;
+  std::map<std::string, double> by_state = {
+      {"CONNECTED", 0}, {"CONNECTING", 0}, {"IDLE", 0}, {"TRANSIENT_FAILURE", 0}};
+  for (const auto& u : discovery_->upstreams()) {
+    std::shared_ptr<grpc::Channel> ch;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = channels_.find(u.target); it != channels_.end()) ch = it->second;
+    }
+    switch (ch ? ch->GetState(false) : GRPC_CHANNEL_IDLE) {
+      case GRPC_CHANNEL_READY: by_state["CONNECTED"] += 1; break;
+      case GRPC_CHANNEL_CONNECTING: by_state["CONNECTING"] += 1; break;
+      case GRPC_CHANNEL_TRANSIENT_FAILURE: by_state["TRANSIENT_FAILURE"] += 1; break;
+      default: by_state["IDLE"] += 1; break;
+    }
+  }
+  for (const auto& [state, n] : by_state) metrics_->peers.set({state}, n);
 }
 
 std::shared_ptr<grpc::Channel> RelayService::channel(const std::string& target) {
@@ -204,9 +239,11 @@ grpc::Status RelayService::GetFlows(grpc::ServerContext* ctx, const observer::Ge
   ctx->AddInitialMetadata(kRelayVersionHeader, options_.version);
   writer->SendInitialMetadata();
 
+  if (metrics_) metrics_->requests.add({req->follow() ? "true" : "false"});
   auto channels = connect_all(ups);
   std::vector<std::string> connected, unavailable;
   for (size_t i = 0; i < ups.size(); ++i) (channels[i] ? connected : unavailable).push_back(ups[i].name);
+  count_node_errors(unavailable, "UNAVAILABLE");
   if (!connected.empty() &&
       !writer->Write(node_status(relay::NODE_CONNECTED, connected, "", options_.name))) {
     return grpc::Status::CANCELLED;
@@ -267,6 +304,7 @@ grpc::Status RelayService::GetFlows(grpc::ServerContext* ctx, const observer::Ge
     } else {
       batched = 0;
     }
+    if (metrics_ && pending->has_flow()) metrics_->forwarded.add({});
     if (!client_gone && !writer->Write(*pending, o)) client_gone = true;
     pending.reset();
   };
@@ -297,6 +335,7 @@ grpc::Status RelayService::GetFlows(grpc::ServerContext* ctx, const observer::Ge
         // failure seen here is the node's (a node shutting down cancels).
         done[i] = true;
         if (!item.status.ok()) {
+          count_node_errors({ups[i].name}, "ERROR");
           send(node_status(relay::NODE_ERROR, {ups[i].name}, item.status.error_message(),
                            options_.name));
         }

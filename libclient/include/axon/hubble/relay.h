@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "axon/hubble/metrics.h"
 #include "axon/hubble/observer.h"
 #include "observer/observer.grpc.pb.h"
 
@@ -67,6 +68,14 @@ struct RelayOptions {
   std::chrono::milliseconds call_timeout{3000};  // per-node ServerStatus/GetNodes/GetNamespaces
   size_t sort_buffer = 100;                     // Hubble's sort buffer
   std::chrono::milliseconds drain_timeout{1000};  // Hubble's drain timeout
+  // Where the relay's metrics go (null: none). The relay's own names:
+  //   hubble_relay_pool_peer_connection_status{status}  peers by gRPC channel state
+  //                                                     (CONNECTED, CONNECTING, IDLE,
+  //                                                     TRANSIENT_FAILURE), as Hubble's relay
+  //   hubble_relay_get_flows_requests_total{follow}
+  //   hubble_relay_flows_forwarded_total                 flows written to clients
+  //   hubble_relay_node_errors_total{node,status}        UNAVAILABLE / ERROR reports
+  MetricsRegistry* metrics = nullptr;
 };
 
 class RelayService final : public observer::Observer::Service {
@@ -89,7 +98,18 @@ class RelayService final : public observer::Observer::Service {
                               const observer::GetDebugEventsRequest* req,
                               grpc::ServerWriter<observer::GetDebugEventsResponse>* w) override;
 
+  // Refreshes the peer connection gauge (before each scrape).
+  void refresh_metrics();
+
  private:
+  struct Metrics {
+    MetricFamily& peers;
+    MetricFamily& requests;
+    MetricFamily& forwarded;
+    MetricFamily& node_errors;
+  };
+  void count_node_errors(const std::vector<std::string>& nodes, const char* status);
+
   std::shared_ptr<grpc::Channel> channel(const std::string& target);
   // Each upstream's channel once connected within the dial timeout, else null.
   std::vector<std::shared_ptr<grpc::Channel>> connect_all(const std::vector<Upstream>& ups);
@@ -101,6 +121,7 @@ class RelayService final : public observer::Observer::Service {
   RelayOptions options_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // by target
+  std::unique_ptr<Metrics> metrics_;
 };
 
 }  // namespace axon::hubble
