@@ -20,6 +20,7 @@
 #include "axon/lab/process.h"
 #include "cli/cluster.h"
 #include "cli/command.h"
+#include "cli/stop_signals.h"
 #include "cli/output.h"
 #include "cli/progress.h"
 
@@ -29,18 +30,8 @@ namespace {
 using cli::CommandBuilder;
 namespace fs = std::filesystem;
 
-std::atomic<bool> g_stop{false};  // set by SIGTERM/SIGINT in the lab's daemons
-
-void on_signal(int) {
-  g_stop.store(true);
-}
-
-void handle_stop_signals() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-}
+using cli::handle_stop_signals;
+const std::atomic<bool>& g_stop = cli::stop_flag();  // set by SIGTERM/SIGINT in the lab's daemons
 
 struct LabParams {
   std::string name;

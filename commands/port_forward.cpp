@@ -20,6 +20,7 @@
 #include "axon/lab/paths.h"
 #include "cli/cluster.h"
 #include "cli/command.h"
+#include "cli/stop_signals.h"
 
 namespace axon::commands {
 namespace {
@@ -35,10 +36,7 @@ struct PortForwardParams {
   std::string address = "127.0.0.1";
 };
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop.store(true);
-}
+const std::atomic<bool>& g_stop = cli::stop_flag();
 
 bool pod_ready(const Json& pod) {
   if (client::member(client::member(pod, "status"), "podIP").is_null()) return false;
@@ -213,11 +211,7 @@ int run(cli::Context& ctx, const PortForwardParams& p) {
   }
   ctx.out.flush();
 
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  cli::handle_stop_signals();
   const std::string pod_name = pod["metadata"].value("name", "");
   while (!g_stop.load()) {
     std::this_thread::sleep_for(200ms);

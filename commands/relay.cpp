@@ -23,6 +23,7 @@
 #include "axon/lab/paths.h"
 #include "axon/lab/process.h"
 #include "cli/command.h"
+#include "cli/stop_signals.h"
 
 namespace axon::commands {
 namespace {
@@ -47,10 +48,7 @@ std::string lab_machine_netns(const lab::LabPaths& lab) {
   return pid ? "/proc/" + std::to_string(*pid) + "/ns/net" : "";
 }
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop.store(true);
-}
+const std::atomic<bool>& g_stop = cli::stop_flag();
 
 // The nodes of the store, refreshed by refresh() (the relay's main loop);
 // upstreams() answers from the last list.
@@ -98,11 +96,7 @@ class StoreUpstreams final : public hubble::UpstreamDiscovery {
 };
 
 int run_relay(cli::Context& ctx, const RelayParams& p) {
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  cli::handle_stop_signals();
   log::set_max_level(std::max(log::max_level(), log::Level::info));
 
   std::string store = p.store.empty() ? ctx.env("AXON_STORE") : p.store;

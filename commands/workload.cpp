@@ -18,6 +18,7 @@
 #include "axon/lab/paths.h"
 #include "axon/lab/process.h"
 #include "cli/command.h"
+#include "cli/stop_signals.h"
 
 namespace axon::commands {
 namespace {
@@ -25,17 +26,8 @@ namespace {
 using cli::CommandBuilder;
 using client::Json;
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop.store(true);
-}
-void handle_stop_signals() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-}
+using cli::handle_stop_signals;
+const std::atomic<bool>& g_stop = cli::stop_flag();
 
 std::string hostname() {
   char buf[256] = {0};

@@ -21,6 +21,7 @@
 #include "axon/base/log.h"
 #include "axon/datapath/bpffs.h"
 #include "cli/command.h"
+#include "cli/stop_signals.h"
 
 namespace axon::agent {
 namespace {
@@ -29,10 +30,7 @@ namespace pb = axon::agent::v1;
 namespace fs = std::filesystem;
 using cli::CommandBuilder;
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop.store(true);
-}
+const std::atomic<bool>& g_stop = cli::stop_flag();
 
 class AgentService final : public pb::Agent::Service {
  public:
@@ -231,11 +229,7 @@ struct AgentParams {
 };
 
 int run_agent(const AgentParams& p) {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  cli::handle_stop_signals();
   log::set_max_level(std::max(log::max_level(), log::Level::info));
   auto config = AgentConfig::load(p.config_dir);
   if (!config) {
@@ -261,7 +255,7 @@ int run_agent(const AgentParams& p) {
   FlowObserver flows(agent);  // Hubble's observer (observer.h)
   if (auto st = flows.start(); !st) log::error("flow observer: {}", st.error().str());
   int rc = agent.run(g_stop);
-  g_stop.store(true);
+  cli::request_stop();  // the health thread too
   flows.stop();
   server->Shutdown();
   health.join();

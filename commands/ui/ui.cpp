@@ -31,6 +31,7 @@
 #include "axon/hubble/ui.h"
 #include "axon/lab/paths.h"
 #include "cli/command.h"
+#include "cli/stop_signals.h"
 
 std::span<const axon::EmbeddedFile> axon_ui_assets();  // generated: cmake/EmbedFiles.cmake
 
@@ -47,10 +48,7 @@ struct UiParams {
   size_t buffer = 10000;
 };
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop.store(true);
-}
+const std::atomic<bool>& g_stop = cli::stop_flag();
 
 // The relay connection's state, for /api/status.
 class RelayState {
@@ -164,11 +162,7 @@ void routes(httplib::Server& svr, hubble::ui::FlowCache& cache, const RelayState
 }
 
 int run_ui(cli::Context& ctx, const UiParams& p) {
-  struct sigaction sa{};
-  sa.sa_handler = on_signal;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  cli::handle_stop_signals();
   log::set_max_level(std::max(log::max_level(), log::Level::info));
 
   auto colon = p.listen_address.rfind(':');
