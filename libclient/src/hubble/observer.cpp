@@ -12,6 +12,7 @@
 
 #include "axon/base/build_info.h"
 #include "axon/base/fd.h"
+#include "batched_writer.h"
 
 namespace axon::hubble {
 namespace {
@@ -54,38 +55,19 @@ grpc::Status ObserverService::GetFlows(grpc::ServerContext* ctx,
   if (!reader) return {grpc::StatusCode::INVALID_ARGUMENT, reader.error().message};
   ctx->AddInitialMetadata(kServerVersionHeader, options_.version);
   writer->SendInitialMetadata();
-  // Responses go out in batches: each one is written once the next is at
-  // hand, with gRPC's buffer hint (more follow: no flush per message); the
-  // last one of a burst is written plainly when the ring has nothing more
-  // right now, so a quiet stream delivers at once. A burst is cut every
-  // kMaxBatch messages so a steady one never waits long.
-  constexpr int kMaxBatch = 64;
-  FlowEntry e, pending;
-  int batched = 0;
-  auto send_pending = [&](bool more) {
-    grpc::WriteOptions o;
-    if (more && ++batched < kMaxBatch) {
-      o.set_buffer_hint();
-    } else {
-      batched = 0;
-    }
-    bool ok = writer->Write(*pending, o);
-    pending = nullptr;
-    return ok;
-  };
+  BatchedWriter<FlowEntry> out(writer);  // bursts, flushed when the ring is quiet
+  FlowEntry e;
   for (;;) {
     if (ctx->IsCancelled()) return grpc::Status::CANCELLED;
     const auto now = std::chrono::steady_clock::now();
-    switch (reader->next(&e, pending ? now : now + kPollSlice)) {
+    switch (reader->next(&e, out.holding() ? now : now + kPollSlice)) {
       case FlowRingReader::Next::entry:
-        if (pending && !send_pending(true)) return grpc::Status::CANCELLED;  // the client went away
-        pending = std::move(e);
+        if (!out.push(std::move(e))) return grpc::Status::CANCELLED;  // the client went away
         break;
       case FlowRingReader::Next::end:
-        if (pending && !send_pending(false)) return grpc::Status::CANCELLED;
-        return grpc::Status::OK;
+        return out.flush() ? grpc::Status::OK : grpc::Status::CANCELLED;
       case FlowRingReader::Next::timeout:
-        if (pending && !send_pending(false)) return grpc::Status::CANCELLED;
+        if (!out.flush()) return grpc::Status::CANCELLED;
         break;
     }
   }

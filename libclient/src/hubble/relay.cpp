@@ -15,6 +15,7 @@
 #include "axon/client/duration.h"
 #include "axon/hubble/filter.h"
 #include "axon/hubble/ring.h"
+#include "batched_writer.h"
 
 namespace axon::hubble {
 namespace {
@@ -291,28 +292,17 @@ grpc::Status RelayService::GetFlows(grpc::ServerContext* ctx, const observer::Ge
 
   SortBuffer buffer;
   bool client_gone = false;
-  // What one merge round sends goes out as a batch: each response is
-  // written once the next is at hand, with gRPC's buffer hint, and the
-  // round's last one plainly (flush_sent), so nothing waits past the round.
-  std::optional<observer::GetFlowsResponse> pending;
-  int batched = 0;
-  auto write_pending = [&](bool more) {
-    if (!pending) return;
-    grpc::WriteOptions o;
-    if (more && ++batched < 64) {
-      o.set_buffer_hint();
-    } else {
-      batched = 0;
-    }
-    if (metrics_ && pending->has_flow()) metrics_->forwarded.add({});
-    if (!client_gone && !writer->Write(*pending, o)) client_gone = true;
-    pending.reset();
-  };
+  // What one merge round sends goes out as one burst (batched_writer.h),
+  // flushed at the end of the round, so nothing waits past it.
+  BatchedWriter<observer::GetFlowsResponse> out(writer, [this](const auto& r) {
+    if (metrics_ && r.has_flow()) metrics_->forwarded.add({});
+  });
   auto send = [&](observer::GetFlowsResponse r) {
-    write_pending(true);
-    pending = std::move(r);
+    if (!client_gone && !out.push(std::move(r))) client_gone = true;
   };
-  auto flush_sent = [&] { write_pending(false); };
+  auto flush_sent = [&] {
+    if (!client_gone && !out.flush()) client_gone = true;
+  };
   // A flow can go once no live node can still send an older one.
   auto watermark = [&]() -> std::optional<int64_t> {
     int64_t w = std::numeric_limits<int64_t>::max();
