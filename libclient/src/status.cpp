@@ -179,7 +179,11 @@ Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
       a.node = member(p, "spec").value("nodeName", "");
       a.pod = pm.value("name", "");
       std::string socket = agents ? agents(a.node) : "";
-      if (!socket.empty() && pod_ready(p)) {
+      if (!pod_ready(p)) {
+        // The pod's own condition, not the DaemonSet's count: that one lags
+        // the kubelet, and a stopped agent must not pass for ready meanwhile.
+        report.errors.push_back("agent on " + a.node + " (" + a.pod + ") is not ready");
+      } else if (!socket.empty()) {
         if (auto asked = ask_agent(socket)) {
           asked->node = a.node;
           asked->pod = a.pod;
