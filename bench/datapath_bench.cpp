@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -67,10 +68,10 @@ double secs(steady_clock::duration d) {
 
 // A Datapath pinned in a directory of its own, pins removed at the end.
 struct BenchDatapath {
-  std::string dir = std::string(kAxonPinRoot) + "/bench-" + std::to_string(getpid());
+  std::string dir;
   std::optional<Datapath> dp;
-  BenchDatapath() {
-    DatapathConfig c;
+  explicit BenchDatapath(DatapathConfig c = {}, const std::string& tag = "")
+      : dir(std::string(kAxonPinRoot) + "/bench-" + std::to_string(getpid()) + tag) {
     c.pin_dir = dir;
     dp.emplace(must(Datapath::open(c), "open datapath"));
   }
@@ -144,7 +145,7 @@ void attach_all(Datapath& dp, Topology& t,
   uint32_t ep = 1;
   for (const auto& [name, id] : pods) {
     Pod& p = t.pod(name);
-    must(dp.endpoints().attach({p.host_ifindex, ip(p.ip), id, ep++}), "attach " + name);
+    must(dp.endpoints().attach({p.host_ifindex, ip(p.ip), id, ep++, p.mac}), "attach " + name);
   }
 }
 void detach_all(Datapath& dp, Topology& t,
@@ -345,8 +346,110 @@ double iperf3(const Pod& client, const Pod& server, double seconds) {
   return std::atof(out.c_str() + at + 18) / 1e9;
 }
 
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+double best_of(const std::vector<double>& v) {
+  return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+}
+
+// Bare veths (the node's IP stack routes) against axon's programs, once
+// routing through the node's stack (legacy) and once with BPF host routing
+// (axon's default), in alternating rounds on the same pods.
 void bench_policy() {
   std::printf("\n== policy: two pods, bare veths vs axon (1,000 identities, 16k-entry policy)\n");
+  auto topo =
+      must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
+  Pod& client = topo.pod("client");
+  Pod& backend = topo.pod("backend");
+  const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000}, {"backend", 2000}};
+  DatapathConfig legacy_cfg;
+  legacy_cfg.host_routing = false;
+  BenchDatapath legacy(legacy_cfg, "-legacy"), routed;
+  load_policy_state(*legacy);
+  load_policy_state(*routed);
+  AcceptLoop server(backend.ns, 8080);
+  const char* env = std::getenv("AXON_BENCH_ROUNDS");
+  const int rounds = env ? std::max(1, std::atoi(env)) : 9;
+  struct Mode {
+    Mode(const char* n, BenchDatapath* d) : name(n), dp(d) {}
+    const char* name;
+    BenchDatapath* dp;
+    std::vector<double> bw, cps;
+    ProgStats bpf_iperf, bpf_conn;
+    double conns = 0;
+  };
+  std::vector<Mode> modes = {{"bare veths", nullptr}, {"axon, legacy routing", &legacy},
+                             {"axon, host routing", &routed}};
+  std::printf("%-6s", "round");
+  for (const auto& m : modes) std::printf(" %22s", m.name);
+  std::printf("   (Gbit/s, connections/s)\n");
+  for (int r = 0; r < rounds; ++r) {
+    std::printf("%-6d", r + 1);
+    // Rotate the order so no mode always runs first after a pause.
+    for (size_t k = 0; k < modes.size(); ++k) {
+      Mode& m = modes[(k + static_cast<size_t>(r)) % modes.size()];
+      if (m.dp) attach_all(**m.dp, topo, pods);
+      m.bw.push_back(iperf3(client, backend, 2));
+      m.cps.push_back(connect_rate(client, backend.ip, 8080, 1));
+      if (m.dp) {
+        detach_all(**m.dp, topo, pods);
+        must((*m.dp)->conntrack().flush(), "flush");
+      }
+    }
+    for (const auto& m : modes) std::printf(" %9.2f %12.0f", m.bw.back(), m.cps.back());
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  const Mode& bare = modes[0];
+  std::printf("\n%-22s %16s %16s %18s %18s\n", "", "Gbit/s best", "Gbit/s median",
+              "connections best", "connections median");
+  for (const auto& m : modes) {
+    std::printf("%-22s %8.2f (%.3fx) %8.2f (%.3fx) %10.0f (%.3fx) %10.0f (%.3fx)\n", m.name,
+                best_of(m.bw), best_of(m.bw) / best_of(bare.bw), median(m.bw),
+                median(m.bw) / median(bare.bw), best_of(m.cps), best_of(m.cps) / best_of(bare.cps),
+                median(m.cps), median(m.cps) / median(bare.cps));
+  }
+  // The kernel's BPF run-time stats cost time themselves (two clock reads
+  // per run): measured apart from the timed rounds.
+  int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  if (stats_fd < 0) return;
+  Fd stats_guard(stats_fd);
+  for (auto& m : modes) {
+    if (!m.dp) continue;
+    attach_all(**m.dp, topo, pods);
+    auto f0 = prog_stats((*m.dp)->from_container()), t0 = prog_stats((*m.dp)->to_container());
+    (void)iperf3(client, backend, 2);
+    auto f1 = prog_stats((*m.dp)->from_container()), t1 = prog_stats((*m.dp)->to_container());
+    m.conns = connect_rate(client, backend.ip, 8080, 1);
+    auto f2 = prog_stats((*m.dp)->from_container()), t2 = prog_stats((*m.dp)->to_container());
+    detach_all(**m.dp, topo, pods);
+    must((*m.dp)->conntrack().flush(), "flush");
+    m.bpf_iperf = {(f1.run_ns - f0.run_ns) + (t1.run_ns - t0.run_ns),
+                   (f1.runs - f0.runs) + (t1.runs - t0.runs)};
+    m.bpf_conn = {(f2.run_ns - f1.run_ns) + (t2.run_ns - t1.run_ns),
+                  (f2.runs - f1.runs) + (t2.runs - t1.runs)};
+  }
+  std::printf("kernel BPF run-time stats (separate runs; a tail call counts in its caller's run):\n");
+  for (const auto& m : modes) {
+    if (!m.dp || !m.bpf_iperf.runs || !m.bpf_conn.runs || m.conns <= 0) continue;
+    std::printf(
+        "%s: BPF %.0f ns/run during iperf3; during the connection runs %.0f ns/run, %.1f runs and "
+        "%.2f us of BPF per connection\n",
+        m.name, double(m.bpf_iperf.run_ns) / double(m.bpf_iperf.runs),
+        double(m.bpf_conn.run_ns) / double(m.bpf_conn.runs), double(m.bpf_conn.runs) / m.conns,
+        double(m.bpf_conn.run_ns) / m.conns / 1000);
+  }
+}
+
+// A steady connect loop for a profiler (`perf record -a` beside it):
+// AXON_BENCH_SECONDS (default 10) of connections, with axon's programs
+// attached ("connect-axon") or on bare veths ("connect-bare").
+void bench_connect(bool with_axon) {
+  const char* env = std::getenv("AXON_BENCH_SECONDS");
+  const double seconds = env ? std::atof(env) : 10;
   auto topo =
       must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
   Pod& client = topo.pod("client");
@@ -355,58 +458,11 @@ void bench_policy() {
   BenchDatapath dp;
   load_policy_state(*dp);
   AcceptLoop server(backend.ns, 8080);
-  int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-  Fd stats_guard(stats_fd);
-  std::printf("%-6s %14s %14s %14s %14s\n", "round", "bare Gbit/s", "axon Gbit/s", "bare c/s",
-              "axon c/s");
-  // Rounds alternate bare and axon; the best of each is reported (other load
-  // on the machine only ever slows a run down).
-  double best[4] = {};
-  const int rounds = 7;
-  ProgStats from_sum{}, to_sum{}, conn_stats{};
-  double conn_count = 0;  // connections made with axon attached (1 s runs)
-  for (int r = 0; r < rounds; ++r) {
-    double bare_bw = iperf3(client, backend, 2);
-    double bare_cps = connect_rate(client, backend.ip, 8080, 1);
-    attach_all(*dp, topo, pods);
-    auto from0 = prog_stats(dp->from_container()), to0 = prog_stats(dp->to_container());
-    double axon_bw = iperf3(client, backend, 2);
-    auto from1 = prog_stats(dp->from_container()), to1 = prog_stats(dp->to_container());
-    from_sum.run_ns += from1.run_ns - from0.run_ns;
-    from_sum.runs += from1.runs - from0.runs;
-    to_sum.run_ns += to1.run_ns - to0.run_ns;
-    to_sum.runs += to1.runs - to0.runs;
-    auto cf0 = prog_stats(dp->from_container()), ct0 = prog_stats(dp->to_container());
-    double axon_cps = connect_rate(client, backend.ip, 8080, 1);
-    auto cf1 = prog_stats(dp->from_container()), ct1 = prog_stats(dp->to_container());
-    conn_stats.run_ns += (cf1.run_ns - cf0.run_ns) + (ct1.run_ns - ct0.run_ns);
-    conn_stats.runs += (cf1.runs - cf0.runs) + (ct1.runs - ct0.runs);
-    conn_count += axon_cps * 1.0;
-    detach_all(*dp, topo, pods);
-    must(dp->conntrack().flush(), "flush");
-    std::printf("%-6d %14.2f %14.2f %14.0f %14.0f\n", r + 1, bare_bw, axon_bw, bare_cps, axon_cps);
-    std::fflush(stdout);
-    best[0] = std::max(best[0], bare_bw);
-    best[1] = std::max(best[1], axon_bw);
-    best[2] = std::max(best[2], bare_cps);
-    best[3] = std::max(best[3], axon_cps);
-  }
-  std::printf("%-6s %14.2f %14.2f %14.0f %14.0f   axon/bare: throughput %.3fx, connections %.3fx\n",
-              "best", best[0], best[1], best[2], best[3], best[1] / best[0], best[3] / best[2]);
-  if (stats_fd >= 0 && from_sum.runs && to_sum.runs) {
-    std::printf(
-        "kernel BPF run-time stats during iperf3: from-container %.0f ns/run (%lu runs), "
-        "to-container %.0f ns/run (%lu runs)\n",
-        double(from_sum.run_ns) / double(from_sum.runs), (unsigned long)from_sum.runs,
-        double(to_sum.run_ns) / double(to_sum.runs), (unsigned long)to_sum.runs);
-  }
-  if (stats_fd >= 0 && conn_stats.runs && conn_count > 0) {
-    std::printf(
-        "kernel BPF run-time stats during the connection runs: %.0f ns/run, %.1f runs and "
-        "%.2f us of BPF per connection\n",
-        double(conn_stats.run_ns) / double(conn_stats.runs), double(conn_stats.runs) / conn_count,
-        double(conn_stats.run_ns) / conn_count / 1000);
-  }
+  if (with_axon) attach_all(*dp, topo, pods);
+  (void)connect_rate(client, backend.ip, 8080, 0.2);
+  std::printf("%s: %.0f connections/s over %.1f s\n", with_axon ? "axon" : "bare",
+              connect_rate(client, backend.ip, 8080, seconds), seconds);
+  if (with_axon) detach_all(*dp, topo, pods);
 }
 
 // ---------------------------------------------------------------------------
@@ -437,7 +493,7 @@ void bench_prog() {
                  .payload(std::string(64, 'x'))
                  .build();
   auto in_new =
-      pb().ipv4("10.250.0.5", "10.244.1.10").tcp(40002, 1000, axon::test::kTcpSyn).build();
+      pb().ipv4("10.250.0.5", "10.244.1.10").tcp(40002, 1001, axon::test::kTcpSyn).build();
   auto arp = pb().eth("02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", 0x0806)
                  .payload(std::string(28, 0))
                  .build();
@@ -549,8 +605,10 @@ void run(const std::vector<std::string>& which) {
       bench_policy();
     } else if (w == "prog") {
       bench_prog();
+    } else if (w == "connect-axon" || w == "connect-bare") {
+      bench_connect(w == "connect-axon");
     } else {
-      die("unknown benchmark " + w + " (known: services, policy, prog)");
+      die("unknown benchmark " + w + " (known: services, policy, prog, connect-axon, connect-bare)");
     }
   }
 }

@@ -168,6 +168,7 @@ class AgentService final : public pb::Agent::Service {
     ep.ifindex = req->host_ifindex();
     ep.ip = req->ip();
     ep.netns = req->netns();
+    ep.mac = req->mac();
     auto created = a_.endpoint_create(ep);
     if (!created) return grpc::Status(grpc::StatusCode::INTERNAL, created.error().str());
     r->set_endpoint_id(created->id);

@@ -49,6 +49,7 @@ struct AgentConfig {
   bool masquerade = true;                // enable-ipv4-masquerade
   std::string lb_algorithm = "random";
   uint32_t maglev_table_size = 16381;
+  bool host_routing = true;  // false: enable-host-legacy-routing
   std::string run_dir = "/run/axon";
   std::string cni_conf_dir = "/host/etc/cni/net.d";
   std::string cni_bin_dir = "/host/opt/cni/bin";
@@ -68,6 +69,7 @@ struct AgentConfig {
 struct EndpointInfo {
   uint32_t id = 0;
   std::string container_id, pod_ns, pod_name, ip, ifname, netns;
+  std::string mac;  // the pod's interface (host routing delivers to it)
   uint32_t ifindex = 0;
   uint32_t identity = 0;
   std::map<std::string, std::string> labels;  // identity labels
@@ -134,6 +136,7 @@ class Agent {
   void policy_sync_cidrs_locked();
   void install_cni();
   void persist(const EndpointInfo& ep) const;
+  static datapath::Endpoint datapath_endpoint(const EndpointInfo& ep, datapath::Ipv4 ip);
   void restore_endpoints();
   void note_error(const std::string& what, const std::string& message);
 

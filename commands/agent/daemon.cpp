@@ -44,6 +44,7 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   c.lb_algorithm = read_key(dir, "bpf-lb-algorithm", c.lb_algorithm);
   c.maglev_table_size =
       static_cast<uint32_t>(std::stoul(read_key(dir, "bpf-lb-maglev-table-size", "16381")));
+  c.host_routing = read_key(dir, "enable-host-legacy-routing", "false") != "true";
   c.hubble = read_key(dir, "enable-hubble", "false") == "true";
   c.hubble_listen_address = read_key(dir, "hubble-listen-address", "");
   c.hubble_buffer_capacity = std::stoul(read_key(dir, "hubble-event-buffer-capacity", "4095"));
@@ -73,6 +74,7 @@ Json EndpointInfo::to_json() const {
           {"ip", ip},
           {"ifname", ifname},
           {"ifindex", ifindex},
+          {"mac", mac},
           {"netns", netns},
           {"identity", identity},
           {"labels", l}};
@@ -87,6 +89,7 @@ EndpointInfo EndpointInfo::from_json(const Json& j) {
   e.ip = j.value("ip", "");
   e.ifname = j.value("ifname", "");
   e.ifindex = j.value("ifindex", 0u);
+  e.mac = j.value("mac", "");
   e.netns = j.value("netns", "");
   e.identity = j.value("identity", 0u);
   for (const auto& [k, v] : client::member(j, "labels").items()) e.labels[k] = v.get<std::string>();
@@ -143,6 +146,7 @@ Status Agent::start() {
   datapath::DatapathConfig dc;
   dc.pin_dir = datapath::node_pin_dir(c_.cluster, c_.node);
   dc.maglev_table_size = c_.maglev_table_size;
+  dc.host_routing = c_.host_routing;
   dc.default_algorithm =
       c_.lb_algorithm == "maglev" ? datapath::LbAlgorithm::maglev : datapath::LbAlgorithm::random;
   auto dp = datapath::Datapath::open(dc);
@@ -155,6 +159,14 @@ Status Agent::start() {
   log::info("agent of {}: pod CIDR {}, pins in {}, {} endpoints restored", c_.node, cidr,
             dc.pin_dir, endpoints_.size());
   return {};
+}
+
+datapath::Endpoint Agent::datapath_endpoint(const EndpointInfo& ep, datapath::Ipv4 ip) {
+  datapath::Endpoint d{ep.ifindex, ip, ep.identity, ep.id};
+  // Without a MAC (an endpoint an older agent recorded) packets for the pod
+  // go through the node's stack.
+  if (auto mac = datapath::parse_mac(ep.mac)) d.mac = *mac;
+  return d;
 }
 
 void Agent::restore_endpoints() {
@@ -176,7 +188,7 @@ void Agent::restore_endpoints() {
     if (l.is_array() && !l.empty()) ep.ifindex = l[0].value("ifindex", ep.ifindex);
     auto parsed = datapath::parse_ipv4(ep.ip);
     if (!parsed) continue;
-    if (auto st = dp_->endpoints().attach({ep.ifindex, *parsed, ep.identity, ep.id}); !st) {
+    if (auto st = dp_->endpoints().attach(datapath_endpoint(ep, *parsed)); !st) {
       log::warn("re-attaching {}/{}: {}", ep.pod_ns, ep.pod_name, st.error().str());
       continue;
     }
@@ -263,7 +275,7 @@ Result<EndpointInfo> Agent::endpoint_create(EndpointInfo ep) {
   policy_upsert_identities_locked();
   policy_write_locked();
   ep = endpoints_[ep.container_id];
-  if (auto st = dp_->endpoints().attach({ep.ifindex, *ip, ep.identity, ep.id}); !st) {
+  if (auto st = dp_->endpoints().attach(datapath_endpoint(ep, *ip)); !st) {
     endpoints_.erase(ep.container_id);
     return st.error();
   }
@@ -405,7 +417,7 @@ void Agent::sync_ipcache(const std::vector<Json>& pods,
       if (ep.ip == ip && ep.identity != *id) {
         ep.identity = *id;
         ep.labels = labels;
-        (void)dp_->endpoints().attach({ep.ifindex, *parsed, ep.identity, ep.id});
+        (void)dp_->endpoints().attach(datapath_endpoint(ep, *parsed));
         persist(ep);
       }
     }

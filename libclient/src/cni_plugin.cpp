@@ -192,6 +192,7 @@ Result<Json> add(const Op& op) {
   ereq.set_host_ifindex((*host)["ifindex"].get<uint32_t>());
   ereq.set_ip(ip.ip());
   ereq.set_netns(op.netns);
+  ereq.set_mac((*inner).value("address", ""));
   pb::EndpointResponse ep;
   {
     grpc::ClientContext ctx;

@@ -252,6 +252,7 @@ Json agent_config(const InstallValues& v) {
   c["enable-lb-ipam"] = "true";
   c["bpf-lb-algorithm"] = v.lb_algorithm;
   c["bpf-lb-maglev-table-size"] = std::to_string(v.maglev_table_size);
+  c["enable-host-legacy-routing"] = b(v.host_legacy_routing);
   if (!v.maglev_hash_seed.empty()) c["bpf-lb-maglev-hash-seed"] = v.maglev_hash_seed;
   c["cgroup-root"] = v.cgroup_host_root;
   c["enable-hubble"] = b(v.hubble);

@@ -88,6 +88,9 @@ std::vector<ValueSpec> make_schema() {
       spec("l2announcements.leaseRetryPeriod", T::duration, "2s", "Wait between lease attempts"),
       spec("loadBalancer.algorithm", T::enumeration, "random", "How a Service picks a backend",
            {"random", "maglev"}),
+      spec("bpf.hostLegacyRouting", T::boolean, false,
+           "Route pod-to-pod packets of a node through its IP stack instead of straight from "
+           "one pod's veth into the other pod (eBPF host routing)"),
       spec("maglev.tableSize", T::integer, 16381, "Maglev lookup table size per Service (a prime)",
            {}, 251, 131071),
       spec("maglev.hashSeed", T::string, "", "Seed of the Maglev hash (same on all nodes)"),
@@ -858,6 +861,7 @@ InstallValues resolve_values(const Json& user) {
   v.l2_lease_renew_deadline = str("l2announcements.leaseRenewDeadline");
   v.l2_lease_retry_period = str("l2announcements.leaseRetryPeriod");
   v.lb_algorithm = str("loadBalancer.algorithm");
+  v.host_legacy_routing = boolean("bpf.hostLegacyRouting");
   v.maglev_table_size = integer("maglev.tableSize");
   v.maglev_hash_seed = str("maglev.hashSeed");
   v.policy_enforcement_mode = str("policyEnforcementMode");

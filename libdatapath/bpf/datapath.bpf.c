@@ -3,9 +3,11 @@
 //   from-container (TC ingress of the host veth: packets leaving the pod)
 //     Service DNAT -> conntrack (replies and related ICMP errors pass)
 //     -> egress policy (skipped while the connection's check is current)
-//     -> conntrack create
+//     -> conntrack create -> for a pod of this node: host routing
 //   to-container   (TC egress of the host veth: packets entering the pod)
 //     conntrack -> reverse NAT of Service replies | ingress policy -> create
+//   to-container-local (tail call of from-container: host routing)
+//     the destination pod's to-container verdict -> straight into the pod
 //
 // Both programs serve every endpoint of a node; they find the endpoint by
 // skb->ifindex in axon_endpoints_v1. Nothing here assumes that the peer is on
@@ -45,9 +47,10 @@ static __always_inline int handle_non_ipv4(struct __sk_buff *skb, struct axon_pk
 
 /* Parses the frame; returns -1 to go on, or a TC verdict. */
 static __always_inline int prologue(struct __sk_buff *skb, struct axon_pkt *p,
-				    struct axon_verdict_info *vi, struct axon_endpoint_info **ep)
+				    struct axon_verdict_info *vi, struct axon_endpoint_info **ep,
+				    __u32 ifindex)
 {
-	struct axon_endpoint_key ek = {.ifindex = skb->ifindex};
+	struct axon_endpoint_key ek = {.ifindex = ifindex};
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
@@ -86,9 +89,13 @@ static __always_inline int pass(struct __sk_buff *skb, const struct axon_pkt *p,
 }
 
 /* The peer of a packet seen from the endpoint: the destination of a packet
- * leaving the pod, the source of one entering it. */
-static __always_inline __u32 peer_identity(const struct axon_pkt *p, __u8 dir)
+ * leaving the pod, the source of one entering it. Host routing hands over the
+ * sending pod's identity (vi->peer_hint), saving the ipcache lookup. */
+static __always_inline __u32 peer_identity(const struct axon_verdict_info *vi,
+					   const struct axon_pkt *p, __u8 dir)
 {
+	if (vi->peer_hint)
+		return vi->peer_hint;
 	return ipcache_identity(dir == AXON_DIR_EGRESS ? p->tuple.daddr : p->tuple.saddr);
 }
 
@@ -117,7 +124,7 @@ static __always_inline int pass_reply(struct __sk_buff *skb, struct axon_pkt *p,
 	vi->is_reply = 1;
 	vi->trace_reason = reason;
 	if ((report || cfg_trace_every_packet) && !known)
-		set_peer(vi, dir, peer_identity(p, dir));
+		set_peer(vi, dir, peer_identity(vi, p, dir));
 	return pass(skb, p, vi, trace_point(dir), report);
 }
 
@@ -133,7 +140,7 @@ static __always_inline int pass_established(struct __sk_buff *skb, struct axon_p
 
 	vi->trace_reason = AXON_TRACE_REASON_ESTABLISHED;
 	if (ct->policy_epoch != epoch) {
-		peer = peer_identity(p, dir);
+		peer = peer_identity(vi, p, dir);
 		set_peer(vi, dir, peer);
 		ret = policy_check(vi->endpoint_id, peer, dir, p, &pol);
 		vi->match_type = pol.match_type;
@@ -145,17 +152,77 @@ static __always_inline int pass_established(struct __sk_buff *skb, struct axon_p
 	vi->proxy_port = ct->proxy_port;
 	report = ct_update(ct, p, 0, now);
 	if ((report || cfg_trace_every_packet) && !peer)
-		set_peer(vi, dir, peer_identity(p, dir));
+		set_peer(vi, dir, peer_identity(vi, p, dir));
 	return pass(skb, p, vi, trace_point(dir), report);
+}
+
+int axon_to_container_local(struct __sk_buff *skb);
+
+/* Tail calls (not pinned: each load of the programs has its own). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__array(values, int(void *));
+} axon_calls SEC(".maps") = {
+    .values = {[0] = (void *)&axon_to_container_local},
+};
+
+/* The pod of this node a packet goes to, for host routing; NULL for other
+ * destinations. A connection remembers whether its peer was local
+ * (AXON_CT_F_LOCAL_PEER), so packets of other connections skip the lookup. */
+static __always_inline struct axon_lxc_info *local_destination(const struct axon_pkt *p)
+{
+	struct axon_lxc_key key = {.ipv4 = p->tuple.daddr};
+
+	if (!cfg_host_routing)
+		return NULL;
+	return bpf_map_lookup_elem(&axon_lxc_v1, &key);
+}
+
+/* BPF host routing: a packet from-container passed, bound for another pod of
+ * this node, goes straight into that pod, routed as the node would route it
+ * (TTL decremented, the pod's gateway MAC as source), after the destination's
+ * to-container verdict (axon_to_container_local). Packets the node's stack
+ * has to see stay with it: those for the proxy, those whose TTL expires (the
+ * stack answers with an ICMP error) and those back to the sending pod. */
+static __always_inline int route_local(struct __sk_buff *skb, struct axon_lxc_info *lxc,
+				       __u16 proxy_port, __u32 src_identity)
+{
+	void *data, *data_end;
+	struct iphdr *ip;
+	__be16 old, new;
+
+	if (!lxc || proxy_port || lxc->ifindex == skb->ifindex)
+		return TC_ACT_OK;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	ip = data + ETH_HLEN;
+	if ((void *)(ip + 1) > data_end || ip->ttl <= 1)
+		return TC_ACT_OK;
+	/* TTL and protocol are one checksum word. Written through helpers, not
+	 * directly: a direct write would make every run unclone the packet. */
+	old = *(__be16 *)&ip->ttl;
+	new = bpf_htons(bpf_ntohs(old) - 0x100);
+	if (bpf_skb_store_bytes(skb, ETH_HLEN + offsetof(struct iphdr, ttl), &new, 2, 0) ||
+	    bpf_l3_csum_replace(skb, ETH_HLEN + offsetof(struct iphdr, check), old, new, 2) ||
+	    bpf_skb_store_bytes(skb, 0, lxc->mac, ETH_ALEN, 0) ||
+	    bpf_skb_store_bytes(skb, ETH_ALEN, lxc->host_mac, ETH_ALEN, 0))
+		return TC_ACT_SHOT;
+	count(AXON_COUNTER_HOST_ROUTED);
+	skb->cb[0] = lxc->ifindex;
+	skb->cb[1] = src_identity;
+	bpf_tail_call(skb, &axon_calls, 0);
+	return bpf_redirect(lxc->ifindex, 0); /* no tail call: through the veth */
 }
 
 /* A packet that opens a connection: policy, then a conntrack entry. */
 static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
 				     struct axon_verdict_info *vi, __u8 dir, __u8 scope,
-				     __u32 rev_nat_index, __u32 epoch, __u64 now)
+				     __u32 rev_nat_index, __u32 epoch, __u64 now, __u8 ct_flags)
 {
 	struct axon_policy_value pol = {};
-	__u32 peer = peer_identity(p, dir);
+	__u32 peer = peer_identity(vi, p, dir);
 	int ret;
 
 	set_peer(vi, dir, peer);
@@ -165,7 +232,7 @@ static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
 		return drop(skb, p, vi, ret);
 	if (pol.verdict == AXON_POLICY_REDIRECT)
 		vi->proxy_port = pol.proxy_port;
-	ret = ct_create(p, scope, rev_nat_index, vi->proxy_port, epoch, now);
+	ret = ct_create(p, scope, rev_nat_index, vi->proxy_port, epoch, now, ct_flags);
 	if (ret)
 		return drop(skb, p, vi, ret);
 	vi->trace_reason = AXON_TRACE_REASON_NEW;
@@ -176,14 +243,15 @@ SEC("tc")
 int axon_from_container(struct __sk_buff *skb)
 {
 	struct axon_pkt p = {};
-	struct axon_verdict_info vi = {.direction = AXON_DIR_EGRESS};
+	struct axon_verdict_info vi = {.direction = AXON_DIR_EGRESS, .ifindex = skb->ifindex};
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
+	struct axon_lxc_info *lxc = NULL;
 	__u32 rev_nat_index = 0, epoch;
 	__u64 now;
 	int ret;
 
-	ret = prologue(skb, &p, &vi, &ep);
+	ret = prologue(skb, &p, &vi, &ep, skb->ifindex);
 	if (ret >= 0 || !ep)
 		return ret >= 0 ? ret : TC_ACT_SHOT;
 	vi.src_identity = ep->identity;
@@ -200,32 +268,46 @@ int axon_from_container(struct __sk_buff *skb)
 	epoch = policy_epoch();
 
 	/* An ICMP error about a connection this pod accepted. */
-	if (ct_related(&p, AXON_CT_INGRESS, now))
-		return pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_RELATED, 1);
-	switch (ct_lookup(&p, AXON_CT_EGRESS, AXON_CT_INGRESS, now, &ct)) {
-	case CT_REPLY: /* of a connection this pod accepted */
-		return pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_REPLY,
-				  ct_update(ct, &p, 1, now));
-	case CT_ESTABLISHED:
-		return pass_established(skb, &p, &vi, ct, AXON_DIR_EGRESS, epoch, now);
-	default:
-		return admit_new(skb, &p, &vi, AXON_DIR_EGRESS, AXON_CT_EGRESS, rev_nat_index,
-				 epoch, now);
+	if (ct_related(&p, AXON_CT_INGRESS, now)) {
+		lxc = local_destination(&p);
+		ret = pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_RELATED, 1);
+	} else {
+		switch (ct_lookup(&p, AXON_CT_EGRESS, AXON_CT_INGRESS, now, &ct)) {
+		case CT_REPLY: /* of a connection this pod accepted */
+			if (ct->flags & AXON_CT_F_LOCAL_PEER)
+				lxc = local_destination(&p);
+			ret = pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_REPLY,
+					 ct_update(ct, &p, 1, now));
+			break;
+		case CT_ESTABLISHED:
+			if (ct->flags & AXON_CT_F_LOCAL_PEER)
+				lxc = local_destination(&p);
+			ret = pass_established(skb, &p, &vi, ct, AXON_DIR_EGRESS, epoch, now);
+			break;
+		default:
+			lxc = local_destination(&p);
+			ret = admit_new(skb, &p, &vi, AXON_DIR_EGRESS, AXON_CT_EGRESS,
+					rev_nat_index, epoch, now,
+					lxc ? AXON_CT_F_LOCAL_PEER : 0);
+		}
 	}
+	return ret == TC_ACT_OK ? route_local(skb, lxc, vi.proxy_port, ep->identity) : ret;
 }
 
-SEC("tc")
-int axon_to_container(struct __sk_buff *skb)
+/* Packets entering the pod behind `ifindex`: the veth's own to-container
+ * program, or from-container of a pod of the same node (host routing). */
+static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u32 src_identity)
 {
 	struct axon_pkt p = {};
-	struct axon_verdict_info vi = {.direction = AXON_DIR_INGRESS};
+	struct axon_verdict_info vi = {
+	    .direction = AXON_DIR_INGRESS, .ifindex = ifindex, .peer_hint = src_identity};
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
 	__u32 epoch;
 	__u64 now;
 	int ret, report;
 
-	ret = prologue(skb, &p, &vi, &ep);
+	ret = prologue(skb, &p, &vi, &ep, ifindex);
 	if (ret >= 0 || !ep)
 		return ret >= 0 ? ret : TC_ACT_SHOT;
 	vi.dst_identity = ep->identity;
@@ -243,7 +325,7 @@ int axon_to_container(struct __sk_buff *skb)
 		 * answers with the Service's address. */
 		report = ct_update(ct, &p, 1, now);
 		if (report || cfg_trace_every_packet) /* the backend, before reverse NAT */
-			vi.src_identity = peer_identity(&p, AXON_DIR_INGRESS);
+			vi.src_identity = peer_identity(&vi, &p, AXON_DIR_INGRESS);
 		if (ct->rev_nat_index) {
 			ret = lb4_rev_nat(skb, &p, ct->rev_nat_index);
 			if (ret)
@@ -253,8 +335,33 @@ int axon_to_container(struct __sk_buff *skb)
 	case CT_ESTABLISHED:
 		return pass_established(skb, &p, &vi, ct, AXON_DIR_INGRESS, epoch, now);
 	default:
-		return admit_new(skb, &p, &vi, AXON_DIR_INGRESS, AXON_CT_INGRESS, 0, epoch, now);
+		/* A connection host routing brought from a pod of this node:
+		 * the pod's replies are host-routed back. */
+		return admit_new(skb, &p, &vi, AXON_DIR_INGRESS, AXON_CT_INGRESS, 0, epoch, now,
+				 src_identity ? AXON_CT_F_LOCAL_PEER : 0);
 	}
+}
+
+SEC("tc")
+int axon_to_container(struct __sk_buff *skb)
+{
+	return to_endpoint(skb, skb->ifindex, 0);
+}
+
+/* Host routing's second half, tail-called by from-container with the
+ * destination's veth in cb[0]: the destination pod's to-container verdict,
+ * then straight into the pod (bpf_redirect_peer: no second pass through the
+ * host side of its veth). A packet for the proxy goes through the node's
+ * stack instead. */
+SEC("tc")
+int axon_to_container_local(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->cb[0];
+	int ret = to_endpoint(skb, ifindex, skb->cb[1]);
+
+	if (ret != TC_ACT_OK || (skb->mark & 0xffff) == AXON_MARK_PROXY)
+		return ret;
+	return bpf_redirect_peer(ifindex, 0);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

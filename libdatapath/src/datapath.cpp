@@ -29,7 +29,7 @@ struct Datapath::State {
   State(DatapathConfig c, Skeleton<axon_datapath> s)
       : config(std::move(c)),
         skel(std::move(s)),
-        endpoints(skel->maps.axon_endpoints_v1, skel->maps.axon_epoch_v1,
+        endpoints(skel->maps.axon_endpoints_v1, skel->maps.axon_lxc_v1, skel->maps.axon_epoch_v1,
                   skel->progs.axon_from_container, skel->progs.axon_to_container),
         ipcache(skel->maps.axon_ipcache_v1, skel->maps.axon_epoch_v1),
         policy(skel->maps.axon_policy_v1, skel->maps.axon_epoch_v1),
@@ -87,6 +87,7 @@ Result<Datapath> Datapath::open(const DatapathConfig& config) {
   rodata->cfg_maglev_table_size = config.maglev_table_size;
   rodata->cfg_maglev_hash_seed = config.maglev_seed;
   rodata->cfg_trace_every_packet = config.trace_every_packet ? 1 : 0;
+  rodata->cfg_host_routing = config.host_routing ? 1 : 0;
   rodata->cfg_ct_tcp_syn_s = config.ct_timeouts.tcp_syn_s;
   rodata->cfg_ct_tcp_established_s = config.ct_timeouts.tcp_established_s;
   rodata->cfg_ct_tcp_close_s = config.ct_timeouts.tcp_close_s;

@@ -3,11 +3,18 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "axon/abi/datapath.h"
+#include "axon/base/fd.h"
 #include "epoch.h"
 
 namespace axon::datapath {
@@ -50,12 +57,41 @@ Status detach_one(uint32_t ifindex, bpf_tc_attach_point point) {
   return {};
 }
 
+// The MAC address of a link of the calling namespace.
+Result<std::array<uint8_t, 6>> link_mac(uint32_t ifindex) {
+  ifreq ifr{};
+  if (if_indextoname(ifindex, ifr.ifr_name) == nullptr)
+    return sys_error("no interface with ifindex " + std::to_string(ifindex));
+  Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!s.valid()) return sys_error("socket");
+  if (ioctl(s.get(), SIOCGIFHWADDR, &ifr) != 0)
+    return sys_error(std::string("read the MAC address of ") + ifr.ifr_name);
+  std::array<uint8_t, 6> mac{};
+  std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, mac.size());
+  return mac;
+}
+
 }  // namespace
 
 Status Endpoints::attach(const Endpoint& ep) {
   if (auto s = record(ep); !s) return s;
   if (auto s = attach_one(ep.ifindex, BPF_TC_INGRESS, from_); !s) return s;
-  return attach_one(ep.ifindex, BPF_TC_EGRESS, to_);
+  if (auto s = attach_one(ep.ifindex, BPF_TC_EGRESS, to_); !s) return s;
+  // A destination of host routing only once both programs are on its veth.
+  axon_lxc_key key{ep.ip.network_order()};
+  if (std::all_of(ep.mac.begin(), ep.mac.end(), [](uint8_t b) { return b == 0; })) {
+    (void)bpf_map__delete_elem(lxc_, &key, sizeof(key), 0);
+    return {};
+  }
+  auto host_mac = link_mac(ep.ifindex);
+  if (!host_mac) return host_mac.error();
+  axon_lxc_info info{};
+  info.ifindex = ep.ifindex;
+  std::memcpy(info.mac, ep.mac.data(), sizeof(info.mac));
+  std::memcpy(info.host_mac, host_mac->data(), sizeof(info.host_mac));
+  if (bpf_map__update_elem(lxc_, &key, sizeof(key), &info, sizeof(info), BPF_ANY) != 0)
+    return sys_error("record the route to " + ep.ip.str());
+  return {};
 }
 
 Status Endpoints::record(const Endpoint& ep) {
@@ -72,6 +108,16 @@ Status Endpoints::record(const Endpoint& ep) {
 }
 
 Status Endpoints::detach(uint32_t ifindex) {
+  // First no more packets routed to it: the address may move to a new pod.
+  axon_endpoint_key ek{ifindex};
+  axon_endpoint_info known{};
+  if (bpf_map__lookup_elem(map_, &ek, sizeof(ek), &known, sizeof(known), 0) == 0) {
+    axon_lxc_key key{known.ipv4};
+    axon_lxc_info route{};
+    if (bpf_map__lookup_elem(lxc_, &key, sizeof(key), &route, sizeof(route), 0) == 0 &&
+        route.ifindex == ifindex)
+      (void)bpf_map__delete_elem(lxc_, &key, sizeof(key), 0);
+  }
   if (auto s = detach_one(ifindex, BPF_TC_INGRESS); !s) return s;
   if (auto s = detach_one(ifindex, BPF_TC_EGRESS); !s) return s;
   axon_endpoint_key key{ifindex};
@@ -90,8 +136,14 @@ Result<std::vector<Endpoint>> Endpoints::list() const {
     key = next;
     axon_endpoint_info info{};
     if (bpf_map__lookup_elem(map_, &key, sizeof(key), &info, sizeof(info), 0) != 0) continue;
-    out.push_back(
-        {key.ifindex, Ipv4::from_network_order(info.ipv4), info.identity, info.endpoint_id});
+    Endpoint ep{key.ifindex, Ipv4::from_network_order(info.ipv4), info.identity,
+                info.endpoint_id};
+    axon_lxc_key lk{info.ipv4};
+    axon_lxc_info route{};
+    if (bpf_map__lookup_elem(lxc_, &lk, sizeof(lk), &route, sizeof(route), 0) == 0 &&
+        route.ifindex == key.ifindex)
+      std::memcpy(ep.mac.data(), route.mac, ep.mac.size());
+    out.push_back(ep);
   }
   return out;
 }

@@ -48,4 +48,21 @@ Result<Cidr> parse_cidr(std::string_view text) {
   return Cidr{Ipv4{ip->addr & mask}, static_cast<uint8_t>(len)};
 }
 
+Result<Mac> parse_mac(std::string_view text) {
+  Mac mac{};
+  auto bad = [&] {
+    return Error{"invalid MAC address \"" + std::string(text) + "\" (want six hex pairs: 02:a1:00:00:00:0a)"};
+  };
+  if (text.size() != 17) return bad();
+  for (size_t i = 0; i < mac.size(); ++i) {
+    const char* at = text.data() + i * 3;
+    if (i > 0 && at[-1] != ':') return bad();
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(at, at + 2, v, 16);
+    if (ec != std::errc() || end != at + 2) return bad();
+    mac[i] = static_cast<uint8_t>(v);
+  }
+  return mac;
+}
+
 }  // namespace axon::datapath

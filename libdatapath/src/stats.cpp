@@ -51,6 +51,9 @@ Result<Stats> read_stats(const bpf_map* metrics, const bpf_map* counters) {
   if (!lost) return lost.error();
   auto non_ip = counter(AXON_COUNTER_NON_IP);
   if (!non_ip) return non_ip.error();
+  auto routed = counter(AXON_COUNTER_HOST_ROUTED);
+  if (!routed) return routed.error();
+  st.host_routed = *routed;
   st.events_lost = *lost;
   st.non_ip_passed = *non_ip;
   return st;

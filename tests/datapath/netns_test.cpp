@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "fixture.h"
@@ -45,14 +47,15 @@ struct Lab {
     REQUIRE(r.ok());
     return std::move(*r);
   }
-  Lab() : topo(make_topology()), events(open_reader()) {
+  explicit Lab(DatapathConfig config = {})
+      : topo(make_topology()), dp(config), events(open_reader()) {
     uint32_t ep_id = 1;
     for (auto [name, id] : {std::pair{"a", kIdA}, {"b", kIdB}, {"c", kIdC}}) {
       Pod& p = topo.pod(name);
       auto pod_ip = axon::test::ip(p.ip);
       REQUIRE(dp->ipcache().upsert({pod_ip, 32}, id).ok());
       axon::test::InNetns in(topo.node());
-      auto s = dp->endpoints().attach({p.host_ifindex, pod_ip, id, ep_id++});
+      auto s = dp->endpoints().attach({p.host_ifindex, pod_ip, id, ep_id++, p.mac});
       REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().str()));
     }
   }
@@ -119,8 +122,8 @@ uint16_t icmp_checksum(const uint8_t* p, size_t n) {
   return static_cast<uint16_t>(~sum);
 }
 
-// One ping; true when the echo reply arrived.
-bool ping(Pod& from, const std::string& ip, uint16_t id) {
+// One ping; the TTL the echo reply arrived with, or -1 if none did.
+int ping_ttl(Pod& from, const std::string& ip, uint16_t id) {
   Fd s = socket_in(from.ns, AF_INET, SOCK_RAW, IPPROTO_ICMP);
   uint8_t pkt[16] = {8, 0, 0, 0, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0, 1};
   uint16_t c = icmp_checksum(pkt, sizeof(pkt));
@@ -130,16 +133,37 @@ bool ping(Pod& from, const std::string& ip, uint16_t id) {
   to.sin_family = AF_INET;
   inet_pton(AF_INET, ip.c_str(), &to.sin_addr);
   if (sendto(s.get(), pkt, sizeof(pkt), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0) {
-    return false;
+    return -1;
   }
   auto deadline = std::chrono::steady_clock::now() + kTimeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (!readable_within(s.get(), kTimeout)) return false;
+    if (!readable_within(s.get(), kTimeout)) return -1;
     uint8_t buf[128];
-    ssize_t n = recv(s.get(), buf, sizeof(buf), 0);
-    if (n >= 28 && buf[20] == 0 && (buf[24] << 8 | buf[25]) == id) return true;
+    ssize_t n = recv(s.get(), buf, sizeof(buf), 0);  // with the IPv4 header
+    if (n >= 28 && buf[20] == 0 && (buf[24] << 8 | buf[25]) == id) return buf[8];
   }
-  return false;
+  return -1;
+}
+bool ping(Pod& from, const std::string& ip, uint16_t id) {
+  return ping_ttl(from, ip, id) >= 0;
+}
+
+// Datagrams the node's IP stack forwarded (Ip: ForwDatagrams of its
+// /proc/net/snmp).
+uint64_t forwarded_by_node(const axon::test::NetNs& node) {
+  axon::test::InNetns in(node);
+  std::ifstream f("/proc/thread-self/net/snmp");
+  std::string header, values;
+  while (std::getline(f, header) && std::getline(f, values)) {
+    if (header.rfind("Ip:", 0) != 0) continue;
+    std::istringstream h(header), v(values);
+    std::string name, value;
+    while (h >> name && v >> value) {
+      if (name == "ForwDatagrams") return std::stoull(value);
+    }
+  }
+  FAIL("no Ip: ForwDatagrams in the node's /proc/net/snmp");
+  return 0;
 }
 
 PolicyEntry allow(Direction d, uint32_t id, uint8_t proto, uint16_t port) {
@@ -307,6 +331,51 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
   }
 }
 
+TEST_CASE("netns: host routing takes pod-to-pod packets past the node's IP stack") {
+  for (bool host_routing : {true, false}) {
+    CAPTURE(host_routing);
+    DatapathConfig config;
+    config.host_routing = host_routing;
+    Lab lab(config);
+    Pod &a = lab.topo.pod("a"), &b = lab.topo.pod("b");
+    Fd listener = listen_in(b, 8080);
+    REQUIRE(lab.dp->services()
+                .upsert({{axon::test::ip("10.96.0.30"), 80, IPPROTO_TCP},
+                         {{axon::test::ip(b.ip), 8080}},
+                         std::nullopt})
+                .ok());
+    const uint64_t before = forwarded_by_node(lab.topo.node());
+    CHECK(tcp_exchange(a, b.ip, 8080, listener.get()));
+    CHECK(tcp_exchange(a, "10.96.0.30", 80, listener.get()));
+    CHECK(ping_ttl(a, b.ip, 11) == 63);  // one routed hop either way
+    const uint64_t forwarded = forwarded_by_node(lab.topo.node()) - before;
+    auto st = lab.dp->stats();
+    REQUIRE(st.ok());
+    if (host_routing) {
+      CHECK(forwarded == 0);
+      CHECK(st->host_routed >= 10);
+    } else {
+      CHECK(forwarded >= 10);
+      CHECK(st->host_routed == 0);
+    }
+    // The node's own address is reached through its stack either way, and
+    // a pod without a known MAC is reached through the stack too.
+    CHECK(ping(a, "10.244.1.1", 12));
+    auto eps = lab.dp->endpoints().list();
+    REQUIRE(eps.ok());
+    for (auto ep : *eps) {
+      if (ep.ifindex != b.host_ifindex) continue;
+      CHECK(ep.mac == b.mac);
+      ep.mac = {};
+      axon::test::InNetns in(lab.topo.node());
+      REQUIRE(lab.dp->endpoints().attach(ep).ok());
+    }
+    const uint64_t before_unknown = forwarded_by_node(lab.topo.node());
+    CHECK(tcp_exchange(a, b.ip, 8080, listener.get()));
+    CHECK(forwarded_by_node(lab.topo.node()) - before_unknown >= 3);
+  }
+}
+
 TEST_CASE("netns: an agent restart keeps state and traffic flowing") {
   // The maps are pinned: a second Datapath on the same pin directory sees
   // the first one's policy, services and connections; attaching again
@@ -315,8 +384,8 @@ TEST_CASE("netns: an agent restart keeps state and traffic flowing") {
   REQUIRE(topo.ok());
   Pod &a = topo->pod("a"), &b = topo->pod("b");
   axon::test::TestDatapath first;
-  const Endpoint ea{a.host_ifindex, axon::test::ip(a.ip), kIdA, 1};
-  const Endpoint eb{b.host_ifindex, axon::test::ip(b.ip), kIdB, 2};
+  const Endpoint ea{a.host_ifindex, axon::test::ip(a.ip), kIdA, 1, a.mac};
+  const Endpoint eb{b.host_ifindex, axon::test::ip(b.ip), kIdB, 2, b.mac};
   {
     axon::test::InNetns in(topo->node());
     REQUIRE(first->endpoints().attach(ea).ok());

@@ -266,6 +266,32 @@ TEST_CASE("replies of allowed connections pass without a policy lookup") {
     CHECK(env.last_event().is_reply);
     CHECK(env.from(udp(kA, kB, 53, 5001)) == TC_ACT_SHOT);
   }
+  SUBCASE("the lookup order is only a guess: a client on a lower port than its server") {
+    // Replies are looked up first when they come from the lower port; here
+    // the guess is wrong in both directions and the verdicts stay right.
+    env.policy({true, true, {entry(Eg, kIdB, IPPROTO_TCP, 40000, 40000)}});
+    CHECK(env.from(tcp(kA, kB, 80, 40000, kTcpSyn)) == TC_ACT_OK);
+    CHECK(env.to(tcp(kB, kA, 40000, 80, kTcpSyn | kTcpAck)) == TC_ACT_OK);
+    CHECK(env.last_event().is_reply);
+    CHECK(env.from(tcp(kA, kB, 80, 40000, kTcpAck)) == TC_ACT_OK);
+    CHECK(env.to(tcp(kB, kA, 40000, 80, kTcpAck | kTcpFin)) == TC_ACT_OK);
+    auto e = env.last_event();
+    CHECK(e.is_reply);
+    CHECK(e.trace_reason == AXON_TRACE_REASON_REPLY);
+    // Not a reply: the peer's own connection from that port is denied.
+    CHECK(env.to(tcp(kB, kA, 40000, 81, kTcpAck)) == TC_ACT_SHOT);
+  }
+  SUBCASE("a SYN always meets policy, even on a connection still open") {
+    env.policy({true,
+                false,
+                {entry(In, 0, 0, 0, 0), entry(In, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::deny)}});
+    // An ACK of a connection nobody saw opened: a SYN-less new connection,
+    // denied like any; then the entry the port's earlier life left behind
+    // does not let a SYN through.
+    CHECK(env.from(tcp(kA, kB, 80, 40000, kTcpSyn | kTcpAck)) == TC_ACT_OK);
+    CHECK(env.to(tcp(kB, kA, 40000, 80, kTcpSyn)) == TC_ACT_SHOT);
+    CHECK(env.last_event().drop_reason == AXON_DROP_POLICY_DENY);
+  }
 }
 
 TEST_CASE("conntrack: TCP state, lifetimes and garbage collection") {

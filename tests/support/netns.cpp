@@ -178,7 +178,11 @@ Result<Topology> Topology::create(const std::vector<std::pair<std::string, std::
       ifindex = if_nametoindex(host_if.c_str());
     }
     if (ifindex == 0) return Error{"no ifindex for " + host_if};
-    t.pods_.push_back(Pod{name, ip, host_if, ifindex, std::move(*ns)});
+    std::array<uint8_t, 6> pod_mac_bytes{};
+    unsigned b[6] = {};
+    std::sscanf(pod_mac.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]);
+    for (size_t i = 0; i < 6; ++i) pod_mac_bytes[i] = static_cast<uint8_t>(b[i]);
+    t.pods_.push_back(Pod{name, ip, host_if, ifindex, std::move(*ns), pod_mac_bytes});
   }
   return t;
 }

@@ -6,6 +6,7 @@
 // beyond creating and deleting these namespaces.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -62,6 +63,7 @@ struct Pod {
   std::string host_if;  // host-side veth in the node namespace
   uint32_t host_ifindex = 0;
   NetNs ns;
+  std::array<uint8_t, 6> mac{};  // the pod's eth0
 };
 
 // A node namespace (10.244.1.1 on lo, forwarding on) with pods behind veths.

@@ -105,6 +105,14 @@ TEST_CASE("IPv4 addresses and prefixes") {
   CHECK(c->str() == "10.244.0.0/16");
   CHECK_FALSE(parse_cidr("10.0.0.0/33").ok());
   CHECK(parse_cidr("1.2.3.4")->len == 32);
+  auto m = parse_mac("02:A1:00:ff:00:0a");
+  REQUIRE(m.ok());
+  CHECK(*m == Mac{0x02, 0xa1, 0x00, 0xff, 0x00, 0x0a});
+  for (const char* bad : {"", "02:a1:00:ff:00", "02-a1-00-ff-00-0a", "02:a1:00:ff:00:0g",
+                          "02:a1:00:ff:00:0a:00"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_mac(bad).ok());
+  }
 }
 
 TEST_CASE("drop reasons: Cilium's codes, Hubble's names, monitor texts") {

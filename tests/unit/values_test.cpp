@@ -98,8 +98,9 @@ TEST_CASE("unknown keys warn with a suggestion, and are errors under --strict") 
   CHECK(has_errors(strict));
   // A real Cilium key axon does not model: a warning without a bogus suggestion.
   auto other = check("bpf:\n  masquerade: true\n");
-  REQUIRE(find_diag(other, "bpf") != nullptr);
-  CHECK(find_diag(other, "bpf")->severity == Severity::warning);
+  REQUIRE(find_diag(other, "bpf.masquerade") != nullptr);
+  CHECK(find_diag(other, "bpf.masquerade")->severity == Severity::warning);
+  CHECK(find_diag(other, "bpf.masquerade")->message.find("did you mean") == std::string::npos);
 }
 
 TEST_CASE("kubeProxyReplacement without k8sServiceHost fails with the KubePrism hint") {

@@ -11,6 +11,10 @@ const volatile __u32 cfg_maglev_hash_seed = 0x2a5e1d;
 /* 0: trace events only when a connection starts, sees new TCP flags or its
  * first reply (Cilium's monitor aggregation "medium"); 1: every packet. */
 const volatile __u32 cfg_trace_every_packet = 0;
+/* 1: packets from-container passes to a pod of this node go straight to its
+ * veth (BPF host routing, as Cilium's default); 0: through the node's IP
+ * stack (Cilium's bpf.hostLegacyRouting). */
+const volatile __u32 cfg_host_routing = 1;
 /* Conntrack lifetimes in seconds (Cilium's defaults). */
 const volatile __u32 cfg_ct_tcp_syn_s = 60;
 const volatile __u32 cfg_ct_tcp_established_s = 21600;

@@ -59,30 +59,71 @@ static __always_inline int ct_closed(const struct axon_ct_entry *e)
 	       (AXON_CT_F_TX_CLOSING | AXON_CT_F_RX_CLOSING);
 }
 
+/* Is the packet more likely a reply than a forward packet? Only the order of
+ * the two lookups depends on it (each miss in the large table is a cache
+ * miss): a SYN-ACK is always a reply, and a packet from the lower port to
+ * the higher one usually comes from the server's (well-known) port. */
+static __always_inline int ct_reply_likely(const struct axon_pkt *p)
+{
+	if (p->tuple.proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == (TCP_FLAG_SYN | TCP_FLAG_ACK))
+		return 1;
+	if (p->tuple.proto != IPPROTO_TCP && p->tuple.proto != IPPROTO_UDP)
+		return 0;
+	return bpf_ntohs(p->tuple.sport) < bpf_ntohs(p->tuple.dport);
+}
+
+static __always_inline struct axon_ct_entry *ct_find(struct axon_ct_key *key,
+						     const struct axon_pkt *p, __u8 scope,
+						     int reverse, __u64 now)
+{
+	struct axon_ct_entry *e;
+
+	if (reverse)
+		ct_key_reverse(key, &p->tuple, scope);
+	else
+		ct_key_forward(key, &p->tuple, scope);
+	e = bpf_map_lookup_elem(&axon_ct4_v1, key);
+	return e && e->expires_ns > now ? e : NULL;
+}
+
 /* Looks the packet up in the scope of this program (own) and, reversed, in
- * the scope of the other side. *entry points into the map on a hit. */
+ * the scope of the other side. *entry points into the map on a hit.
+ *
+ * A TCP SYN without ACK opens a connection whatever the table holds: it is
+ * never a reply (a simultaneous open is checked against policy like any new
+ * connection), and a SYN on an entry that is still open (a retransmission,
+ * a reused port) is checked again and gets a fresh entry. */
 static __always_inline enum ct_status ct_lookup(const struct axon_pkt *p, __u8 own_scope,
 						__u8 other_scope, __u64 now,
 						struct axon_ct_entry **entry)
 {
 	struct axon_ct_key key;
 	struct axon_ct_entry *e;
+	int reply_first;
 
-	ct_key_forward(&key, &p->tuple, own_scope);
-	e = bpf_map_lookup_elem(&axon_ct4_v1, &key);
-	if (e && e->expires_ns > now) {
-		/* A new SYN on a closed connection opens a new one. */
-		if (p->tuple.proto == IPPROTO_TCP && ct_closed(e) &&
-		    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
-			return CT_NEW;
+	if (p->tuple.proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
+		return CT_NEW;
+	reply_first = ct_reply_likely(p);
+	if (reply_first) {
+		e = ct_find(&key, p, other_scope, 1, now);
+		if (e) {
+			*entry = e;
+			return CT_REPLY;
+		}
+	}
+	e = ct_find(&key, p, own_scope, 0, now);
+	if (e) {
 		*entry = e;
 		return CT_ESTABLISHED;
 	}
-	ct_key_reverse(&key, &p->tuple, other_scope);
-	e = bpf_map_lookup_elem(&axon_ct4_v1, &key);
-	if (e && e->expires_ns > now) {
-		*entry = e;
-		return CT_REPLY;
+	if (!reply_first) {
+		e = ct_find(&key, p, other_scope, 1, now);
+		if (e) {
+			*entry = e;
+			return CT_REPLY;
+		}
 	}
 	return CT_NEW;
 }
@@ -142,14 +183,14 @@ static __always_inline int ct_update(struct axon_ct_entry *e, const struct axon_
 
 /* Records a new connection admitted by this program. Returns 0 or a drop reason. */
 static __always_inline int ct_create(const struct axon_pkt *p, __u8 scope, __u32 rev_nat_index,
-				     __u16 proxy_port, __u32 epoch, __u64 now)
+				     __u16 proxy_port, __u32 epoch, __u64 now, __u8 flags)
 {
 	struct axon_ct_key key;
 	struct axon_ct_entry e = {
 	    .rev_nat_index = rev_nat_index,
 	    .policy_epoch = epoch,
 	    .proxy_port = proxy_port,
-	    .flags = proxy_port ? AXON_CT_F_PROXY : 0,
+	    .flags = flags | (proxy_port ? AXON_CT_F_PROXY : 0),
 	};
 
 	ct_key_forward(&key, &p->tuple, scope);

@@ -9,6 +9,8 @@
 struct axon_verdict_info {
 	struct axon_flow_tuple orig; /* the packet as it arrived */
 	__u32 endpoint_id;
+	__u32 ifindex;	  /* the endpoint's host-side veth */
+	__u32 peer_hint;  /* the peer's identity when already known, or 0 */
 	__u32 src_identity;
 	__u32 dst_identity;
 	__u16 proxy_port;
@@ -52,7 +54,7 @@ static __always_inline void emit_event(struct __sk_buff *skb, const struct axon_
 	e->subtype = subtype;
 	e->direction = vi->direction;
 	e->flags = vi->is_reply ? AXON_EVENT_F_REPLY : 0;
-	e->ifindex = skb->ifindex;
+	e->ifindex = vi->ifindex;
 	e->endpoint_id = vi->endpoint_id;
 	e->src_identity = vi->src_identity;
 	e->dst_identity = vi->dst_identity;

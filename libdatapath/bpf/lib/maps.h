@@ -16,6 +16,14 @@ struct {
 
 /* IPv4 prefix -> security identity (pods, nodes, CIDR identities). */
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct axon_lxc_key);
+	__type(value, struct axon_lxc_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} axon_lxc_v1 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 524288);
 	__type(key, struct axon_ipcache_key);

@@ -103,6 +103,7 @@ struct InstallValues {
   std::string l2_lease_duration, l2_lease_renew_deadline, l2_lease_retry_period;
   std::string lb_algorithm;
   int64_t maglev_table_size = 16381;
+  bool host_legacy_routing = false;
   std::string maglev_hash_seed;
   std::string policy_enforcement_mode;
   bool l7_proxy = true;

@@ -147,6 +147,21 @@ struct axon_endpoint_info {
 };
 AXON_ABI_ASSERT(sizeof(struct axon_endpoint_info) == 16, "axon_endpoint_info layout");
 
+/* Local endpoints by address (axon_lxc_v1, hash), for BPF host routing: a
+ * packet that from-container passes to another pod of the node goes straight
+ * to that pod's host-side veth (bpf_redirect; its to-container program still
+ * runs) instead of through the node's IP stack. Entries exist only for
+ * endpoints whose MAC addresses are known. */
+struct axon_lxc_key {
+	__be32 ipv4;
+};
+struct axon_lxc_info {
+	__u32 ifindex;     /* the pod's host-side veth */
+	__u8 mac[6];       /* the pod's own interface (destination MAC) */
+	__u8 host_mac[6];  /* the host-side veth (source MAC, the pod's gateway) */
+};
+AXON_ABI_ASSERT(sizeof(struct axon_lxc_info) == 16, "axon_lxc_info layout");
+
 /* ---------------------------------------------------------------------------
  * ipcache (axon_ipcache_v1, LPM trie): IPv4 prefix -> security identity, so
  * pod IPs (/32) and CIDR identities share one longest-prefix lookup. An
@@ -250,6 +265,7 @@ enum axon_ct_flags {
 	AXON_CT_F_RX_CLOSING = 1 << 1, /* FIN or RST seen from the responder */
 	AXON_CT_F_SEEN_REPLY = 1 << 2, /* a reply has passed */
 	AXON_CT_F_PROXY = 1 << 3,      /* redirected to the proxy */
+	AXON_CT_F_LOCAL_PEER = 1 << 4, /* the peer is a pod of this node (host routing) */
 };
 
 struct axon_ct_entry {
@@ -336,6 +352,7 @@ struct axon_metrics_value {
 enum axon_counter {
 	AXON_COUNTER_EVENTS_LOST = 0, /* ring buffer full: event not written */
 	AXON_COUNTER_NON_IP = 1,      /* non-IP frames passed untouched (ARP, ...) */
+	AXON_COUNTER_HOST_ROUTED = 2, /* passed straight to a local pod's veth */
 	AXON_COUNTER_NR = 4,
 };
 

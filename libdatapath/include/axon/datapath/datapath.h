@@ -45,6 +45,10 @@ struct DatapathConfig {
   uint32_t ct_max_entries = 262144;
   uint32_t events_ring_bytes = 4u << 20;  // a power of two, >= the page size
   bool trace_every_packet = false;        // default: Cilium's aggregation "medium"
+  // Pod-to-pod packets on the node skip the node's IP stack (BPF host
+  // routing, Cilium's default); false routes them through it (Cilium's
+  // bpf.hostLegacyRouting). Only endpoints attached with their MAC take part.
+  bool host_routing = true;
   CtTimeouts ct_timeouts;
 };
 

@@ -8,6 +8,7 @@
 // namespace: the agent runs inside its node's namespace.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -24,17 +25,23 @@ struct Endpoint {
   Ipv4 ip;                   // the pod's address (other sources are dropped)
   uint32_t identity = 0;     // the pod's security identity
   uint32_t endpoint_id = 0;  // key of its policy (PolicyMaps); non-zero
+  // The pod's own interface's MAC: with it, packets from other pods of the
+  // node reach this one past the node's IP stack (host routing); all zero:
+  // they go through the stack.
+  std::array<uint8_t, 6> mac{};
 
   bool operator==(const Endpoint&) const = default;
 };
 
 class Endpoints {
  public:
-  Endpoints(bpf_map* map, bpf_map* epoch, const bpf_program* from_container,
+  Endpoints(bpf_map* map, bpf_map* lxc, bpf_map* epoch, const bpf_program* from_container,
             const bpf_program* to_container)
-      : map_(map), epoch_(epoch), from_(from_container), to_(to_container) {}
+      : map_(map), lxc_(lxc), epoch_(epoch), from_(from_container), to_(to_container) {}
 
-  // Records the endpoint, then attaches both programs to its veth.
+  // Records the endpoint, then attaches both programs to its veth; with a
+  // MAC, also makes it a destination of host routing (the veth's own MAC is
+  // read from the calling namespace).
   Status attach(const Endpoint& ep);
   // Records the endpoint only (BPF_PROG_TEST_RUN and simulation: a test run
   // sees skb->ifindex 1, the loopback of the calling namespace).
@@ -45,6 +52,7 @@ class Endpoints {
 
  private:
   bpf_map* map_;
+  bpf_map* lxc_;
   bpf_map* epoch_;
   const bpf_program* from_;
   const bpf_program* to_;

@@ -2,6 +2,7 @@
 // order integers, parsed from and printed as dotted quads.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -32,5 +33,9 @@ struct Cidr {
 
 // "10.244.0.0/16" or "10.0.0.1" (= /32)
 Result<Cidr> parse_cidr(std::string_view text);
+
+using Mac = std::array<uint8_t, 6>;
+// "02:a1:00:00:00:0a" (case-insensitive)
+Result<Mac> parse_mac(std::string_view text);
 
 }  // namespace axon::datapath

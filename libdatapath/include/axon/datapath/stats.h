@@ -22,6 +22,7 @@ struct Stats {
   std::map<std::pair<uint8_t, uint8_t>, PacketCount> packets;
   uint64_t events_lost = 0;
   uint64_t non_ip_passed = 0;
+  uint64_t host_routed = 0;  // packets passed straight to a local pod's veth
 
   PacketCount forwarded(uint8_t direction) const;
   PacketCount dropped(uint8_t direction, uint8_t reason) const;
