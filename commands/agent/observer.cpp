@@ -6,6 +6,8 @@
 #include "axon/base/log.h"
 #include "axon/base/strings.h"
 #include "axon/client/etcd_store.h"
+#include "axon/abi/datapath.h"
+#include "axon/datapath/drop_reason.h"
 #include "axon/datapath/flow_decoder.h"
 
 namespace axon::agent {
@@ -120,6 +122,40 @@ std::string listen_target(const std::string& address) {
 
 }  // namespace
 
+DatapathMetrics::DatapathMetrics(hubble::MetricsRegistry& r)
+    : forward_packets_(r.counter("axon_forward_count_total",
+                                 "Packets the datapath passed, per direction", {"direction"})),
+      forward_bytes_(r.counter("axon_forward_bytes_total",
+                               "Bytes the datapath passed, per direction", {"direction"})),
+      drop_packets_(r.counter("axon_drop_count_total",
+                              "Packets the datapath dropped, per reason and direction",
+                              {"reason", "direction"})),
+      drop_bytes_(r.counter("axon_drop_bytes_total",
+                            "Bytes the datapath dropped, per reason and direction",
+                            {"reason", "direction"})),
+      host_routed_(r.counter("axon_datapath_host_routed_packets_total",
+                             "Packets passed straight into a pod of this node (eBPF host "
+                             "routing), past the node's IP stack")),
+      events_lost_(r.counter("axon_datapath_events_lost_total",
+                             "Datapath events lost to a full ring buffer")) {}
+
+void DatapathMetrics::set(const datapath::Stats& st) {
+  for (const auto& [key, count] : st.packets) {
+    const auto& [dir, reason] = key;
+    const std::string direction = dir == AXON_DIR_INGRESS ? "INGRESS" : "EGRESS";
+    if (reason == 0) {
+      forward_packets_.set({direction}, static_cast<double>(count.packets));
+      forward_bytes_.set({direction}, static_cast<double>(count.bytes));
+    } else {
+      const std::string text = datapath::drop_reason_text(reason);
+      drop_packets_.set({text, direction}, static_cast<double>(count.packets));
+      drop_bytes_.set({text, direction}, static_cast<double>(count.bytes));
+    }
+  }
+  host_routed_.set({}, static_cast<double>(st.host_routed));
+  events_lost_.set({}, static_cast<double>(st.events_lost));
+}
+
 FlowObserver::FlowObserver(Agent& agent) : agent_(agent) {}
 
 FlowObserver::~FlowObserver() {
@@ -146,8 +182,13 @@ Status FlowObserver::start() {
   if (!server) return server.error();
   server_ = std::move(*server);
   metrics_ = std::make_unique<hubble::FlowMetrics>(registry_);
-  auto http = hubble::MetricsHttpServer::start(registry_, kMetricsAddress,
-                                               [this] { metrics_->set_ring(ring_->stats()); });
+  datapath_metrics_ = std::make_unique<DatapathMetrics>(registry_);
+  auto http = hubble::MetricsHttpServer::start(registry_, kMetricsAddress, [this] {
+    metrics_->set_ring(ring_->stats());
+    if (const auto* dp = agent_.datapath()) {
+      if (auto st = dp->stats()) datapath_metrics_->set(*st);
+    }
+  });
   if (http) {
     metrics_server_ = std::move(*http);
   } else {

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "agent.h"
+#include "axon/datapath/stats.h"
 #include "axon/hubble/metrics.h"
 #include "axon/hubble/observer.h"
 #include "axon/hubble/ring.h"
@@ -25,6 +26,26 @@
 namespace axon::agent {
 
 inline constexpr const char* kMetricsAddress = "0.0.0.0:9965";  // Hubble's metrics port
+
+// The datapath's own counters on the same /metrics, named after Cilium
+// agent's (cilium_forward_count_total, cilium_drop_count_total{reason,
+// direction} with the reason's text): axon_forward_count_total{direction},
+// axon_forward_bytes_total, axon_drop_count_total{reason,direction},
+// axon_drop_bytes_total, axon_datapath_host_routed_packets_total,
+// axon_datapath_events_lost_total. Read from the kernel before each scrape.
+class DatapathMetrics {
+ public:
+  explicit DatapathMetrics(hubble::MetricsRegistry& registry);
+  void set(const datapath::Stats& stats);
+
+ private:
+  hubble::MetricFamily& forward_packets_;
+  hubble::MetricFamily& forward_bytes_;
+  hubble::MetricFamily& drop_packets_;
+  hubble::MetricFamily& drop_bytes_;
+  hubble::MetricFamily& host_routed_;
+  hubble::MetricFamily& events_lost_;
+};
 
 class FlowObserver {
  public:
@@ -48,6 +69,7 @@ class FlowObserver {
   std::unique_ptr<hubble::FlowServer> server_;
   hubble::MetricsRegistry registry_;
   std::unique_ptr<hubble::FlowMetrics> metrics_;
+  std::unique_ptr<DatapathMetrics> datapath_metrics_;
   std::unique_ptr<hubble::MetricsHttpServer> metrics_server_;
   std::atomic<bool> stop_{false};
   std::thread thread_;

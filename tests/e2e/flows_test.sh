@@ -153,6 +153,25 @@ node1_ns="axon-$LAB-node1"
 metrics=$(ip netns exec "$node1_ns" curl -s -m 3 http://127.0.0.1:9965/metrics)
 expect_contains "agent metrics: flows processed" "$metrics" 'hubble_flows_processed_total{type="Trace"'
 expect_contains "... the ring" "$metrics" "hubble_ring_buffer_capacity 4095"
+# The datapath's own counters (Cilium's forward/drop counts), every node's.
+all_metrics=""
+for n in node1 node2 node3; do
+  all_metrics+=$(ip netns exec "axon-$LAB-$n" curl -s -m 3 http://127.0.0.1:9965/metrics)$'\n'
+done
+expect_contains "datapath metrics: packets passed" "$all_metrics" 'axon_forward_count_total{direction="EGRESS"}'
+expect_contains "... the policy drop, with Cilium's reason text" "$all_metrics" 'axon_drop_count_total{reason="Policy denied",direction="INGRESS"}'
+# The client reached every echo pod: one on its own node went past that
+# node's IP stack (eBPF host routing).
+client_node=$(pods_json e2e app=client | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["spec"]["nodeName"])')
+if awk -v n="$client_node" '$3 == n {f=1} END {exit !f}' <<<"$echo_pods"; then
+  routed=$(ip netns exec "axon-$LAB-$client_node" curl -s -m 3 http://127.0.0.1:9965/metrics |
+    awk '/^axon_datapath_host_routed_packets_total /{print $2}')
+  if [[ -n $routed && $routed != 0 ]]; then
+    pass "... same-node traffic host-routed ($routed packets on $client_node)"
+  else
+    fail "no host-routed packets on $client_node (axon_datapath_host_routed_packets_total: '${routed}')"
+  fi
+fi
 # The relay's, in its pod (Hubble relay's :9966).
 metrics=$(in_pod kube-system app.kubernetes.io/name=hubble-relay curl -s -m 3 http://127.0.0.1:9966/metrics)
 expect_contains "relay metrics: GetFlows calls served" "$metrics" 'hubble_relay_get_flows_requests_total{follow="false"}'
