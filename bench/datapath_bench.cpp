@@ -316,6 +316,26 @@ ProgStats prog_stats(const bpf_program* p) {
   if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) != 0) return {};
   return {info.run_time_ns, info.run_cnt};
 }
+// Both programs of a datapath together (a tail call counts in its caller).
+ProgStats prog_stats(Datapath& dp) {
+  auto f = prog_stats(dp.from_container()), t = prog_stats(dp.to_container());
+  return {f.run_ns + t.run_ns, f.runs + t.runs};
+}
+ProgStats operator-(const ProgStats& a, const ProgStats& b) {
+  return {a.run_ns - b.run_ns, a.runs - b.runs};
+}
+
+// A client and a backend pod (the backend accepting on 8080) and the
+// datapath state the policy benchmarks load.
+struct TwoPods {
+  Topology topo =
+      must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
+  Pod& client = topo.pod("client");
+  Pod& backend = topo.pod("backend");
+  const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000},
+                                                              {"backend", 2000}};
+  AcceptLoop server{backend.ns, 8080};
+};
 
 // iperf3 client in `client` against a one-off server in `server`; Gbit/s.
 double iperf3(const Pod& client, const Pod& server, double seconds) {
@@ -360,17 +380,13 @@ double best_of(const std::vector<double>& v) {
 // (axon's default), in alternating rounds on the same pods.
 void bench_policy() {
   std::printf("\n== policy: two pods, bare veths vs axon (1,000 identities, 16k-entry policy)\n");
-  auto topo =
-      must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
-  Pod& client = topo.pod("client");
-  Pod& backend = topo.pod("backend");
-  const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000}, {"backend", 2000}};
+  TwoPods two;
+  auto& [topo, client, backend, pods, server] = two;
   DatapathConfig legacy_cfg;
   legacy_cfg.host_routing = false;
   BenchDatapath legacy(legacy_cfg, "-legacy"), routed;
   load_policy_state(*legacy);
   load_policy_state(*routed);
-  AcceptLoop server(backend.ns, 8080);
   const char* env = std::getenv("AXON_BENCH_ROUNDS");
   const int rounds = env ? std::max(1, std::atoi(env)) : 9;
   struct Mode {
@@ -420,17 +436,14 @@ void bench_policy() {
   for (auto& m : modes) {
     if (!m.dp) continue;
     attach_all(**m.dp, topo, pods);
-    auto f0 = prog_stats((*m.dp)->from_container()), t0 = prog_stats((*m.dp)->to_container());
+    auto s0 = prog_stats(**m.dp);
     (void)iperf3(client, backend, 2);
-    auto f1 = prog_stats((*m.dp)->from_container()), t1 = prog_stats((*m.dp)->to_container());
+    auto s1 = prog_stats(**m.dp);
     m.conns = connect_rate(client, backend.ip, 8080, 1);
-    auto f2 = prog_stats((*m.dp)->from_container()), t2 = prog_stats((*m.dp)->to_container());
+    m.bpf_iperf = s1 - s0;
+    m.bpf_conn = prog_stats(**m.dp) - s1;
     detach_all(**m.dp, topo, pods);
     must((*m.dp)->conntrack().flush(), "flush");
-    m.bpf_iperf = {(f1.run_ns - f0.run_ns) + (t1.run_ns - t0.run_ns),
-                   (f1.runs - f0.runs) + (t1.runs - t0.runs)};
-    m.bpf_conn = {(f2.run_ns - f1.run_ns) + (t2.run_ns - t1.run_ns),
-                  (f2.runs - f1.runs) + (t2.runs - t1.runs)};
   }
   std::printf("kernel BPF run-time stats (separate runs; a tail call counts in its caller's run):\n");
   for (const auto& m : modes) {
@@ -450,14 +463,10 @@ void bench_policy() {
 void bench_connect(bool with_axon) {
   const char* env = std::getenv("AXON_BENCH_SECONDS");
   const double seconds = env ? std::atof(env) : 10;
-  auto topo =
-      must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
-  Pod& client = topo.pod("client");
-  Pod& backend = topo.pod("backend");
-  const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000}, {"backend", 2000}};
+  TwoPods two;
+  auto& [topo, client, backend, pods, server] = two;
   BenchDatapath dp;
   load_policy_state(*dp);
-  AcceptLoop server(backend.ns, 8080);
   if (with_axon) attach_all(*dp, topo, pods);
   (void)connect_rate(client, backend.ip, 8080, 0.2);
   std::printf("%s: %.0f connections/s over %.1f s\n", with_axon ? "axon" : "bare",

@@ -6,7 +6,6 @@
 #include "axon/base/log.h"
 #include "axon/base/strings.h"
 #include "axon/client/etcd_store.h"
-#include "axon/abi/datapath.h"
 #include "axon/datapath/drop_reason.h"
 #include "axon/datapath/flow_decoder.h"
 
@@ -142,7 +141,9 @@ DatapathMetrics::DatapathMetrics(hubble::MetricsRegistry& r)
 void DatapathMetrics::set(const datapath::Stats& st) {
   for (const auto& [key, count] : st.packets) {
     const auto& [dir, reason] = key;
-    const std::string direction = dir == AXON_DIR_INGRESS ? "INGRESS" : "EGRESS";
+    // AXON_DIR_* are Hubble's TrafficDirection values (the flow decoder's too).
+    const std::string direction =
+        flow::TrafficDirection_Name(static_cast<flow::TrafficDirection>(dir));
     if (reason == 0) {
       forward_packets_.set({direction}, static_cast<double>(count.packets));
       forward_bytes_.set({direction}, static_cast<double>(count.bytes));

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "axon/datapath/ip.h"
+
 namespace axon::test {
 
 int run_command(const std::vector<std::string>& argv, bool quiet) {
@@ -178,11 +180,9 @@ Result<Topology> Topology::create(const std::vector<std::pair<std::string, std::
       ifindex = if_nametoindex(host_if.c_str());
     }
     if (ifindex == 0) return Error{"no ifindex for " + host_if};
-    std::array<uint8_t, 6> pod_mac_bytes{};
-    unsigned b[6] = {};
-    std::sscanf(pod_mac.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]);
-    for (size_t i = 0; i < 6; ++i) pod_mac_bytes[i] = static_cast<uint8_t>(b[i]);
-    t.pods_.push_back(Pod{name, ip, host_if, ifindex, std::move(*ns), pod_mac_bytes});
+    auto mac_bytes = datapath::parse_mac(pod_mac);
+    if (!mac_bytes) return mac_bytes.error();
+    t.pods_.push_back(Pod{name, ip, host_if, ifindex, std::move(*ns), *mac_bytes});
   }
   return t;
 }
