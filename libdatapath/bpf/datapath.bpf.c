@@ -138,19 +138,22 @@ static __always_inline int pass_established(struct __sk_buff *skb, struct axon_p
 	__u32 peer = 0;
 	int ret, report;
 
+	__u32 *checked = dir == AXON_DIR_EGRESS ? &ct->egress_epoch : &ct->ingress_epoch;
+	__u16 *proxy = dir == AXON_DIR_EGRESS ? &ct->egress_proxy : &ct->ingress_proxy;
+
 	vi->trace_reason = AXON_TRACE_REASON_ESTABLISHED;
-	if (ct->policy_epoch != epoch) {
+	if (*checked != epoch) {
 		peer = peer_identity(vi, p, dir);
 		set_peer(vi, dir, peer);
 		ret = policy_check(vi->endpoint_id, peer, dir, p, &pol);
 		vi->match_type = pol.match_type;
 		if (ret)
 			return drop(skb, p, vi, ret);
-		ct->proxy_port = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : 0;
-		ct->policy_epoch = epoch;
+		*proxy = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : 0;
+		*checked = epoch;
 	}
-	vi->proxy_port = ct->proxy_port;
-	report = ct_update(ct, p, 0, now);
+	vi->proxy_port = *proxy;
+	report = ct_update(ct, p, 0, dir, now);
 	if ((report || cfg_trace_every_packet) && !peer)
 		set_peer(vi, dir, peer_identity(vi, p, dir));
 	return pass(skb, p, vi, trace_point(dir), report);
@@ -187,7 +190,7 @@ static __always_inline struct axon_lxc_info *local_destination(const struct axon
  * has to see stay with it: those for the proxy, those whose TTL expires (the
  * stack answers with an ICMP error) and those back to the sending pod. */
 static __always_inline int route_local(struct __sk_buff *skb, struct axon_lxc_info *lxc,
-				       __u16 proxy_port, __u32 src_identity)
+				       __u16 proxy_port, __u32 src_identity, __u64 now)
 {
 	void *data, *data_end;
 	struct iphdr *ip;
@@ -206,20 +209,23 @@ static __always_inline int route_local(struct __sk_buff *skb, struct axon_lxc_in
 	new = bpf_htons(bpf_ntohs(old) - 0x100);
 	if (bpf_skb_store_bytes(skb, ETH_HLEN + offsetof(struct iphdr, ttl), &new, 2, 0) ||
 	    bpf_l3_csum_replace(skb, ETH_HLEN + offsetof(struct iphdr, check), old, new, 2) ||
-	    bpf_skb_store_bytes(skb, 0, lxc->mac, ETH_ALEN, 0) ||
-	    bpf_skb_store_bytes(skb, ETH_ALEN, lxc->host_mac, ETH_ALEN, 0))
+	    bpf_skb_store_bytes(skb, 0, lxc->mac, 2 * ETH_ALEN, 0)) /* mac, host_mac */
 		return TC_ACT_SHOT;
 	count(AXON_COUNTER_HOST_ROUTED);
 	skb->cb[0] = lxc->ifindex;
 	skb->cb[1] = src_identity;
+	skb->cb[2] = (__u32)now; /* one clock reading for both verdicts */
+	skb->cb[3] = (__u32)(now >> 32);
 	bpf_tail_call(skb, &axon_calls, 0);
 	return bpf_redirect(lxc->ifindex, 0); /* no tail call: through the veth */
 }
 
-/* A packet that opens a connection: policy, then a conntrack entry. */
+/* A packet that opens a connection (or this end's part of it): policy, then
+ * a conntrack entry (`ct`: the other end's entry, if ct_lookup found one). */
 static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
-				     struct axon_verdict_info *vi, __u8 dir, __u8 scope,
-				     __u32 rev_nat_index, __u32 epoch, __u64 now, __u8 ct_flags)
+				     struct axon_verdict_info *vi, __u8 dir,
+				     struct axon_ct_entry *ct, __u32 rev_nat_index, __u32 epoch,
+				     __u64 now, __u8 ct_flags)
 {
 	struct axon_policy_value pol = {};
 	__u32 peer = peer_identity(vi, p, dir);
@@ -232,7 +238,7 @@ static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
 		return drop(skb, p, vi, ret);
 	if (pol.verdict == AXON_POLICY_REDIRECT)
 		vi->proxy_port = pol.proxy_port;
-	ret = ct_create(p, scope, rev_nat_index, vi->proxy_port, epoch, now, ct_flags);
+	ret = ct_create(p, dir, rev_nat_index, vi->proxy_port, epoch, now, ct_flags, ct);
 	if (ret)
 		return drop(skb, p, vi, ret);
 	vi->trace_reason = AXON_TRACE_REASON_NEW;
@@ -268,16 +274,16 @@ int axon_from_container(struct __sk_buff *skb)
 	epoch = policy_epoch();
 
 	/* An ICMP error about a connection this pod accepted. */
-	if (ct_related(&p, AXON_CT_INGRESS, now)) {
+	if (ct_related(&p, AXON_CT_F_INGRESS, now)) {
 		lxc = local_destination(&p);
 		ret = pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_RELATED, 1);
 	} else {
-		switch (ct_lookup(&p, AXON_CT_EGRESS, AXON_CT_INGRESS, now, &ct)) {
+		switch (ct_lookup(&p, AXON_DIR_EGRESS, now, &ct)) {
 		case CT_REPLY: /* of a connection this pod accepted */
 			if (ct->flags & AXON_CT_F_LOCAL_PEER)
 				lxc = local_destination(&p);
 			ret = pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_REPLY,
-					 ct_update(ct, &p, 1, now));
+					 ct_update(ct, &p, 1, AXON_DIR_EGRESS, now));
 			break;
 		case CT_ESTABLISHED:
 			if (ct->flags & AXON_CT_F_LOCAL_PEER)
@@ -286,17 +292,18 @@ int axon_from_container(struct __sk_buff *skb)
 			break;
 		default:
 			lxc = local_destination(&p);
-			ret = admit_new(skb, &p, &vi, AXON_DIR_EGRESS, AXON_CT_EGRESS,
-					rev_nat_index, epoch, now,
-					lxc ? AXON_CT_F_LOCAL_PEER : 0);
+			ret = admit_new(skb, &p, &vi, AXON_DIR_EGRESS, ct, rev_nat_index, epoch,
+					now, lxc ? AXON_CT_F_LOCAL_PEER : 0);
 		}
 	}
-	return ret == TC_ACT_OK ? route_local(skb, lxc, vi.proxy_port, ep->identity) : ret;
+	return ret == TC_ACT_OK ? route_local(skb, lxc, vi.proxy_port, ep->identity, now) : ret;
 }
 
 /* Packets entering the pod behind `ifindex`: the veth's own to-container
- * program, or from-container of a pod of the same node (host routing). */
-static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u32 src_identity)
+ * program, or from-container of a pod of the same node (host routing: the
+ * sender's identity and the time it read come along). */
+static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u32 src_identity,
+				       __u64 now)
 {
 	struct axon_pkt p = {};
 	struct axon_verdict_info vi = {
@@ -304,26 +311,26 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
 	__u32 epoch;
-	__u64 now;
 	int ret, report;
 
 	ret = prologue(skb, &p, &vi, &ep, ifindex);
 	if (ret >= 0 || !ep)
 		return ret >= 0 ? ret : TC_ACT_SHOT;
 	vi.dst_identity = ep->identity;
-	now = bpf_ktime_get_ns();
+	if (!now)
+		now = bpf_ktime_get_ns();
 	epoch = policy_epoch();
 
 	/* An ICMP error about a connection this pod opened. (One about a
 	 * Service connection names the backend, not the VIP: the embedded
 	 * header is not reverse-translated yet.) */
-	if (ct_related(&p, AXON_CT_EGRESS, now))
+	if (ct_related(&p, AXON_CT_F_EGRESS, now))
 		return pass_reply(skb, &p, &vi, AXON_DIR_INGRESS, AXON_TRACE_REASON_RELATED, 1);
-	switch (ct_lookup(&p, AXON_CT_INGRESS, AXON_CT_EGRESS, now, &ct)) {
+	switch (ct_lookup(&p, AXON_DIR_INGRESS, now, &ct)) {
 	case CT_REPLY:
 		/* Of a connection this pod opened; a Service's backend
 		 * answers with the Service's address. */
-		report = ct_update(ct, &p, 1, now);
+		report = ct_update(ct, &p, 1, AXON_DIR_INGRESS, now);
 		if (report || cfg_trace_every_packet) /* the backend, before reverse NAT */
 			vi.src_identity = peer_identity(&vi, &p, AXON_DIR_INGRESS);
 		if (ct->rev_nat_index) {
@@ -337,7 +344,7 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 	default:
 		/* A connection host routing brought from a pod of this node:
 		 * the pod's replies are host-routed back. */
-		return admit_new(skb, &p, &vi, AXON_DIR_INGRESS, AXON_CT_INGRESS, 0, epoch, now,
+		return admit_new(skb, &p, &vi, AXON_DIR_INGRESS, ct, 0, epoch, now,
 				 src_identity ? AXON_CT_F_LOCAL_PEER : 0);
 	}
 }
@@ -345,7 +352,7 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 SEC("tc")
 int axon_to_container(struct __sk_buff *skb)
 {
-	return to_endpoint(skb, skb->ifindex, 0);
+	return to_endpoint(skb, skb->ifindex, 0, 0);
 }
 
 /* Host routing's second half, tail-called by from-container with the
@@ -357,7 +364,7 @@ SEC("tc")
 int axon_to_container_local(struct __sk_buff *skb)
 {
 	__u32 ifindex = skb->cb[0];
-	int ret = to_endpoint(skb, ifindex, skb->cb[1]);
+	int ret = to_endpoint(skb, ifindex, skb->cb[1], skb->cb[2] | (__u64)skb->cb[3] << 32);
 
 	if (ret != TC_ACT_OK || (skb->mark & 0xffff) == AXON_MARK_PROXY)
 		return ret;

@@ -3,8 +3,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "axon/base/fd.h"
 #include "axon/base/log.h"
@@ -35,12 +39,18 @@ struct Datapath::State {
         policy(skel->maps.axon_policy_v1, skel->maps.axon_epoch_v1),
         services(
             ServiceMaps{skel->maps.axon_lb4_services_v1, skel->maps.axon_lb4_backends_v1,
-                        skel->maps.axon_lb4_reverse_nat_v1, skel->maps.axon_lb4_maglev_v1},
+                        skel->maps.axon_lb4_reverse_nat_v1, skel->maps.axon_lb4_maglev_v1,
+                        skel->maps.axon_lb4_vips_v1},
             ServicesConfig{config.maglev_table_size, config.maglev_seed, config.default_algorithm}),
-        conntrack(skel->maps.axon_ct4_v1) {}
+        conntrack(skel->maps.axon_ct4_v2) {}
 };
 
 namespace {
+
+// Pins of maps earlier layouts had and this one has not (the conntrack
+// table of axon_ct4_v1 kept an entry per end): removed by name when a node's
+// datapath opens or its pins are removed.
+const std::vector<std::string> kRetiredPins = {"axon_ct4_v1"};
 
 // The config the pinned maps of `pin_dir` were made with, if they exist.
 Result<std::optional<axon_config>> pinned_config(const std::string& pin_dir) {
@@ -71,6 +81,11 @@ Result<Datapath> Datapath::open(const DatapathConfig& config) {
   }
   if (auto s = ensure_bpffs(); !s) return s.error();
   if (auto s = make_pin_dir(config.pin_dir); !s) return s.error();
+  for (const auto& name : kRetiredPins) {
+    const std::string path = config.pin_dir + "/" + name;
+    if (unlink(path.c_str()) != 0 && errno != ENOENT)
+      return sys_error("remove retired pin " + path);
+  }
   auto pinned = pinned_config(config.pin_dir);
   if (!pinned) return pinned.error();
   if (*pinned && (*pinned)->maglev_table_size != config.maglev_table_size) {
@@ -95,7 +110,7 @@ Result<Datapath> Datapath::open(const DatapathConfig& config) {
   auto* maps = &(*skel)->maps;
   int err = bpf_map__set_value_size(maps->axon_lb4_maglev_v1,
                                     config.maglev_table_size * sizeof(uint32_t));
-  if (err == 0) err = bpf_map__set_max_entries(maps->axon_ct4_v1, config.ct_max_entries);
+  if (err == 0) err = bpf_map__set_max_entries(maps->axon_ct4_v2, config.ct_max_entries);
   if (err == 0) err = bpf_map__set_max_entries(maps->axon_events_v1, config.events_ring_bytes);
   if (err != 0) return neg_errno_error("datapath: size maps", err);
   if (auto s = skel->load(); !s) {
@@ -159,6 +174,7 @@ Status Datapath::remove_pins(const std::string& pin_dir) {
   bpf_object__for_each_map(map, (*skel)->obj) {
     if (bpf_map__pin_path(map) != nullptr) names.emplace_back(bpf_map__name(map));
   }
+  names.insert(names.end(), kRetiredPins.begin(), kRetiredPins.end());
   return datapath::remove_pins(pin_dir, names);
 }
 

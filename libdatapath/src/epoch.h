@@ -1,6 +1,6 @@
-// The policy epoch (axon_epoch_v1, see axon_ct_entry.policy_epoch): bumped
-// after every change that can change a policy verdict, so tracked
-// connections look policy up again on their next packet.
+// The policy epoch (axon_epoch_v1; conntrack entries keep the epoch each end
+// last checked in): bumped after every change that can change a policy
+// verdict, so tracked connections look policy up again on their next packet.
 #pragma once
 
 #include <bpf/libbpf.h>

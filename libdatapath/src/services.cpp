@@ -47,6 +47,19 @@ Status erase_key(bpf_map* map, const K& key, const std::string& what) {
   return {};
 }
 
+// The keys of a map with 32-bit keys.
+std::vector<uint32_t> keys_of(bpf_map* map) {
+  std::vector<uint32_t> keys;
+  uint32_t key = 0, next = 0;
+  bool first = true;
+  while (bpf_map__get_next_key(map, first ? nullptr : &key, &next, sizeof(next)) == 0) {
+    first = false;
+    key = next;
+    keys.push_back(key);
+  }
+  return keys;
+}
+
 }  // namespace
 
 uint32_t Services::allocate_id(uint32_t& next, std::vector<uint32_t>& free_ids) {
@@ -122,6 +135,34 @@ Status Services::release_table(const std::vector<uint32_t>& key) {
   return erase_key(maps_.maglev, id, "delete Maglev table " + std::to_string(id));
 }
 
+// axon_lb4_vips_v1 follows vip_services_: one more or one fewer service on
+// an address.
+Status Services::add_vip(Ipv4 vip, const std::string& what) {
+  const uint32_t addr = vip.network_order();
+  const uint32_t count = ++vip_services_[vip];
+  if (bpf_map__update_elem(maps_.vips, &addr, sizeof(addr), &count, sizeof(count), BPF_ANY) == 0) {
+    return {};
+  }
+  const int err = errno;
+  if (--vip_services_[vip] == 0) vip_services_.erase(vip);
+  if (err == E2BIG) {
+    return Error{what + ": more than " + std::to_string(AXON_LB4_MAX_VIPS) +
+                 " Service addresses on this node; delete Services or reuse addresses"};
+  }
+  errno = err;
+  return sys_error(what + ": write VIP");
+}
+
+Status Services::drop_vip(Ipv4 vip, const std::string& what) {
+  const uint32_t addr = vip.network_order();
+  auto it = vip_services_.find(vip);
+  if (it == vip_services_.end() || --it->second == 0) {
+    if (it != vip_services_.end()) vip_services_.erase(it);
+    return erase_key(maps_.vips, addr, what + ": delete VIP");
+  }
+  return update(maps_.vips, addr, it->second, what + ": write VIP");
+}
+
 Status Services::upsert(const Service& svc) {
   const auto& key = svc.key;
   const std::string what = "service " + describe(key);
@@ -165,12 +206,19 @@ Status Services::upsert(const Service& svc) {
       return s;
     }
   }
+  // The address first: a reader that finds the service finds its VIP.
+  if (existing == services_.end()) {
+    if (auto s = add_vip(key.vip, what); !s) return s;
+  }
   axon_lb4_service master{};
   master.rev_nat_index = next.id;
   master.count = static_cast<uint16_t>(next.backend_ids.size());
   master.algorithm = static_cast<uint8_t>(algorithm);
   master.maglev_table = table_id;
-  if (auto s = update(maps_.services, lb_key(key, 0), master, what); !s) return s;
+  if (auto s = update(maps_.services, lb_key(key, 0), master, what); !s) {
+    if (existing == services_.end()) (void)drop_vip(key.vip, what);
+    return s;
+  }
 
   if (existing != services_.end()) {
     ServiceState old = std::move(existing->second);
@@ -204,6 +252,7 @@ Status Services::erase(const ServiceKey& key) {
       return s;
     }
   }
+  if (auto s = drop_vip(key.vip, what); !s) return s;
   if (auto s = erase_key(maps_.reverse_nat, old.id, what); !s) return s;
   for (uint32_t id : old.backend_ids) {
     if (auto s = release_backend(id); !s) return s;
@@ -229,12 +278,7 @@ std::optional<std::vector<uint32_t>> Services::backend_ids(const ServiceKey& key
 
 Status Services::restore() {
   // Backends by id.
-  uint32_t bkey = 0, bnext = 0;
-  bool first = true;
-  while (bpf_map__get_next_key(maps_.backends, first ? nullptr : &bkey, &bnext, sizeof(bnext)) ==
-         0) {
-    first = false;
-    bkey = bnext;
+  for (uint32_t bkey : keys_of(maps_.backends)) {
     axon_lb4_backend v{};
     if (bpf_map__lookup_elem(maps_.backends, &bkey, sizeof(bkey), &v, sizeof(v), 0) != 0) continue;
     Backend b{Ipv4::from_network_order(v.addr), ntohs(v.port)};
@@ -245,7 +289,7 @@ Status Services::restore() {
   // Services and their slots.
   std::vector<std::pair<axon_lb4_key, axon_lb4_service>> entries;
   axon_lb4_key skey{}, snext{};
-  first = true;
+  bool first = true;
   while (bpf_map__get_next_key(maps_.services, first ? nullptr : &skey, &snext, sizeof(snext)) ==
          0) {
     first = false;
@@ -260,6 +304,7 @@ Status Services::restore() {
   };
   for (const auto& [k, v] : entries) {
     if (k.backend_slot != 0) continue;
+    ++vip_services_[Ipv4::from_network_order(k.vip)];
     ServiceState st;
     st.id = v.rev_nat_index;
     st.backend_ids.assign(v.count, 0);
@@ -289,17 +334,20 @@ Status Services::restore() {
     used_tables.insert(v.maglev_table);
     next_table_id_ = std::max(next_table_id_, v.maglev_table + 1);
   }
-  // Tables nobody uses (an update cut short by a crash) go.
-  std::vector<uint32_t> orphans;
-  uint32_t tkey = 0, tnext = 0;
-  first = true;
-  while (bpf_map__get_next_key(maps_.maglev, first ? nullptr : &tkey, &tnext, sizeof(tnext)) == 0) {
-    first = false;
-    tkey = tnext;
-    if (!used_tables.count(tkey)) orphans.push_back(tkey);
-    next_table_id_ = std::max(next_table_id_, tkey + 1);
+  // The VIP table as the services say (pins of a layout without it, a crash
+  // between the two writes): counts rewritten, addresses of no service gone.
+  for (uint32_t addr : keys_of(maps_.vips)) {
+    if (vip_services_.count(Ipv4::from_network_order(addr))) continue;
+    if (auto s = erase_key(maps_.vips, addr, "delete stale VIP"); !s) return s;
   }
-  for (uint32_t id : orphans) {
+  for (const auto& [vip, count] : vip_services_) {
+    const uint32_t addr = vip.network_order();
+    if (auto s = update(maps_.vips, addr, count, "restore VIP " + vip.str()); !s) return s;
+  }
+  // Tables nobody uses (an update cut short by a crash) go.
+  for (uint32_t id : keys_of(maps_.maglev)) {
+    next_table_id_ = std::max(next_table_id_, id + 1);
+    if (used_tables.count(id)) continue;
     if (auto s = erase_key(maps_.maglev, id, "delete orphaned Maglev table"); !s) return s;
   }
   return {};

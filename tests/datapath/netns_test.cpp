@@ -166,6 +166,12 @@ uint64_t forwarded_by_node(const axon::test::NetNs& node) {
   return 0;
 }
 
+DatapathConfig with_host_routing(bool on) {
+  DatapathConfig config;
+  config.host_routing = on;
+  return config;
+}
+
 PolicyEntry allow(Direction d, uint32_t id, uint8_t proto, uint16_t port) {
   return PolicyEntry{d, id, proto, port, port, PolicyAction::allow, 0};
 }
@@ -334,9 +340,7 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
 TEST_CASE("netns: host routing takes pod-to-pod packets past the node's IP stack") {
   for (bool host_routing : {true, false}) {
     CAPTURE(host_routing);
-    DatapathConfig config;
-    config.host_routing = host_routing;
-    Lab lab(config);
+    Lab lab(with_host_routing(host_routing));
     Pod &a = lab.topo.pod("a"), &b = lab.topo.pod("b");
     Fd listener = listen_in(b, 8080);
     REQUIRE(lab.dp->services()
@@ -373,6 +377,80 @@ TEST_CASE("netns: host routing takes pod-to-pod packets past the node's IP stack
     const uint64_t before_unknown = forwarded_by_node(lab.topo.node());
     CHECK(tcp_exchange(a, b.ip, 8080, listener.get()));
     CHECK(forwarded_by_node(lab.topo.node()) - before_unknown >= 3);
+  }
+}
+
+TEST_CASE(
+    "netns: a connection between pods of a node has one conntrack entry; each end "
+    "reports and enforces its own policy") {
+  for (bool host_routing : {true, false}) {
+    CAPTURE(host_routing);
+    Lab lab(with_host_routing(host_routing));
+    Pod &a = lab.topo.pod("a"), &b = lab.topo.pod("b");
+    const EndpointPolicy b_allows_a{
+        true, false, {allow(Direction::ingress, kIdA, IPPROTO_TCP, 8080)}};
+    const EndpointPolicy a_allows_b{
+        false, true, {allow(Direction::egress, kIdB, IPPROTO_TCP, 8080)}};
+    REQUIRE(lab.dp->policy().replace(lab.ep("b"), b_allows_a).ok());
+    REQUIRE(lab.dp->policy().replace(lab.ep("a"), a_allows_b).ok());
+    Fd listener = listen_in(b, 8080);
+    Fd conn = socket_in(a.ns, AF_INET, SOCK_STREAM);
+    REQUIRE(connect_within(conn.get(), b.ip, 8080, kTimeout));
+    REQUIRE(readable_within(listener.get(), kTimeout));
+    Fd served(accept(listener.get(), nullptr, nullptr));
+    char buf[8];
+    REQUIRE(send(served.get(), "hi", 2, 0) == 2);
+    REQUIRE(readable_within(conn.get(), kTimeout));
+    REQUIRE(recv(conn.get(), buf, sizeof(buf), 0) == 2);
+
+    // Both ends saw the opening and the replies and said so.
+    auto evs = lab.drain();
+    CHECK(has_event(evs, EventType::trace, a.host_ifindex, AXON_TRACE_FROM_ENDPOINT, a.ip, b.ip));
+    CHECK(has_event(evs, EventType::trace, b.host_ifindex, AXON_TRACE_TO_ENDPOINT, a.ip, b.ip));
+    CHECK(has_event(evs, EventType::trace, b.host_ifindex, AXON_TRACE_FROM_ENDPOINT, b.ip, a.ip));
+    CHECK(has_event(evs, EventType::trace, a.host_ifindex, AXON_TRACE_TO_ENDPOINT, b.ip, a.ip));
+    int replies_reported = 0;
+    for (const auto& e : evs)
+      replies_reported += e.is_reply && (e.tcp_flags & axon::test::kTcpSyn) ? 1 : 0;
+    CHECK(replies_reported == 2);  // the SYN-ACK, once at each end
+
+    // One entry, admitted by both ends.
+    auto ct = lab.dp->conntrack().dump();
+    REQUIRE(ct.ok());
+    int entries = 0;
+    for (const auto& e : *ct) {
+      if (e.key.scope != AXON_CT_CONN || e.key.proto != IPPROTO_TCP) continue;
+      ++entries;
+      CHECK(e.key.saddr == axon::test::ip(a.ip).network_order());
+      CHECK(e.key.daddr == axon::test::ip(b.ip).network_order());
+      CHECK(ntohs(e.key.dport) == 8080);
+      CHECK((e.value.flags & AXON_CT_F_EGRESS) != 0);
+      CHECK((e.value.flags & AXON_CT_F_INGRESS) != 0);
+      CHECK(((e.value.flags & AXON_CT_F_LOCAL_PEER) != 0) == host_routing);
+    }
+    CHECK(entries == 1);
+
+    // Each end checks the connection against its own policy when policy
+    // changes: b's ingress first, then a's egress.
+    REQUIRE(lab.dp->policy().replace(lab.ep("b"), {true, false, {}}).ok());
+    (void)lab.drain();
+    REQUIRE(send(conn.get(), "x", 1, 0) == 1);
+    CHECK_FALSE(readable_within(served.get(), 200ms));
+    auto cut = lab.drain();
+    CHECK(has_event(cut, EventType::drop, b.host_ifindex, AXON_DROP_POLICY_DENIED, a.ip, b.ip));
+    CHECK_FALSE(
+        has_event(cut, EventType::drop, a.host_ifindex, AXON_DROP_POLICY_DENIED, a.ip, b.ip));
+    REQUIRE(lab.dp->policy().replace(lab.ep("b"), b_allows_a).ok());
+    REQUIRE(readable_within(served.get(), 2s));  // the retransmission passes
+    REQUIRE(recv(served.get(), buf, sizeof(buf), 0) == 1);
+    REQUIRE(lab.dp->policy().replace(lab.ep("a"), {false, true, {}}).ok());
+    (void)lab.drain();
+    REQUIRE(send(conn.get(), "y", 1, 0) == 1);
+    CHECK_FALSE(readable_within(served.get(), 200ms));
+    cut = lab.drain();
+    CHECK(has_event(cut, EventType::drop, a.host_ifindex, AXON_DROP_POLICY_DENIED, a.ip, b.ip));
+    CHECK_FALSE(
+        has_event(cut, EventType::drop, b.host_ifindex, AXON_DROP_POLICY_DENIED, a.ip, b.ip));
   }
 }
 

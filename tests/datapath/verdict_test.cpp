@@ -3,8 +3,10 @@
 // (10.244.1.10, identity 1000); its peers are known through the ipcache.
 // A test run sees skb->ifindex 1, so A is recorded on ifindex 1 (never
 // attached: these tests touch no interface).
+#include <bpf/bpf.h>
 #include <doctest/doctest.h>
 
+#include "axon/base/fd.h"
 #include "axon/datapath/drop_reason.h"
 #include "fixture.h"
 
@@ -311,20 +313,20 @@ TEST_CASE("conntrack: TCP state, lifetimes and garbage collection") {
     return static_cast<double>(e.expires_ns - monotonic_now_ns()) / 1e9;
   };
   CHECK(env.from(tcp(kA, kB, 40000, 80, kTcpSyn)) == TC_ACT_OK);
-  auto syn = entry_of(AXON_CT_EGRESS);
+  auto syn = entry_of(AXON_CT_CONN);
   CHECK(remaining_s(syn) <= 60);
   CHECK(remaining_s(syn) > 30);
   CHECK(syn.tx_flags_seen == kTcpSyn);
   CHECK(env.to(tcp(kB, kA, 80, 40000, kTcpSyn | kTcpAck)) == TC_ACT_OK);
-  auto est = entry_of(AXON_CT_EGRESS);
+  auto est = entry_of(AXON_CT_CONN);
   CHECK(remaining_s(est) > 3000);  // established
   CHECK((est.flags & AXON_CT_F_SEEN_REPLY) != 0);
   CHECK(env.from(tcp(kA, kB, 40000, 80, kTcpFin | kTcpAck)) == TC_ACT_OK);
-  auto fin = entry_of(AXON_CT_EGRESS);
+  auto fin = entry_of(AXON_CT_CONN);
   CHECK((fin.flags & AXON_CT_F_TX_CLOSING) != 0);
   CHECK(remaining_s(fin) <= 10);
   CHECK(env.to(tcp(kB, kA, 80, 40000, kTcpRst)) == TC_ACT_OK);
-  CHECK((entry_of(AXON_CT_EGRESS).flags & AXON_CT_F_RX_CLOSING) != 0);
+  CHECK((entry_of(AXON_CT_CONN).flags & AXON_CT_F_RX_CLOSING) != 0);
 
   // UDP and ICMP echo are tracked too.
   CHECK(env.from(udp(kA, kC, 5000, 53)) == TC_ACT_OK);
@@ -584,6 +586,22 @@ TEST_CASE("Services after a restart: tables are restored, not clobbered") {
   for (uint16_t sp = 100; sp < 140; ++sp) before[sp] = dest(*env.dp, "10.96.0.1", sp);
   for (uint16_t sp = 100; sp < 140; ++sp) before2[sp] = dest(*env.dp, "10.96.0.2", sp);
   REQUIRE(env.dp->conntrack().flush().ok());
+  // Pins of a layout without the VIP table (or a crash between writes):
+  // packets to the VIPs are not translated until the table is restored.
+  const std::string vips_pin = env.dp.pin_dir() + "/axon_lb4_vips_v1";
+  axon::Fd vips(bpf_obj_get(vips_pin.c_str()));
+  REQUIRE(vips.valid());
+  auto vip_count = [&](const char* vip) -> int {
+    uint32_t key = ip(vip).network_order(), count = 0;
+    return bpf_map_lookup_elem(vips.get(), &key, &count) == 0 ? static_cast<int>(count) : -1;
+  };
+  CHECK(vip_count("10.96.0.1") == 1);
+  for (const char* vip : {"10.96.0.1", "10.96.0.2"}) {
+    uint32_t key = ip(vip).network_order();
+    REQUIRE(bpf_map_delete_elem(vips.get(), &key) == 0);
+  }
+  CHECK(dest(*env.dp, "10.96.0.1", 100) == ip("10.96.0.1").addr);
+  REQUIRE(env.dp->conntrack().flush().ok());
 
   DatapathConfig cfg;
   cfg.pin_dir = env.dp.pin_dir();
@@ -598,7 +616,10 @@ TEST_CASE("Services after a restart: tables are restored, not clobbered") {
   // ...and the old ones keep theirs: the same flows go to the same backends.
   for (auto [sp, d] : before) CHECK(dest(*second, "10.96.0.1", sp) == d);
   // Deleting one sharer keeps the shared table for the other.
+  CHECK(vip_count("10.96.0.1") == 1);
   REQUIRE(second->services().erase({ip("10.96.0.1"), 80, IPPROTO_TCP}).ok());
+  CHECK(vip_count("10.96.0.1") == -1);
+  CHECK(vip_count("10.96.0.2") == 1);
   REQUIRE(second->conntrack().flush().ok());
   for (auto [sp, d] : before2) CHECK(dest(*second, "10.96.0.2", sp) == d);
 }

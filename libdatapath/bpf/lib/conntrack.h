@@ -1,6 +1,8 @@
-/* Connection tracking: is a packet new, part of a connection this endpoint
- * admitted, or a reply to one? TCP state follows SYN/FIN/RST for lifetimes;
- * UDP and ICMP echo live for cfg_ct_other_s after their last packet. */
+/* Connection tracking: is a packet new, part of a connection this end
+ * admitted, or a reply to one? One entry per connection and node, whichever
+ * ends are pods of the node (axon/abi/datapath.h). TCP state follows
+ * SYN/FIN/RST for lifetimes; UDP and ICMP echo live for cfg_ct_other_s after
+ * their last packet. */
 #ifndef AXON_BPF_CONNTRACK_H
 #define AXON_BPF_CONNTRACK_H
 
@@ -73,54 +75,79 @@ static __always_inline int ct_reply_likely(const struct axon_pkt *p)
 	return bpf_ntohs(p->tuple.sport) < bpf_ntohs(p->tuple.dport);
 }
 
+/* The end a program speaks for: the from-container of the source pod
+ * (egress) or the to-container of the destination pod (ingress). */
+static __always_inline __u8 ct_end(__u8 dir)
+{
+	return dir == AXON_DIR_EGRESS ? AXON_CT_F_EGRESS : AXON_CT_F_INGRESS;
+}
+
+static __always_inline __u8 ct_other_end(__u8 dir)
+{
+	return dir == AXON_DIR_EGRESS ? AXON_CT_F_INGRESS : AXON_CT_F_EGRESS;
+}
+
+static __always_inline __u8 ct_seen_shift(__u8 dir)
+{
+	return dir == AXON_DIR_EGRESS ? 0 : AXON_CT_SEEN_SHIFT_INGRESS;
+}
+
+static __always_inline int ct_pure_syn(const struct axon_pkt *p)
+{
+	return p->tuple.proto == IPPROTO_TCP &&
+	       (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+}
+
 static __always_inline struct axon_ct_entry *ct_find(struct axon_ct_key *key,
-						     const struct axon_pkt *p, __u8 scope,
-						     int reverse, __u64 now)
+						     const struct axon_pkt *p, int reverse,
+						     __u64 now)
 {
 	struct axon_ct_entry *e;
 
 	if (reverse)
-		ct_key_reverse(key, &p->tuple, scope);
+		ct_key_reverse(key, &p->tuple, AXON_CT_CONN);
 	else
-		ct_key_forward(key, &p->tuple, scope);
-	e = bpf_map_lookup_elem(&axon_ct4_v1, key);
+		ct_key_forward(key, &p->tuple, AXON_CT_CONN);
+	e = bpf_map_lookup_elem(&axon_ct4_v2, key);
 	return e && e->expires_ns > now ? e : NULL;
 }
 
-/* Looks the packet up in the scope of this program (own) and, reversed, in
- * the scope of the other side. *entry points into the map on a hit.
+/* Looks the packet up as a reply (reversed tuple, an entry the other end
+ * admitted) and as a forward packet (an entry this end admitted). *entry
+ * points into the map on a hit; on CT_NEW it may point to the connection's
+ * entry made by the other end, for ct_create to complete.
  *
  * A TCP SYN without ACK opens a connection whatever the table holds: it is
  * never a reply (a simultaneous open is checked against policy like any new
  * connection), and a SYN on an entry that is still open (a retransmission,
- * a reused port) is checked again and gets a fresh entry. */
-static __always_inline enum ct_status ct_lookup(const struct axon_pkt *p, __u8 own_scope,
-						__u8 other_scope, __u64 now,
+ * a reused port) is checked again. */
+static __always_inline enum ct_status ct_lookup(const struct axon_pkt *p, __u8 dir, __u64 now,
 						struct axon_ct_entry **entry)
 {
 	struct axon_ct_key key;
 	struct axon_ct_entry *e;
 	int reply_first;
 
-	if (p->tuple.proto == IPPROTO_TCP &&
-	    (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
+	if (ct_pure_syn(p))
 		return CT_NEW;
 	reply_first = ct_reply_likely(p);
 	if (reply_first) {
-		e = ct_find(&key, p, other_scope, 1, now);
-		if (e) {
+		e = ct_find(&key, p, 1, now);
+		if (e && (e->flags & ct_other_end(dir))) {
 			*entry = e;
 			return CT_REPLY;
 		}
 	}
-	e = ct_find(&key, p, own_scope, 0, now);
+	e = ct_find(&key, p, 0, now);
 	if (e) {
 		*entry = e;
-		return CT_ESTABLISHED;
+		if (e->flags & ct_end(dir))
+			return CT_ESTABLISHED;
+		return CT_NEW;
 	}
 	if (!reply_first) {
-		e = ct_find(&key, p, other_scope, 1, now);
-		if (e) {
+		e = ct_find(&key, p, 1, now);
+		if (e && (e->flags & ct_other_end(dir))) {
 			*entry = e;
 			return CT_REPLY;
 		}
@@ -128,31 +155,33 @@ static __always_inline enum ct_status ct_lookup(const struct axon_pkt *p, __u8 o
 	return CT_NEW;
 }
 
-/* Is the packet an ICMP error about a connection tracked in `scope`? The
- * embedded packet is one this side's peer received, i.e. one that left
- * through the program that made the entry. */
-static __always_inline int ct_related(const struct axon_pkt *p, __u8 scope, __u64 now)
+/* Is the packet an ICMP error about a connection the end `end` admitted?
+ * The embedded packet is one the sender of the error received: for an error
+ * leaving a pod, a packet of a connection it accepted (ingress); for one
+ * entering a pod, a packet of a connection it opened (egress). */
+static __always_inline int ct_related(const struct axon_pkt *p, __u8 end, __u64 now)
 {
 	struct axon_ct_key key;
 	struct axon_ct_entry *e;
 
 	if (!p->icmp_error)
 		return 0;
-	ct_key_forward(&key, &p->inner, scope);
-	e = bpf_map_lookup_elem(&axon_ct4_v1, &key);
-	return e && e->expires_ns > now;
+	ct_key_forward(&key, &p->inner, AXON_CT_CONN);
+	e = bpf_map_lookup_elem(&axon_ct4_v2, &key);
+	return e && e->expires_ns > now && (e->flags & end);
 }
 
-/* Updates a tracked connection with one more packet. Returns 1 when the
- * packet changed what is worth reporting (new TCP flags, first reply). */
+/* Updates a tracked connection with one more packet, seen by the program of
+ * direction `dir`. Returns 1 when the packet changed what that program
+ * reports (TCP flags it has not seen yet, the first reply). */
 static __always_inline int ct_update(struct axon_ct_entry *e, const struct axon_pkt *p, int reply,
-				     __u64 now)
+				     __u8 dir, __u64 now)
 {
-	__u8 flags = e->flags, report = 0;
+	__u8 flags = e->flags, report = 0, shift = ct_seen_shift(dir);
 	__u64 expires;
 
 	if (p->tuple.proto == IPPROTO_TCP) {
-		__u8 news = p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST);
+		__u8 news = (p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST)) << shift;
 		__u8 seen = reply ? e->rx_flags_seen : e->tx_flags_seen;
 
 		if ((seen | news) != seen) {
@@ -167,9 +196,14 @@ static __always_inline int ct_update(struct axon_ct_entry *e, const struct axon_
 		else if (p->tcp_flags & TCP_FLAG_FIN)
 			flags |= reply ? AXON_CT_F_RX_CLOSING : AXON_CT_F_TX_CLOSING;
 	}
-	if (reply && !(flags & AXON_CT_F_SEEN_REPLY)) {
+	if (reply) {
+		__u8 first = AXON_CT_SEEN_REPLY_BIT << shift;
+
 		flags |= AXON_CT_F_SEEN_REPLY;
-		report = 1;
+		if (!(e->rx_flags_seen & first)) {
+			e->rx_flags_seen |= first;
+			report = 1;
+		}
 	}
 	if (flags != e->flags)
 		e->flags = flags;
@@ -181,28 +215,70 @@ static __always_inline int ct_update(struct axon_ct_entry *e, const struct axon_
 	return report;
 }
 
-/* Records a new connection admitted by this program. Returns 0 or a drop reason. */
-static __always_inline int ct_create(const struct axon_pkt *p, __u8 scope, __u32 rev_nat_index,
-				     __u16 proxy_port, __u32 epoch, __u64 now, __u8 flags)
+/* Records that this end admitted a new connection (policy said yes).
+ * `existing`: the entry ct_lookup found, or NULL to look. Returns 0 or a drop
+ * reason.
+ *
+ * When the other end of a live connection has admitted it already (both pods
+ * on this node: the source's from-container runs first), this end joins its
+ * entry: one entry per connection, however many ends are local. A SYN from
+ * the source, an entry that is closed or expired, or one the other end never
+ * admitted starts over. An entry of the same tuple is overwritten in place
+ * (a client reusing its port while the old entry lingers, closed):
+ * replacing the element would take a fresh one off the LRU's free list and
+ * push the old one back, the dearest part of a short connection's cost. */
+static __always_inline int ct_create(const struct axon_pkt *p, __u8 dir, __u32 rev_nat_index,
+				     __u16 proxy_port, __u32 epoch, __u64 now, __u8 flags,
+				     struct axon_ct_entry *existing)
 {
 	struct axon_ct_key key;
-	struct axon_ct_entry e = {
+	struct axon_ct_entry *e = existing;
+	__u8 shift = ct_seen_shift(dir);
+	__u8 seen = 0;
+	struct axon_ct_entry fresh = {
 	    .rev_nat_index = rev_nat_index,
-	    .policy_epoch = epoch,
-	    .proxy_port = proxy_port,
-	    .flags = flags | (proxy_port ? AXON_CT_F_PROXY : 0),
 	};
 
-	ct_key_forward(&key, &p->tuple, scope);
+	flags |= ct_end(dir) | (proxy_port ? AXON_CT_F_PROXY : 0);
 	if (p->tuple.proto == IPPROTO_TCP) {
-		e.tx_flags_seen = p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST);
+		seen = p->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST);
 		if (p->tcp_flags & TCP_FLAG_RST)
-			e.flags |= AXON_CT_F_TX_CLOSING | AXON_CT_F_RX_CLOSING;
+			flags |= AXON_CT_F_TX_CLOSING | AXON_CT_F_RX_CLOSING;
 		else if (p->tcp_flags & TCP_FLAG_FIN)
-			e.flags |= AXON_CT_F_TX_CLOSING;
+			flags |= AXON_CT_F_TX_CLOSING;
 	}
-	e.expires_ns = now + ct_lifetime_ns(&e, p->tuple.proto);
-	if (bpf_map_update_elem(&axon_ct4_v1, &key, &e, BPF_ANY))
+	ct_key_forward(&key, &p->tuple, AXON_CT_CONN);
+	if (!e)
+		e = bpf_map_lookup_elem(&axon_ct4_v2, &key);
+	if (e && e->expires_ns > now && !ct_closed(e) && (e->flags & ct_other_end(dir)) &&
+	    !(dir == AXON_DIR_EGRESS && ct_pure_syn(p))) {
+		/* Join the other end's entry. */
+		if (dir == AXON_DIR_EGRESS) {
+			e->egress_epoch = epoch;
+			e->egress_proxy = proxy_port;
+		} else {
+			e->ingress_epoch = epoch;
+			e->ingress_proxy = proxy_port;
+		}
+		e->tx_flags_seen |= seen << shift;
+		e->flags |= flags;
+		return 0;
+	}
+	fresh.flags = flags;
+	fresh.tx_flags_seen = seen << shift;
+	if (dir == AXON_DIR_EGRESS) {
+		fresh.egress_epoch = epoch;
+		fresh.egress_proxy = proxy_port;
+	} else {
+		fresh.ingress_epoch = epoch;
+		fresh.ingress_proxy = proxy_port;
+	}
+	fresh.expires_ns = now + ct_lifetime_ns(&fresh, p->tuple.proto);
+	if (e) {
+		__builtin_memcpy(e, &fresh, sizeof(fresh));
+		return 0;
+	}
+	if (bpf_map_update_elem(&axon_ct4_v2, &key, &fresh, BPF_ANY))
 		return AXON_DROP_CT_MAP_INSERTION_FAILED;
 	return 0;
 }

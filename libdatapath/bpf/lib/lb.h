@@ -83,13 +83,15 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, _
 
 	if (p->tuple.proto != IPPROTO_TCP && p->tuple.proto != IPPROTO_UDP)
 		return 0;
+	if (!bpf_map_lookup_elem(&axon_lb4_vips_v1, &key.vip))
+		return 0;
 	svc = bpf_map_lookup_elem(&axon_lb4_services_v1, &key);
 	if (!svc)
 		return 0;
 
 	/* A connection keeps its backend while that backend exists. */
 	ct_key_forward(&ckey, &p->tuple, AXON_CT_SERVICE);
-	ce = bpf_map_lookup_elem(&axon_ct4_v1, &ckey);
+	ce = bpf_map_lookup_elem(&axon_ct4_v2, &ckey);
 	if (ce && ce->expires_ns > now) {
 		backend_id = ce->backend_id;
 		be = bpf_map_lookup_elem(&axon_lb4_backends_v1, &backend_id);
@@ -112,7 +114,7 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, _
 		    now + (__u64)(p->tuple.proto == IPPROTO_TCP ? cfg_ct_tcp_established_s
 								: cfg_ct_other_s) *
 			      NSEC_PER_SEC;
-		if (bpf_map_update_elem(&axon_ct4_v1, &ckey, &e, BPF_ANY))
+		if (bpf_map_update_elem(&axon_ct4_v2, &ckey, &e, BPF_ANY))
 			return AXON_DROP_CT_MAP_INSERTION_FAILED;
 	} else {
 		__u64 expires =

@@ -61,7 +61,7 @@ struct {
 	__type(key, struct axon_ct_key);
 	__type(value, struct axon_ct_entry);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} axon_ct4_v1 SEC(".maps");
+} axon_ct4_v2 SEC(".maps");
 
 /* (VIP, port, proto, slot) -> the service (slot 0) or its slot-th backend id. */
 struct {
@@ -71,6 +71,15 @@ struct {
 	__type(value, struct axon_lb4_service);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } axon_lb4_services_v1 SEC(".maps");
+
+/* VIP -> its number of services: is the destination a Service at all? */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AXON_LB4_MAX_VIPS);
+	__type(key, __be32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} axon_lb4_vips_v1 SEC(".maps");
 
 /* Backend id -> address and port. */
 struct {
@@ -126,7 +135,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } axon_counters_v1 SEC(".maps");
 
-/* The policy epoch (see axon_ct_entry.policy_epoch); bumped by user space. */
+/* The policy epoch (see axon_ct_entry.egress_epoch, ingress_epoch); bumped by user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

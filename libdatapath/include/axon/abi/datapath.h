@@ -235,18 +235,20 @@ AXON_ABI_ASSERT(sizeof(struct axon_policy_value) == 8, "axon_policy_value layout
 #define AXON_MARK_PROXY_MASK 0xff00
 
 /* ---------------------------------------------------------------------------
- * Conntrack (axon_ct4_v1, LRU hash). Each program records the connections it
- * admits, keyed by the connection's first packet (after DNAT) and a scope:
- * - EGRESS: made by the source pod's from-container;
- * - INGRESS: made by the destination pod's to-container;
+ * Conntrack (axon_ct4_v2, LRU hash), one table per node:
+ * - CONN: a connection, keyed by its first packet's tuple (after DNAT). One
+ *   entry serves both ends when both pods are on this node: the source pod's
+ *   from-container admits it for egress (AXON_CT_F_EGRESS), the destination
+ *   pod's to-container for ingress (AXON_CT_F_INGRESS), each with its own
+ *   policy epoch and proxy port. A packet whose reversed tuple has an entry
+ *   admitted by the other end is a reply: it passes without a policy lookup.
+ *   Forward packets are checked again when the policy epoch moved (revoking
+ *   an allow breaks existing connections, as in Cilium).
  * - SERVICE: keyed by the client's tuple to the VIP, remembers the backend.
- * A packet whose reversed tuple has an entry of the other side's scope is a
- * reply: it passes without a policy lookup. Forward packets are looked up
- * again (revoking an allow breaks existing connections, as in Cilium). */
+ * (axon_ct4_v1 had an entry per end, scopes EGRESS and INGRESS.) */
 enum axon_ct_scope {
-	AXON_CT_EGRESS = 1,
-	AXON_CT_INGRESS = 2,
-	AXON_CT_SERVICE = 3,
+	AXON_CT_CONN = 1,
+	AXON_CT_SERVICE = 2,
 };
 
 struct axon_ct_key {
@@ -264,20 +266,32 @@ enum axon_ct_flags {
 	AXON_CT_F_TX_CLOSING = 1 << 0, /* FIN or RST seen from the initiator */
 	AXON_CT_F_RX_CLOSING = 1 << 1, /* FIN or RST seen from the responder */
 	AXON_CT_F_SEEN_REPLY = 1 << 2, /* a reply has passed */
-	AXON_CT_F_PROXY = 1 << 3,      /* redirected to the proxy */
-	AXON_CT_F_LOCAL_PEER = 1 << 4, /* the peer is a pod of this node (host routing) */
+	AXON_CT_F_PROXY = 1 << 3,      /* redirected to the proxy (either end) */
+	AXON_CT_F_LOCAL_PEER = 1 << 4, /* both ends are pods of this node (host routing) */
+	AXON_CT_F_EGRESS = 1 << 5,     /* admitted by the source pod's from-container */
+	AXON_CT_F_INGRESS = 1 << 6,    /* admitted by the destination pod's to-container */
 };
+
+/* tx_flags_seen / rx_flags_seen: the TCP SYN, FIN and RST flags each
+ * observation point has reported, from the initiator (tx) and the responder
+ * (rx): bits 0-2 seen by a from-container program, bits 4-6 by a
+ * to-container program (AXON_CT_SEEN_SHIFT_INGRESS); rx bit 3 / bit 7: that
+ * program has reported the first reply. Each end reports what it saw once. */
+#define AXON_CT_SEEN_SHIFT_INGRESS 4
+#define AXON_CT_SEEN_REPLY_BIT 0x08
 
 struct axon_ct_entry {
 	__u64 expires_ns;      /* bpf_ktime_get_ns() deadline; GC removes it after */
 	__u32 rev_nat_index;   /* replies get this Service's VIP:port back; 0 = none */
 	__u32 backend_id;      /* SERVICE entries: the chosen backend */
-	__u32 policy_epoch;    /* the policy epoch the last forward packet was checked in */
-	__u16 proxy_port;      /* host order */
-	__u8 tx_flags_seen;    /* TCP flags seen from the initiator */
-	__u8 rx_flags_seen;    /* TCP flags seen from the responder */
+	__u32 egress_epoch;    /* policy epoch of the egress end's last check */
+	__u16 egress_proxy;    /* egress end's proxy port, host order; 0 = none */
+	__u8 tx_flags_seen;    /* see above */
+	__u8 rx_flags_seen;
 	__u8 flags;            /* enum axon_ct_flags */
-	__u8 pad[7];
+	__u8 pad;
+	__u16 ingress_proxy;   /* ingress end's proxy port, host order; 0 = none */
+	__u32 ingress_epoch;   /* policy epoch of the ingress end's last check */
 };
 AXON_ABI_ASSERT(sizeof(struct axon_ct_entry) == 32, "axon_ct_entry layout");
 
@@ -297,7 +311,13 @@ AXON_ABI_ASSERT(sizeof(struct axon_ct_entry) == 32, "axon_ct_entry layout");
  * - axon_lb4_maglev_v1 (hash, not preallocated): table id -> a Maglev table,
  *   table_size backend ids. Services with the same backends share a table.
  *   (Not a map of maps: every update of a map-of-maps entry waits for an
- *   RCU grace period, ~10 ms, which would make a Service change slow.) */
+ *   RCU grace period, ~10 ms, which would make a Service change slow.)
+ * - axon_lb4_vips_v1 (hash): VIP -> how many services it has (__u32). Every
+ *   packet leaving a pod asks it first: keyed by address alone, the lookup
+ *   for a peer stays in cache, where the services table keyed by a reply's
+ *   ephemeral port would miss it (a cold bucket per connection). */
+#define AXON_LB4_MAX_VIPS 65536
+
 struct axon_lb4_key {
 	__be32 vip;
 	__be16 dport;
@@ -363,6 +383,6 @@ struct axon_config {
 	__u32 layout_version;
 };
 
-#define AXON_LAYOUT_VERSION 1
+#define AXON_LAYOUT_VERSION 2
 
 #endif /* AXON_ABI_DATAPATH_H */

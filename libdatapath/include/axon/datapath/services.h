@@ -51,6 +51,7 @@ struct ServiceMaps {
   bpf_map* backends;
   bpf_map* reverse_nat;
   bpf_map* maglev;
+  bpf_map* vips;  // VIP -> number of services on it
 };
 
 class Services {
@@ -91,6 +92,8 @@ class Services {
   Result<uint32_t> acquire_table(const std::vector<uint32_t>& sorted_ids);
   Status release_table(const std::vector<uint32_t>& key);
   uint32_t allocate_id(uint32_t& next, std::vector<uint32_t>& free_ids);
+  Status add_vip(Ipv4 vip, const std::string& what);
+  Status drop_vip(Ipv4 vip, const std::string& what);
 
   ServiceMaps maps_;
   ServicesConfig config_;
@@ -98,6 +101,7 @@ class Services {
   std::map<std::pair<Backend, uint8_t>, BackendState> backends_;
   std::map<uint32_t, std::pair<Backend, uint8_t>> backend_by_id_;
   std::map<std::vector<uint32_t>, Table> tables_;
+  std::map<Ipv4, uint32_t> vip_services_;  // what axon_lb4_vips_v1 holds
   uint32_t next_service_id_ = 1, next_backend_id_ = 1, next_table_id_ = 1;
   std::vector<uint32_t> free_service_ids_, free_backend_ids_, free_table_ids_;
 };
