@@ -332,8 +332,7 @@ struct TwoPods {
       must(Topology::create({{"client", "10.244.1.10"}, {"backend", "10.244.1.20"}}), "topology");
   Pod& client = topo.pod("client");
   Pod& backend = topo.pod("backend");
-  const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000},
-                                                              {"backend", 2000}};
+  const std::vector<std::pair<std::string, uint32_t>> pods = {{"client", 1000}, {"backend", 2000}};
   AcceptLoop server{backend.ns, 8080};
 };
 
@@ -397,8 +396,8 @@ void bench_policy() {
     ProgStats bpf_iperf, bpf_conn;
     double conns = 0;
   };
-  std::vector<Mode> modes = {{"bare veths", nullptr}, {"axon, legacy routing", &legacy},
-                             {"axon, host routing", &routed}};
+  std::vector<Mode> modes = {
+      {"bare veths", nullptr}, {"axon, legacy routing", &legacy}, {"axon, host routing", &routed}};
   std::printf("%-6s", "round");
   for (const auto& m : modes) std::printf(" %22s", m.name);
   std::printf("   (Gbit/s, connections/s)\n");
@@ -419,14 +418,25 @@ void bench_policy() {
     std::printf("\n");
     std::fflush(stdout);
   }
+  // Best and median of each mode against bare veths' best and median, and
+  // the median of the per-round ratios (each round's bare run is its pair:
+  // drift of the machine between rounds cancels out).
   const Mode& bare = modes[0];
-  std::printf("\n%-22s %16s %16s %18s %18s\n", "", "Gbit/s best", "Gbit/s median",
-              "connections best", "connections median");
+  auto paired = [](const std::vector<double>& v, const std::vector<double>& base) {
+    std::vector<double> r;
+    for (size_t i = 0; i < v.size() && i < base.size(); ++i) {
+      if (base[i] > 0) r.push_back(v[i] / base[i]);
+    }
+    return median(r);
+  };
+  std::printf("\n%-22s %16s %16s %7s %18s %18s %7s\n", "", "Gbit/s best", "Gbit/s median", "paired",
+              "connections best", "connections median", "paired");
   for (const auto& m : modes) {
-    std::printf("%-22s %8.2f (%.3fx) %8.2f (%.3fx) %10.0f (%.3fx) %10.0f (%.3fx)\n", m.name,
-                best_of(m.bw), best_of(m.bw) / best_of(bare.bw), median(m.bw),
-                median(m.bw) / median(bare.bw), best_of(m.cps), best_of(m.cps) / best_of(bare.cps),
-                median(m.cps), median(m.cps) / median(bare.cps));
+    std::printf("%-22s %8.2f (%.3fx) %8.2f (%.3fx) %6.3fx %10.0f (%.3fx) %10.0f (%.3fx) %6.3fx\n",
+                m.name, best_of(m.bw), best_of(m.bw) / best_of(bare.bw), median(m.bw),
+                median(m.bw) / median(bare.bw), paired(m.bw, bare.bw), best_of(m.cps),
+                best_of(m.cps) / best_of(bare.cps), median(m.cps), median(m.cps) / median(bare.cps),
+                paired(m.cps, bare.cps));
   }
   // The kernel's BPF run-time stats cost time themselves (two clock reads
   // per run): measured apart from the timed rounds.
@@ -445,7 +455,8 @@ void bench_policy() {
     detach_all(**m.dp, topo, pods);
     must((*m.dp)->conntrack().flush(), "flush");
   }
-  std::printf("kernel BPF run-time stats (separate runs; a tail call counts in its caller's run):\n");
+  std::printf(
+      "kernel BPF run-time stats (separate runs; a tail call counts in its caller's run):\n");
   for (const auto& m : modes) {
     if (!m.dp || !m.bpf_iperf.runs || !m.bpf_conn.runs || m.conns <= 0) continue;
     std::printf(
@@ -617,7 +628,8 @@ void run(const std::vector<std::string>& which) {
     } else if (w == "connect-axon" || w == "connect-bare") {
       bench_connect(w == "connect-axon");
     } else {
-      die("unknown benchmark " + w + " (known: services, policy, prog, connect-axon, connect-bare)");
+      die("unknown benchmark " + w +
+          " (known: services, policy, prog, connect-axon, connect-bare)");
     }
   }
 }
