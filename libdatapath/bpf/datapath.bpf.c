@@ -142,7 +142,7 @@ static __always_inline int pass_established(struct __sk_buff *skb, struct axon_p
 	__u16 *proxy = dir == AXON_DIR_EGRESS ? &ct->egress_proxy : &ct->ingress_proxy;
 
 	vi->trace_reason = AXON_TRACE_REASON_ESTABLISHED;
-	if (*checked != epoch) {
+	if (*checked != epoch && !(ct->flags & AXON_CT_F_HAIRPIN)) {
 		peer = peer_identity(vi, p, dir);
 		set_peer(vi, dir, peer);
 		ret = policy_check(vi->endpoint_id, peer, dir, p, &pol);
@@ -220,6 +220,42 @@ static __always_inline int route_local(struct __sk_buff *skb, struct axon_lxc_in
 	return bpf_redirect(lxc->ifindex, 0); /* no tail call: through the veth */
 }
 
+/* Hairpin delivery: the packet goes back into the pod it came from, as
+ * the node would route it (source and destination MAC swapped). */
+static __always_inline int hairpin_deliver(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u8 macs[2 * ETH_ALEN];
+
+	if ((void *)(eth + 1) > data_end)
+		return TC_ACT_SHOT;
+	__builtin_memcpy(macs, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(macs + ETH_ALEN, eth->h_dest, ETH_ALEN);
+	if (bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0))
+		return TC_ACT_SHOT;
+	return bpf_redirect_peer(skb->ifindex, 0);
+}
+
+/* A pod reaching itself through a Service: the source becomes
+ * AXON_HAIRPIN_IPV4 (same port) so that the replies leave the pod. */
+static __always_inline int hairpin_snat(struct __sk_buff *skb, struct axon_pkt *p)
+{
+	return nat_rewrite(skb, p, 0, bpf_htonl(AXON_HAIRPIN_IPV4), p->tuple.sport);
+}
+
+/* A reply within the pod of a hairpin connection: back to the pod's own
+ * address as destination, the Service's VIP:port as source. */
+static __always_inline int hairpin_reply_nat(struct __sk_buff *skb, struct axon_pkt *p,
+					     const struct axon_endpoint_info *ep,
+					     const struct axon_ct_entry *ct)
+{
+	int ret = nat_rewrite(skb, p, 1, ep->ipv4, p->tuple.dport);
+
+	return ret ? ret : lb4_rev_nat(skb, p, ct->rev_nat_index);
+}
+
 /* A packet that opens a connection (or this end's part of it): policy, then
  * a conntrack entry (`ct`: the other end's entry, if ct_lookup found one). */
 static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
@@ -228,11 +264,12 @@ static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
 				     __u64 now, __u8 ct_flags)
 {
 	struct axon_policy_value pol = {};
-	__u32 peer = peer_identity(vi, p, dir);
-	int ret;
+	__u32 peer = ct_flags & AXON_CT_F_HAIRPIN ? vi->src_identity : peer_identity(vi, p, dir);
+	int ret = 0;
 
 	set_peer(vi, dir, peer);
-	ret = policy_check(vi->endpoint_id, peer, dir, p, &pol);
+	if (!(ct_flags & AXON_CT_F_HAIRPIN))
+		ret = policy_check(vi->endpoint_id, peer, dir, p, &pol);
 	vi->match_type = pol.match_type;
 	if (ret)
 		return drop(skb, p, vi, ret);
@@ -255,7 +292,7 @@ int axon_from_container(struct __sk_buff *skb)
 	struct axon_lxc_info *lxc = NULL;
 	__u32 rev_nat_index = 0, epoch;
 	__u64 now;
-	int ret;
+	int ret, hairpin;
 
 	ret = prologue(skb, &p, &vi, &ep, skb->ifindex);
 	if (ret >= 0 || !ep)
@@ -267,6 +304,9 @@ int axon_from_container(struct __sk_buff *skb)
 	}
 	now = bpf_ktime_get_ns();
 	ret = lb4_dnat(skb, &p, now, &rev_nat_index);
+	hairpin = !ret && rev_nat_index && p.tuple.daddr == p.tuple.saddr;
+	if (hairpin)
+		ret = hairpin_snat(skb, &p);
 	if (ret) {
 		vi.dst_identity = ipcache_identity(p.tuple.daddr);
 		return drop(skb, &p, &vi, ret);
@@ -280,6 +320,17 @@ int axon_from_container(struct __sk_buff *skb)
 	} else {
 		switch (ct_lookup(&p, AXON_DIR_EGRESS, now, &ct)) {
 		case CT_REPLY: /* of a connection this pod accepted */
+			if (ct->flags & AXON_CT_F_HAIRPIN) {
+				int report = ct_update(ct, &p, 1, AXON_DIR_EGRESS, now);
+
+				vi.dst_identity = ep->identity;
+				ret = hairpin_reply_nat(skb, &p, ep, ct);
+				if (ret)
+					return drop(skb, &p, &vi, ret);
+				(void)pass_reply(skb, &p, &vi, AXON_DIR_EGRESS,
+						 AXON_TRACE_REASON_REPLY, report);
+				return hairpin_deliver(skb);
+			}
 			if (ct->flags & AXON_CT_F_LOCAL_PEER)
 				lxc = local_destination(&p);
 			ret = pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_REPLY,
@@ -291,12 +342,21 @@ int axon_from_container(struct __sk_buff *skb)
 			ret = pass_established(skb, &p, &vi, ct, AXON_DIR_EGRESS, epoch, now);
 			break;
 		default:
+			if (hairpin) { /* both ends are this pod */
+				ret = admit_new(skb, &p, &vi, AXON_DIR_EGRESS, ct, rev_nat_index,
+						epoch, now, AXON_CT_F_HAIRPIN | AXON_CT_F_INGRESS);
+				break;
+			}
 			lxc = local_destination(&p);
 			ret = admit_new(skb, &p, &vi, AXON_DIR_EGRESS, ct, rev_nat_index, epoch,
 					now, lxc ? AXON_CT_F_LOCAL_PEER : 0);
 		}
 	}
-	return ret == TC_ACT_OK ? route_local(skb, lxc, vi.proxy_port, ep->identity, now) : ret;
+	if (ret != TC_ACT_OK)
+		return ret;
+	if (hairpin)
+		return hairpin_deliver(skb);
+	return route_local(skb, lxc, vi.proxy_port, ep->identity, now);
 }
 
 /* Packets entering the pod behind `ifindex`: the veth's own to-container

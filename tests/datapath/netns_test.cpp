@@ -337,6 +337,52 @@ TEST_CASE("netns: policy both ways, replies, Service VIP, events") {
   }
 }
 
+TEST_CASE("netns: a pod reaches itself through a Service (hairpin), whatever its policy") {
+  for (bool host_routing : {true, false}) {
+    CAPTURE(host_routing);
+    Lab lab(with_host_routing(host_routing));
+    Pod& a = lab.topo.pod("a");
+    const std::string vip = "10.96.0.40";
+    Fd a8080 = listen_in(a, 8080);
+    Fd a5353 = socket_in(a.ns, AF_INET, SOCK_DGRAM);
+    REQUIRE(axon::test::bind_to(a5353.get(), "0.0.0.0", 5353).ok());
+    REQUIRE(lab.dp->services()
+                .upsert({{axon::test::ip(vip), 80, IPPROTO_TCP},
+                         {{axon::test::ip(a.ip), 8080}},
+                         std::nullopt})
+                .ok());
+    REQUIRE(lab.dp->services()
+                .upsert({{axon::test::ip(vip), 53, IPPROTO_UDP},
+                         {{axon::test::ip(a.ip), 5353}},
+                         std::nullopt})
+                .ok());
+    // Default deny both ways, nothing allowed: a pod cannot block itself.
+    REQUIRE(lab.dp->policy().replace(lab.ep("a"), {true, true, {}}).ok());
+    (void)lab.drain();
+    const uint64_t before = forwarded_by_node(lab.topo.node());
+    // TCP completes only if the SYN-ACK comes back from VIP:80.
+    CHECK(tcp_exchange(a, vip, 80, a8080.get()));
+    CHECK(udp_exchange(a, vip, 53, a5353.get()) == vip + ":53");
+    CHECK(forwarded_by_node(lab.topo.node()) == before);  // never through the node
+    auto evs = lab.drain();
+    bool out = false, back = false;
+    for (const auto& e : evs) {
+      CHECK(e.type == EventType::trace);
+      if (e.orig.daddr.str() == vip && e.xlated.saddr.str() == "169.254.42.1") out = true;
+      if (e.is_reply && e.orig.daddr.str() == "169.254.42.1" && e.xlated.saddr.str() == vip &&
+          e.xlated.daddr.str() == a.ip) {
+        back = true;
+      }
+    }
+    CHECK(out);
+    CHECK(back);
+    // The policy still holds for others: a to b is denied.
+    Pod& b = lab.topo.pod("b");
+    Fd b8080 = listen_in(b, 8080);
+    CHECK_FALSE(tcp_exchange(a, b.ip, 8080, b8080.get()));
+  }
+}
+
 TEST_CASE("netns: host routing takes pod-to-pod packets past the node's IP stack") {
   for (bool host_routing : {true, false}) {
     CAPTURE(host_routing);

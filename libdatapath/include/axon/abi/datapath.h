@@ -270,7 +270,15 @@ enum axon_ct_flags {
 	AXON_CT_F_LOCAL_PEER = 1 << 4, /* both ends are pods of this node (host routing) */
 	AXON_CT_F_EGRESS = 1 << 5,     /* admitted by the source pod's from-container */
 	AXON_CT_F_INGRESS = 1 << 6,    /* admitted by the destination pod's to-container */
+	AXON_CT_F_HAIRPIN = 1 << 7,    /* a pod reaching itself through a Service */
 };
+
+/* Hairpin: a pod whose Service connection lands on itself gets this source
+ * address (Cilium's IPV4_LOOPBACK) so that its replies leave the pod and
+ * meet from-container, which translates them back and hands them straight
+ * to the pod again. Such packets never reach the node's stack. No policy
+ * applies: a pod cannot block itself (Kubernetes). Host order. */
+#define AXON_HAIRPIN_IPV4 0xa9fe2a01 /* 169.254.42.1 */
 
 /* tx_flags_seen / rx_flags_seen: the TCP SYN, FIN and RST flags each
  * observation point has reported, from the initiator (tx) and the responder
