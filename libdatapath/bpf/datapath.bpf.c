@@ -381,11 +381,18 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 		now = bpf_ktime_get_ns();
 	epoch = policy_epoch();
 
-	/* An ICMP error about a connection this pod opened. (One about a
-	 * Service connection names the backend, not the VIP: the embedded
-	 * header is not reverse-translated yet.) */
-	if (ct_related(&p, AXON_CT_F_EGRESS, now))
+	/* An ICMP error about a connection this pod opened; about a Service
+	 * connection, it is translated back to name the VIP:port. */
+	ct = ct_related(&p, AXON_CT_F_EGRESS, now);
+	if (ct) {
+		vi.src_identity = peer_identity(&vi, &p, AXON_DIR_INGRESS); /* before NAT */
+		if (ct->rev_nat_index) {
+			ret = lb4_rev_nat(skb, &p, ct->rev_nat_index);
+			if (ret)
+				return drop(skb, &p, &vi, ret);
+		}
 		return pass_reply(skb, &p, &vi, AXON_DIR_INGRESS, AXON_TRACE_REASON_RELATED, 1);
+	}
 	switch (ct_lookup(&p, AXON_DIR_INGRESS, now, &ct)) {
 	case CT_REPLY:
 		/* Of a connection this pod opened; a Service's backend

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -380,6 +381,43 @@ TEST_CASE("netns: a pod reaches itself through a Service (hairpin), whatever its
     Pod& b = lab.topo.pod("b");
     Fd b8080 = listen_in(b, 8080);
     CHECK_FALSE(tcp_exchange(a, b.ip, 8080, b8080.get()));
+  }
+}
+
+TEST_CASE("netns: an ICMP error from a Service's backend reaches the client about the VIP") {
+  for (bool host_routing : {true, false}) {
+    CAPTURE(host_routing);
+    Lab lab(with_host_routing(host_routing));
+    Pod &a = lab.topo.pod("a"), &b = lab.topo.pod("b");
+    const std::string vip = "10.96.0.50";
+    REQUIRE(lab.dp->services()
+                .upsert({{axon::test::ip(vip), 53, IPPROTO_UDP},
+                         {{axon::test::ip(b.ip), 5399}},  // nothing listens there
+                         std::nullopt})
+                .ok());
+    (void)lab.drain();
+    // A connected UDP socket learns of the backend's "port unreachable" only
+    // if the error quotes the packet as sent: to VIP:53.
+    Fd c = socket_in(a.ns, AF_INET, SOCK_DGRAM);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(53);
+    inet_pton(AF_INET, vip.c_str(), &to.sin_addr);
+    REQUIRE(connect(c.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0);
+    REQUIRE(send(c.get(), "q", 1, 0) == 1);
+    REQUIRE(readable_within(c.get(), kTimeout));
+    char buf[4];
+    errno = 0;
+    CHECK(recv(c.get(), buf, sizeof(buf), MSG_DONTWAIT) == -1);
+    CHECK(errno == ECONNREFUSED);
+    bool related = false;
+    for (const auto& e : lab.drain()) {
+      if (e.ifindex == a.host_ifindex && e.trace_reason == AXON_TRACE_REASON_RELATED &&
+          e.orig.saddr.str() == b.ip && e.xlated.saddr.str() == vip && e.src_identity == kIdB) {
+        related = true;
+      }
+    }
+    CHECK(related);
   }
 }
 

@@ -654,6 +654,44 @@ TEST_CASE("ICMP errors about tracked connections pass as related, others meet po
   CHECK(env.last_event().trace_reason == AXON_TRACE_REASON_RELATED);
 }
 
+TEST_CASE("an ICMP error about a Service connection is translated back to the VIP") {
+  Env env;
+  REQUIRE(env.dp->services()
+              .upsert({{ip(kVip), 53, IPPROTO_UDP}, {{ip(kB), 5353}}, std::nullopt})
+              .ok());
+  auto sent = run(env.dp->from_container(), udp(kA, kVip, 5000, 53));
+  REQUIRE(sent.retval == TC_ACT_OK);
+  REQUIRE(view(sent.packet_out).daddr == ip(kB).addr);
+  // The backend quotes the datagram as it received it (to B:5353).
+  const std::string quote(sent.packet_out.begin() + 14, sent.packet_out.begin() + 14 + 28);
+  auto out = run(env.dp->to_container(), frame().ipv4(kB, kA).icmp(3, 3).payload(quote).build());
+  REQUIRE(out.retval == TC_ACT_OK);
+  const auto& p = out.packet_out;
+  CHECK(get32(p, 26) == ip(kVip).addr);       // outer source: the VIP
+  CHECK(get32(p, 42 + 16) == ip(kVip).addr);  // quoted destination: VIP:53
+  CHECK(get16(p, 42 + 22) == 53);
+  CHECK(get16(p, 42 + 20) == 5000);  // the client's port stays
+  uint32_t sum = 0;                  // every checksum still verifies: outer IP, ICMP, quoted IP
+  for (size_t i = 14; i < 34; i += 2) sum += get16(p, i);
+  CHECK(fold(sum) == 0xffff);
+  sum = 0;
+  for (size_t i = 34; i + 1 < p.size(); i += 2) sum += get16(p, i);
+  if ((p.size() - 34) % 2) sum += static_cast<uint32_t>(p.back() << 8);
+  CHECK(fold(sum) == 0xffff);
+  sum = 0;
+  for (size_t i = 42; i < 62; i += 2) sum += get16(p, i);
+  CHECK(fold(sum) == 0xffff);
+  auto e = env.last_event();
+  CHECK(e.trace_reason == AXON_TRACE_REASON_RELATED);
+  CHECK(e.src_identity == kIdB);  // the backend, before translation
+  // An error from a router on the way keeps its own address.
+  auto routed = run(env.dp->to_container(),
+                    frame().ipv4("192.168.7.1", kA).icmp(3, 4).payload(quote).build());
+  REQUIRE(routed.retval == TC_ACT_OK);
+  CHECK(get32(routed.packet_out, 26) == ip("192.168.7.1").addr);
+  CHECK(get32(routed.packet_out, 42 + 16) == ip(kVip).addr);
+}
+
 TEST_CASE("events: a full ring buffer counts lost events; readers get the rest") {
   DatapathConfig cfg;
   cfg.events_ring_bytes = 4096;  // one page: 51 events of 80 bytes with headers

@@ -156,19 +156,21 @@ static __always_inline enum ct_status ct_lookup(const struct axon_pkt *p, __u8 d
 }
 
 /* Is the packet an ICMP error about a connection the end `end` admitted?
+ * Returns its entry, or NULL.
  * The embedded packet is one the sender of the error received: for an error
  * leaving a pod, a packet of a connection it accepted (ingress); for one
  * entering a pod, a packet of a connection it opened (egress). */
-static __always_inline int ct_related(const struct axon_pkt *p, __u8 end, __u64 now)
+static __always_inline struct axon_ct_entry *ct_related(const struct axon_pkt *p, __u8 end,
+							 __u64 now)
 {
 	struct axon_ct_key key;
 	struct axon_ct_entry *e;
 
 	if (!p->icmp_error)
-		return 0;
+		return NULL;
 	ct_key_forward(&key, &p->inner, AXON_CT_CONN);
 	e = bpf_map_lookup_elem(&axon_ct4_v2, &key);
-	return e && e->expires_ns > now && (e->flags & end);
+	return e && e->expires_ns > now && (e->flags & end) ? e : NULL;
 }
 
 /* Updates a tracked connection with one more packet, seen by the program of

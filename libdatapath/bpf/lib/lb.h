@@ -130,7 +130,9 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, _
 }
 
 /* A reply from a Service's backend gets the Service's VIP:port as source
- * again. A Service deleted meanwhile leaves the reply as it is. */
+ * again; an ICMP error about a Service connection (the backend refused or
+ * could not take a packet) is made to be about the VIP:port the client
+ * used. A Service deleted meanwhile leaves the packet as it is. */
 static __always_inline int lb4_rev_nat(struct __sk_buff *skb, struct axon_pkt *p,
 				       __u32 rev_nat_index)
 {
@@ -139,6 +141,8 @@ static __always_inline int lb4_rev_nat(struct __sk_buff *skb, struct axon_pkt *p
 	rn = bpf_map_lookup_elem(&axon_lb4_reverse_nat_v1, &rev_nat_index);
 	if (!rn)
 		return 0;
+	if (p->icmp_error)
+		return nat_icmp_error_dst(skb, p, rn->addr, rn->port);
 	return nat_rewrite(skb, p, 0, rn->addr, rn->port);
 }
 
