@@ -86,6 +86,9 @@ expect_verdict "api -> upstream allowed" production "$API" "$UP_SVC" allowed
 expect_verdict "frontend -> upstream dropped" production "$FE" "$UP_SVC" dropped
 expect_verdict "outsider -> api dropped" elsewhere "$OUT" "$API_SVC" dropped
 expect_verdict "upstream -> api dropped" production "$UP" "$API_SVC" dropped
+up_vip=$(ax get svc upstream -n production -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])')
+expect_verdict "upstream -> its own Service, itself the backend (hairpin): allowed, a pod cannot block itself" \
+  production "$UP" "http://$up_vip:8080/" allowed
 api_ip=$(ax get pod "$API" -n production -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["podIP"])')
 expect_verdict "frontend -> api on a port no rule allows: dropped, not refused" \
   production "$FE" "http://$api_ip:9090/" dropped
