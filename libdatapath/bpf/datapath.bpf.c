@@ -135,11 +135,10 @@ static __always_inline int pass_established(struct __sk_buff *skb, struct axon_p
 					    __u8 dir, __u32 epoch, __u64 now)
 {
 	struct axon_policy_value pol = {};
-	__u32 peer = 0;
-	int ret, report;
-
 	__u32 *checked = dir == AXON_DIR_EGRESS ? &ct->egress_epoch : &ct->ingress_epoch;
 	__u16 *proxy = dir == AXON_DIR_EGRESS ? &ct->egress_proxy : &ct->ingress_proxy;
+	__u32 peer = 0;
+	int ret, report;
 
 	vi->trace_reason = AXON_TRACE_REASON_ESTABLISHED;
 	if (*checked != epoch && !(ct->flags & AXON_CT_F_HAIRPIN)) {

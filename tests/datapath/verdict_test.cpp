@@ -283,6 +283,16 @@ TEST_CASE("replies of allowed connections pass without a policy lookup") {
     // Not a reply: the peer's own connection from that port is denied.
     CHECK(env.to(tcp(kB, kA, 40000, 81, kTcpAck)) == TC_ACT_SHOT);
   }
+  SUBCASE("a reply is a reply even when its own tuple has an entry the other end made") {
+    // Datagrams both ways between the same ports, each admitted at its
+    // destination: A's answer matches B's connection (a reply) and the
+    // entry of its own tuple made by an ingress end, not by A's egress.
+    env.policy({false, true, {}});
+    CHECK(env.to(udp(kA, kB, 40000, 80)) == TC_ACT_OK);
+    CHECK(env.to(udp(kB, kA, 80, 40000)) == TC_ACT_OK);
+    CHECK(env.from(udp(kA, kB, 40000, 80)) == TC_ACT_OK);
+    CHECK(env.last_event().is_reply);
+  }
   SUBCASE("a SYN always meets policy, even on a connection still open") {
     env.policy({true,
                 false,

@@ -125,7 +125,7 @@ static __always_inline enum ct_status ct_lookup(const struct axon_pkt *p, __u8 d
 						struct axon_ct_entry **entry)
 {
 	struct axon_ct_key key;
-	struct axon_ct_entry *e;
+	struct axon_ct_entry *e, *forward;
 	int reply_first;
 
 	if (ct_pure_syn(p))
@@ -138,12 +138,10 @@ static __always_inline enum ct_status ct_lookup(const struct axon_pkt *p, __u8 d
 			return CT_REPLY;
 		}
 	}
-	e = ct_find(&key, p, 0, now);
-	if (e) {
-		*entry = e;
-		if (e->flags & ct_end(dir))
-			return CT_ESTABLISHED;
-		return CT_NEW;
+	forward = ct_find(&key, p, 0, now);
+	if (forward && (forward->flags & ct_end(dir))) {
+		*entry = forward;
+		return CT_ESTABLISHED;
 	}
 	if (!reply_first) {
 		e = ct_find(&key, p, 1, now);
@@ -152,6 +150,7 @@ static __always_inline enum ct_status ct_lookup(const struct axon_pkt *p, __u8 d
 			return CT_REPLY;
 		}
 	}
+	*entry = forward; /* the other end's entry, if any, for ct_create */
 	return CT_NEW;
 }
 
