@@ -216,6 +216,19 @@ static __always_inline int ct_update(struct axon_ct_entry *e, const struct axon_
 	return report;
 }
 
+/* This end's policy check: the epoch it was made in, its proxy port. */
+static __always_inline void ct_set_end(struct axon_ct_entry *e, __u8 dir, __u32 epoch,
+				       __u16 proxy_port)
+{
+	if (dir == AXON_DIR_EGRESS) {
+		e->egress_epoch = epoch;
+		e->egress_proxy = proxy_port;
+	} else {
+		e->ingress_epoch = epoch;
+		e->ingress_proxy = proxy_port;
+	}
+}
+
 /* Records that this end admitted a new connection (policy said yes).
  * `existing`: the entry ct_lookup found, or NULL to look. Returns 0 or a drop
  * reason.
@@ -254,26 +267,14 @@ static __always_inline int ct_create(const struct axon_pkt *p, __u8 dir, __u32 r
 	if (e && e->expires_ns > now && !ct_closed(e) && (e->flags & ct_other_end(dir)) &&
 	    !(dir == AXON_DIR_EGRESS && ct_pure_syn(p))) {
 		/* Join the other end's entry. */
-		if (dir == AXON_DIR_EGRESS) {
-			e->egress_epoch = epoch;
-			e->egress_proxy = proxy_port;
-		} else {
-			e->ingress_epoch = epoch;
-			e->ingress_proxy = proxy_port;
-		}
+		ct_set_end(e, dir, epoch, proxy_port);
 		e->tx_flags_seen |= seen << shift;
 		e->flags |= flags;
 		return 0;
 	}
 	fresh.flags = flags;
 	fresh.tx_flags_seen = seen << shift;
-	if (dir == AXON_DIR_EGRESS) {
-		fresh.egress_epoch = epoch;
-		fresh.egress_proxy = proxy_port;
-	} else {
-		fresh.ingress_epoch = epoch;
-		fresh.ingress_proxy = proxy_port;
-	}
+	ct_set_end(&fresh, dir, epoch, proxy_port);
 	fresh.expires_ns = now + ct_lifetime_ns(&fresh, p->tuple.proto);
 	if (e) {
 		__builtin_memcpy(e, &fresh, sizeof(fresh));
