@@ -93,7 +93,7 @@ void print(const char* name, const Result& r) {
 Result run(size_t ring_capacity, uint64_t n, double rate, bool with_reader) {
   test::TempDir dir;
   test::FakeEnricher enricher;
-  datapath::FlowDecoder decoder({"node1", {}, "default", 1}, &enricher);
+  hubble::FlowDecoder decoder({"node1", {}, "default", 1}, &enricher);
   auto ring = std::make_shared<hubble::FlowRing>(ring_capacity);
   hubble::ObserverService service(ring, {"node1", ""});
   auto server = hubble::FlowServer::start({&service}, {dir.socket("hubble.sock")});

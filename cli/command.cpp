@@ -5,7 +5,7 @@
 
 #include "axon/base/build_info.h"
 #include "axon/base/strings.h"
-#include "axon/client/duration.h"
+#include "axon/base/duration.h"
 
 namespace axon::cli {
 namespace {
@@ -34,7 +34,7 @@ CLI::Validator choice_validator(std::vector<std::string> choices) {
 CLI::Validator duration_validator() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
-        auto d = client::parse_duration(value);
+        auto d = parse_duration(value);
         return d ? std::string() : d.error().str();
       },
       "", "duration");

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "axon/client/cni_plugin.h"
+#include "axon/agent/cni_plugin.h"
 #include "axon/datapath/libbpf_env.h"
 #include "cli/app.h"
 
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
       if (kv.starts_with("CNI_")) env[kv.substr(0, kv.find('='))] = kv.substr(kv.find('=') + 1);
     }
     std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    return axon::client::run_cni_plugin(env, input, std::cout, std::cerr);
+    return axon::agent::run_cni_plugin(env, input, std::cout, std::cerr);
   }
 
   axon::cli::Context ctx(std::cout, std::cerr);

@@ -8,7 +8,7 @@ function(axon_build_info target)
             -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
             -DOUT=${out}
             -DVERSION=${PROJECT_VERSION}
-            -P ${PROJECT_SOURCE_DIR}/cmake/WriteBuildInfo.cmake
+            -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/WriteBuildInfo.cmake
     COMMENT "build info"
     VERBATIM)
   add_library(${target} STATIC ${out})

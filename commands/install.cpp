@@ -1,6 +1,6 @@
 // axon install: validate values, render and apply axon's manifests.
 #include "axon/base/build_info.h"
-#include "axon/client/duration.h"
+#include "axon/base/duration.h"
 #include "axon/client/installer.h"
 #include "axon/client/manifests.h"
 #include "axon/client/values.h"
@@ -100,7 +100,7 @@ int run(cli::Context& ctx, const InstallParams& p) {
     return progress.fail(counts.error());
   }
   if (p.wait) {
-    auto timeout = client::parse_duration(p.wait_duration);
+    auto timeout = parse_duration(p.wait_duration);
     if (auto st = installer.wait_ready(objects, *timeout); !st) {
       return progress.fail(st.error());
     }

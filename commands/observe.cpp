@@ -13,11 +13,12 @@
 #include <set>
 
 #include "axon/base/strings.h"
-#include "axon/client/duration.h"
+#include "axon/base/duration.h"
 #include "axon/hubble/client.h"
 #include "axon/hubble/observer.h"
 #include "axon/hubble/printer.h"
 #include "axon/hubble/request.h"
+#include "axon/lab/flows.h"
 #include "cli/command.h"
 
 namespace axon::commands {
@@ -166,7 +167,7 @@ std::vector<hubble::FilterFlag> filter_flags(const CLI::App& app) {
 }
 
 std::chrono::milliseconds duration_ms(const std::string& text) {
-  auto d = client::parse_duration(text);  // validated at parse time
+  auto d = parse_duration(text);  // validated at parse time
   return d ? std::chrono::duration_cast<std::chrono::milliseconds>(*d)
            : std::chrono::milliseconds(5000);
 }
@@ -239,12 +240,12 @@ int run_observe(cli::Context& ctx, const CLI::App& app, const ObserveParams& p) 
     std::string target = server_target;
     if (!target.empty()) {
     } else if (!p.node.empty()) {
-      auto t = hubble::lab_node_resolver(ctx.global.state_dir, ctx.global.lab)
+      auto t = lab::lab_node_resolver(ctx.global.state_dir, ctx.global.lab)
                    ->observer_target(p.node);
       if (!t) return fail(t.error().message);
       target = *t;
     } else {
-      auto t = hubble::default_flow_server(ctx.global.state_dir, ctx.global.lab);
+      auto t = lab::default_flow_server(ctx.global.state_dir, ctx.global.lab);
       if (!t) return fail(t.error().message);
       target = *t;
     }

@@ -3,7 +3,7 @@
 
 #include <thread>
 
-#include "axon/client/duration.h"
+#include "axon/base/duration.h"
 #include "axon/lab/paths.h"
 #include "cli/cluster.h"
 #include "cli/command.h"
@@ -108,7 +108,7 @@ int run(cli::Context& ctx, const StatusParams& p) {
       cli::print_document(ctx.out, cli::parse_format(p.output), r.to_json());
     }
   };
-  const auto timeout = *client::parse_duration(p.wait_duration);
+  const auto timeout = *parse_duration(p.wait_duration);
   const auto start = std::chrono::steady_clock::now();
   cli::Progress progress(ctx);
   for (;;) {
@@ -125,7 +125,7 @@ int run(cli::Context& ctx, const StatusParams& p) {
       progress.clear();
       render(*report);
       const auto& what = report->errors.empty() ? report->warnings : report->errors;
-      ctx.err << "Error: timed out after " << client::format_duration(waited)
+      ctx.err << "Error: timed out after " << format_duration(waited)
               << " waiting for axon to be ready: ";
       for (size_t i = 0; i < what.size(); ++i) ctx.err << (i ? "; " : "") << what[i];
       ctx.err << "\n";

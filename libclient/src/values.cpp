@@ -10,7 +10,7 @@
 #include "axon/base/build_info.h"
 #include "axon/base/strings.h"
 #include "axon/base/suggest.h"
-#include "axon/client/duration.h"
+#include "axon/base/duration.h"
 
 namespace axon::client {
 namespace {

@@ -10,7 +10,7 @@
 # build tree (random seed AXON_FUZZ_SEED, default 1). Exploration keeps
 # finding new inputs that hang yaml-cpp 0.7 (fuzz-known-hangs/ holds one not
 # guarded yet), so it is a tool to run by hand, not a CI gate: add what it
-# finds to the input guard (libdatapath/src/yaml_input.cpp) and the input
+# finds to the input guard (libbase/src/yaml_input.cpp) and the input
 # to fuzz-regressions/.
 #   run_fuzz.sh FUZZER CORPUS_DIR SEED_DIR...
 set -euo pipefail

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "axon/datapath/flow_decoder.h"
+#include "axon/hubble/flow_decoder.h"
 #include "axon/hubble/ring.h"
 
 namespace axon::test {
@@ -32,7 +32,7 @@ inline std::chrono::system_clock::time_point at_ms(int64_t ms) {
 // A small cluster: client 10.244.1.5 (default), api 10.244.2.7 and
 // 10.244.2.8 (production, backends of production/api at 10.96.0.20:80),
 // frontend 10.244.1.9 (production).
-class FakeEnricher : public dp::FlowEnricher {
+class FakeEnricher : public hubble::FlowEnricher {
  public:
   FakeEnricher() {
     add("10.244.1.5", {12, 1234, "", "default", "client-6b4b857d98-xk2p9",
@@ -48,7 +48,7 @@ class FakeEnricher : public dp::FlowEnricher {
                        {"k8s:app=frontend", "k8s:io.kubernetes.pod.namespace=production"},
                        {{"Deployment", "frontend"}}});
   }
-  std::optional<dp::FlowEndpoint> endpoint_by_ip(dp::Ipv4 a) const override {
+  std::optional<hubble::FlowEndpoint> endpoint_by_ip(dp::Ipv4 a) const override {
     auto it = pods_.find(a.addr);
     if (it == pods_.end()) return std::nullopt;
     return it->second;
@@ -57,10 +57,10 @@ class FakeEnricher : public dp::FlowEnricher {
     if (id == 9999) return {"cidr:1.1.1.0/24", "reserved:world"};
     return {};
   }
-  std::optional<dp::FlowService> service_by_frontend(dp::Ipv4 vip, uint16_t port,
+  std::optional<hubble::FlowService> service_by_frontend(dp::Ipv4 vip, uint16_t port,
                                                      uint8_t proto) const override {
     if (vip == ip("10.96.0.20") && port == 80 && proto == IPPROTO_TCP)
-      return dp::FlowService{"production", "api"};
+      return hubble::FlowService{"production", "api"};
     return std::nullopt;
   }
   std::vector<std::string> dns_names(dp::Ipv4 a) const override {
@@ -69,8 +69,8 @@ class FakeEnricher : public dp::FlowEnricher {
   }
 
  private:
-  void add(const char* addr, dp::FlowEndpoint ep) { pods_[ip(addr).addr] = std::move(ep); }
-  std::map<uint32_t, dp::FlowEndpoint> pods_;
+  void add(const char* addr, hubble::FlowEndpoint ep) { pods_[ip(addr).addr] = std::move(ep); }
+  std::map<uint32_t, hubble::FlowEndpoint> pods_;
 };
 
 struct EventSpec {
@@ -117,7 +117,7 @@ inline dp::Event make_event(const EventSpec& s) {
 // its reply, a policy drop, UDP to the world, an ICMP echo. Node "node1".
 inline std::vector<flow::Flow> golden_flows() {
   static FakeEnricher enricher;
-  dp::FlowDecoder dec({"node1", {}, "default", 42}, &enricher);
+  hubble::FlowDecoder dec({"node1", {}, "default", 42}, &enricher);
   std::vector<flow::Flow> out;
   // client -> api via the Service (DNAT at from-endpoint)
   auto e = make_event({.ms = 123, .code = AXON_TRACE_FROM_ENDPOINT, .dst = "10.96.0.20", .dport = 80});

@@ -2,7 +2,7 @@
 // leases, events and workloads that change all the time.
 #include <doctest/doctest.h>
 
-#include "commands/agent/agent.h"
+#include "axon/agent/agent.h"
 
 using axon::agent::agent_watches_key;
 

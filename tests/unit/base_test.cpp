@@ -2,11 +2,11 @@
 
 #include "axon/base/result.h"
 #include "axon/base/suggest.h"
-#include "axon/client/duration.h"
+#include "axon/base/duration.h"
 
 using namespace std::chrono_literals;
-using axon::client::format_duration;
-using axon::client::parse_duration;
+using axon::format_duration;
+using axon::parse_duration;
 
 TEST_CASE("durations parse as Go writes them") {
   CHECK(*parse_duration("0") == 0ns);

@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "axon/abi/datapath.h"
-#include "commands/agent/observer.h"
+#include "axon/agent/observer.h"
 
 using axon::agent::DatapathMetrics;
 

@@ -1,5 +1,5 @@
 // Datapath events -> Hubble flows, on crafted events with a fake enricher.
-#include "axon/datapath/flow_decoder.h"
+#include "axon/hubble/flow_decoder.h"
 
 #include <doctest/doctest.h>
 
@@ -9,10 +9,11 @@
 
 using namespace axon::test;
 namespace dp = axon::datapath;
+namespace hubble = axon::hubble;
 
 TEST_CASE("a policy drop: verdict, reason code and enum, endpoints, summary") {
   FakeEnricher enricher;
-  dp::FlowDecoder dec({"node2", {"kubernetes.io/hostname=node2"}, "default", 1}, &enricher);
+  hubble::FlowDecoder dec({"node2", {"kubernetes.io/hostname=node2"}, "default", 1}, &enricher);
   auto f = dec.decode(make_event({.ms = 1001,
                                   .type = dp::EventType::drop,
                                   .code = AXON_DROP_POLICY_DENIED,
@@ -61,7 +62,7 @@ TEST_CASE("a policy drop: verdict, reason code and enum, endpoints, summary") {
 
 TEST_CASE("a request to a Service names the Service and shows the backend") {
   FakeEnricher enricher;
-  dp::FlowDecoder dec({"node1", {}, "default", 1}, &enricher);
+  hubble::FlowDecoder dec({"node1", {}, "default", 1}, &enricher);
   auto e = make_event({.ms = 5, .code = AXON_TRACE_FROM_ENDPOINT, .dst = "10.96.0.20", .dport = 80});
   e.xlated.daddr = ip("10.244.2.8");
   e.xlated.dport = 8080;
@@ -87,7 +88,7 @@ TEST_CASE("a request to a Service names the Service and shows the backend") {
 
 TEST_CASE("a drop for want of a backend still names the Service") {
   FakeEnricher enricher;
-  dp::FlowDecoder dec({"node1", {}, "", 1}, &enricher);
+  hubble::FlowDecoder dec({"node1", {}, "", 1}, &enricher);
   auto f = dec.decode(make_event({.type = dp::EventType::drop,
                                   .code = AXON_DROP_NO_SERVICE,
                                   .trace_reason = AXON_TRACE_REASON_UNKNOWN,
@@ -100,7 +101,7 @@ TEST_CASE("a drop for want of a backend still names the Service") {
 
 TEST_CASE("a reply through reverse NAT: is_reply, source Service, TO_ENDPOINT") {
   FakeEnricher enricher;
-  dp::FlowDecoder dec({"node1", {}, "", 1}, &enricher);
+  hubble::FlowDecoder dec({"node1", {}, "", 1}, &enricher);
   auto e = make_event({.code = AXON_TRACE_TO_ENDPOINT,
                        .direction = AXON_DIR_INGRESS,
                        .trace_reason = AXON_TRACE_REASON_REPLY,
@@ -130,7 +131,7 @@ TEST_CASE("a reply through reverse NAT: is_reply, source Service, TO_ENDPOINT") 
 
 TEST_CASE("UDP and ICMP summaries; reserved identities get reserved labels") {
   FakeEnricher enricher;
-  dp::FlowDecoder dec({"n", {}, "", 1}, &enricher);
+  hubble::FlowDecoder dec({"n", {}, "", 1}, &enricher);
   auto udp = dec.decode(make_event({.dst = "1.1.1.1", .dport = 53, .proto = IPPROTO_UDP,
                                     .dst_identity = 2}));
   CHECK(udp.summary() == "UDP");
@@ -150,10 +151,10 @@ TEST_CASE("UDP and ICMP summaries; reserved identities get reserved labels") {
   e.icmp_code = 3;
   CHECK(dec.decode(e).summary() == "ICMPv4 DestinationUnreachable(Port)");
   CHECK(dec.decode(e).l4().icmpv4().type() == 3);
-  CHECK(dp::icmpv4_text(0, 0) == "EchoReply");
-  CHECK(dp::icmpv4_text(11, 0) == "TimeExceeded(TTLExceeded)");
-  CHECK(dp::icmpv4_text(8, 4) == "EchoRequest(Code: 4)");
-  CHECK(dp::icmpv4_text(42, 1) == "42(1)");
+  CHECK(hubble::icmpv4_text(0, 0) == "EchoReply");
+  CHECK(hubble::icmpv4_text(11, 0) == "TimeExceeded(TTLExceeded)");
+  CHECK(hubble::icmpv4_text(8, 4) == "EchoRequest(Code: 4)");
+  CHECK(hubble::icmpv4_text(42, 1) == "42(1)");
 }
 
 TEST_CASE("TCP flags text in Hubble's order") {
@@ -162,11 +163,11 @@ TEST_CASE("TCP flags text in Hubble's order") {
   f.set_ack(true);
   f.set_psh(true);
   f.set_syn(true);
-  CHECK(dp::tcp_flags_text(f) == "SYN, ACK, FIN, PSH");
+  CHECK(hubble::tcp_flags_text(f) == "SYN, ACK, FIN, PSH");
 }
 
 TEST_CASE("time, UUIDs and the no-enricher case") {
-  dp::FlowDecoder a({"n", {}, "", 7}, nullptr), b({"n", {}, "", 7}, nullptr);
+  hubble::FlowDecoder a({"n", {}, "", 7}, nullptr), b({"n", {}, "", 7}, nullptr);
   auto f = a.decode(make_event({.ms = 123}));
   CHECK(f.time().seconds() == 1701432000);
   CHECK(f.time().nanos() == 123000000);
@@ -181,7 +182,7 @@ TEST_CASE("time, UUIDs and the no-enricher case") {
 }
 
 TEST_CASE("an IPv6 frame dropped unparsed carries no addresses") {
-  dp::FlowDecoder dec({"n", {}, "", 1}, nullptr);
+  hubble::FlowDecoder dec({"n", {}, "", 1}, nullptr);
   dp::Event e;
   e.type = dp::EventType::drop;
   e.drop_reason = AXON_DROP_UNSUPPORTED_L3;
@@ -192,12 +193,12 @@ TEST_CASE("an IPv6 frame dropped unparsed carries no addresses") {
 }
 
 TEST_CASE("reserved identity and trace point names") {
-  CHECK(*dp::reserved_identity_name(6) == "remote-node");
-  CHECK(*dp::reserved_identity_number("kube-apiserver") == 7);
-  CHECK_FALSE(dp::reserved_identity_name(300));
-  CHECK(dp::trace_point_name(0) == "to-endpoint");
-  CHECK(dp::trace_point_name(5) == "from-endpoint");
-  CHECK(dp::trace_point_name(13) == "to-crypto");
-  CHECK(dp::trace_point_name(77) == "77");
-  CHECK(*dp::trace_point_number("to-stack") == 3);
+  CHECK(*hubble::reserved_identity_name(6) == "remote-node");
+  CHECK(*hubble::reserved_identity_number("kube-apiserver") == 7);
+  CHECK_FALSE(hubble::reserved_identity_name(300));
+  CHECK(hubble::trace_point_name(0) == "to-endpoint");
+  CHECK(hubble::trace_point_name(5) == "from-endpoint");
+  CHECK(hubble::trace_point_name(13) == "to-crypto");
+  CHECK(hubble::trace_point_name(77) == "77");
+  CHECK(*hubble::trace_point_number("to-stack") == 3);
 }

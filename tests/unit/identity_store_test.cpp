@@ -2,11 +2,12 @@
 // labels of a pod, and the operator's garbage collection with its grace.
 #include <doctest/doctest.h>
 
-#include "axon/client/identity_store.h"
+#include "axon/agent/identity_store.h"
 #include "test_lab.h"
 
 using namespace axon;
 using namespace axon::client;
+using namespace axon::agent;
 using axon::test::TestLab;
 
 namespace {

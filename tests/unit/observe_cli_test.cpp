@@ -12,6 +12,7 @@
 #include "axon/hubble/client.h"
 #include "axon/hubble/observer.h"
 #include "axon/hubble/printer.h"
+#include "axon/lab/flows.h"
 #include "axon/lab/paths.h"
 #include "cli_runner.h"
 #include "flow_fixtures.h"
@@ -264,12 +265,12 @@ TEST_CASE("no server: a clear error and exit 1") {
 
 TEST_CASE("default server: the lab's relay socket, else localhost:4245; --node") {
   test::TempDir dir;
-  auto none = hubble::default_flow_server(dir.path.string(), "");
+  auto none = lab::default_flow_server(dir.path.string(), "");
   REQUIRE(none.ok());
   CHECK(*none == "localhost:4245");
   std::filesystem::create_directories(dir.path / "lab");
   std::ofstream((dir.path / "lab" / "lab.json").string()) << "{}";
-  auto lab = hubble::default_flow_server(dir.path.string(), "");
+  auto lab = lab::default_flow_server(dir.path.string(), "");
   REQUIRE(lab.ok());
   CHECK(*lab == "unix://" + (dir.path / "lab" / "relay.sock").string());
   // The lab's relay is not running here: a clear error.

@@ -22,7 +22,7 @@
 
 #include "axon/abi/datapath.h"
 #include "axon/base/result.h"
-#include "axon/datapath/policy_entry.h"
+#include "axon/abi/policy_entry.h"
 
 struct bpf_map;
 

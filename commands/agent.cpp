@@ -1,0 +1,58 @@
+// axon agent: the node agent (run by the DaemonSet axon install renders),
+// and its init steps (clean-state, mount-cgroup). The agent is libagent's
+// (axon/agent/run.h).
+#include "axon/agent/run.h"
+#include "cli/command.h"
+#include "cli/stop_signals.h"
+
+namespace axon::commands {
+namespace {
+
+using cli::CommandBuilder;
+
+struct AgentParams {
+  agent::AgentRunOptions run;
+  std::string host_root;
+};
+
+void setup_agent(CommandBuilder& b) {
+  auto& p = b.params<AgentParams>();
+  b.description(
+      "Run the node agent: the eBPF datapath of this node, IPAM and endpoints for the CNI "
+      "plugin, identities, routes to other nodes, Services and policy. Started by the DaemonSet "
+      "`axon install` renders; in the lab, the kubelet runs it in each node's namespace.");
+  b.option("--config-dir", p.run.config_dir, "DIR",
+           "The agent's configuration (the axon-config ConfigMap)");
+  b.option("--cni-conf-dir", p.run.cni_conf_dir, "DIR", "Where to install the CNI configuration");
+  b.option("--cni-bin-dir", p.run.cni_bin_dir, "DIR", "Where to install the CNI plugin");
+  b.action([&p] {
+    cli::handle_stop_signals();
+    return agent::run_agent(p.run, cli::stop_flag());
+  });
+}
+
+void setup_clean_state(CommandBuilder& b) {
+  b.description(
+      "Init step of the agent's pod: remove this node's pins and agent state when "
+      "CLEAN_AXON_STATE=true.");
+  b.action([] { return agent::clean_state(); });
+}
+
+void setup_mount_cgroup(CommandBuilder& b) {
+  auto& p = b.params<AgentParams>();
+  b.description("Init step of the agent's pod: make sure cgroup2 is mounted at --host-root.");
+  b.option("--host-root", p.host_root, "DIR", "Where cgroup2 must be mounted")->required();
+  b.action([&p] { return agent::mount_cgroup(p.host_root); });
+}
+
+}  // namespace
+}  // namespace axon::commands
+
+AXON_REGISTER_COMMAND(agent, {"agent", "Run the node agent (started by the DaemonSet)", "Daemons",
+                              axon::commands::setup_agent})
+AXON_REGISTER_COMMAND(agent_clean_state,
+                      {"agent clean-state", "Init step: clean this node's agent state", "Commands",
+                       axon::commands::setup_clean_state})
+AXON_REGISTER_COMMAND(agent_mount_cgroup,
+                      {"agent mount-cgroup", "Init step: make sure cgroup2 is mounted", "Commands",
+                       axon::commands::setup_mount_cgroup})

@@ -1,0 +1,172 @@
+// The node agent: one per node (the DaemonSet axon install renders). It
+// owns the node's eBPF datapath and keeps it in step with the cluster:
+//
+//   CNI plugin --gRPC (/run/axon/agent.sock)--> IPAM, endpoints (attach the
+//                                              programs to the pod's veth)
+//   store (etcd) --watch--> identities of every pod -> ipcache
+//                           other nodes' pod CIDRs -> routes over the LAN
+//                           Services + EndpointSlices -> service maps
+//                           policies -> each endpoint's policy map
+//
+// Everything it must remember across a restart is in files under
+// /run/axon (the node's) and in pinned maps, so traffic and policy keep
+// flowing while it restarts.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "axon/base/result.h"
+#include "axon/client/etcd_store.h"
+#include "axon/agent/identity_store.h"
+#include "axon/agent/ipam.h"
+#include "axon/datapath/datapath.h"
+#include "axon/policy/compiler.h"
+
+namespace axon::agent {
+
+using client::Json;
+
+// Whether a store key (kRegistryPrefix + group/plural/...) is of a kind the
+// agent acts on (nodes, pods, namespaces, Services, EndpointSlices,
+// policies): a change to one wakes its sync.
+bool agent_watches_key(std::string_view key);
+
+struct AgentConfig {
+  std::string node;                 // NODE_NAME
+  std::string store;                // AXON_STORE: the lab's etcd
+  std::string cluster = "default";  // cluster-name
+  std::string ipam_mode = "kubernetes";
+  bool kube_proxy_replacement = false;
+  std::string policy_mode = "default";  // enable-policy: default | always | never
+  bool masquerade = true;                // enable-ipv4-masquerade
+  std::string lb_algorithm = "random";
+  uint32_t maglev_table_size = 16381;
+  bool host_routing = true;  // false: enable-host-legacy-routing
+  std::string run_dir = "/run/axon";
+  std::string cni_conf_dir = "/host/etc/cni/net.d";
+  std::string cni_bin_dir = "/host/opt/cni/bin";
+  int health_port = 9879;
+  // Hubble (observer.h): enable-hubble, hubble-listen-address,
+  // hubble-event-buffer-capacity, hubble-metrics.
+  bool hubble = false;
+  std::string hubble_listen_address;
+  size_t hubble_buffer_capacity = 4095;
+  std::string hubble_metrics;
+
+  std::string socket() const { return run_dir + "/agent.sock"; }
+  // Reads cilium-config-style keys (files in a ConfigMap volume).
+  static Result<AgentConfig> load(const std::string& config_dir);
+};
+
+struct EndpointInfo {
+  uint32_t id = 0;
+  std::string container_id, pod_ns, pod_name, ip, ifname, netns;
+  std::string mac;  // the pod's interface (host routing delivers to it)
+  uint32_t ifindex = 0;
+  uint32_t identity = 0;
+  std::map<std::string, std::string> labels;  // identity labels
+  bool ingress_enforced = false, egress_enforced = false;
+
+  Json to_json() const;
+  static EndpointInfo from_json(const Json& j);
+};
+
+struct ServiceInfo {
+  std::string name;  // ns/name
+  std::string type;
+  datapath::Service service;
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentConfig config) : c_(std::move(config)) {}
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Starts everything and runs until `stop`. Returns the exit code.
+  int run(const std::atomic<bool>& stop);
+
+  // For the CNI plugin.
+  Result<std::string> ipam_allocate(const std::string& container_id);
+  void ipam_release(const std::string& container_id);
+  Result<EndpointInfo> endpoint_create(EndpointInfo ep);
+  Status endpoint_delete(const std::string& container_id);  // NotFound: Error with sys_errno ENOENT
+
+  // For status and commands.
+  std::vector<EndpointInfo> endpoints() const;
+  std::vector<ServiceInfo> services() const;
+  std::map<uint32_t, std::map<std::string, std::string>> identities() const;
+  const AgentConfig& config() const { return c_; }
+  std::string pod_cidr() const;
+  bool ready() const { return ready_.load(); }
+  // The node's datapath once ready (null before): for the flow observer.
+  const datapath::Datapath* datapath() const { return ready() ? &*dp_ : nullptr; }
+  std::vector<std::string> errors() const;
+  size_t policy_count() const;
+  struct EndpointPolicyView {
+    EndpointInfo endpoint;
+    datapath::EndpointPolicy policy;             // as written to the map
+    std::vector<std::vector<std::string>> origins;  // per entry
+  };
+  std::vector<EndpointPolicyView> policy_view() const;
+  std::vector<std::string> policy_names() const;
+
+ private:
+  Status start();
+  void sync();
+  Result<uint32_t> identity_of(const Json& pod, const std::map<std::string, Json>& namespaces,
+                               std::map<std::string, std::string>* labels_out);
+  void sync_nodes(const std::vector<Json>& nodes);
+  void sync_masquerade(const std::set<std::string>& other_cidrs);
+  void sync_ipcache(const std::vector<Json>& pods, const std::map<std::string, Json>& namespaces);
+  void sync_services();
+  // Policy (policy.cpp): the cluster's policies and identities into the
+  // engine, each local endpoint's compiled policy into its policy map.
+  void sync_policy(const std::vector<Json>& pods);
+  void policy_upsert_identities_locked();
+  void policy_write_locked();
+  void policy_sync_cidrs_locked();
+  void install_cni();
+  void persist(const EndpointInfo& ep) const;
+  static datapath::Endpoint datapath_endpoint(const EndpointInfo& ep, datapath::Ipv4 ip);
+  void restore_endpoints();
+  void note_error(const std::string& what, const std::string& message);
+
+  AgentConfig c_;
+  std::shared_ptr<client::EtcdClient> etcd_;
+  std::unique_ptr<client::EtcdStore> store_;
+  std::unique_ptr<agent::IdentityStore> identity_store_;
+  std::unique_ptr<agent::NodeIpam> ipam_;
+  std::optional<datapath::Datapath> dp_;
+
+  mutable std::mutex mu_;                          // everything below, and the datapath
+  std::map<std::string, EndpointInfo> endpoints_;  // by container id
+  std::map<datapath::ServiceKey, ServiceInfo> services_;
+  std::map<uint32_t, std::map<std::string, std::string>> identities_;
+  std::set<std::string> ipcache_;   // pod prefixes we wrote
+  std::set<std::string> node_ips_;  // node addresses we wrote (host, remote-node)
+  std::set<std::string> routes_;    // pod CIDRs of other nodes we route
+  std::set<std::string> masq_cidrs_;  // the pod CIDRs the masquerade rule excludes
+  std::map<std::string, std::string> errors_;
+  size_t policies_ = 0;
+  // The policy engine and what it was last given (guarded by mu_).
+  policy::InMemoryIdentityAllocator cidr_identities_;  // node-local CIDR identities
+  std::unique_ptr<policy::PolicyEngine> engine_;
+  std::map<policy::PolicyKey, std::string> policy_versions_;  // resourceVersion in the engine
+  std::set<uint32_t> engine_identities_;
+  std::map<uint32_t, policy::NamedPorts> named_ports_;   // by identity
+  std::map<uint32_t, uint32_t> engine_endpoints_;        // endpoint id -> identity
+  std::map<uint32_t, datapath::EndpointPolicy> written_;  // endpoint id -> its policy map
+  std::map<datapath::Cidr, uint32_t> cidr_ipcache_;      // prefixes policies name -> identity
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace axon::agent

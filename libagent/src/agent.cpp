@@ -1,0 +1,594 @@
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "axon/agent/agent.h"
+
+#include "axon/base/build_info.h"
+#include "axon/base/log.h"
+#include "axon/base/process.h"
+#include "axon/datapath/bpffs.h"
+#include "config_keys.h"
+
+
+namespace axon::agent {
+namespace fs = std::filesystem;
+using client::ObjectRef;
+
+namespace {
+
+uint8_t protocol_number(const std::string& p) {
+  if (p == "UDP") return IPPROTO_UDP;
+  if (p == "SCTP") return IPPROTO_SCTP;
+  return IPPROTO_TCP;
+}
+
+}  // namespace
+
+Result<AgentConfig> AgentConfig::load(const std::string& dir) {
+  AgentConfig c;
+  c.cluster = read_key(dir, "cluster-name", c.cluster);
+  c.ipam_mode = read_key(dir, "ipam", c.ipam_mode);
+  c.kube_proxy_replacement = read_key(dir, "kube-proxy-replacement", "false") == "true";
+  c.policy_mode = read_key(dir, "enable-policy", c.policy_mode);
+  c.masquerade = read_key(dir, "enable-ipv4-masquerade", "true") == "true";
+  c.lb_algorithm = read_key(dir, "bpf-lb-algorithm", c.lb_algorithm);
+  c.maglev_table_size =
+      static_cast<uint32_t>(std::stoul(read_key(dir, "bpf-lb-maglev-table-size", "16381")));
+  c.host_routing = read_key(dir, "enable-host-legacy-routing", "false") != "true";
+  c.hubble = read_key(dir, "enable-hubble", "false") == "true";
+  c.hubble_listen_address = read_key(dir, "hubble-listen-address", "");
+  c.hubble_buffer_capacity = std::stoul(read_key(dir, "hubble-event-buffer-capacity", "4095"));
+  c.hubble_metrics = read_key(dir, "hubble-metrics", "");
+  const char* node = std::getenv("NODE_NAME");
+  if (node == nullptr || *node == '\0')
+    return Error{"NODE_NAME is not set (the DaemonSet sets it from spec.nodeName)"};
+  c.node = node;
+  const char* store = std::getenv("AXON_STORE");
+  if (store == nullptr || *store == '\0') {
+    return Error{
+        "AXON_STORE is not set: this version of the agent runs in axon's lab (its store is the "
+        "lab's "
+        "etcd); the Kubernetes API backend for agents is not built yet"};
+  }
+  c.store = store;
+  return c;
+}
+
+Json EndpointInfo::to_json() const {
+  Json l = Json::object();
+  for (const auto& [k, v] : labels) l[k] = v;
+  return {{"id", id},
+          {"containerID", container_id},
+          {"namespace", pod_ns},
+          {"pod", pod_name},
+          {"ip", ip},
+          {"ifname", ifname},
+          {"ifindex", ifindex},
+          {"mac", mac},
+          {"netns", netns},
+          {"identity", identity},
+          {"labels", l}};
+}
+
+EndpointInfo EndpointInfo::from_json(const Json& j) {
+  EndpointInfo e;
+  e.id = j.value("id", 0u);
+  e.container_id = j.value("containerID", "");
+  e.pod_ns = j.value("namespace", "");
+  e.pod_name = j.value("pod", "");
+  e.ip = j.value("ip", "");
+  e.ifname = j.value("ifname", "");
+  e.ifindex = j.value("ifindex", 0u);
+  e.mac = j.value("mac", "");
+  e.netns = j.value("netns", "");
+  e.identity = j.value("identity", 0u);
+  for (const auto& [k, v] : client::member(j, "labels").items()) e.labels[k] = v.get<std::string>();
+  return e;
+}
+
+void Agent::note_error(const std::string& what, const std::string& message) {
+  std::lock_guard lock(mu_);
+  if (message.empty()) {
+    errors_.erase(what);
+    return;
+  }
+  if (errors_[what] != message) log::warn("{}: {}", what, message);
+  errors_[what] = message;
+}
+
+std::vector<std::string> Agent::errors() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [k, v] : errors_) out.push_back(k + ": " + v);
+  return out;
+}
+
+std::string Agent::pod_cidr() const {
+  return ipam_ ? ipam_->cidr() : "";
+}
+
+size_t Agent::policy_count() const {
+  std::lock_guard lock(mu_);
+  return policies_;
+}
+
+Status Agent::start() {
+  auto etcd = client::EtcdClient::connect(c_.store, std::chrono::seconds(30));
+  if (!etcd) return etcd.error();
+  etcd_ = std::shared_ptr<client::EtcdClient>(std::move(*etcd));
+  store_ = std::make_unique<client::EtcdStore>(etcd_);
+  identity_store_ = std::make_unique<agent::IdentityStore>(etcd_);
+
+  // The node's pod CIDR (ipam: kubernetes — the Node's spec.podCIDR).
+  std::string cidr;
+  for (int i = 0; i < 300 && cidr.empty(); ++i) {
+    auto node = store_->get(ObjectRef{"v1", "Node", "", c_.node});
+    if (node && *node) cidr = (**node)["spec"].value("podCIDR", "");
+    if (cidr.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (cidr.empty())
+    return Error{"node " + c_.node + " has no spec.podCIDR (ipam mode " + c_.ipam_mode + ")"};
+  auto ipam = agent::NodeIpam::create(cidr, c_.run_dir + "/ipam");
+  if (!ipam) return ipam.error();
+  ipam_ = std::move(*ipam);
+
+  if (auto st = datapath::ensure_bpffs(); !st) return st;
+  datapath::DatapathConfig dc;
+  dc.pin_dir = datapath::node_pin_dir(c_.cluster, c_.node);
+  dc.maglev_table_size = c_.maglev_table_size;
+  dc.host_routing = c_.host_routing;
+  dc.default_algorithm =
+      c_.lb_algorithm == "maglev" ? datapath::LbAlgorithm::maglev : datapath::LbAlgorithm::random;
+  auto dp = datapath::Datapath::open(dc);
+  if (!dp) return dp.error();
+  dp_.emplace(std::move(*dp));
+  engine_ = std::make_unique<policy::PolicyEngine>(policy::CompileOptions{}, &cidr_identities_);
+  if (auto st = dp_->services().restore(); !st)
+    log::warn("restoring services: {}", st.error().str());
+  restore_endpoints();
+  log::info("agent of {}: pod CIDR {}, pins in {}, {} endpoints restored", c_.node, cidr,
+            dc.pin_dir, endpoints_.size());
+  return {};
+}
+
+datapath::Endpoint Agent::datapath_endpoint(const EndpointInfo& ep, datapath::Ipv4 ip) {
+  datapath::Endpoint d{ep.ifindex, ip, ep.identity, ep.id};
+  // Without a MAC (an endpoint an older agent recorded) packets for the pod
+  // go through the node's stack.
+  if (auto mac = datapath::parse_mac(ep.mac)) d.mac = *mac;
+  return d;
+}
+
+void Agent::restore_endpoints() {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(c_.run_dir + "/endpoints", ec)) {
+    std::ifstream in(e.path());
+    Json j = Json::parse(in, nullptr, false);
+    if (j.is_discarded()) continue;
+    EndpointInfo ep = EndpointInfo::from_json(j);
+    // Re-attaching swaps this agent's programs in; the pinned maps kept
+    // working meanwhile. A veth that is gone means the pod is gone.
+    auto link = proc::ip({"-j", "link", "show", "dev", ep.ifname});
+    if (!link) {
+      fs::remove(e.path(), ec);
+      ipam_->release(ep.container_id);
+      continue;
+    }
+    Json l = Json::parse(*link, nullptr, false);
+    if (l.is_array() && !l.empty()) ep.ifindex = l[0].value("ifindex", ep.ifindex);
+    auto parsed = datapath::parse_ipv4(ep.ip);
+    if (!parsed) continue;
+    if (auto st = dp_->endpoints().attach(datapath_endpoint(ep, *parsed)); !st) {
+      log::warn("re-attaching {}/{}: {}", ep.pod_ns, ep.pod_name, st.error().str());
+      continue;
+    }
+    endpoints_[ep.container_id] = ep;
+  }
+}
+
+void Agent::persist(const EndpointInfo& ep) const {
+  std::error_code ec;
+  fs::create_directories(c_.run_dir + "/endpoints", ec);
+  std::ofstream(c_.run_dir + "/endpoints/" + ep.container_id + ".json", std::ios::trunc)
+      << ep.to_json().dump();
+}
+
+void Agent::install_cni() {
+  std::error_code ec;
+  fs::create_directories(c_.cni_bin_dir, ec);
+  fs::create_directories(c_.cni_conf_dir, ec);
+  const std::string plugin = c_.cni_bin_dir + "/axon-cni";
+  fs::remove(plugin, ec);
+  fs::create_symlink(proc::self_exe(), plugin, ec);
+  if (ec) {
+    note_error("cni", "cannot install " + plugin + ": " + ec.message());
+    return;
+  }
+  Json conf = {{"cniVersion", "1.0.0"},
+               {"name", "axon"},
+               {"plugins", Json::array({{{"type", "axon-cni"}, {"socket", c_.socket()}}})}};
+  const std::string file = c_.cni_conf_dir + "/05-axon.conflist";
+  std::ofstream(file + ".tmp", std::ios::trunc) << conf.dump(2) << "\n";
+  fs::rename(file + ".tmp", file, ec);
+  if (ec) note_error("cni", "cannot write " + file + ": " + ec.message());
+}
+
+Result<std::string> Agent::ipam_allocate(const std::string& container_id) {
+  return ipam_->allocate(container_id);
+}
+
+void Agent::ipam_release(const std::string& container_id) {
+  ipam_->release(container_id);
+}
+
+Result<uint32_t> Agent::identity_of(const Json& pod, const std::map<std::string, Json>& namespaces,
+                                    std::map<std::string, std::string>* labels_out) {
+  // The identity labels as the policy engine computes them (semantics
+  // §1.9), so `policy trace` and the datapath agree.
+  const std::string ns = pod["metadata"].value("namespace", "default");
+  auto it = namespaces.find(ns);
+  auto labels = agent::IdentityStore::pod_labels(pod, it == namespaces.end() ? nullptr : &it->second,
+                                                  c_.cluster);
+  if (labels_out != nullptr) *labels_out = labels;
+  return identity_store_->allocate(labels);
+}
+
+Result<EndpointInfo> Agent::endpoint_create(EndpointInfo ep) {
+  if (!ready()) return Error{"the agent of " + c_.node + " is still starting; retry"};
+  auto pod = store_->get(ObjectRef{"v1", "Pod", ep.pod_ns, ep.pod_name});
+  if (!pod) return pod.error();
+  if (!*pod) return Error{"pod " + ep.pod_ns + "/" + ep.pod_name + " not found"};
+  std::map<std::string, Json> namespaces;
+  if (auto ns = store_->get(ObjectRef{"v1", "Namespace", "", ep.pod_ns}); ns && *ns)
+    namespaces[ep.pod_ns] = **ns;
+  auto id = identity_of(**pod, namespaces, &ep.labels);
+  if (!id) return id.error();
+  ep.identity = *id;
+  auto ip = datapath::parse_ipv4(ep.ip);
+  if (!ip) return ip.error();
+  std::lock_guard lock(mu_);
+  // An endpoint keeps its id; a new one gets the lowest id not in use (ids
+  // are the keys of the policy maps).
+  if (auto it = endpoints_.find(ep.container_id); it != endpoints_.end()) {
+    ep.id = it->second.id;
+  } else {
+    std::set<uint32_t> used;
+    for (const auto& [c, e] : endpoints_) used.insert(e.id);
+    ep.id = 1;
+    while (used.count(ep.id)) ++ep.id;
+  }
+  if (auto st = dp_->ipcache().upsert({*ip, 32}, ep.identity); !st) return st.error();
+  ipcache_.insert(ep.ip + "/32");
+  // Its policy first, then its programs: no packet passes unchecked.
+  endpoints_[ep.container_id] = ep;
+  identities_[ep.identity] = ep.labels;
+  policy_upsert_identities_locked();
+  policy_write_locked();
+  ep = endpoints_[ep.container_id];
+  if (auto st = dp_->endpoints().attach(datapath_endpoint(ep, *ip)); !st) {
+    endpoints_.erase(ep.container_id);
+    return st.error();
+  }
+  persist(ep);
+  log::info("endpoint {} for {}/{}: {} identity {} on {}", ep.id, ep.pod_ns, ep.pod_name, ep.ip,
+            ep.identity, ep.ifname);
+  return ep;
+}
+
+Status Agent::endpoint_delete(const std::string& container_id) {
+  std::lock_guard lock(mu_);
+  auto it = endpoints_.find(container_id);
+  if (it == endpoints_.end()) return Error{"no endpoint for container " + container_id, ENOENT};
+  const EndpointInfo ep = it->second;
+  (void)dp_->endpoints().detach(ep.ifindex);
+  (void)dp_->policy().erase(ep.id);
+  engine_->remove_endpoint(ep.id);
+  engine_endpoints_.erase(ep.id);
+  written_.erase(ep.id);
+  if (auto ip = datapath::parse_ipv4(ep.ip)) (void)dp_->ipcache().erase({*ip, 32});
+  ipcache_.erase(ep.ip + "/32");
+  endpoints_.erase(it);
+  std::error_code ec;
+  fs::remove(c_.run_dir + "/endpoints/" + container_id + ".json", ec);
+  log::info("endpoint {} for {}/{} removed", ep.id, ep.pod_ns, ep.pod_name);
+  return {};
+}
+
+std::vector<EndpointInfo> Agent::endpoints() const {
+  std::lock_guard lock(mu_);
+  std::vector<EndpointInfo> out;
+  for (const auto& [c, e] : endpoints_) out.push_back(e);
+  return out;
+}
+
+std::vector<ServiceInfo> Agent::services() const {
+  std::lock_guard lock(mu_);
+  std::vector<ServiceInfo> out;
+  for (const auto& [k, s] : services_) out.push_back(s);
+  return out;
+}
+
+std::map<uint32_t, std::map<std::string, std::string>> Agent::identities() const {
+  std::lock_guard lock(mu_);
+  return identities_;
+}
+
+void Agent::sync_nodes(const std::vector<Json>& nodes) {
+  std::set<std::string> want;
+  for (const auto& n : nodes) {
+    const std::string name = n["metadata"].value("name", "");
+    std::string ip;
+    for (const auto& a : n.value("status", Json::object()).value("addresses", Json::array())) {
+      if (a.value("type", "") == "InternalIP") ip = a.value("address", "");
+    }
+    if (ip.empty()) continue;
+    // Node addresses: this node is host (1), the others remote-node (6).
+    if (auto parsed = datapath::parse_ipv4(ip)) {
+      std::lock_guard lock(mu_);
+      (void)dp_->ipcache().upsert({*parsed, 32}, name == c_.node ? 1u : 6u);
+      node_ips_.insert(ip + "/32");
+    }
+    const std::string cidr = n["spec"].value("podCIDR", "");
+    if (name == c_.node || cidr.empty()) continue;
+    want.insert(cidr);
+    if (!routes_.count(cidr)) {
+      auto r = proc::ip({"route", "replace", cidr, "via", ip, "dev", "eth0"});
+      if (r) {
+        routes_.insert(cidr);
+        log::info("route {} via {} ({})", cidr, ip, name);
+      } else {
+        note_error("route " + cidr, r.error().message);
+      }
+    }
+  }
+  sync_masquerade(want);
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    if (want.count(*it)) {
+      ++it;
+      continue;
+    }
+    (void)proc::ip({"route", "del", *it});
+    it = routes_.erase(it);
+  }
+}
+
+// As Cilium's enable-ipv4-masquerade (iptables mode): pod traffic to
+// addresses outside every node's pod CIDR leaves the node with the node's
+// address, so hosts outside the cluster (the lab's LAN host) can answer.
+// Policy was enforced on the pod's veth before; the reply is translated
+// back by conntrack and classified by its real source (world).
+void Agent::sync_masquerade(const std::set<std::string>& other_cidrs) {
+  if (!c_.masquerade || !ipam_) return;
+  std::set<std::string> all = other_cidrs;
+  all.insert(ipam_->cidr());
+  if (all == masq_cidrs_) return;
+  std::string set;
+  for (const auto& c : all) set += (set.empty() ? "" : ", ") + c;
+  const std::string rules = "add table ip axon_masq\ndelete table ip axon_masq\n"
+                            "table ip axon_masq {\n"
+                            "  chain postrouting {\n"
+                            "    type nat hook postrouting priority srcnat; policy accept;\n"
+                            "    ip saddr " + ipam_->cidr() + " ip daddr != { " + set +
+                            " } oifname \"eth0\" masquerade\n"
+                            "  }\n"
+                            "}\n";
+  auto r = proc::run({"nft", "-f", "-"}, rules);
+  if (!r) {
+    note_error("masquerade", r.error().str());
+    return;
+  }
+  note_error("masquerade", "");
+  masq_cidrs_ = all;
+  log::info("masquerading {} to outside the pod CIDRs ({})", ipam_->cidr(), set);
+}
+
+void Agent::sync_ipcache(const std::vector<Json>& pods,
+                         const std::map<std::string, Json>& namespaces) {
+  std::set<std::string> want;
+  for (const auto& p : pods) {
+    if (p["spec"].value("hostNetwork", false)) continue;
+    const std::string ip = p.value("status", Json::object()).value("podIP", "");
+    if (ip.empty()) continue;
+    std::map<std::string, std::string> labels;
+    auto id = identity_of(p, namespaces, &labels);
+    if (!id) {
+      note_error("identity", id.error().str());
+      continue;
+    }
+    auto parsed = datapath::parse_ipv4(ip);
+    if (!parsed) continue;
+    std::lock_guard lock(mu_);
+    identities_[*id] = labels;
+    want.insert(ip + "/32");
+    (void)dp_->ipcache().upsert({*parsed, 32}, *id);
+    ipcache_.insert(ip + "/32");
+    // A local pod whose labels changed gets its new identity.
+    for (auto& [c, ep] : endpoints_) {
+      if (ep.ip == ip && ep.identity != *id) {
+        ep.identity = *id;
+        ep.labels = labels;
+        (void)dp_->endpoints().attach(datapath_endpoint(ep, *parsed));
+        persist(ep);
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  for (const auto& [c, ep] : endpoints_) want.insert(ep.ip + "/32");
+  for (auto it = ipcache_.begin(); it != ipcache_.end();) {
+    // Node addresses are kept by sync_nodes; pods that are gone are removed.
+    if (want.count(*it) || node_ips_.count(*it)) {
+      ++it;
+      continue;
+    }
+    if (auto c = datapath::parse_cidr(*it)) (void)dp_->ipcache().erase(*c);
+    it = ipcache_.erase(it);
+  }
+}
+
+void Agent::sync_services() {
+  auto svcs = store_->list("v1", "Service", "", "");
+  auto slices = store_->list("discovery.k8s.io/v1", "EndpointSlice", "", "");
+  if (!svcs || !slices) {
+    note_error("services", !svcs ? svcs.error().str() : slices.error().str());
+    return;
+  }
+  // Ready backends per service and port name.
+  std::map<std::string, std::map<std::string, std::vector<datapath::Backend>>> backends;
+  for (const auto& s : *slices) {
+    const std::string svc =
+        s["metadata"].value("namespace", "") + "/" +
+        s["metadata"].value("labels", Json::object()).value("kubernetes.io/service-name", "");
+    for (const auto& port : s.value("ports", Json::array())) {
+      auto& list = backends[svc][port.value("name", "")];
+      for (const auto& ep : s.value("endpoints", Json::array())) {
+        const auto& cond = ep.value("conditions", Json::object());
+        if (cond.contains("ready") && cond["ready"].is_boolean() && !cond["ready"].get<bool>())
+          continue;
+        for (const auto& a : ep.value("addresses", Json::array())) {
+          if (auto ip = datapath::parse_ipv4(a.get<std::string>())) {
+            list.push_back({*ip, static_cast<uint16_t>(port.value("port", 0))});
+          }
+        }
+      }
+    }
+  }
+  std::map<datapath::ServiceKey, ServiceInfo> want;
+  for (const auto& s : *svcs) {
+    const std::string name =
+        s["metadata"].value("namespace", "") + "/" + s["metadata"].value("name", "");
+    const std::string type = s["spec"].value("type", "ClusterIP");
+    std::vector<std::string> frontends;
+    if (auto vip = s["spec"].value("clusterIP", ""); !vip.empty() && vip != "None")
+      frontends.push_back(vip);
+    for (const auto& ing : s.value("status", Json::object())
+                               .value("loadBalancer", Json::object())
+                               .value("ingress", Json::array())) {
+      if (ing.contains("ip")) frontends.push_back(ing["ip"].get<std::string>());
+    }
+    for (const auto& port : s["spec"].value("ports", Json::array())) {
+      for (const auto& fe : frontends) {
+        auto vip = datapath::parse_ipv4(fe);
+        if (!vip) continue;
+        ServiceInfo info;
+        info.name = name;
+        info.type = type;
+        info.service.key = {*vip, static_cast<uint16_t>(port.value("port", 0)),
+                            protocol_number(port.value("protocol", "TCP"))};
+        info.service.backends = backends[name][port.value("name", "")];
+        std::sort(info.service.backends.begin(), info.service.backends.end());
+        want[info.service.key] = info;
+      }
+    }
+  }
+  std::lock_guard lock(mu_);
+  for (const auto& [key, info] : want) {
+    auto it = services_.find(key);
+    if (it != services_.end() && it->second.service.backends == info.service.backends) continue;
+    if (auto st = dp_->services().upsert(info.service); !st) {
+      errors_["service " + info.name] = st.error().str();
+      continue;
+    }
+    errors_.erase("service " + info.name);
+    services_[key] = info;
+  }
+  for (auto it = services_.begin(); it != services_.end();) {
+    if (want.count(it->first)) {
+      ++it;
+      continue;
+    }
+    (void)dp_->services().erase(it->first);
+    it = services_.erase(it);
+  }
+}
+
+bool agent_watches_key(std::string_view key) {
+  // The kinds sync() and its parts read: kRegistryPrefix + group/plural/.
+  static constexpr std::string_view kinds[] = {
+      "core/nodes/",
+      "core/pods/",
+      "core/namespaces/",
+      "core/services/",
+      "discovery.k8s.io/endpointslices/",
+      "networking.k8s.io/networkpolicies/",
+      "cilium.io/ciliumnetworkpolicies/",
+      "cilium.io/ciliumclusterwidenetworkpolicies/",
+  };
+  if (!key.starts_with(client::kRegistryPrefix)) return false;
+  key.remove_prefix(std::string_view(client::kRegistryPrefix).size());
+  for (auto k : kinds) {
+    if (key.starts_with(k)) return true;
+  }
+  return false;
+}
+
+void Agent::sync() {
+  auto nodes = store_->list("v1", "Node", "", "");
+  auto pods = store_->list("v1", "Pod", "", "");
+  auto nss = store_->list("v1", "Namespace", "", "");
+  if (!nodes || !pods || !nss) {
+    note_error("store", "cannot list the cluster's objects");
+    return;
+  }
+  note_error("store", "");
+  std::map<std::string, Json> namespaces;
+  for (const auto& n : *nss) namespaces[n["metadata"].value("name", "")] = n;
+  sync_nodes(*nodes);
+  sync_ipcache(*pods, namespaces);
+  sync_services();
+  sync_policy(*pods);
+}
+
+int Agent::run(const std::atomic<bool>& stop) {
+  if (auto st = start(); !st) {
+    log::error("agent of {} cannot start: {}", c_.node, st.error().str());
+    return 1;
+  }
+  std::unique_ptr<client::EtcdWatch> watch;
+  bool cni_installed = false;
+  while (!stop.load()) {
+    if (!watch) {
+      auto w = etcd_->watch(client::kRegistryPrefix, 0);
+      if (w) watch = std::move(*w);
+    }
+    sync();
+    if (!cni_installed) {
+      install_cni();
+      cni_installed = true;
+      ready_.store(true);
+      log::info("agent of {} ready; CNI configuration installed", c_.node);
+    }
+    if (watch) {
+      // Resync when something the agent acts on changed, and every 2 s
+      // regardless. Leases, Events, Deployments and the like change often
+      // and do not matter to the datapath: they wake nothing.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      bool relevant = false;
+      while (!relevant && watch && !stop.load()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) break;
+        auto batch = watch->next(left);
+        if (!batch) break;
+        if (batch->canceled) {
+          watch.reset();
+          break;
+        }
+        for (const auto& e : batch->events) relevant = relevant || agent_watches_key(e.kv.key);
+      }
+      // What else arrived with it: one sync for a burst.
+      while (relevant && watch && watch->next(std::chrono::milliseconds(20))) {
+      }
+    } else {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+  log::info("agent of {} stopping; the datapath keeps running from its pinned maps", c_.node);
+  return 0;
+}
+
+}  // namespace axon::agent

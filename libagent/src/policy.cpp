@@ -1,0 +1,301 @@
+// The agent's policy enforcement: the cluster's policies (CiliumNetworkPolicy,
+// CiliumClusterwideNetworkPolicy, NetworkPolicy) and identities go into the
+// incremental policy engine; every local endpoint's compiled entries go into
+// its policy map in the kernel.
+//
+//   store --list--> decode_policy --> engine.upsert_policy / remove_policy
+//   identities_ (every pod's)      --> engine.upsert_identity / remove_identity
+//   endpoints_ (this node's)       --> engine.upsert_endpoint
+//   engine.commit() --> endpoint_policy(id) --> datapath policy().replace(id)
+//
+// Prefixes that policies name (toCIDR, CIDRSet) get node-local identities
+// and ipcache entries, so the datapath classifies those addresses.
+//
+// A new endpoint's policy is written before its programs are attached
+// (endpoint_create), so a pod never sends or receives a packet that its
+// policy would deny. A policy that fails validation is not enforced (as in
+// Cilium) and is reported in the agent's errors.
+#include <netinet/in.h>
+
+#include <algorithm>
+
+#include "axon/agent/agent.h"
+#include "axon/base/log.h"
+#include "axon/policy/decode.h"
+
+namespace axon::agent {
+namespace {
+
+policy::LabelSet label_set(const std::map<std::string, std::string>& labels) {
+  policy::LabelSet s;
+  for (const auto& [k, v] : labels) {
+    std::string source, key;
+    policy::split_source(k, "k8s", source, key);
+    s.add(policy::Label{source, key, v});
+  }
+  return s;
+}
+
+// Container ports with names, for rules that name ports.
+policy::NamedPorts named_ports_of(const Json& pod) {
+  policy::NamedPorts out;
+  for (const auto& c : client::member(pod, "spec").value("containers", Json::array())) {
+    for (const auto& p : c.value("ports", Json::array())) {
+      const std::string name = p.value("name", "");
+      if (name.empty() || !p.contains("containerPort")) continue;
+      auto proto = policy::parse_protocol(p.value("protocol", "TCP"));
+      out[name] = policy::NamedPort{proto ? *proto : policy::Protocol::tcp,
+                                    static_cast<uint16_t>(p.value("containerPort", 0))};
+    }
+  }
+  return out;
+}
+
+constexpr policy::PolicyKind kPolicyKinds[] = {
+    policy::PolicyKind::cilium_network_policy,
+    policy::PolicyKind::cilium_clusterwide_network_policy,
+    policy::PolicyKind::network_policy,
+};
+
+}  // namespace
+
+void Agent::policy_upsert_identities_locked() {
+  std::set<uint32_t> want;
+  for (const auto& [id, labels] : identities_) {
+    want.insert(id);
+    if (engine_identities_.insert(id).second) engine_->upsert_identity({id, label_set(labels)});
+  }
+  for (auto it = engine_identities_.begin(); it != engine_identities_.end();) {
+    if (want.count(*it)) {
+      ++it;
+      continue;
+    }
+    engine_->remove_identity(*it);
+    it = engine_identities_.erase(it);
+  }
+  for (const auto& [c, ep] : endpoints_) {
+    auto it = engine_endpoints_.find(ep.id);
+    if (it != engine_endpoints_.end() && it->second == ep.identity) continue;
+    if (engine_identities_.insert(ep.identity).second)
+      engine_->upsert_identity({ep.identity, label_set(ep.labels)});
+    policy::Endpoint e;
+    e.id = ep.id;
+    e.identity = ep.identity;
+    if (auto np = named_ports_.find(ep.identity); np != named_ports_.end())
+      e.named_ports = np->second;
+    engine_->upsert_endpoint(e);
+    engine_endpoints_[ep.id] = ep.identity;
+  }
+  for (auto it = engine_endpoints_.begin(); it != engine_endpoints_.end();) {
+    bool live = false;
+    for (const auto& [c, ep] : endpoints_) live = live || ep.id == it->first;
+    if (live) {
+      ++it;
+      continue;
+    }
+    engine_->remove_endpoint(it->first);
+    (void)dp_->policy().erase(it->first);
+    written_.erase(it->first);
+    it = engine_endpoints_.erase(it);
+  }
+}
+
+void Agent::policy_sync_cidrs_locked() {
+  std::map<datapath::Cidr, uint32_t> want;
+  for (const auto& id : cidr_identities_.list()) {
+    auto prefix = policy::cidr_of(id.labels);
+    if (!prefix || prefix->v6) continue;
+    auto c = datapath::parse_cidr(policy::to_string(*prefix));
+    if (c) want[*c] = id.id;
+  }
+  for (const auto& [c, id] : want) {
+    auto it = cidr_ipcache_.find(c);
+    if (it != cidr_ipcache_.end() && it->second == id) continue;
+    if (auto st = dp_->ipcache().upsert(c, id); !st) {
+      errors_["ipcache " + c.str()] = st.error().str();
+      continue;
+    }
+    cidr_ipcache_[c] = id;
+  }
+  for (auto it = cidr_ipcache_.begin(); it != cidr_ipcache_.end();) {
+    if (want.count(it->first)) {
+      ++it;
+      continue;
+    }
+    // A pod or node address inside the prefix has its own /32 entry.
+    (void)dp_->ipcache().erase(it->first);
+    it = cidr_ipcache_.erase(it);
+  }
+}
+
+void Agent::policy_write_locked() {
+  auto stats = engine_->commit();
+  policy_sync_cidrs_locked();
+  for (auto& [c, ep] : endpoints_) {
+    datapath::EndpointPolicy p;
+    if (c_.policy_mode != "never") {
+      if (const auto* compiled = engine_->endpoint_policy(ep.id)) p = compiled->policy;
+      if (c_.policy_mode == "always") p.ingress_enforced = p.egress_enforced = true;
+      // As Cilium's allow-localhost (default): the node itself may always
+      // reach its pods (the kubelet's probes); an explicit deny still wins.
+      if (p.ingress_enforced) {
+        datapath::PolicyEntry host;
+        host.direction = datapath::Direction::ingress;
+        host.identity = policy::reserved::host;
+        const bool has_key = std::any_of(p.entries.begin(), p.entries.end(), [&](const auto& e) {
+          return e.direction == host.direction && e.identity == host.identity &&
+                 e.protocol == 0 && e.port_lo == 0 && e.port_hi == 0;
+        });
+        if (!has_key) p.entries.push_back(host);
+      }
+    }
+    auto it = written_.find(ep.id);
+    if (it != written_.end() && it->second == p) continue;
+    if (auto st = dp_->policy().replace(ep.id, p); !st) {
+      errors_["policy of " + ep.pod_ns + "/" + ep.pod_name] = st.error().str();
+      continue;
+    }
+    errors_.erase("policy of " + ep.pod_ns + "/" + ep.pod_name);
+    written_[ep.id] = p;
+    ep.ingress_enforced = p.ingress_enforced;
+    ep.egress_enforced = p.egress_enforced;
+    log::info("policy of {}/{} (endpoint {}): {} entries, ingress {}, egress {}", ep.pod_ns,
+              ep.pod_name, ep.id, p.entries.size(),
+              p.ingress_enforced ? "enforced" : "open", p.egress_enforced ? "enforced" : "open");
+  }
+  if (stats.endpoints_updated > 0) {
+    log::debug("policy commit: {} endpoints, {} entries changed", stats.endpoints_updated,
+               stats.entries_changed());
+  }
+}
+
+void Agent::sync_policy(const std::vector<Json>& pods) {
+  // Read the store outside the lock: the CNI plugin waits on it.
+  std::vector<std::pair<policy::PolicyKind, Json>> objects;
+  for (auto kind : kPolicyKinds) {
+    auto listed = store_->list(std::string(policy::api_version(kind)),
+                               std::string(policy::kind_name(kind)), "", "");
+    if (!listed) {
+      note_error("policies", listed.error().str());
+      return;
+    }
+    for (auto& o : *listed) objects.emplace_back(kind, std::move(o));
+  }
+  note_error("policies", "");
+
+  std::lock_guard lock(mu_);
+  for (const auto& p : pods) {
+    const std::string ip = client::member(p, "status").value("podIP", "");
+    if (ip.empty()) continue;
+    for (const auto& [c, ep] : endpoints_) {
+      if (ep.ip != ip) continue;
+      auto ports = named_ports_of(p);
+      auto& known = named_ports_[ep.identity];
+      if (known != ports) {
+        known = ports;
+        engine_->set_named_ports(ep.identity, ports);
+        engine_endpoints_.erase(ep.id);  // upserted again with its ports
+      }
+    }
+  }
+  policy_upsert_identities_locked();
+
+  std::set<policy::PolicyKey> seen;
+  for (const auto& [kind, o] : objects) {
+    const auto& meta = client::member(o, "metadata");
+    policy::PolicyKey key{kind,
+                          kind == policy::PolicyKind::cilium_clusterwide_network_policy
+                              ? ""
+                              : meta.value("namespace", "default"),
+                          meta.value("name", "")};
+    const std::string what = "policy " + policy::describe(kind, key.ns, key.name);
+    const std::string rv = meta.value("resourceVersion", "");
+    seen.insert(key);
+    if (auto it = policy_versions_.find(key); it != policy_versions_.end() && it->second == rv)
+      continue;
+    auto doc = policy::document_from_json(o, "", 0);
+    std::optional<policy::Policy> decoded;
+    std::string problem;
+    if (!doc) {
+      problem = doc.error().str();
+    } else {
+      auto d = policy::decode_policy(*doc);
+      decoded = std::move(d.policy);
+      for (const auto& pr : d.problems) {
+        if (pr.severity == policy::Severity::error && problem.empty())
+          problem = pr.path + ": " + pr.message;
+      }
+    }
+    if (!decoded) {
+      // Not enforced, as in Cilium; `axon status` shows why.
+      if (policy_versions_.count(key)) engine_->remove_policy(key);
+      policy_versions_.erase(key);
+      errors_[what] = "not enforced: " + problem;
+      log::warn("{}: not enforced: {}", what, problem);
+      continue;
+    }
+    errors_.erase(what);
+    engine_->upsert_policy(std::move(*decoded));
+    policy_versions_[key] = rv;
+    log::info("{} (resourceVersion {}) loaded", what, rv);
+  }
+  for (auto it = policy_versions_.begin(); it != policy_versions_.end();) {
+    if (seen.count(it->first)) {
+      ++it;
+      continue;
+    }
+    engine_->remove_policy(it->first);
+    log::info("policy {} removed", policy::describe(it->first.kind, it->first.ns, it->first.name));
+    it = policy_versions_.erase(it);
+  }
+  for (auto it = errors_.begin(); it != errors_.end();) {
+    // Errors of policies that are gone.
+    bool stale = it->first.starts_with("policy ") && !it->first.starts_with("policy of ");
+    if (stale) {
+      stale = true;
+      for (const auto& k : seen) {
+        if (it->first == "policy " + policy::describe(k.kind, k.ns, k.name)) stale = false;
+      }
+    }
+    it = stale ? errors_.erase(it) : std::next(it);
+  }
+  policies_ = policy_versions_.size();
+  policy_write_locked();
+}
+
+std::vector<Agent::EndpointPolicyView> Agent::policy_view() const {
+  std::lock_guard lock(mu_);
+  std::vector<EndpointPolicyView> out;
+  for (const auto& [c, ep] : endpoints_) {
+    EndpointPolicyView v;
+    v.endpoint = ep;
+    if (auto it = written_.find(ep.id); it != written_.end()) v.policy = it->second;
+    const policy::CompiledPolicy* compiled = engine_ ? engine_->endpoint_policy(ep.id) : nullptr;
+    for (const auto& e : v.policy.entries) {
+      std::vector<std::string> names;
+      if (compiled != nullptr) {
+        const auto& ce = compiled->policy.entries;
+        if (auto f = std::find(ce.begin(), ce.end(), e); f != ce.end()) {
+          for (const auto& o : policy::origins_of(*compiled, static_cast<size_t>(f - ce.begin())))
+            names.push_back(policy::to_string(o));
+        }
+      }
+      if (names.empty() && e.identity == policy::reserved::host)
+        names.push_back("the node may reach its pods (allow-localhost)");
+      v.origins.push_back(std::move(names));
+    }
+    out.push_back(std::move(v));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.endpoint.id < b.endpoint.id; });
+  return out;
+}
+
+std::vector<std::string> Agent::policy_names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [k, rv] : policy_versions_) out.push_back(policy::describe(k.kind, k.ns, k.name));
+  return out;
+}
+
+}  // namespace axon::agent
