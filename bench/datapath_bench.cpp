@@ -302,7 +302,7 @@ void load_policy_state(Datapath& dp) {
         {Direction::ingress, 1000, IPPROTO_TCP, port, port, PolicyAction::allow, 0});
   }
   std::printf("policy: %zu PolicyEntry -> %zu trie entries per endpoint\n", pol.entries.size(),
-              compile_policy(pol).size());
+              encode_policy_trie(pol).size());
   must(dp.policy().replace(1, pol), "policy");
   must(dp.policy().replace(2, pol), "policy");
 }

@@ -1,4 +1,4 @@
-// Policy compile benchmark (issue 5): 1,000 policies over 5,000 identities
+// Policy compile benchmark: 1,000 policies over 5,000 identities
 // and 2,000 local endpoints — a full compile, then the incremental update
 // when one pod with a new identity appears, and when one policy changes.
 // Targets: full compile < 1 s, incremental < 10 ms; memory reported.
@@ -36,6 +36,7 @@
 #include "axon/policy/compiler.h"
 #include "axon/policy/decode.h"
 
+using namespace axon;
 using namespace axon::policy;
 using Clock = std::chrono::steady_clock;
 

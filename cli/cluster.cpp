@@ -35,4 +35,13 @@ Result<std::unique_ptr<client::EtcdStore>> connect_lab(Context& ctx) {
                                              "lab " + paths->name);
 }
 
+std::unique_ptr<client::ClusterStore> connect_or_report(Context& ctx) {
+  auto store = connect_cluster(ctx);
+  if (!store) {
+    ctx.err << "Error: " << store.error().str() << "\n";
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
 }  // namespace axon::cli

@@ -15,6 +15,9 @@ namespace axon::cli {
 // The store of the selected cluster, or an error saying why there is none.
 Result<std::unique_ptr<client::ClusterStore>> connect_cluster(Context& ctx);
 
+// connect_cluster, or null after printing "Error: <why>" on stderr.
+std::unique_ptr<client::ClusterStore> connect_or_report(Context& ctx);
+
 // The selected lab's store (--lab / AXON_LAB, or the only lab that is up).
 Result<std::unique_ptr<client::EtcdStore>> connect_lab(Context& ctx);
 

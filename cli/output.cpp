@@ -79,4 +79,12 @@ std::string Style::wrap(std::string_view code, std::string_view s) const {
   return "\x1b[" + std::string(code) + "m" + std::string(s) + "\x1b[0m";
 }
 
+void print_objects(std::ostream& out, const std::string& format, const nlohmann::ordered_json& doc) {
+  if (format == "yaml") {
+    out << client::to_yaml(doc);
+  } else {
+    out << doc.dump(4) << "\n";
+  }
+}
+
 }  // namespace axon::cli

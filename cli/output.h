@@ -37,6 +37,9 @@ void print_json(std::ostream& out, const nlohmann::ordered_json& doc);
 void print_yaml(std::ostream& out, const nlohmann::ordered_json& doc);
 // JSON or YAML as `format` says; table is the caller's job.
 void print_document(std::ostream& out, Format format, const nlohmann::ordered_json& doc);
+// Objects as kubectl prints them: YAML for "yaml", else JSON with kubectl's
+// 4-space indent.
+void print_objects(std::ostream& out, const std::string& format, const nlohmann::ordered_json& doc);
 
 // ANSI colors, or plain text when disabled.
 class Style {

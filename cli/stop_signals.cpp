@@ -28,4 +28,18 @@ std::atomic<bool>& stop_flag() {
   return g_stop;
 }
 
+StopSignalScope::StopSignalScope() {
+  g_stop.store(false);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, &old_int_);
+  ::sigaction(SIGTERM, &sa, &old_term_);
+}
+
+StopSignalScope::~StopSignalScope() {
+  ::sigaction(SIGINT, &old_int_, nullptr);
+  ::sigaction(SIGTERM, &old_term_, nullptr);
+}
+
 }  // namespace axon::cli

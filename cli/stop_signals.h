@@ -6,7 +6,15 @@
 //
 //   cli::handle_stop_signals();
 //   while (!cli::stop_requested()) serve();
+//
+// A command that returns after a signal (observe -f, connectivity test)
+// rather than a daemon takes the same flag for a scope:
+//
+//   cli::StopSignalScope scope;  // flag cleared, handlers in place
+//   follow(cli::stop_flag());    // Ctrl-C ends it; the caller goes on
 #pragma once
+
+#include <signal.h>
 
 #include <atomic>
 
@@ -23,5 +31,20 @@ inline bool stop_requested() {
 inline void request_stop() {
   stop_flag().store(true);
 }
+
+// SIGINT and SIGTERM set the stop flag while the scope lives (the flag is
+// cleared when it begins); the handlers that were there come back when it
+// ends. SIGPIPE is left as it is.
+class StopSignalScope {
+ public:
+  StopSignalScope();
+  ~StopSignalScope();
+  StopSignalScope(const StopSignalScope&) = delete;
+  StopSignalScope& operator=(const StopSignalScope&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
 
 }  // namespace axon::cli

@@ -32,7 +32,7 @@ int run_test(cli::Context& ctx, const connectivity::Options& p) {
   const auto format = cli::parse_format(ctx.global.output);
   std::ostream& log = format == cli::Format::table ? ctx.out : ctx.err;
   // Ctrl-C stops further actions; the test policies are still removed.
-  cli::handle_stop_signals();
+  cli::StopSignalScope signals;
   auto report = connectivity::run(p, *paths, std::move(*store), {log, *ctx.in}, cli::stop_flag());
   if (!report) {
     ctx.err << "Error: " << report.error().str() << "\n";

@@ -54,7 +54,7 @@ std::optional<client::ValuesBuilder> load_values(cli::Context& ctx, const Instal
   }
   auto diagnostics = client::validate_values(values, client::ValuesCheck{p.strict, p.values_files});
   cli::print_diagnostics(ctx, diagnostics);
-  if (client::has_errors(diagnostics)) {
+  if (has_errors(diagnostics)) {
     ctx.err << "Error: the values have " << cli::count_summary(diagnostics)
             << "; nothing was installed\n";
     rc = cli::kExitUsage;

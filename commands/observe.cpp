@@ -5,7 +5,6 @@
 // the order of filter flags matters for --not, so they are read back from
 // CLI11's parse order), flows come from a FlowSource (the relay, one agent,
 // any server, or a JSON-lines file) and go through a FlowPrinter.
-#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +19,7 @@
 #include "axon/hubble/request.h"
 #include "axon/lab/flows.h"
 #include "cli/command.h"
+#include "cli/stop_signals.h"
 
 namespace axon::commands {
 namespace {
@@ -104,38 +104,6 @@ const std::vector<std::string> kTimeFormats = {
     "RFC3339",    "RFC3339Milli", "RFC3339Micro",     "RFC3339Nano",
     "RFC1123Z"};
 
-
-// SIGINT/SIGTERM while following: set by the handler, polled by the stream.
-// A signal handler can only reach process-wide state; this flag is scoped to
-// one InterruptGuard at a time.
-std::atomic<bool> g_interrupted{false};
-
-void on_interrupt(int) {
-  g_interrupted.store(true);
-}
-
-// Ctrl-C ends `observe -f` cleanly (exit 0) instead of killing the process;
-// the previous handlers come back when the guard goes.
-class InterruptGuard {
- public:
-  InterruptGuard() {
-    g_interrupted.store(false);
-    struct sigaction sa{};
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, &old_int_);
-    ::sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~InterruptGuard() {
-    ::sigaction(SIGINT, &old_int_, nullptr);
-    ::sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  InterruptGuard(const InterruptGuard&) = delete;
-  InterruptGuard& operator=(const InterruptGuard&) = delete;
-
- private:
-  struct sigaction old_int_{}, old_term_{};
-};
 
 bool flag_is_false(const std::string& v) {
   std::string l = to_lower(v);
@@ -263,11 +231,12 @@ int run_observe(cli::Context& ctx, const CLI::App& app, const ObserveParams& p) 
   po.legacy_json = ctx.env("HUBBLE_COMPAT").find("legacy-json-output") != std::string::npos;
   hubble::FlowPrinter printer(po, ctx.out, ctx.err);
 
-  std::optional<InterruptGuard> guard;
+  // Ctrl-C ends `observe -f` cleanly (exit 0) instead of killing the process.
+  std::optional<cli::StopSignalScope> signals;
   hubble::StopRequested stop = ctx.stop_requested;
   if (!stop) {
-    guard.emplace();
-    stop = [] { return g_interrupted.load(); };
+    signals.emplace();
+    stop = [] { return cli::stop_requested(); };
   }
   bool output_closed = false;
   auto status = source->get_flows(

@@ -42,18 +42,18 @@ int validate(cli::Context& ctx, const ValuesParams& p) {
   }
   auto diagnostics = client::validate_values(values, client::ValuesCheck{p.strict, p.files});
   if (cli::parse_format(ctx.global.output) != cli::Format::table) {
-    nlohmann::ordered_json doc = {{"valid", !client::has_errors(diagnostics)},
+    nlohmann::ordered_json doc = {{"valid", !has_errors(diagnostics)},
                                   {"problems", nlohmann::ordered_json::array()}};
-    for (const auto& d : diagnostics) doc["problems"].push_back(d.to_json());
+    for (const auto& d : diagnostics) doc["problems"].push_back(cli::diagnostic_json(d));
     cli::print_document(ctx.out, cli::parse_format(ctx.global.output), doc);
   } else {
     cli::print_diagnostics(ctx, diagnostics);
-    if (!client::has_errors(diagnostics)) {
+    if (!has_errors(diagnostics)) {
       ctx.out << "values are valid"
               << (diagnostics.empty() ? "" : " (" + cli::count_summary(diagnostics) + ")") << "\n";
     }
   }
-  return client::has_errors(diagnostics) ? cli::kExitFailed : cli::kExitOk;
+  return has_errors(diagnostics) ? cli::kExitFailed : cli::kExitOk;
 }
 
 int fix(cli::Context& ctx, const ValuesParams& p) {
@@ -98,7 +98,7 @@ int fix(cli::Context& ctx, const ValuesParams& p) {
   }
   auto diagnostics = client::validate_values(values, client::ValuesCheck{p.strict, {}});
   cli::print_diagnostics(ctx, diagnostics);
-  return client::has_errors(diagnostics) ? cli::kExitFailed : cli::kExitOk;
+  return has_errors(diagnostics) ? cli::kExitFailed : cli::kExitOk;
 }
 
 void setup_validate(CommandBuilder& b) {

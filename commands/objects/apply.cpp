@@ -5,7 +5,9 @@
 #include "axon/client/printers.h"
 #include "axon/client/validation.h"
 #include "cli/command.h"
-#include "commands/objects/common.h"
+#include "cli/cluster.h"
+#include "cli/diagnostics.h"
+#include "cli/output.h"
 
 namespace axon::commands {
 namespace {
@@ -30,18 +32,18 @@ int run(cli::Context& ctx, const ApplyParams& p) {
   auto problems = set.problems;
   auto invalid = client::validate_manifests(client::builtin_validators(), set.objects);
   problems.insert(problems.end(), invalid.begin(), invalid.end());
-  if (!client::has_errors(problems)) {
+  if (!has_errors(problems)) {
     auto ns = client::assign_namespaces(
         set.objects, client::NamespaceChoice{p.namespace_, p.namespace_opt->count() > 0});
     problems.insert(problems.end(), ns.begin(), ns.end());
   }
-  if (report_problems(ctx, problems, "nothing was applied")) return cli::kExitUsage;
+  if (cli::report_manifest_problems(ctx, problems, "nothing was applied")) return cli::kExitUsage;
   if (set.objects.empty()) {
     ctx.err << "Error: no objects passed to apply\n";
     return cli::kExitUsage;
   }
 
-  auto store = connect_or_report(ctx);
+  auto store = cli::connect_or_report(ctx);
   if (!store) return cli::kExitFailed;
   auto objects = set.objects;
   client::sort_for_apply(objects);
@@ -50,7 +52,7 @@ int run(cli::Context& ctx, const ApplyParams& p) {
     ctx.err << "Error: " << missing.error().str() << "\n";
     return cli::kExitFailed;
   }
-  if (report_problems(ctx, *missing, "nothing was applied")) return cli::kExitFailed;
+  if (cli::report_manifest_problems(ctx, *missing, "nothing was applied")) return cli::kExitFailed;
 
   const bool dry = p.dry_run;
   const std::string suffix = dry ? " (dry run)" : "";
@@ -76,7 +78,7 @@ int run(cli::Context& ctx, const ApplyParams& p) {
     }
   }
   if (p.output == "json" || p.output == "yaml") {
-    print_objects(ctx, p.output,
+    cli::print_objects(ctx.out, p.output,
                   applied.size() == 1 ? applied.front() : client::list_document(applied));
   }
   if (failures > 0) {

@@ -4,7 +4,9 @@
 #include "axon/client/apply.h"
 #include "axon/client/resources.h"
 #include "cli/command.h"
-#include "commands/objects/common.h"
+#include "cli/cluster.h"
+#include "cli/diagnostics.h"
+#include "cli/output.h"
 
 namespace axon::commands {
 namespace {
@@ -55,7 +57,7 @@ class Deleter {
     }
     if (!*gone) {
       if (!p_.ignore_not_found) {
-        ctx_.err << not_found_message(t.resource, t.name, t.file, "deleting") << "\n";
+        ctx_.err << client::not_found_message(t.resource, t.name, t.file, "deleting") << "\n";
         ++failures_;
       }
       return;
@@ -85,17 +87,17 @@ int run_files(cli::Context& ctx, const DeleteParams& p) {
   auto problems = set.problems;
   auto bad = client::check_identities(set.objects);
   problems.insert(problems.end(), bad.begin(), bad.end());
-  if (!client::has_errors(problems)) {
+  if (!has_errors(problems)) {
     auto ns = client::assign_namespaces(
         set.objects, client::NamespaceChoice{p.namespace_, p.namespace_opt->count() > 0});
     problems.insert(problems.end(), ns.begin(), ns.end());
   }
-  if (report_problems(ctx, problems, "nothing was deleted")) return cli::kExitUsage;
+  if (cli::report_manifest_problems(ctx, problems, "nothing was deleted")) return cli::kExitUsage;
   if (set.objects.empty()) {
     ctx.err << "Error: no objects passed to delete\n";
     return cli::kExitUsage;
   }
-  auto store = connect_or_report(ctx);
+  auto store = cli::connect_or_report(ctx);
   if (!store) return cli::kExitFailed;
   auto objects = set.objects;
   client::sort_for_delete(objects);
@@ -146,7 +148,7 @@ int run_names(cli::Context& ctx, const DeleteParams& p) {
   if (p.all_namespaces && !by_list) {
     throw cli::UsageError("-A needs -l or --all (a name is looked up in one namespace)");
   }
-  auto store = connect_or_report(ctx);
+  auto store = cli::connect_or_report(ctx);
   if (!store) return cli::kExitFailed;
   if (by_list) {
     const std::string ns = kind->namespaced && !p.all_namespaces ? p.namespace_ : "";

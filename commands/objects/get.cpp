@@ -7,7 +7,8 @@
 #include "axon/client/resources.h"
 #include "cli/command.h"
 #include "cli/output.h"
-#include "commands/objects/common.h"
+#include "cli/cluster.h"
+#include "cli/diagnostics.h"
 
 namespace axon::commands {
 namespace {
@@ -105,7 +106,7 @@ int run(cli::Context& ctx, const GetParams& p) {
   if (named && !p.selector.empty())
     throw cli::UsageError("name cannot be provided when a selector is specified");
 
-  auto store = connect_or_report(ctx);
+  auto store = cli::connect_or_report(ctx);
   if (!store) return cli::kExitFailed;
 
   std::vector<std::string> errors;
@@ -130,7 +131,7 @@ int run(cli::Context& ctx, const GetParams& p) {
       if (*live) {
         q.found.push_back(std::move(**live));
       } else {
-        errors.push_back(not_found_message(r, name));
+        errors.push_back(client::not_found_message(r, name));
       }
     }
   }
@@ -140,11 +141,11 @@ int run(cli::Context& ctx, const GetParams& p) {
   const bool one_named = requests.size() == 1 && requests.front().names.size() == 1;
   if (p.output == "json" || p.output == "yaml") {
     if (one_named) {
-      if (total == 1) print_objects(ctx, p.output, requests.front().found.front());
+      if (total == 1) cli::print_objects(ctx.out, p.output, requests.front().found.front());
     } else {
       std::vector<client::Json> items;
       for (const auto& q : requests) items.insert(items.end(), q.found.begin(), q.found.end());
-      print_objects(ctx, p.output, client::list_document(items));
+      cli::print_objects(ctx.out, p.output, client::list_document(items));
     }
   } else if (p.output == "name") {
     for (const auto& q : requests) {

@@ -3,7 +3,9 @@
 #include "axon/policy/fix.h"
 #include "cli/command.h"
 #include "cli/output.h"
-#include "commands/policy/common.h"
+#include "axon/base/files.h"
+#include "axon/client/policies.h"
+#include "cli/diagnostics.h"
 
 namespace axon::commands {
 namespace {
@@ -18,7 +20,9 @@ struct FixParams {
 
 int run(cli::Context& ctx, const FixParams& p) {
   if (p.files.empty()) throw cli::UsageError("policy fix needs -f FILE");
-  auto inputs = policy_cli::read_inputs(p.files);
+  auto read = read_manifest_files(p.files);
+  if (!read) throw cli::UsageError(read.error().message);
+  const auto& inputs = *read;
   if (!p.write && inputs.size() != 1) {
     throw cli::UsageError("policy fix prints one fixed file to stdout; with " +
                           std::to_string(inputs.size()) +
@@ -43,12 +47,12 @@ int run(cli::Context& ctx, const FixParams& p) {
       ctx.err << in.path << ": nothing to fix\n";
     }
     for (const auto& pr : r.remaining) {
-      if (pr.severity == pol::Severity::error) ++errors;
-      ctx.err << policy_cli::problem_line(pr, color) << "\n";
+      if (pr.severity == Severity::error) ++errors;
+      ctx.err << cli::policy_problem_line(pr, color) << "\n";
     }
     if (p.write) {
       if (r.changed) {
-        policy_cli::write_file(in.path, r.text);
+        if (auto st = replace_file(in.path, r.text); !st) throw cli::UsageError(st.error().message);
         ctx.out << "wrote " << in.path << " (" << r.applied.size() << " fix"
                 << (r.applied.size() == 1 ? "" : "es") << ")\n";
       }
@@ -59,7 +63,7 @@ int run(cli::Context& ctx, const FixParams& p) {
     for (auto& pol_ : decoded.policies) fixed_policies.push_back(std::move(pol_));
   }
   for (const auto& pr : pol::check_policy_set(fixed_policies)) {
-    ctx.err << policy_cli::problem_line(pr, color) << "\n";
+    ctx.err << cli::policy_problem_line(pr, color) << "\n";
   }
   if (errors > 0) {
     ctx.err << "Error: " << errors << " problem" << (errors == 1 ? "" : "s")

@@ -4,7 +4,9 @@
 #include "cli/cluster.h"
 #include "cli/command.h"
 #include "cli/output.h"
-#include "commands/policy/common.h"
+#include "axon/base/files.h"
+#include "axon/client/policies.h"
+#include "cli/diagnostics.h"
 
 namespace axon::commands {
 namespace {
@@ -26,7 +28,7 @@ int run(cli::Context& ctx, const GetParams& p) {
     ctx.err << "Error: " << store.error().str() << "\n";
     return cli::kExitFailed;
   }
-  auto listed = policy_cli::store_policies(**store, p.ns);
+  auto listed = client::store_policies(**store, p.ns);
   if (!listed) {
     ctx.err << "Error: " << listed.error().str() << "\n";
     return cli::kExitFailed;
@@ -41,7 +43,7 @@ int run(cli::Context& ctx, const GetParams& p) {
                                   {"valid", sp.policy.has_value()},
                                   {"rules", sp.policy ? sp.policy->rules.size() : 0},
                                   {"problems", nlohmann::ordered_json::array()}};
-      for (const auto& pr : sp.problems) j["problems"].push_back(policy_cli::problem_json(pr));
+      for (const auto& pr : sp.problems) j["problems"].push_back(cli::policy_problem_json(pr));
       out.push_back(std::move(j));
     }
     cli::print_document(ctx.out, format, out);
@@ -61,7 +63,7 @@ int run(cli::Context& ctx, const GetParams& p) {
   }
   t.print(ctx.out);
   for (const auto& sp : *listed) {
-    for (const auto& pr : sp.problems) ctx.err << policy_cli::problem_line(pr, ctx.color_err()) << "\n";
+    for (const auto& pr : sp.problems) ctx.err << cli::policy_problem_line(pr, ctx.color_err()) << "\n";
   }
   return cli::kExitOk;
 }

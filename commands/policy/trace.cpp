@@ -10,7 +10,9 @@
 #include "cli/cluster.h"
 #include "cli/command.h"
 #include "cli/output.h"
-#include "commands/policy/common.h"
+#include "axon/base/files.h"
+#include "axon/client/policies.h"
+#include "cli/diagnostics.h"
 
 namespace axon::commands {
 namespace {
@@ -161,8 +163,7 @@ int run(cli::Context& ctx, const TraceParams& p) {
   pol::LabelSet dst_labels = p.dst.empty() ? pol::LabelSet{} : parse_side(p.dst, "--dst");
   pol::NamedPorts src_ports, dst_ports;
   for (const auto* pod : {&p.src_pod, &p.dst_pod}) {
-    auto slash = pod->find('/');
-    if (!pod->empty() && (slash == std::string::npos || slash == 0 || slash + 1 == pod->size())) {
+    if (!pod->empty() && !client::split_namespaced(*pod)) {
       throw cli::UsageError("\"" + *pod + "\": name the pod as NAMESPACE/POD");
     }
   }
@@ -181,7 +182,8 @@ int run(cli::Context& ctx, const TraceParams& p) {
   for (auto [pod, labels, ports] : {std::tuple{&p.src_pod, &src_labels, &src_ports},
                                     std::tuple{&p.dst_pod, &dst_labels, &dst_ports}}) {
     if (pod->empty()) continue;
-    auto sp = policy_cli::store_pod(*store, *pod);
+    auto name = client::split_namespaced(*pod);
+    auto sp = client::store_pod(*store, name->first, name->second);
     if (!sp) {
       ctx.err << "Error: " << sp.error().str() << "\n";
       return cli::kExitFailed;
@@ -193,7 +195,7 @@ int run(cli::Context& ctx, const TraceParams& p) {
   std::vector<pol::Policy> policies;
   std::vector<std::string> ignored;
   if (p.files.empty()) {
-    auto listed = policy_cli::store_policies(*store, "");
+    auto listed = client::store_policies(*store, "");
     if (!listed) {
       ctx.err << "Error: " << listed.error().str() << "\n";
       return cli::kExitFailed;
@@ -207,10 +209,12 @@ int run(cli::Context& ctx, const TraceParams& p) {
                         " in the store: invalid, so not enforced, as in Cilium; see axon policy get");
     }
   }
-  auto inputs = policy_cli::read_inputs(p.files);
+  auto read = read_manifest_files(p.files);
+  if (!read) throw cli::UsageError(read.error().message);
+  const auto& inputs = *read;
   for (const auto& in : inputs) {
     auto loaded = pol::load_documents(in.text, in.path);
-    for (const auto& pr : loaded.problems) ignored.push_back(pol::format(pr));
+    for (const auto& pr : loaded.problems) ignored.push_back(pr.one_line());
     for (const auto& doc : loaded.documents) {
       auto d = pol::decode_policy(doc);
       if (!d.is_policy) continue;
@@ -218,7 +222,7 @@ int run(cli::Context& ctx, const TraceParams& p) {
         policies.push_back(std::move(*d.policy));
         continue;
       }
-      size_t errors = pol::count(d.problems, pol::Severity::error);
+      size_t errors = count(d.problems, Severity::error);
       ignored.push_back(in.path + ": document " + std::to_string(doc.index) + " (" + d.object +
                         "): invalid (" + std::to_string(errors) + " error" +
                         (errors == 1 ? "" : "s") +

@@ -4,7 +4,9 @@
 #include "axon/policy/decode.h"
 #include "cli/command.h"
 #include "cli/output.h"
-#include "commands/policy/common.h"
+#include "axon/base/files.h"
+#include "axon/client/policies.h"
+#include "cli/diagnostics.h"
 
 namespace axon::commands {
 namespace {
@@ -18,9 +20,11 @@ struct ValidateParams {
 
 int run(cli::Context& ctx, const ValidateParams& p) {
   if (p.files.empty()) throw cli::UsageError("policy validate needs -f FILE (one or more)");
-  auto inputs = policy_cli::read_inputs(p.files);
+  auto read = read_manifest_files(p.files);
+  if (!read) throw cli::UsageError(read.error().message);
+  const auto& inputs = *read;
 
-  std::vector<pol::Problem> problems;
+  std::vector<Diagnostic> problems;
   std::vector<pol::Policy> valid;
   nlohmann::ordered_json docs = nlohmann::ordered_json::array();
   size_t documents = 0, policies = 0;
@@ -31,11 +35,11 @@ int run(cli::Context& ctx, const ValidateParams& p) {
       ++documents;
       auto d = pol::decode_policy(doc);
       if (!d.is_policy) {
-        pol::Problem skip;
-        skip.severity = pol::Severity::warning;
-        skip.file = doc.file;
+        Diagnostic skip;
+        skip.severity = Severity::warning;
+        skip.location.file = doc.file;
         skip.document = doc.index;
-        skip.line = doc.line;
+        skip.location.line = doc.line;
         skip.message = "skipped: not a CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or "
                        "NetworkPolicy";
         problems.push_back(std::move(skip));
@@ -52,8 +56,8 @@ int run(cli::Context& ctx, const ValidateParams& p) {
   }
   for (auto& pr : pol::check_policy_set(valid)) problems.push_back(std::move(pr));
 
-  size_t errors = pol::count(problems, pol::Severity::error);
-  size_t warnings = pol::count(problems, pol::Severity::warning);
+  size_t errors = count(problems, Severity::error);
+  size_t warnings = count(problems, Severity::warning);
   auto format = cli::parse_format(ctx.global.output);
   if (format != cli::Format::table) {
     nlohmann::ordered_json out = {
@@ -65,11 +69,11 @@ int run(cli::Context& ctx, const ValidateParams& p) {
         {"policies", docs},
         {"problems", nlohmann::ordered_json::array()},
     };
-    for (const auto& pr : problems) out["problems"].push_back(policy_cli::problem_json(pr));
+    for (const auto& pr : problems) out["problems"].push_back(cli::policy_problem_json(pr));
     cli::print_document(ctx.out, format, out);
     return errors == 0 ? cli::kExitOk : cli::kExitFailed;
   }
-  for (const auto& pr : problems) ctx.out << policy_cli::problem_line(pr, ctx.color()) << "\n";
+  for (const auto& pr : problems) ctx.out << cli::policy_problem_line(pr, ctx.color()) << "\n";
   auto plural = [](size_t n, const std::string& one, const std::string& many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
   };

@@ -222,7 +222,7 @@ void Agent::sync_policy(const std::vector<Json>& pods) {
       auto d = policy::decode_policy(*doc);
       decoded = std::move(d.policy);
       for (const auto& pr : d.problems) {
-        if (pr.severity == policy::Severity::error && problem.empty())
+        if (pr.severity == Severity::error && problem.empty())
           problem = pr.path + ": " + pr.message;
       }
     }

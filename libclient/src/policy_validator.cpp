@@ -15,15 +15,13 @@ std::vector<Diagnostic> validate_policy_object(const ManifestObject& m) {
     d.message = doc.error().str();
     return {d};
   }
-  std::vector<Diagnostic> out;
-  for (const auto& p : policy::decode_policy(*doc).problems) {
-    Diagnostic d;
-    d.severity = p.severity == policy::Severity::error ? Severity::error : Severity::warning;
-    d.path = p.path;  // the registry finds the line in the manifest
-    d.message = p.message;
-    d.fix = p.fix;
-    if (p.fixable && m.file != "-") d.command = "axon policy fix -f " + m.file + " -w";
-    out.push_back(std::move(d));
+  auto out = policy::decode_policy(*doc).problems;
+  for (auto& d : out) {
+    // The registry says where, from the manifest's own lines.
+    d.location = {};
+    d.document = 0;
+    d.object.clear();
+    if (d.fixable && m.file != "-") d.command = "axon policy fix -f " + m.file + " -w";
   }
   return out;
 }

@@ -164,4 +164,11 @@ std::string kubectl_name(const ObjectRef& ref) {
   return kind + (group.empty() ? "" : "." + group) + "/" + ref.name;
 }
 
+std::string not_found_message(const ResourceInfo& r, const std::string& name,
+                              const std::string& file, const std::string& verb) {
+  std::string where = file.empty() ? "" : "error when " + verb + " \"" + file + "\": ";
+  return "Error from server (NotFound): " + where + r.qualified_plural() + " \"" + name +
+         "\" not found";
+}
+
 }  // namespace axon::client

@@ -168,11 +168,6 @@ void emit(YAML::Emitter& e, const Json& j) {
 
 }  // namespace
 
-std::string SourceLocation::str() const {
-  if (line <= 0 || file == "--set") return file;
-  return file + ":" + std::to_string(line);
-}
-
 SourceLocation YamlDocument::where(const std::string& path) const {
   std::string p = path;
   for (;;) {

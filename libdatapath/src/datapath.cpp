@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "axon/abi/datapath.h"
 #include "axon/base/fd.h"
 #include "axon/base/log.h"
 #include "axon/datapath/bpffs.h"

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "axon/abi/datapath.h"
+#include "axon/abi/events.h"
 
 namespace axon::datapath {
 

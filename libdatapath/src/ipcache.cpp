@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include "axon/abi/datapath.h"
+#include "axon/abi/ipcache.h"
 #include "epoch.h"
 
 namespace axon::datapath {

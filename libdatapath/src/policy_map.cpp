@@ -109,8 +109,8 @@ axon_policy_key make_key(uint32_t prefixlen, uint32_t identity, uint8_t dir, uin
 }
 
 // Entries for one key identity K (its own entries plus the wildcard ones).
-void compile_identity(uint32_t identity, uint8_t dir, const std::vector<const PolicyEntry*>& rel,
-                      std::vector<CompiledPolicyEntry>& out) {
+void encode_identity(uint32_t identity, uint8_t dir, const std::vector<const PolicyEntry*>& rel,
+                      std::vector<PolicyTrieEntry>& out) {
   // Any protocol, any port.
   std::vector<const PolicyEntry*> any;
   for (const auto* e : rel) {
@@ -196,8 +196,8 @@ uint8_t match_type_of(const PolicyEntry& e) {
   return AXON_MATCH_ALL;
 }
 
-std::vector<CompiledPolicyEntry> compile_policy(const EndpointPolicy& policy) {
-  std::vector<CompiledPolicyEntry> out;
+std::vector<PolicyTrieEntry> encode_policy_trie(const EndpointPolicy& policy) {
+  std::vector<PolicyTrieEntry> out;
   for (Direction d : {Direction::ingress, Direction::egress}) {
     const uint8_t dir = d == Direction::ingress ? AXON_DIR_INGRESS : AXON_DIR_EGRESS;
     const bool enforced =
@@ -219,20 +219,20 @@ std::vector<CompiledPolicyEntry> compile_policy(const EndpointPolicy& policy) {
         identities.insert(e.identity);
       }
     }
-    compile_identity(0, dir, wildcard, out);
+    encode_identity(0, dir, wildcard, out);
     for (uint32_t id : identities) {
       auto rel = wildcard;
       for (const auto& e : policy.entries) {
         if (e.direction == d && e.identity == id) rel.push_back(&e);
       }
-      compile_identity(id, dir, rel, out);
+      encode_identity(id, dir, rel, out);
     }
   }
   return out;
 }
 
 Status PolicyMaps::replace(uint32_t endpoint_id, const EndpointPolicy& policy) {
-  const auto entries = compile_policy(policy);
+  const auto entries = encode_policy_trie(policy);
   LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
   const std::string name = "axon_pol_" + std::to_string(endpoint_id % 1000000);
   Fd inner(bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, name.c_str(), sizeof(axon_policy_key),

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <set>
 
-#include "axon/abi/datapath.h"
+#include "axon/abi/lb.h"
 #include "axon/datapath/maglev.h"
 
 namespace axon::datapath {

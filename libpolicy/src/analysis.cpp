@@ -189,12 +189,12 @@ std::vector<Flow> probes(const PeerRule& el, const std::vector<Policy>& policies
   return out;
 }
 
-Problem problem_at(const Policy& p, const std::string& path, int line = 0) {
-  Problem pr;
+Diagnostic problem_at(const Policy& p, const std::string& path, int line = 0) {
+  Diagnostic pr;
   pr.severity = Severity::warning;
-  pr.file = p.source.file;
+  pr.location.file = p.source.file;
   pr.document = p.source.document;
-  pr.line = line > 0 ? line : p.source.line;
+  pr.location.line = line > 0 ? line : p.source.line;
   pr.object = describe(p);
   pr.path = path;
   return pr;
@@ -202,14 +202,14 @@ Problem problem_at(const Policy& p, const std::string& path, int line = 0) {
 
 }  // namespace
 
-std::vector<Problem> check_policy_set(const std::vector<Policy>& policies) {
-  std::vector<Problem> out;
+std::vector<Diagnostic> check_policy_set(const std::vector<Policy>& policies) {
+  std::vector<Diagnostic> out;
 
   std::map<PolicyKey, const Policy*> seen;
   for (const auto& p : policies) {
     auto [it, fresh] = seen.emplace(key_of(p), &p);
     if (fresh) continue;
-    Problem pr = problem_at(p, "metadata.name");
+    Diagnostic pr = problem_at(p, "metadata.name");
     pr.message = "same kind, namespace and name as " + it->second->source.file + " document " +
                  std::to_string(it->second->source.document) +
                  ": applying both keeps only the last one";
@@ -259,7 +259,7 @@ std::vector<Problem> check_policy_set(const std::vector<Policy>& policies) {
                 blocking = ingress ? &last.egress : &last.ingress;
                 if (!blocking->decided_by.empty()) {
                   // Denied by an explicit deny rule on the other side.
-                  Problem pr = problem_at(p, field_path(RuleOrigin{p.kind, p.ns, p.name, rule.path, sec,
+                  Diagnostic pr = problem_at(p, field_path(RuleOrigin{p.kind, p.ns, p.name, rule.path, sec,
                                                                    static_cast<int>(i)}), el.line);
                   pr.message = "allows " + short_labels(src.identity.labels) + " to reach " +
                                short_labels(dst.identity.labels) + ", but " +
@@ -304,7 +304,7 @@ std::vector<Problem> check_policy_set(const std::vector<Policy>& policies) {
                 sect.push_back(elem);
                 suggestion[ingress ? "egress" : "ingress"] = sect;
 
-                Problem pr = problem_at(
+                Diagnostic pr = problem_at(
                     p, field_path(RuleOrigin{p.kind, p.ns, p.name, rule.path, sec, static_cast<int>(i)}),
                     el.line);
                 std::string other_dir = ingress ? "egress" : "ingress";

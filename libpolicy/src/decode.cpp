@@ -177,11 +177,11 @@ class Decoder {
 
   void report(Severity sev, const YAML::Node& at, std::string path, std::string message,
               std::string fix = {}, std::function<void()> apply = {}, std::string note = {}) {
-    Problem p;
+    Diagnostic p;
     p.severity = sev;
-    p.file = doc_.file;
+    p.location.file = doc_.file;
     p.document = doc_.index;
-    p.line = line_of(at);
+    p.location.line = line_of(at);
     p.object = object_;
     p.path = std::move(path);
     p.message = std::move(message);
@@ -2040,11 +2040,11 @@ DecodedFile decode_policies(std::string_view text, const std::string& file,
     auto d = decode_policy(doc);
     if (!d.is_policy) {
       if (!skip_others_silently) {
-        Problem p;
+        Diagnostic p;
         p.severity = Severity::warning;
-        p.file = file;
+        p.location.file = file;
         p.document = doc.index;
-        p.line = doc.line;
+        p.location.line = doc.line;
         std::string kind, api;
         if (doc.node.IsMap()) {
           for (auto it = doc.node.begin(); it != doc.node.end(); ++it) {

@@ -161,10 +161,9 @@ YAML::Node from_json_depth(const Json& j, int depth) {
   }
 }
 
-Problem syntax_problem(const std::string& file, int line, std::string message) {
-  Problem p;
-  p.file = file;
-  p.line = line;
+Diagnostic syntax_problem(const std::string& file, int line, std::string message) {
+  Diagnostic p;
+  p.location = {file, line};
   p.message = std::move(message);
   return p;
 }

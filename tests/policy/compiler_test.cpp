@@ -4,6 +4,7 @@
 
 #include "helpers.h"
 
+using namespace axon;
 using namespace axon::policy;
 using namespace axon::policy::test;
 using axon::datapath::PolicyAction;

@@ -2,6 +2,7 @@
 // mistake an error (or warning) naming its field path and the fix.
 #include "helpers.h"
 
+using namespace axon;
 using namespace axon::policy;
 using namespace axon::policy::test;
 
@@ -132,11 +133,11 @@ TEST_CASE("specs lists, host rules and Kubernetes NetworkPolicy decode into one 
 
 TEST_CASE("JSON manifests decode, with the same problems") {
   auto d = decode_policies(read_file(AXON_POLICY_TESTDATA "/policy.json"), "policy.json");
-  const Problem* empty = at(d.problems, "spec.ingress");
+  const Diagnostic* empty = at(d.problems, "spec.ingress");
   REQUIRE_MESSAGE(empty != nullptr, dump(d.problems));
-  CHECK(empty->line == 7);
+  CHECK(empty->location.line == 7);
   // "port": 5432 is a number; Cilium's port is a string.
-  const Problem* port =
+  const Diagnostic* port =
       at(d.problems, "spec.egress[0].toPorts[0].ports[0].port", Severity::warning);
   REQUIRE(port != nullptr);
   CHECK(port->fixable);
@@ -153,11 +154,11 @@ TEST_CASE("JSON manifests decode, with the same problems") {
 
 TEST_CASE("unknown fields are errors with the closest valid field") {
   auto ps = problems_of(cnp("  endpointSelector: {}\n  ingress:\n    - fromEndpoint: [{}]\n"));
-  const Problem* p = at(ps, "spec.ingress[0].fromEndpoint");
+  const Diagnostic* p = at(ps, "spec.ingress[0].fromEndpoint");
   REQUIRE_MESSAGE(p != nullptr, dump(ps));
   CHECK(p->message == "unknown field \"fromEndpoint\" in ingress element");
   CHECK(p->fix == "did you mean \"fromEndpoints\"?");
-  CHECK(p->line == 9);
+  CHECK(p->location.line == 9);
 
   ps = problems_of(cnp("  endpointSelector: {}\n  ingress:\n    - toEndpoints: [{}]\n"));
   p = at(ps, "spec.ingress[0].toEndpoints");
@@ -180,7 +181,7 @@ TEST_CASE("apiVersion, kind and metadata are checked") {
   auto ps = problems_of(
       "apiVersion: cilium.io/v1\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: a}\n"
       "spec: {endpointSelector: {}, ingress: [{}]}\n");
-  const Problem* p = at(ps, "apiVersion");
+  const Diagnostic* p = at(ps, "apiVersion");
   REQUIRE(p != nullptr);
   CHECK(p->fix == "write apiVersion: cilium.io/v2");
   CHECK(p->fixable);
@@ -223,7 +224,7 @@ TEST_CASE("rules: selector XOR, namespaces, empty sections") {
 
   // `ingress:` with no value is nil in Go: the same trap as [].
   ps = problems_of(cnp("  endpointSelector: {}\n  ingress:\n  egress: [{}]\n"));
-  const Problem* p = at(ps, "spec.ingress");
+  const Diagnostic* p = at(ps, "spec.ingress");
   REQUIRE(p != nullptr);
   CHECK(mentions(p, "no value (null) enables no default deny, so this rule blocks no ingress"));
 
@@ -377,7 +378,7 @@ TEST_CASE("L7 rules are validated now, enforced later") {
 
 TEST_CASE("NetworkPolicy words in a Cilium policy, and Cilium words in a NetworkPolicy") {
   auto ps = problems_of(cnp("  podSelector: {matchLabels: {app: a}}\n  ingress: [{}]\n"));
-  const Problem* p = at(ps, "spec.podSelector");
+  const Diagnostic* p = at(ps, "spec.podSelector");
   REQUIRE(p != nullptr);
   CHECK(p->fixable);
   CHECK(mentions(p, "rename it to endpointSelector"));
@@ -411,8 +412,8 @@ TEST_CASE("NetworkPolicy words in a Cilium policy, and Cilium words in a Network
 TEST_CASE("syntax errors and hostile documents end in a problem, not a crash or a hang") {
   auto ps = problems_of("a: [1, 2\nb: 3\n", "bad.yaml");
   REQUIRE(ps.size() == 1);
-  CHECK(ps[0].file == "bad.yaml");
-  CHECK(ps[0].line > 0);
+  CHECK(ps[0].location.file == "bad.yaml");
+  CHECK(ps[0].location.line > 0);
   CHECK(ps[0].message.starts_with("not valid YAML"));
 
   // Billion laughs through aliases: refused as too large.
@@ -437,7 +438,7 @@ TEST_CASE("NUL bytes and UTF-16 are refused before the YAML parser sees them (fo
   std::string text("apiVersion: cilium.io/v2\nkind: x\x00y\n", 34);
   auto ps = problems_of(text, "nul.yaml");
   REQUIRE(ps.size() == 1);
-  CHECK(ps[0].line == 2);
+  CHECK(ps[0].location.line == 2);
   CHECK(ps[0].message.find("NUL byte") != std::string::npos);
   ps = problems_of("\xff\xfe" "a\0:\0", "utf16.yaml");
   REQUIRE(ps.size() == 1);

@@ -2,6 +2,7 @@
 #include "axon/policy/fix.h"
 #include "helpers.h"
 
+using namespace axon;
 using namespace axon::policy;
 using namespace axon::policy::test;
 
@@ -140,7 +141,7 @@ TEST_CASE("fix: invalid UTF-8 is refused with its line, never thrown about (foun
   auto r = fix_text(text, "bad-utf8.json");
   CHECK_FALSE(r.changed);
   REQUIRE(r.remaining.size() == 1);
-  CHECK(r.remaining[0].line == 2);
+  CHECK(r.remaining[0].location.line == 2);
   CHECK(r.remaining[0].message.find("not valid UTF-8") != std::string::npos);
   // Well-formed multi-byte characters are fine.
   auto ok = decode_policies("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\n"

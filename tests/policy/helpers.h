@@ -19,9 +19,9 @@
 
 namespace axon::policy::test {
 
-inline std::string dump(const std::vector<Problem>& problems) {
+inline std::string dump(const std::vector<Diagnostic>& problems) {
   std::string out;
-  for (const auto& p : problems) out += format(p) + "\n";
+  for (const auto& p : problems) out += p.one_line() + "\n";
   return out;
 }
 
@@ -32,12 +32,12 @@ inline std::vector<Policy> must_decode(std::string_view yaml, const std::string&
   return d.policies;
 }
 
-inline std::vector<Problem> problems_of(std::string_view yaml, const std::string& file = "t.yaml") {
+inline std::vector<Diagnostic> problems_of(std::string_view yaml, const std::string& file = "t.yaml") {
   return decode_policies(yaml, file).problems;
 }
 
 // The problem at exactly this field path, with this severity.
-inline const Problem* at(const std::vector<Problem>& ps, std::string_view path,
+inline const Diagnostic* at(const std::vector<Diagnostic>& ps, std::string_view path,
                          Severity sev = Severity::error) {
   for (const auto& p : ps) {
     if (p.path == path && p.severity == sev) return &p;
@@ -45,7 +45,7 @@ inline const Problem* at(const std::vector<Problem>& ps, std::string_view path,
   return nullptr;
 }
 
-inline bool mentions(const Problem* p, std::string_view text) {
+inline bool mentions(const Diagnostic* p, std::string_view text) {
   return p != nullptr && (p->message.find(text) != std::string::npos ||
                           p->fix.find(text) != std::string::npos);
 }

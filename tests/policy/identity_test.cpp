@@ -1,6 +1,7 @@
 // Identities (semantics §1.9) and labels (§1.5).
 #include "helpers.h"
 
+using namespace axon;
 using namespace axon::policy;
 using namespace axon::policy::test;
 

@@ -9,6 +9,7 @@
 #include "axon/policy/fix.h"
 #include "helpers.h"
 
+using namespace axon;
 using namespace axon::policy;
 using namespace axon::policy::test;
 
@@ -43,18 +44,18 @@ TEST_CASE("seed: default-deny as printed is rejected: an empty list blocks nothi
   auto ps = problems_of(seed_file("policy-default-deny.yaml"), "policy-default-deny.yaml");
   CHECK(count(ps, Severity::error) == 2);
   for (const char* dir : {"ingress", "egress"}) {
-    const Problem* p = at(ps, std::string("spec.") + dir);
+    const Diagnostic* p = at(ps, std::string("spec.") + dir);
     REQUIRE_MESSAGE(p != nullptr, dump(ps));
-    CHECK(p->file == "policy-default-deny.yaml");
+    CHECK(p->location.file == "policy-default-deny.yaml");
     CHECK(p->document == 1);
     CHECK(p->object == "CiliumNetworkPolicy production/default-deny");
-    CHECK(p->line == (std::string(dir) == "ingress" ? 8 : 9));
+    CHECK(p->location.line == (std::string(dir) == "ingress" ? 8 : 9));
     CHECK(mentions(p, "enables no default deny, so this policy blocks nothing"));
     CHECK(mentions(p, std::string("\"") + dir + ": [{}]\""));
     CHECK(mentions(p, std::string("enableDefaultDeny.") + dir + ": true"));
     CHECK(p->fixable);
   }
-  CHECK(format(*at(ps, "spec.ingress")) ==
+  CHECK(at(ps, "spec.ingress")->one_line() ==
         "error: policy-default-deny.yaml:8: document 1 (CiliumNetworkPolicy "
         "production/default-deny): spec.ingress: empty list enables no default deny, so this "
         "policy blocks nothing; write \"ingress: [{}]\" to deny all ingress (or set "
@@ -64,9 +65,9 @@ TEST_CASE("seed: default-deny as printed is rejected: an empty list blocks nothi
 TEST_CASE("seed: NetworkPolicy words inside a CiliumNetworkPolicy are rejected with the Cilium rule") {
   auto ps = problems_of(seed_file("policy-allow-frontend-to-api.yaml"), "f.yaml");
   REQUIRE(count(ps, Severity::error) == 1);
-  const Problem* p = at(ps, "spec.ingress[0]");
+  const Diagnostic* p = at(ps, "spec.ingress[0]");
   REQUIRE_MESSAGE(p != nullptr, dump(ps));
-  CHECK(p->line == 13);
+  CHECK(p->location.line == 13);
   CHECK(mentions(p, "\"from\" and \"podSelector\" are Kubernetes NetworkPolicy fields"));
   CHECK(mentions(p, "{fromEndpoints: [{matchLabels: {role: frontend}}]}"));
   CHECK(mentions(p, "pods of namespace production"));
@@ -102,7 +103,7 @@ TEST_CASE("seed: fixed policies validate; the set warns about the allows default
     all.push_back(d.policies.front());
   }
   auto ps = check_policy_set(all);
-  const Problem* ftoa = at(ps, "spec.ingress[0]", Severity::warning);
+  const Diagnostic* ftoa = at(ps, "spec.ingress[0]", Severity::warning);
   REQUIRE_MESSAGE(ftoa != nullptr, dump(ps));
   CHECK(ftoa->object == "CiliumNetworkPolicy production/allow-frontend-to-api");
   CHECK(mentions(ftoa, "pods with role=frontend in namespace production"));
@@ -111,7 +112,7 @@ TEST_CASE("seed: fixed policies validate; the set warns about the allows default
   CHECK(mentions(ftoa, "add an egress rule to the sources"));
   CHECK(mentions(ftoa, "{endpointSelector: {matchLabels: {role: frontend}}, egress: "
                        "[{toEndpoints: [{matchLabels: {role: api}}]}]}"));
-  const Problem* atou = at(ps, "spec.egress[0]", Severity::warning);
+  const Diagnostic* atou = at(ps, "spec.egress[0]", Severity::warning);
   REQUIRE_MESSAGE(atou != nullptr, dump(ps));
   CHECK(atou->object == "CiliumNetworkPolicy production/allow-api-to-upstream");
   CHECK(mentions(atou, "destinations' ingress is default-deny"));
@@ -122,7 +123,7 @@ TEST_CASE("seed: fixed policies validate; the set warns about the allows default
 
   // allow-dns alone (as Cilium means it) default-denies every pod's egress.
   auto dns = decode_policies(fixed_seed("policy-allow-dns.yaml"), "d.yaml");
-  const Problem* wide = at(dns.problems, "spec.egress", Severity::warning);
+  const Diagnostic* wide = at(dns.problems, "spec.egress", Severity::warning);
   REQUIRE_MESSAGE(wide != nullptr, dump(dns.problems));
   CHECK(mentions(wide, "every pod of every namespace"));
   CHECK(mentions(wide, "enableDefaultDeny: {egress: false}"));

@@ -3,6 +3,7 @@
 // map entries at both ends, and the two must agree (helpers.h).
 #include "helpers.h"
 
+using namespace axon;
 using namespace axon::policy;
 using namespace axon::policy::test;
 
@@ -298,7 +299,7 @@ TEST_CASE("1.3 ingressDeny alone puts the endpoint into default deny, unless ena
   auto deny = must_decode(cnp("p", std::string(kDbIngress) +
                                     "  ingressDeny: [{fromEndpoints: [{matchLabels: {app: web}}]}]\n"));
   CHECK_FALSE(f.pass(deny, f.web, f.db, tcp(80)));
-  CHECK_FALSE(f.pass(deny, f.world, f.db, tcp(80)));  // dropped too (issue #20914)
+  CHECK_FALSE(f.pass(deny, f.world, f.db, tcp(80)));  // dropped too (cilium/cilium#20914)
 
   auto only_deny = must_decode(cnp("p", std::string(kDbIngress) +
                                          "  enableDefaultDeny: {ingress: false}\n"

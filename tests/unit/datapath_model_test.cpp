@@ -68,7 +68,7 @@ TEST_CASE("maglev: the table depends only on backend names and seed") {
 
 TEST_CASE("policy compiler: unenforced directions, ranges as prefixes") {
   EndpointPolicy none{false, false, {}};
-  auto c = compile_policy(none);
+  auto c = encode_policy_trie(none);
   REQUIRE(c.size() == 2);
   for (const auto& e : c) {
     CHECK(e.key.prefixlen == AXON_POLICY_PREFIX_ANY_PROTO);
@@ -76,7 +76,7 @@ TEST_CASE("policy compiler: unenforced directions, ranges as prefixes") {
   }
   EndpointPolicy range{
       true, false, {{Direction::ingress, 7, IPPROTO_TCP, 8000, 8015, PolicyAction::allow, 0}}};
-  auto r = compile_policy(range);
+  auto r = encode_policy_trie(range);
   // 8000..8015 is one /12 port prefix (16 ports, aligned), plus egress.
   int ingress = 0;
   for (const auto& e : r) {

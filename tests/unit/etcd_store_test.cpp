@@ -7,6 +7,7 @@
 
 #include "etcd_process.h"
 
+using namespace axon;
 using namespace axon::client;
 using namespace std::chrono_literals;
 using axon::test::EtcdProcess;

@@ -1,4 +1,4 @@
-// `axon install` as a user runs it, in-process: the acceptance list.
+// `axon install` as a user runs it, in-process: what a user of install meets.
 #include <doctest/doctest.h>
 
 #include <cstdio>

@@ -9,6 +9,7 @@
 #include "axon/client/kube_store.h"
 #include "axon/client/kubeconfig.h"
 
+using namespace axon;
 using namespace axon::client;
 namespace fs = std::filesystem;
 

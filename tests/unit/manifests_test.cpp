@@ -12,6 +12,7 @@
 
 #include "axon/client/values.h"
 
+using namespace axon;
 using namespace axon::client;
 
 namespace {

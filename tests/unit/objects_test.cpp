@@ -12,6 +12,7 @@
 #include "axon/client/resources.h"
 #include "axon/client/validation.h"
 
+using namespace axon;
 using namespace axon::client;
 using namespace std::chrono_literals;
 

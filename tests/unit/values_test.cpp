@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+using namespace axon;
 using namespace axon::client;
 
 namespace {

@@ -1,6 +1,6 @@
 /* Connection tracking: is a packet new, part of a connection this end
  * admitted, or a reply to one? One entry per connection and node, whichever
- * ends are pods of the node (axon/abi/datapath.h). TCP state follows
+ * ends are pods of the node (axon/abi/conntrack.h). TCP state follows
  * SYN/FIN/RST for lifetimes; UDP and ICMP echo live for cfg_ct_other_s after
  * their last packet. */
 #ifndef AXON_BPF_CONNTRACK_H

@@ -10,6 +10,7 @@
 #include "axon/policy/decode.h"
 #include "axon/policy/fix.h"
 
+using namespace axon;
 using namespace axon::policy;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

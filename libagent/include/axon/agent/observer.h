@@ -1,4 +1,4 @@
-// The agent's flow observer (Hubble's, issue 7): datapath events become
+// The agent's flow observer (Hubble's): datapath events become
 // Hubble flows in a bounded ring, served over the Observer API and counted
 // in Prometheus metrics.
 //

@@ -17,7 +17,7 @@
 
 #include "axon/base/result.h"
 #include "axon/client/cluster_store.h"
-#include "axon/client/diagnostic.h"
+#include "axon/base/diagnostic.h"
 #include "axon/client/validation.h"
 
 namespace axon::client {

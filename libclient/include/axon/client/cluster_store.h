@@ -1,6 +1,6 @@
 // The one interface through which axon reads and writes a cluster's
 // objects, whatever keeps them: a Kubernetes API server (kube_store.h) or
-// the lab's etcd (issue 6).
+// the lab's etcd (etcd_store.h).
 #pragma once
 
 #include <memory>

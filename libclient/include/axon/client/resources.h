@@ -67,4 +67,9 @@ namespace axon::client {
 // kubectl's spelling: "daemonset.apps/axon-agent", "configmap/axon-config".
 std::string kubectl_name(const ObjectRef& ref);
 
+// kubectl's: Error from server (NotFound): services "api" not found; with a
+// file, "... error when <verb> \"<file>\": services ..."
+std::string not_found_message(const ResourceInfo& r, const std::string& name,
+                              const std::string& file = "", const std::string& verb = "");
+
 }  // namespace axon::client

@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "axon/client/diagnostic.h"
+#include "axon/base/diagnostic.h"
 #include "axon/client/yaml.h"
 
 namespace axon::client {

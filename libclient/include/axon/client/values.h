@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "axon/base/result.h"
-#include "axon/client/diagnostic.h"
+#include "axon/base/diagnostic.h"
 #include "axon/client/yaml.h"
 
 namespace axon::client {

@@ -12,19 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "axon/base/diagnostic.h"
 #include "axon/base/result.h"
 
 namespace axon::client {
 
 using Json = nlohmann::ordered_json;
-
-struct SourceLocation {
-  std::string file;  // as the user named it; "--set" for command-line values
-  int line = 0;      // 1-based; 0 when unknown
-
-  // "values.yaml:31", "values.yaml", "--set"
-  std::string str() const;
-};
 
 struct YamlDocument {
   Json value;

@@ -12,4 +12,10 @@
 #define AXON_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
+/* Direction seen from the endpoint; the numbers are Hubble's TrafficDirection. */
+enum axon_direction {
+	AXON_DIR_INGRESS = 1, /* into the pod: to-container */
+	AXON_DIR_EGRESS = 2,  /* out of the pod: from-container */
+};
+
 #endif /* AXON_ABI_COMMON_H */

@@ -1,6 +1,9 @@
-// The meeting point of the policy engine (libdatapath/src/policy/, issue 5)
-// and the datapath (issue 4): what the compiler produces for one endpoint
-// and what the datapath writes into that endpoint's policy map.
+// The meeting point of the policy language (libpolicy) and the datapath
+// (libdatapath): what libpolicy's compiler produces for one endpoint and
+// what the datapath's map writer (policy_map.h) encodes into that
+// endpoint's policy map. Data only, C++ (the one ABI header that is not
+// shared with BPF C: the map's own layout is axon/abi/policy.h); the
+// namespace is the datapath's, whose entries these are.
 //
 // Semantics (../shared/reference/semantics.md):
 // - Traffic passes only if the source's egress and the destination's ingress

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "axon/abi/datapath.h"
+#include "axon/abi/conntrack.h"
 #include "axon/base/result.h"
 
 struct bpf_map;

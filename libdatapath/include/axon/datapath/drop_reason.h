@@ -1,4 +1,4 @@
-// Drop reasons: Cilium's codes and texts (axon/abi/datapath.h), one table
+// Drop reasons: Cilium's codes and texts (axon/abi/events.h), one table
 // shared by the datapath's events, its stats and the flow decoder.
 #pragma once
 

@@ -7,7 +7,7 @@
 #include <functional>
 #include <memory>
 
-#include "axon/abi/datapath.h"
+#include "axon/abi/events.h"
 #include "axon/base/fd.h"
 #include "axon/base/result.h"
 #include "axon/datapath/ip.h"

@@ -1,8 +1,9 @@
-// An endpoint's policy in the datapath: the PolicyEntry list (policy_entry.h)
-// compiled into one LPM trie per endpoint (layout and lookup: axon_policy_key
-// in axon/abi/datapath.h), swapped in atomically.
+// An endpoint's policy in the datapath: the data-only PolicyEntry list
+// (axon/abi/policy_entry.h: what libpolicy's compiler produces) encoded into
+// one LPM trie per endpoint (layout and lookup: axon_policy_key
+// in axon/abi/policy.h), swapped in atomically.
 //
-// What a compiled trie answers, for a packet (peer identity, direction,
+// What an encoded trie answers, for a packet (peer identity, direction,
 // protocol, port) -- the semantics of policy_entry.h, made precise:
 // - A packet "has a port" when it is TCP, UDP or SCTP (its destination port)
 //   or ICMP (its type). An entry with a port range matches only packets that
@@ -20,21 +21,22 @@
 #include <cstdint>
 #include <vector>
 
-#include "axon/abi/datapath.h"
-#include "axon/base/result.h"
+#include "axon/abi/policy.h"
 #include "axon/abi/policy_entry.h"
+#include "axon/base/result.h"
 
 struct bpf_map;
 
 namespace axon::datapath {
 
-struct CompiledPolicyEntry {
+// One key/value of an endpoint's trie.
+struct PolicyTrieEntry {
   axon_policy_key key;
   axon_policy_value value;
 };
 
 // The trie entries for `policy` (pure: no kernel involved).
-std::vector<CompiledPolicyEntry> compile_policy(const EndpointPolicy& policy);
+std::vector<PolicyTrieEntry> encode_policy_trie(const EndpointPolicy& policy);
 
 // The match type (enum axon_match_type) a single entry reports.
 uint8_t match_type_of(const PolicyEntry& entry);
@@ -43,7 +45,7 @@ class PolicyMaps {
  public:
   PolicyMaps(bpf_map* outer, bpf_map* epoch) : outer_(outer), epoch_(epoch) {}
 
-  // Compiles `policy` into a new trie and swaps it in for the endpoint in
+  // Encodes `policy` into a new trie and swaps it in for the endpoint in
   // one map update: packets see the old policy or the new one, never a mix.
   Status replace(uint32_t endpoint_id, const EndpointPolicy& policy);
   // Back to "no policy selects this endpoint" (everything allowed).

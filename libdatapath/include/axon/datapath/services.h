@@ -1,5 +1,5 @@
 // Services: VIP:port/protocol -> backends, looked up in O(1) by the
-// from-container program (Cilium's lb4 layout: axon/abi/datapath.h).
+// from-container program (Cilium's lb4 layout: axon/abi/lb.h).
 // Backends are shared between Services by address; services with the same
 // backends share one Maglev table.
 #pragma once

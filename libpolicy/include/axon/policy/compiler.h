@@ -32,8 +32,8 @@
 namespace axon::policy {
 
 struct CompileOptions {
-  // Where redirect entries send traffic: the node's L7 proxies (a later
-  // issue runs them; the numbers are part of the entries already).
+  // Where redirect entries send traffic: the node's L7 proxies (none runs
+  // yet; the numbers are part of the entries already).
   uint16_t http_proxy_port = 15001;
   uint16_t dns_proxy_port = 15053;
 };

@@ -2,10 +2,10 @@
 //
 // This is the entry point for anything that reads policies:
 //   - `axon policy validate/trace/fix` (files, offline);
-//   - `axon apply -f` (issue 6): load_documents(), then decode_policy() on
+//   - `axon apply -f`: load_documents(), then decode_policy() on
 //     every document, refusing to apply anything if any problem is an error;
 //     documents whose `is_policy` is false belong to other validators;
-//   - the agent (issue 6): decode_policy(document_from_json(object)) for
+//   - the agent: decode_policy(document_from_json(object)) for
 //     objects read from the store, then PolicyEngine::upsert_policy().
 //
 // Every problem names the file, the document, the line, the object and the
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "axon/policy/model.h"
-#include "axon/policy/problem.h"
+#include "axon/base/diagnostic.h"
 #include "axon/policy/yaml.h"
 
 namespace axon::policy {
@@ -28,7 +28,7 @@ namespace axon::policy {
 struct Decoded {
   bool is_policy = false;        // apiVersion/kind name a policy kind (or nearly do)
   std::optional<Policy> policy;  // set when there is no error
-  std::vector<Problem> problems;
+  std::vector<Diagnostic> problems;
   std::string object;  // "CiliumNetworkPolicy production/default-deny"
 };
 
@@ -39,7 +39,7 @@ Decoded decode_policy(const Document& doc);
 // as warnings ("skipped"), unless `skip_others_silently`.
 struct DecodedFile {
   std::vector<Policy> policies;   // the valid ones, in file order
-  std::vector<Problem> problems;  // every problem, in file order
+  std::vector<Diagnostic> problems;  // every problem, in file order
   int documents = 0;              // documents read
   int invalid = 0;                // policy documents with errors
 };
@@ -49,6 +49,6 @@ DecodedFile decode_policies(std::string_view text, const std::string& file,
 // Problems that only show across a set of valid policies: an allow the
 // other end's default deny makes unreachable (traffic needs the source's
 // egress and the destination's ingress), two policies with the same name.
-std::vector<Problem> check_policy_set(const std::vector<Policy>& policies);
+std::vector<Diagnostic> check_policy_set(const std::vector<Policy>& policies);
 
 }  // namespace axon::policy

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "axon/policy/problem.h"
+#include "axon/base/diagnostic.h"
 
 namespace axon::policy {
 
@@ -19,7 +19,7 @@ struct FixResult {
   std::string text;  // the whole file, fixed
   bool changed = false;
   std::vector<std::string> applied;  // one line per rewrite, with the mapping it used
-  std::vector<Problem> remaining;    // problems of the fixed text (errors need a person)
+  std::vector<Diagnostic> remaining;    // problems of the fixed text (errors need a person)
   std::vector<int> comments_dropped;  // changed documents whose inner comments were lost
 };
 

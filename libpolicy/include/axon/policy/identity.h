@@ -90,7 +90,7 @@ LabelSet identity_labels(const PodLabels& pod);
 LabelSet with_namespace_name_label(LabelSet labels);
 
 // Where identities come from. The agent backs it with the cluster store
-// (issue 6), so every node agrees on the numbers; tests and offline tools
+// (libagent's IdentityStore), so every node agrees on the numbers; tests and offline tools
 // use InMemoryIdentityAllocator. Same labels, same identity; allocate() and
 // release() count references.
 class IdentityAllocator {

@@ -89,8 +89,8 @@ struct HeaderMatch {
 };
 
 // One HTTP rule; method, path and host are extended POSIX regexes matched
-// against the whole value; empty means any. Validated now, enforced by the
-// L7 proxy (a later issue).
+// against the whole value; empty means any. Validated, not enforced yet:
+// no L7 proxy runs.
 struct HttpRule {
   std::string method;
   std::string path;
@@ -164,8 +164,8 @@ struct PeerRule {
   std::vector<Selector> requirements;  // fromRequires / toRequires
   std::vector<CidrRule> cidrs;
   std::vector<Entity> entities;
-  std::vector<FqdnSelector> fqdns;        // egress; resolved by the DNS proxy (later issue)
-  std::vector<ServiceSelector> services;  // egress; resolved from the store (later issue)
+  std::vector<FqdnSelector> fqdns;        // egress; needs the DNS proxy (not built yet)
+  std::vector<ServiceSelector> services;  // egress; to be resolved from the store (not yet)
   std::vector<PortRule> ports;  // toPorts; with `icmps` also empty: all traffic
   std::vector<IcmpField> icmps;
 

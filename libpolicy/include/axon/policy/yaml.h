@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "axon/base/result.h"
-#include "axon/policy/problem.h"
+#include "axon/base/diagnostic.h"
 
 namespace axon::policy {
 
@@ -29,7 +29,7 @@ struct Document {
 
 struct LoadedFile {
   std::vector<Document> documents;  // empty documents are left out
-  std::vector<Problem> problems;    // syntax errors (then `documents` is empty)
+  std::vector<Diagnostic> problems;    // syntax errors (then `documents` is empty)
   bool json = false;                // the text is JSON, not YAML
 };
 
