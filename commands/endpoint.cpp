@@ -1,11 +1,9 @@
 // axon endpoint list|get: the endpoints each node's agent manages and the
 // policy maps it wrote for them, as cilium-dbg's `endpoint list` and
 // `bpf policy get` show them, for every node of the lab at once.
-#include <grpcpp/grpcpp.h>
-
 #include <algorithm>
 
-#include "axon/agent/v1/agent.grpc.pb.h"
+#include "axon/client/status.h"
 #include "axon/lab/paths.h"
 #include "cli/cluster.h"
 #include "cli/command.h"
@@ -25,10 +23,7 @@ struct EndpointParams {
   bool no_headers = false;
 };
 
-struct NodePolicy {
-  std::string node;
-  std::optional<pb::PolicyResponse> response;  // empty: the agent did not answer
-};
+using client::NodePolicy;
 
 // Asks every node's agent (or one) for its endpoints and their policy maps.
 Result<std::vector<NodePolicy>> ask_agents(cli::Context& ctx, const std::string& only) {
@@ -39,22 +34,9 @@ Result<std::vector<NodePolicy>> ask_agents(cli::Context& ctx, const std::string&
   if (!lab) return lab.error();
   auto store = cli::connect_cluster(ctx);
   if (!store) return store.error();
-  auto nodes = (*store)->list("v1", "Node", "", "");
-  if (!nodes) return nodes.error();
-  std::vector<NodePolicy> out;
-  for (const auto& n : *nodes) {
-    const std::string name = client::member(n, "metadata").value("name", "");
-    if (!only.empty() && name != only) continue;
-    NodePolicy np{name, std::nullopt};
-    auto stub = pb::Agent::NewStub(grpc::CreateChannel(
-        "unix:" + lab->node_agent_socket(name), grpc::InsecureChannelCredentials()));
-    grpc::ClientContext c;
-    c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
-    pb::PolicyResponse r;
-    if (stub->GetPolicy(&c, pb::Empty(), &r).ok()) np.response = std::move(r);
-    out.push_back(std::move(np));
-  }
-  if (!only.empty() && out.empty()) return Error{"no node " + only + " in lab " + lab->name};
+  auto out = client::agent_policies(
+      **store, [&](const std::string& node) { return lab->node_agent_socket(node); }, only);
+  if (out && !only.empty() && out->empty()) return Error{"no node " + only + " in lab " + lab->name};
   return out;
 }
 

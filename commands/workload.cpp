@@ -1,22 +1,6 @@
-// axon workload ...: small servers the lab's pods run for tests and demos.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <fstream>
-#include <set>
-#include <sstream>
-#include <thread>
-
-#include "axon/base/fd.h"
-#include "axon/base/log.h"
-#include "axon/client/etcd_store.h"
-#include "axon/lab/paths.h"
-#include "axon/lab/process.h"
+// axon workload ...: small servers the lab's pods run for tests and demos
+// (liblab's workloads.h).
+#include "axon/lab/workloads.h"
 #include "cli/command.h"
 #include "cli/stop_signals.h"
 
@@ -24,217 +8,6 @@ namespace axon::commands {
 namespace {
 
 using cli::CommandBuilder;
-using client::Json;
-
-using cli::handle_stop_signals;
-const std::atomic<bool>& g_stop = cli::stop_flag();
-
-std::string hostname() {
-  char buf[256] = {0};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
-Result<Fd> listen_on(int type, int port) {
-  Fd s(::socket(AF_INET, type | SOCK_CLOEXEC, 0));
-  if (!s.valid()) return sys_error("socket");
-  int one = 1;
-  ::setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-    return sys_error("bind port " + std::to_string(port));
-  if (type == SOCK_STREAM && ::listen(s.get(), 512) != 0) return sys_error("listen");
-  return s;
-}
-
-std::string peer(const sockaddr_in& a) {
-  char ip[INET_ADDRSTRLEN];
-  ::inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
-  return std::string(ip) + ":" + std::to_string(ntohs(a.sin_port));
-}
-
-// One HTTP/1.1 exchange per connection: the answer names the pod, the
-// request line and who asked, so tests can tell which backend answered.
-void serve_http(int fd, const std::string& client, const std::string& pod) {
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string req;
-  char buf[4096];
-  while (req.find("\r\n\r\n") == std::string::npos && req.size() < 65536) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    req.append(buf, static_cast<size_t>(n));
-  }
-  std::string line = req.substr(0, req.find("\r\n"));
-  std::string body = "pod=" + pod + " request=\"" + line + "\" client=" + client + "\n";
-  std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Pod-Name: " + pod +
-                     "\r\nContent-Length: " + std::to_string(body.size()) +
-                     "\r\nConnection: close\r\n\r\n" + body;
-  (void)!::send(fd, resp.data(), resp.size(), MSG_NOSIGNAL);
-  ::close(fd);
-}
-
-int http_echo(int port) {
-  handle_stop_signals();
-  auto s = listen_on(SOCK_STREAM, port);
-  if (!s) {
-    log::error("{}", s.error().str());
-    return 1;
-  }
-  const std::string pod = hostname();
-  log::write(log::Level::error, "http-echo: " + pod + " listening on :" + std::to_string(port));
-  while (!g_stop.load()) {
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    int c = ::accept4(s->get(), reinterpret_cast<sockaddr*>(&a), &len, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    std::thread(serve_http, c, peer(a), pod).detach();
-  }
-  return 0;
-}
-
-// A TCP server that echoes every line back on the same connection, for as
-// long as the client keeps it open (long-lived connection tests).
-void serve_lines(int fd, const std::string& pod) {
-  std::string pending;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    pending.append(buf, static_cast<size_t>(n));
-    size_t nl;
-    while ((nl = pending.find('\n')) != std::string::npos) {
-      std::string reply = "pod=" + pod + " echo=" + pending.substr(0, nl) + "\n";
-      pending.erase(0, nl + 1);
-      if (::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) < 0) break;
-    }
-  }
-  ::close(fd);
-}
-
-int tcp_echo(int port) {
-  handle_stop_signals();
-  auto s = listen_on(SOCK_STREAM, port);
-  if (!s) {
-    log::error("{}", s.error().str());
-    return 1;
-  }
-  const std::string pod = hostname();
-  log::write(log::Level::error, "tcp-echo: " + pod + " listening on :" + std::to_string(port));
-  while (!g_stop.load()) {
-    int c = ::accept4(s->get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    std::thread(serve_lines, c, pod).detach();
-  }
-  return 0;
-}
-
-int udp_echo(int port) {
-  handle_stop_signals();
-  auto s = listen_on(SOCK_DGRAM, port);
-  if (!s) {
-    log::error("{}", s.error().str());
-    return 1;
-  }
-  const std::string pod = hostname();
-  log::write(log::Level::error, "udp-echo: " + pod + " listening on :" + std::to_string(port));
-  char buf[65536];
-  while (!g_stop.load()) {
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    ssize_t n = ::recvfrom(s->get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&a), &len);
-    if (n < 0) continue;
-    std::string reply = "pod=" + pod + " echo=" + std::string(buf, static_cast<size_t>(n));
-    ::sendto(s->get(), reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&a), len);
-  }
-  return 0;
-}
-
-// Cluster DNS: dnsmasq answering for <svc>.<ns>.svc.cluster.local from a
-// hosts file kept in sync with the Services in the store (a headless
-// Service: an A record per ready address of its EndpointSlices).
-int cluster_dns() {
-  handle_stop_signals();
-  const char* target = std::getenv("AXON_STORE");
-  if (target == nullptr) {
-    log::error("cluster-dns needs AXON_STORE (the lab sets it in every pod)");
-    return 1;
-  }
-  auto etcd = client::EtcdClient::connect(target, std::chrono::seconds(30));
-  if (!etcd) {
-    log::error("{}", etcd.error().str());
-    return 1;
-  }
-  client::EtcdStore store(std::shared_ptr<client::EtcdClient>(std::move(*etcd)));
-  const std::string hosts = "/tmp/axon-cluster-dns.hosts";
-  std::string last;
-  auto render = [&]() -> std::string {
-    auto svcs = store.list("v1", "Service", "", "");
-    if (!svcs) return last;
-    auto slices = store.list("discovery.k8s.io/v1", "EndpointSlice", "", "");
-    if (!slices) return last;
-    std::set<std::string> lines;
-    for (const auto& s : *svcs) {
-      const std::string name = s["metadata"].value("name", "");
-      const std::string ns = s["metadata"].value("namespace", "");
-      const std::string fqdn = name + "." + ns + ".svc." + lab::kClusterDomain;
-      std::string ip = client::member(s, "spec").value("clusterIP", "");
-      if (ip.empty()) continue;
-      if (ip != "None") {
-        lines.insert(ip + " " + fqdn);
-        continue;
-      }
-      // Headless: one A record per ready endpoint address, as Kubernetes DNS.
-      for (const auto& slice : *slices) {
-        const Json& meta = slice["metadata"];
-        if (meta.value("namespace", "") != ns ||
-            client::member(client::member(meta, "labels"), "kubernetes.io/service-name") != name ||
-            slice.value("addressType", "IPv4") != "IPv4")
-          continue;
-        for (const auto& ep : client::member(slice, "endpoints")) {
-          if (client::member(client::member(ep, "conditions"), "ready") == false) continue;
-          for (const auto& a : client::member(ep, "addresses")) {
-            if (a.is_string()) lines.insert(a.get<std::string>() + " " + fqdn);
-          }
-        }
-      }
-    }
-    std::string out;
-    for (const auto& l : lines) out += l + "\n";
-    return out;
-  };
-  last = render();
-  std::ofstream(hosts, std::ios::trunc) << last;
-  pid_t dnsmasq = ::fork();
-  if (dnsmasq == 0) {
-    ::execlp("dnsmasq", "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-             "--no-negcache", ("--addn-hosts=" + hosts).c_str(), "--local=/cluster.local/",
-             "--domain-needed", "--user=root", "--pid-file", "--port=53", "--log-facility=-",
-             nullptr);
-    std::perror("exec dnsmasq");
-    _exit(127);
-  }
-  log::write(log::Level::error, "cluster-dns: dnsmasq " + std::to_string(dnsmasq) + " serving " +
-                                    std::string(lab::kClusterDomain));
-  while (!g_stop.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    int st = 0;
-    if (::waitpid(dnsmasq, &st, WNOHANG) == dnsmasq) {
-      log::error("dnsmasq exited");
-      return 1;
-    }
-    std::string now = render();
-    if (now != last) {
-      last = now;
-      std::ofstream(hosts, std::ios::trunc) << last;
-      ::kill(dnsmasq, SIGHUP);  // rereads --addn-hosts, clears its cache
-    }
-  }
-  lab::stop_process(dnsmasq, std::chrono::seconds(2));
-  return 0;
-}
 
 struct WorkloadParams {
   int port = 8080;
@@ -246,7 +19,10 @@ void setup_http(CommandBuilder& b) {
       "An HTTP server whose answer names the pod, the request and the client (for tests and "
       "demos).");
   b.option("--port", p.port, "PORT", "TCP port to listen on");
-  b.action([&p] { return http_echo(p.port); });
+  b.action([&p] {
+    cli::handle_stop_signals();
+    return lab::http_echo(p.port, cli::stop_flag());
+  });
 }
 
 void setup_udp(CommandBuilder& b) {
@@ -254,7 +30,10 @@ void setup_udp(CommandBuilder& b) {
   p.port = 9000;
   b.description("A UDP server that sends each datagram back, prefixed with the pod's name.");
   b.option("--port", p.port, "PORT", "UDP port to listen on");
-  b.action([&p] { return udp_echo(p.port); });
+  b.action([&p] {
+    cli::handle_stop_signals();
+    return lab::udp_echo(p.port, cli::stop_flag());
+  });
 }
 
 void setup_tcp(CommandBuilder& b) {
@@ -264,14 +43,20 @@ void setup_tcp(CommandBuilder& b) {
       "A TCP server that echoes each line back, prefixed with the pod's name, on a connection kept "
       "open.");
   b.option("--port", p.port, "PORT", "TCP port to listen on");
-  b.action([&p] { return tcp_echo(p.port); });
+  b.action([&p] {
+    cli::handle_stop_signals();
+    return lab::tcp_echo(p.port, cli::stop_flag());
+  });
 }
 
 void setup_dns(CommandBuilder& b) {
   b.description(
       "Cluster DNS for the lab: dnsmasq answering <service>.<namespace>.svc.cluster.local over UDP "
       "and TCP.");
-  b.action([] { return cluster_dns(); });
+  b.action([] {
+    cli::handle_stop_signals();
+    return lab::cluster_dns(cli::stop_flag());
+  });
 }
 
 }  // namespace

@@ -204,4 +204,25 @@ Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
   return report;
 }
 
+Result<std::vector<NodePolicy>> agent_policies(ClusterStore& store, const AgentSocketFinder& agents,
+                                               const std::string& only_node) {
+  namespace pb = axon::agent::v1;
+  auto nodes = store.list("v1", "Node", "", "");
+  if (!nodes) return nodes.error();
+  std::vector<NodePolicy> out;
+  for (const auto& n : *nodes) {
+    const std::string name = member(n, "metadata").value("name", "");
+    if (!only_node.empty() && name != only_node) continue;
+    NodePolicy np{name, std::nullopt};
+    auto stub = pb::Agent::NewStub(
+        grpc::CreateChannel("unix:" + agents(name), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext c;
+    c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    pb::PolicyResponse r;
+    if (stub->GetPolicy(&c, pb::Empty(), &r).ok()) np.response = std::move(r);
+    out.push_back(std::move(np));
+  }
+  return out;
+}
+
 }  // namespace axon::client

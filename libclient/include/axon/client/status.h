@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "axon/agent/v1/agent.pb.h"
 #include "axon/client/cluster_store.h"
 
 namespace axon::client {
@@ -51,5 +52,16 @@ using AgentSocketFinder = std::function<std::string(const std::string& node)>;
 
 Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
                                     const AgentSocketFinder& agents);
+
+// One node's agent's endpoints and their policy maps (`axon endpoint`).
+struct NodePolicy {
+  std::string node;
+  std::optional<agent::v1::PolicyResponse> response;  // empty: the agent did not answer
+};
+
+// Asks the agent of every node of the store (or of `only_node`) for its
+// endpoints and policy maps, 3 s each.
+Result<std::vector<NodePolicy>> agent_policies(ClusterStore& store, const AgentSocketFinder& agents,
+                                               const std::string& only_node);
 
 }  // namespace axon::client
