@@ -11,7 +11,7 @@
 //
 // Both programs serve every endpoint of a node; they find the endpoint by
 // skb->ifindex in axon_endpoints_v1. Nothing here assumes that the peer is on
-// the same node. Maps and their layouts: lib/maps.h, axon/abi/datapath.h.
+// the same node. Maps: lib/*_maps.h (all in lib/maps.h); layouts: axon/abi/.
 #include <stddef.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
