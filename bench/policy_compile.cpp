@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
-#include "axon/policy/compiler.h"
 #include "axon/policy/decode.h"
+#include "axon/policy/engine.h"
 
 using namespace axon;
 using namespace axon::policy;

@@ -14,6 +14,7 @@
 #include "axon/base/strings.h"
 #include "axon/policy/compiler.h"
 #include "axon/policy/decode.h"
+#include "axon/policy/engine.h"
 #include "axon/policy/evaluate.h"
 #include "axon/policy/identity.h"
 

@@ -28,7 +28,7 @@
 #include "axon/agent/identity_store.h"
 #include "axon/agent/ipam.h"
 #include "axon/datapath/datapath.h"
-#include "axon/policy/compiler.h"
+#include "axon/policy/engine.h"
 
 namespace axon::agent {
 
