@@ -152,8 +152,9 @@ void PolicyEngine::State::apply_endpoints(Changes& c) {
   std::set<uint32_t> subjects_gone;
   for (auto& [ep_id, next] : pending_endpoints) {
     auto cur = endpoints.find(ep_id);
+    const bool existed = cur != endpoints.end();
     bool same_identity = false;
-    if (cur != endpoints.end()) {
+    if (existed) {
       uint32_t old_identity = cur->second.identity;
       same_identity = next && next->identity == old_identity;
       if (!cur->second.named_ports.empty() &&
@@ -173,7 +174,7 @@ void PolicyEngine::State::apply_endpoints(Changes& c) {
       endpoints.erase(cur);
     }
     if (next) {
-      bool ports_changed = !next->named_ports.empty() && (cur == endpoints.end() || !same_identity);
+      bool ports_changed = !next->named_ports.empty() && (!existed || !same_identity);
       endpoints[ep_id] = *next;
       auto [it, created] = subjects.try_emplace(next->identity);
       it->second.identity = next->identity;
