@@ -1,5 +1,7 @@
 // Decoding and strict validation: every field into the model, every
 // mistake an error (or warning) naming its field path and the fix.
+#include <algorithm>
+
 #include "helpers.h"
 
 using namespace axon;
@@ -241,6 +243,77 @@ TEST_CASE("rules: selector XOR, namespaces, empty sections") {
 
   ps = problems_of(cnp("  endpointSelector: {}\n  ingressDeny: []\n  ingress: [{}]\n"));
   CHECK(mentions(at(ps, "spec.ingressDeny", Severity::warning), "denies nothing"));
+}
+
+TEST_CASE("keys that exclude each other: each site says it the same way, at the same place") {
+  std::string knp =
+      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: a}\n"
+      "spec:\n  podSelector: {}\n  ingress:\n    - from:\n        - ";
+  struct Case {
+    std::string yaml;
+    std::string path;
+    int line;
+    std::string message;
+    std::string fix;
+  };
+  const Case cases[] = {
+      {cnp("  endpointSelector: {}\n  nodeSelector: {}\n  ingress: [{}]\n"),
+       "spec.nodeSelector", 8,
+       "a rule has either endpointSelector (pods) or nodeSelector (nodes), not both",
+       "write two rules (specs)"},
+      {cnp("  endpointSelector: {}\n  egress:\n    - toServices:\n"
+           "        - k8sService: {serviceName: a}\n"
+           "          k8sServiceSelector: {selector: {}}\n"),
+       "spec.egress[0].toServices[0]", 10, "give exactly one of k8sService and k8sServiceSelector",
+       ""},
+      {cnp("  endpointSelector: {}\n  egress:\n    - toServices: [{}]\n"),
+       "spec.egress[0].toServices[0]", 9, "give exactly one of k8sService and k8sServiceSelector",
+       ""},
+      {cnp("  endpointSelector: {}\n  egress:\n    - toFQDNs:\n        - {matchName: a.com, "
+           "matchPattern: \"*.a.com\"}\n"),
+       "spec.egress[0].toFQDNs[0]", 10, "give exactly one of matchName and matchPattern", ""},
+      {cnp("  endpointSelector: {}\n  egress:\n    - toFQDNs: [{}]\n"),
+       "spec.egress[0].toFQDNs[0]", 9, "give exactly one of matchName and matchPattern", ""},
+      {cnp("  endpointSelector: {}\n  egress:\n    - toServices: [{k8sService: {serviceName: a}}]\n"
+           "      toPorts: [{ports: [{port: \"80\"}]}]\n"),
+       "spec.egress[0].toPorts", 10, "toServices cannot be combined with toPorts",
+       "the service's own ports apply; remove toPorts"},
+      {cnp("  endpointSelector: {}\n  ingress:\n    - toPorts: [{ports: [{port: \"80\"}]}]\n"
+           "      icmps: [{fields: [{type: 8}]}]\n"),
+       "spec.ingress[0].icmps", 10, "icmps cannot be combined with toPorts in one element",
+       "write two elements with the same peers"},
+      {cnp("  endpointSelector: {}\n  ingress:\n    - toPorts:\n        - ports: [{port: \"80\", "
+           "protocol: TCP}]\n          rules:\n            http:\n              - headerMatches:\n"
+           "                  - {name: X, value: v, secret: {name: s}}\n"),
+       "spec.ingress[0].toPorts[0].rules.http[0].headerMatches[0].secret", 14,
+       "give value or secret, not both", ""},
+      {knp + "ipBlock: {cidr: 10.0.0.0/8}\n          podSelector: {}\n",
+       "spec.ingress[0].from[0].ipBlock", 8,
+       "ipBlock cannot be combined with podSelector or namespaceSelector in one peer",
+       "write them as separate peers"},
+      {knp + "{}\n", "spec.ingress[0].from[0]", 8,
+       "a peer needs podSelector, namespaceSelector or ipBlock", ""},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.yaml);
+    auto ps = problems_of(c.yaml);
+    const Diagnostic* p = at(ps, c.path);
+    REQUIRE_MESSAGE(p != nullptr, dump(ps));
+    CHECK(p->message == c.message);
+    CHECK(p->fix == c.fix);
+    CHECK(p->location.line == c.line);
+    // One problem says it: the check reports once, whatever else is wrong.
+    CHECK(std::count_if(ps.begin(), ps.end(), [&](const Diagnostic& d) {
+            return d.message == c.message;
+          }) == 1);
+  }
+  // Keys that may go together, and one of each kind, are fine.
+  auto ps = problems_of(knp + "podSelector: {}\n          namespaceSelector: {}\n");
+  CHECK_MESSAGE(ps.empty(), dump(ps));
+  ps = problems_of(cnp("  endpointSelector: {}\n  egress:\n    - toFQDNs: [{matchName: a.com}]\n"
+                       "      toPorts: [{ports: [{port: \"53\", protocol: ANY}], rules: {dns: "
+                       "[{matchPattern: \"*\"}]}}]\n"));
+  CHECK_MESSAGE(ps.empty(), dump(ps));
 }
 
 TEST_CASE("selectors: operators, values, label sources") {
