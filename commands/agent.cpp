@@ -38,6 +38,13 @@ void setup_clean_state(CommandBuilder& b) {
   b.action([] { return agent::clean_state(); });
 }
 
+void setup_mount_bpf_fs(CommandBuilder& b) {
+  b.description(
+      "Init step of the agent's pod (privileged): make sure /sys/fs/bpf is a bpffs, so the "
+      "datapath's pinned maps outlive the agent's container.");
+  b.action([] { return agent::mount_bpf_fs(); });
+}
+
 void setup_mount_cgroup(CommandBuilder& b) {
   auto& p = b.params<AgentParams>();
   b.description("Init step of the agent's pod: make sure cgroup2 is mounted at --host-root.");
@@ -53,6 +60,9 @@ AXON_REGISTER_COMMAND(agent, {"agent", "Run the node agent (started by the Daemo
 AXON_REGISTER_COMMAND(agent_clean_state,
                       {"agent clean-state", "Init step: clean this node's agent state", "Commands",
                        axon::commands::setup_clean_state})
+AXON_REGISTER_COMMAND(agent_mount_bpf_fs,
+                      {"agent mount-bpf-fs", "Init step: make sure bpffs is mounted", "Commands",
+                       axon::commands::setup_mount_bpf_fs})
 AXON_REGISTER_COMMAND(agent_mount_cgroup,
                       {"agent mount-cgroup", "Init step: make sure cgroup2 is mounted", "Commands",
                        axon::commands::setup_mount_cgroup})

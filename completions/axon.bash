@@ -8,7 +8,7 @@
 __axon_subcommands() {
   case $1 in
     '') echo 'agent apply completion connectivity delete endpoint get install lab observe operator policy port-forward relay status ui uninstall values version workload' ;;
-    'agent') echo 'clean-state mount-cgroup' ;;
+    'agent') echo 'clean-state mount-bpf-fs mount-cgroup' ;;
     'connectivity') echo 'test' ;;
     'endpoint') echo 'get list' ;;
     'lab') echo 'down exec logs status up' ;;
@@ -24,6 +24,7 @@ __axon_flags() {
     '') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context --version' ;;
     'agent') echo '-h --help --config-dir --cni-conf-dir --cni-bin-dir -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'agent clean-state') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'agent mount-bpf-fs') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'agent mount-cgroup') echo '-h --help --host-root -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'apply') echo '-h --help -f --filename -R --recursive -n --namespace --dry-run -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'completion') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -87,6 +88,11 @@ __axon_value() {
     ('agent clean-state|--lab') printf '%s\n' 'any' ;;
     ('agent clean-state|--kubeconfig') printf '%s\n' 'file' ;;
     ('agent clean-state|--context') printf '%s\n' 'any' ;;
+    ('agent mount-bpf-fs|-o'|'agent mount-bpf-fs|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('agent mount-bpf-fs|--state-dir') printf '%s\n' 'dir' ;;
+    ('agent mount-bpf-fs|--lab') printf '%s\n' 'any' ;;
+    ('agent mount-bpf-fs|--kubeconfig') printf '%s\n' 'file' ;;
+    ('agent mount-bpf-fs|--context') printf '%s\n' 'any' ;;
     ('agent mount-cgroup|--host-root') printf '%s\n' 'any' ;;
     ('agent mount-cgroup|-o'|'agent mount-cgroup|--output') printf '%s\n' 'choice table json yaml' ;;
     ('agent mount-cgroup|--state-dir') printf '%s\n' 'dir' ;;

@@ -276,6 +276,16 @@ int clean_state() {
   return 0;
 }
 
+int mount_bpf_fs() {
+  if (auto st = datapath::ensure_bpffs(); !st) {
+    log::error("mount-bpf-fs: {}", st.error().str());
+    return 1;
+  }
+  log::write(log::Level::error, "mount-bpf-fs: bpffs is mounted at " +
+                                    std::string(datapath::kBpffsRoot));
+  return 0;
+}
+
 // Init container: make sure cgroup2 is mounted at the host root the values name.
 int mount_cgroup(const std::string& root) {
   constexpr long kCgroup2Magic = 0x63677270;

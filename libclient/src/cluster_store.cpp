@@ -1,6 +1,12 @@
 #include "axon/client/cluster_store.h"
 
+#include "axon/client/apply.h"
+
 namespace axon::client {
+
+Result<ApplyOutcome> ClusterStore::dry_run_apply(const Json& object) {
+  return preview_apply(*this, object);
+}
 
 std::string to_string(ApplyOutcome o) {
   switch (o) {

@@ -10,6 +10,8 @@
 namespace axon::client {
 namespace {
 
+constexpr const char* kGatewayGroup = "gateway.networking.k8s.io";
+
 Json str() {
   return {{"type", "string"}};
 }
@@ -142,11 +144,21 @@ Json crd(const Kind& k) {
                   {"storage", true},
                   {"schema", {{"openAPIV3Schema", k.schema}}}};
   if (k.status) version["subresources"] = {{"status", Json::object()}};
+  Json metadata = {{"name", k.plural + "." + k.group},
+                   {"labels", {{kPartOfLabel, kPartOfValue}}}};
+  if (k.group == kGatewayGroup) {
+    // The API server refuses a CRD of a protected group (*.k8s.io,
+    // *.kubernetes.io) without the approval annotation; these are the
+    // annotations Gateway API v1.0.0's own CRDs carry.
+    metadata["annotations"] = {
+        {"api-approved.kubernetes.io", "https://github.com/kubernetes-sigs/gateway-api/pull/2466"},
+        {"gateway.networking.k8s.io/bundle-version", "v1.0.0"},
+        {"gateway.networking.k8s.io/channel", "standard"}};
+  }
   return {
       {"apiVersion", "apiextensions.k8s.io/v1"},
       {"kind", "CustomResourceDefinition"},
-      {"metadata",
-       {{"name", k.plural + "." + k.group}, {"labels", {{kPartOfLabel, kPartOfValue}}}}},
+      {"metadata", metadata},
       {"spec",
        {{"group", k.group},
         {"scope", k.scope},
@@ -239,7 +251,7 @@ std::vector<Json> custom_resource_definitions(bool gateway_api) {
        object_schema({{"spec", preserve()}, {"status", preserve()}})},
   };
   if (gateway_api) {
-    const std::string gw = "gateway.networking.k8s.io";
+    const std::string gw = kGatewayGroup;
     Json parent_ref = obj({{"group", str()},
                            {"kind", str()},
                            {"namespace", str()},

@@ -5,6 +5,8 @@
 
 #include "axon/base/strings.h"
 #include "axon/client/manifests.h"
+#include "axon/client/resources.h"
+#include "axon/client/yaml.h"
 
 namespace axon::client {
 namespace {
@@ -133,9 +135,42 @@ Status Installer::wait_established(const std::vector<Json>& crds,
   return {};
 }
 
+Status Installer::dry_run(const std::vector<Json>& ordered) {
+  // Kinds whose CRDs this install brings: "<plural>.<group>".
+  std::vector<std::string> new_crds;
+  for (const auto& o : ordered) {
+    if (o.value("kind", "") != "CustomResourceDefinition") continue;
+    std::string name = member(o, "metadata").value("name", "");
+    auto live = store_.get(ObjectRef::of(o));
+    if (!live) return live.error();
+    if (!*live) new_crds.push_back(name);
+  }
+  std::vector<std::string> refused;
+  for (const auto& o : ordered) {
+    ObjectRef ref = ObjectRef::of(o);
+    // An object of a kind whose CRD is not in the cluster yet cannot be
+    // checked before its CRD is created; the CRD itself is.
+    if (auto r = find_resource(ref.api_version, ref.kind);
+        r && std::find(new_crds.begin(), new_crds.end(), r->plural + "." + r->group) !=
+                 new_crds.end()) {
+      continue;
+    }
+    reporter_.status("checking " + kubectl_name(ref));
+    if (auto outcome = store_.dry_run_apply(o); !outcome) {
+      refused.push_back(kubectl_name(ref) + ": " + outcome.error().str());
+    }
+  }
+  if (refused.empty()) return {};
+  return Error{std::to_string(refused.size()) + " object" + (refused.size() == 1 ? "" : "s") +
+               " refused by " + store_.describe() + " (server-side dry run); nothing was "
+               "installed:\n  " + join(refused, "\n  ")};
+}
+
 Result<InstallCounts> Installer::install(const std::vector<Json>& objects) {
   InstallCounts counts;
   const auto ordered = apply_order(objects);
+  // All or nothing: every object is checked before the first is written.
+  if (auto st = dry_run(ordered); !st) return st.error();
   std::vector<Json> crds;
   for (const auto& o : ordered) {
     if (o.value("kind", "") == "CustomResourceDefinition") crds.push_back(o);

@@ -258,18 +258,30 @@ Result<std::vector<Json>> KubeStore::list(const std::string& api_version, const 
 }
 
 Result<ApplyOutcome> KubeStore::apply(const Json& object) {
+  return server_side_apply(object, false);
+}
+
+Result<ApplyOutcome> KubeStore::dry_run_apply(const Json& object) {
+  return server_side_apply(object, true);
+}
+
+Result<ApplyOutcome> KubeStore::server_side_apply(const Json& object, bool dry_run) {
   ObjectRef ref = ObjectRef::of(object);
   auto r = resource(ref.api_version, ref.kind);
   if (!r) return r.error();
   auto live = get(ref);
   if (!live) return live.error();
   if (*live && contains_fields(**live, object)) return ApplyOutcome::unchanged;
-  const std::string path =
-      api_path(*r, ref.namespace_, ref.name) + "?fieldManager=" + kFieldManager + "&force=true";
+  const std::string path = api_path(*r, ref.namespace_, ref.name) +
+                           "?fieldManager=" + kFieldManager + "&force=true" +
+                           (dry_run ? "&dryRun=All" : "");
   // JSON is YAML: the apply content type takes it as it is.
   auto resp = client_->call("PATCH", path, object.dump(), "application/apply-patch+yaml");
   if (!resp) return resp.error();
-  if (resp->code / 100 != 2) return Error{"apply " + ref.str() + ": " + describe_api_error(*resp)};
+  if (resp->code / 100 != 2) {
+    return Error{(dry_run ? "dry run of " : "apply ") + ref.str() + ": " +
+                 describe_api_error(*resp)};
+  }
   return *live ? ApplyOutcome::configured : ApplyOutcome::created;
 }
 

@@ -113,6 +113,20 @@ Json agent_daemonset(const InstallValues& v, const std::string& ns) {
   for (const auto& e : api_server_env(v)) env.push_back(e);
 
   Json init = Json::array();
+  if (v.bpf_auto_mount) {
+    // As Cilium's chart: only this privileged init container mounts with
+    // Bidirectional propagation (the API server allows it to privileged
+    // containers only), so the bpffs it mounts shows on the host; the agent
+    // sees it through HostToContainer.
+    Json bpf = mount("bpf-maps", "/sys/fs/bpf");
+    bpf["mountPropagation"] = "Bidirectional";
+    init.push_back({{"name", "mount-bpf-fs"},
+                    {"image", img},
+                    {"imagePullPolicy", v.image_pull_policy},
+                    {"command", Json::array({"axon", "agent", "mount-bpf-fs"})},
+                    {"securityContext", {{"privileged", true}}},
+                    {"volumeMounts", Json::array({bpf})}});
+  }
   if (v.cgroup_auto_mount) {
     init.push_back({{"name", "mount-cgroup"},
                     {"image", img},
@@ -167,7 +181,7 @@ Json agent_daemonset(const InstallValues& v, const std::string& ns) {
                     mount("etc-cni-netd", "/host/etc/cni/net.d"),
                     mount("axon-config", "/etc/axon/config", true)})},
   };
-  agent["volumeMounts"][0]["mountPropagation"] = "Bidirectional";
+  agent["volumeMounts"][0]["mountPropagation"] = "HostToContainer";
   Json volumes = Json::array({host_path("bpf-maps", "/sys/fs/bpf", "DirectoryOrCreate"),
                               host_path("axon-run", "/run/axon", "DirectoryOrCreate"),
                               host_path("cgroup", v.cgroup_host_root,

@@ -184,6 +184,40 @@ TEST_CASE("the agent DaemonSet is privileged only as far as the values say") {
   CHECK(env(*opc, "KUBERNETES_SERVICE_PORT") == "7445");
 }
 
+TEST_CASE("Bidirectional mount propagation only in a privileged container (as the API server demands)") {
+  for (const auto& sets : std::vector<std::vector<std::string>>{
+           {}, {"bpf.autoMount.enabled=false"}, {"cgroup.autoMount.enabled=true"}}) {
+    auto objs = render(seed_values(sets));
+    const Json& pod = (*find(objs, "DaemonSet", "axon-agent"))["spec"]["template"]["spec"];
+    for (const char* list : {"initContainers", "containers"}) {
+      for (const auto& c : pod[list]) {
+        for (const auto& m : c["volumeMounts"]) {
+          if (m.value("mountPropagation", "") != "Bidirectional") continue;
+          CHECK_MESSAGE(c["securityContext"].value("privileged", false),
+                        c["name"].get<std::string>());
+        }
+      }
+    }
+    const Json* agent = container(pod, "containers", "axon-agent");
+    REQUIRE(agent != nullptr);
+    CHECK((*agent)["volumeMounts"][0]["name"] == "bpf-maps");
+    CHECK((*agent)["volumeMounts"][0]["mountPropagation"] == "HostToContainer");
+    const bool auto_mount = sets.empty() || sets[0] != "bpf.autoMount.enabled=false";
+    CHECK((container(pod, "initContainers", "mount-bpf-fs") != nullptr) == auto_mount);
+  }
+}
+
+TEST_CASE("Gateway API CRDs carry the approval annotation of a protected group") {
+  for (const auto& o : render(seed_values())) {
+    if (o["kind"] != "CustomResourceDefinition") continue;
+    const std::string group = o["spec"]["group"];
+    const bool is_protected = group.ends_with(".k8s.io") || group.ends_with(".kubernetes.io");
+    CHECK_MESSAGE(client::member(o["metadata"], "annotations").contains("api-approved.kubernetes.io") ==
+                      is_protected,
+                  o["metadata"]["name"].get<std::string>());
+  }
+}
+
 TEST_CASE("autoMount on adds the mount-cgroup init container; privileged replaces capabilities") {
   auto objs =
       render(seed_values({"cgroup.autoMount.enabled=true", "securityContext.privileged=true"}));

@@ -48,6 +48,7 @@ InstallValues resolve_values(const Json& user) {
   v.kube_proxy_replacement = boolean("kubeProxyReplacement");
   v.k8s_service_host = str("k8sServiceHost");
   v.k8s_service_port = integer("k8sServicePort");
+  v.bpf_auto_mount = boolean("bpf.autoMount.enabled");
   v.cgroup_auto_mount = boolean("cgroup.autoMount.enabled");
   v.cgroup_host_root = str("cgroup.hostRoot");
   v.privileged = boolean("securityContext.privileged");

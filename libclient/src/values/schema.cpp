@@ -133,6 +133,8 @@ std::vector<ValueSpec> make_schema() {
            "API server host the agent uses when kube-proxy is gone (Talos KubePrism: localhost)"),
       spec("k8sServicePort", T::integer, 0, "API server port (Talos KubePrism: 7445)", {}, 0,
            65535),
+      spec("bpf.autoMount.enabled", T::boolean, true,
+           "Mount bpffs on the host from a privileged init container (off when the host has it)"),
       spec("cgroup.autoMount.enabled", T::boolean, true,
            "Mount cgroup2 on the host from an init container (off when the host has it mounted)"),
       spec("cgroup.hostRoot", T::string, "/run/axon/cgroupv2",

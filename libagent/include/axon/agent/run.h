@@ -25,6 +25,11 @@ int run_agent(const AgentRunOptions& options, std::atomic<bool>& stop);
 // key), removes this node's pins and agent state. Exit code.
 int clean_state();
 
+// Init step (privileged, Bidirectional mount propagation): makes sure
+// /sys/fs/bpf is a bpffs, mounting one when it is not, so pinned maps
+// outlive the agent's container. Exit code.
+int mount_bpf_fs();
+
 // Init step: makes sure cgroup2 is mounted at `root`. Exit code.
 int mount_cgroup(const std::string& root);
 

@@ -37,6 +37,12 @@ class ClusterStore {
   // creates it if absent, changes what differs, reports when nothing did).
   virtual Result<ApplyOutcome> apply(const Json& object) = 0;
 
+  // What apply() would answer, writing nothing. The Kubernetes backend sends
+  // the object with server-side dry run (dryRun=All), so the API server's
+  // validation, schemas and admission refuse what they would refuse; the
+  // lab's store compares with what it holds (preview_apply, apply.h).
+  virtual Result<ApplyOutcome> dry_run_apply(const Json& object);
+
   // Deletes the object; false when it was not there.
   virtual Result<bool> remove(const ObjectRef& ref) = 0;
 };

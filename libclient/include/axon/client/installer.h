@@ -35,10 +35,12 @@ class Installer {
   // kubeProxyReplacement, kube-proxy. The error says what and how to fix it.
   Status preflight(const InstallValues& values);
 
-  // Applies the objects in dependency order (CRDs first, waiting until
-  // they are established), then deletes objects labelled part-of=axon that
-  // the values no longer ask for (CRDs are kept: deleting one deletes
-  // every object of its kind).
+  // Sends every object with server-side dry run first (dry_run_apply): when
+  // any is refused, nothing is applied and the error names each refused
+  // object and why. Then applies the objects in dependency order (CRDs
+  // first, waiting until they are established), and deletes objects
+  // labelled part-of=axon that the values no longer ask for (CRDs are kept:
+  // deleting one deletes every object of its kind).
   Result<InstallCounts> install(const std::vector<Json>& objects);
 
   // Waits until every DaemonSet and Deployment among `objects` is rolled
@@ -49,6 +51,7 @@ class Installer {
   Result<InstallCounts> uninstall(bool delete_crds);
 
  private:
+  Status dry_run(const std::vector<Json>& ordered);
   Status wait_established(const std::vector<Json>& crds, std::chrono::nanoseconds timeout);
   Result<std::vector<Json>> installed(bool with_crds);
 

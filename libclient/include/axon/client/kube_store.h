@@ -54,9 +54,11 @@ class KubeStore : public ClusterStore {
   Result<std::vector<Json>> list(const std::string& api_version, const std::string& kind,
                                  const std::string& ns, const std::string& label_selector) override;
   Result<ApplyOutcome> apply(const Json& object) override;
+  Result<ApplyOutcome> dry_run_apply(const Json& object) override;
   Result<bool> remove(const ObjectRef& ref) override;
 
  private:
+  Result<ApplyOutcome> server_side_apply(const Json& object, bool dry_run);
   Result<ResourceInfo> resource(const std::string& api_version, const std::string& kind) const;
   std::unique_ptr<KubeClient> client_;
 };

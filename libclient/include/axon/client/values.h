@@ -84,6 +84,7 @@ struct InstallValues {
   bool kube_proxy_replacement = false;
   std::string k8s_service_host;
   int64_t k8s_service_port = 0;
+  bool bpf_auto_mount = true;  // a privileged init container mounts bpffs (Bidirectional)
   bool cgroup_auto_mount = true;
   std::string cgroup_host_root;
   bool privileged = false;
