@@ -159,6 +159,18 @@ Result<bool> EtcdClient::remove(const std::string& key) {
   return resp.deleted() > 0;
 }
 
+Status EtcdClient::compact(int64_t revision) {
+  grpc::ClientContext ctx;
+  deadline(ctx);
+  pb::CompactionRequest req;
+  req.set_revision(revision);
+  req.set_physical(true);  // returns once the history is gone, not before
+  pb::CompactionResponse resp;
+  auto st = impl_->kv->Compact(&ctx, req, &resp);
+  if (!st.ok()) return rpc_error("compact at revision " + std::to_string(revision), st);
+  return {};
+}
+
 Result<std::optional<bool>> EtcdClient::remove_if(const std::string& key, int64_t expected) {
   grpc::ClientContext ctx;
   deadline(ctx);

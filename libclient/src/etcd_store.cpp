@@ -271,4 +271,62 @@ std::optional<ObjectEvent> EtcdStore::decode(const EtcdEvent& e) {
   return ev;
 }
 
+Result<ListResult> EtcdStore::list_versioned(const std::string& api_version,
+                                             const std::string& kind) {
+  int64_t revision = 0;
+  auto items = list_at(api_version, kind, &revision);
+  if (!items) return items.error();
+  return ListResult{std::move(*items), std::to_string(revision)};
+}
+
+namespace {
+
+class EtcdWatchStream final : public WatchStream {
+ public:
+  explicit EtcdWatchStream(std::unique_ptr<EtcdWatch> watch) : watch_(std::move(watch)) {}
+
+  Result<WatchBatch> next(std::chrono::milliseconds timeout) override {
+    WatchBatch out;
+    auto batch = watch_->next(timeout);
+    if (!batch) return out;
+    if (batch->canceled) {
+      if (batch->compact_revision != 0) {
+        out.gone = true;
+        return out;
+      }
+      return Error{"etcd watch canceled" + (batch->reason.empty() ? "" : ": " + batch->reason)};
+    }
+    for (const auto& e : batch->events) {
+      auto ev = EtcdStore::decode(e);
+      if (!ev) continue;
+      WatchEvent w;
+      w.type = ev->type == ObjectEvent::Type::added      ? WatchEvent::Type::added
+               : ev->type == ObjectEvent::Type::modified ? WatchEvent::Type::modified
+                                                         : WatchEvent::Type::deleted;
+      w.object = std::move(ev->object);
+      out.events.push_back(std::move(w));
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EtcdWatch> watch_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WatchStream>> EtcdStore::watch_objects(const std::string& api_version,
+                                                              const std::string& kind,
+                                                              const std::string& resource_version) {
+  int64_t from = 0;
+  try {
+    from = resource_version.empty() ? 0 : std::stoll(resource_version) + 1;
+  } catch (...) {
+    return Error{"watch " + kind + ": resourceVersion \"" + resource_version + "\" is not an etcd revision"};
+  }
+  auto w = watch(api_version, kind, from);
+  if (!w) return w.error();
+  return std::unique_ptr<WatchStream>(std::make_unique<EtcdWatchStream>(std::move(*w)));
+}
+
 }  // namespace axon::client

@@ -2,7 +2,11 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <thread>
 
 #include "axon/base/build_info.h"
 #include "axon/base/log.h"
@@ -109,96 +113,183 @@ Result<std::unique_ptr<KubeClient>> KubeClient::create(KubeConfig config) {
 }
 
 std::string KubeClient::escape(const std::string& s) {
+  std::lock_guard lock(mu_);
   char* e = curl_easy_escape(static_cast<CURL*>(curl_), s.c_str(), static_cast<int>(s.size()));
   std::string out = e != nullptr ? e : "";
   curl_free(e);
   return out;
 }
 
-Result<ApiResponse> KubeClient::call(const std::string& method, const std::string& path,
-                                     const std::string& body, const std::string& content_type) {
-  CURL* h = static_cast<CURL*>(curl_);
-  curl_easy_reset(h);
+// Everything a request sets on a curl handle, kept alive until it ends.
+struct KubeClient::Request {
+  std::string url, connect_to, ua, ct, auth;
+  curl_slist* connect = nullptr;
+  curl_slist* headers = nullptr;
+  curl_blob ca{}, cert{}, key{};
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  ~Request() {
+    curl_slist_free_all(headers);
+    curl_slist_free_all(connect);
+  }
+};
+
+void KubeClient::setup(void* handle, const std::string& method, const std::string& path,
+                       const std::string& content_type, Request& req) const {
+  CURL* h = static_cast<CURL*>(handle);
   std::string scheme, host, port;
   split_server(config_.server, scheme, host, port);
   std::string base = config_.server;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  std::string connect_to;
-  curl_slist* connect = nullptr;
   if (!config_.tls_server_name.empty()) {
     // Verify the certificate against tls-server-name but connect to the real host.
     base = scheme + "://" + config_.tls_server_name + ":" + port;
-    connect_to = config_.tls_server_name + ":" + port + ":" + host + ":" + port;
-    connect = curl_slist_append(connect, connect_to.c_str());
-    curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect);
+    req.connect_to = config_.tls_server_name + ":" + port + ":" + host + ":" + port;
+    req.connect = curl_slist_append(req.connect, req.connect_to.c_str());
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, req.connect);
   }
-  const std::string url = base + path;
-  std::string response;
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
+  req.url = base + path;
+  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, req.errbuf);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  }
-  curl_blob ca{const_cast<char*>(config_.ca_pem.data()), config_.ca_pem.size(), CURL_BLOB_COPY};
-  if (!config_.ca_pem.empty()) curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+  req.ca = {const_cast<char*>(config_.ca_pem.data()), config_.ca_pem.size(), CURL_BLOB_COPY};
+  if (!config_.ca_pem.empty()) curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &req.ca);
   if (config_.insecure_skip_tls_verify) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  curl_blob cert{const_cast<char*>(config_.client_cert_pem.data()), config_.client_cert_pem.size(),
-                 CURL_BLOB_COPY};
-  curl_blob key{const_cast<char*>(config_.client_key_pem.data()), config_.client_key_pem.size(),
-                CURL_BLOB_COPY};
+  req.cert = {const_cast<char*>(config_.client_cert_pem.data()), config_.client_cert_pem.size(),
+              CURL_BLOB_COPY};
+  req.key = {const_cast<char*>(config_.client_key_pem.data()), config_.client_key_pem.size(),
+             CURL_BLOB_COPY};
   if (!config_.client_cert_pem.empty()) {
-    curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
+    curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &req.cert);
     curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
-    curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
+    curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &req.key);
     curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
   }
   if (!config_.username.empty()) {
     curl_easy_setopt(h, CURLOPT_USERNAME, config_.username.c_str());
     curl_easy_setopt(h, CURLOPT_PASSWORD, config_.password.c_str());
   }
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Accept: application/json");
-  const std::string ua = std::string("User-Agent: axon/") + build_info::version;
-  headers = curl_slist_append(headers, ua.c_str());
-  std::string ct;
+  req.headers = curl_slist_append(req.headers, "Accept: application/json");
+  req.ua = std::string("User-Agent: axon/") + build_info::version;
+  req.headers = curl_slist_append(req.headers, req.ua.c_str());
   if (!content_type.empty()) {
-    ct = "Content-Type: " + content_type;
-    headers = curl_slist_append(headers, ct.c_str());
+    req.ct = "Content-Type: " + content_type;
+    req.headers = curl_slist_append(req.headers, req.ct.c_str());
   }
-  std::string auth;
   if (!config_.token.empty()) {
-    auth = "Authorization: Bearer " + config_.token;
-    headers = curl_slist_append(headers, auth.c_str());
+    req.auth = "Authorization: Bearer " + config_.token;
+    req.headers = curl_slist_append(req.headers, req.auth.c_str());
   }
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, req.headers);
+}
 
-  log::debug("{} {}", method, url);
-  CURLcode rc = curl_easy_perform(h);
-  curl_slist_free_all(headers);
-  curl_slist_free_all(connect);
-  if (rc != CURLE_OK) {
-    std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
-    std::string hint = transport_hint(rc, detail, config_);
-    return Error{"cannot reach the API server at " + config_.server + ": " +
-                 (hint.empty() ? detail : hint + " (" + detail + ")")};
+Error KubeClient::transport_error(int rc, const char* errbuf) const {
+  const auto code = static_cast<CURLcode>(rc);
+  std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
+  std::string hint = transport_hint(code, detail, config_);
+  return Error{"cannot reach the API server at " + config_.server + ": " +
+               (hint.empty() ? detail : hint + " (" + detail + ")")};
+}
+
+Result<ApiResponse> KubeClient::call(const std::string& method, const std::string& path,
+                                     const std::string& body, const std::string& content_type) {
+  std::lock_guard lock(mu_);
+  CURL* h = static_cast<CURL*>(curl_);
+  curl_easy_reset(h);
+  Request req;
+  setup(h, method, path, content_type, req);
+  std::string response;
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+  if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   }
+  log::debug("{} {}", method, req.url);
+  CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) return transport_error(rc, req.errbuf);
   ApiResponse r;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.code);
   r.raw = std::move(response);
   r.body = Json::parse(r.raw, nullptr, false);
   if (r.body.is_discarded()) r.body = nullptr;
   log::debug("-> {}", r.code);
+  return r;
+}
+
+namespace {
+
+struct StreamState {
+  long code = 0;
+  void* handle = nullptr;
+  std::string pending;  // a line not complete yet; the whole body when code != 200
+  const std::function<bool(std::string_view)>* on_line = nullptr;
+  const std::atomic<bool>* stop = nullptr;
+  bool aborted = false;
+};
+
+size_t stream_write(char* data, size_t size, size_t n, void* user) {
+  auto* st = static_cast<StreamState*>(user);
+  if (st->code == 0) curl_easy_getinfo(static_cast<CURL*>(st->handle), CURLINFO_RESPONSE_CODE, &st->code);
+  st->pending.append(data, size * n);
+  if (st->code != 200) return size * n;  // an error Status: kept whole
+  size_t start = 0;
+  for (size_t nl; (nl = st->pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+    if (!(*st->on_line)(std::string_view(st->pending).substr(start, nl - start))) {
+      st->aborted = true;
+      return 0;  // ends the transfer
+    }
+  }
+  st->pending.erase(0, start);
+  return size * n;
+}
+
+int stream_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* st = static_cast<StreamState*>(user);
+  if (st->stop != nullptr && st->stop->load()) {
+    st->aborted = true;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<ApiResponse> KubeClient::stream(const std::string& path,
+                                       const std::function<bool(std::string_view)>& on_line,
+                                       const std::atomic<bool>& stop) {
+  CURL* h = curl_easy_init();
+  if (h == nullptr) return Error{"cannot initialise libcurl"};
+  struct Cleanup {
+    CURL* h;
+    ~Cleanup() { curl_easy_cleanup(h); }
+  } cleanup{h};
+  Request req;
+  setup(h, "GET", path, "", req);
+  StreamState st;
+  st.handle = h;
+  st.on_line = &on_line;
+  st.stop = &stop;
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &st);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &st);
+  log::debug("GET {} (stream)", req.url);
+  CURLcode rc = curl_easy_perform(h);
+  ApiResponse r;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.code);
+  if (rc != CURLE_OK && !st.aborted) return transport_error(rc, req.errbuf);
+  if (r.code != 200) {
+    r.raw = std::move(st.pending);
+    r.body = Json::parse(r.raw, nullptr, false);
+    if (r.body.is_discarded()) r.body = nullptr;
+  }
   return r;
 }
 
@@ -293,6 +384,129 @@ Result<bool> KubeStore::remove(const ObjectRef& ref) {
   if (resp->code == 404) return false;
   if (resp->code / 100 != 2) return Error{"delete " + ref.str() + ": " + describe_api_error(*resp)};
   return true;
+}
+
+Result<ListResult> KubeStore::list_versioned(const std::string& api_version,
+                                             const std::string& kind) {
+  auto r = resource(api_version, kind);
+  if (!r) return r.error();
+  auto resp = client_->call("GET", api_path(*r, "", ""));
+  if (!resp) return resp.error();
+  ListResult out;
+  if (resp->code == 404) return out;  // the kind's CRD is not installed
+  if (resp->code / 100 != 2) return Error{"list " + r->plural + ": " + describe_api_error(*resp)};
+  out.resource_version = member(resp->body, "metadata").value("resourceVersion", "");
+  for (auto& item : member(resp->body, "items")) {
+    Json o = item;
+    if (!o.contains("apiVersion")) o["apiVersion"] = api_version;
+    if (!o.contains("kind")) o["kind"] = kind;
+    out.items.push_back(std::move(o));
+  }
+  return out;
+}
+
+namespace {
+
+// A watch of the Kubernetes API: GET ...?watch=1 on a thread of its own,
+// each line an event, handed to next() through a queue. The server ends
+// the stream after timeoutSeconds (closed: watch again from the last
+// version); ERROR 410 Gone means the version is too old (list again).
+class KubeWatchStream final : public WatchStream {
+ public:
+  KubeWatchStream(std::unique_ptr<KubeClient> client, std::string path, std::string api_version,
+                  std::string kind)
+      : client_(std::move(client)), api_version_(std::move(api_version)), kind_(std::move(kind)) {
+    thread_ = std::thread([this, path = std::move(path)] { run(path); });
+  }
+  ~KubeWatchStream() override {
+    stop_.store(true);
+    thread_.join();
+  }
+
+  Result<WatchBatch> next(std::chrono::milliseconds timeout) override {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, timeout, [&] { return !events_.empty() || ended_; });
+    WatchBatch out;
+    out.events.assign(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
+    events_.clear();
+    if (events_.empty() && ended_ && out.events.empty()) {
+      if (error_) return *error_;
+      out.gone = gone_;
+      out.closed = !gone_;
+    }
+    return out;
+  }
+
+ private:
+  void run(const std::string& path) {
+    auto resp = client_->stream(
+        path, [this](std::string_view line) { return on_line(line); }, stop_);
+    std::lock_guard lock(mu_);
+    if (!resp) {
+      error_ = resp.error();
+    } else if (resp->code == 410) {
+      gone_ = true;
+    } else if (resp->code != 200) {
+      error_ = Error{"watch " + kind_ + ": " + describe_api_error(*resp)};
+    }
+    ended_ = true;
+    cv_.notify_all();
+  }
+
+  bool on_line(std::string_view line) {
+    if (line.empty()) return true;
+    Json e = Json::parse(line, nullptr, false);
+    if (e.is_discarded() || !e.is_object()) return true;
+    const std::string type = e.value("type", "");
+    std::lock_guard lock(mu_);
+    if (type == "ERROR") {
+      const Json& st = member(e, "object");
+      if (st.value("code", 0) == 410) {
+        gone_ = true;
+      } else {
+        error_ = Error{"watch " + kind_ + ": " + st.value("message", std::string("error event"))};
+      }
+      return false;
+    }
+    WatchEvent ev;
+    ev.type = type == "ADDED"      ? WatchEvent::Type::added
+              : type == "MODIFIED" ? WatchEvent::Type::modified
+              : type == "DELETED"  ? WatchEvent::Type::deleted
+                                   : WatchEvent::Type::bookmark;
+    ev.object = std::move(e["object"]);
+    if (!ev.object.contains("apiVersion")) ev.object["apiVersion"] = api_version_;
+    if (!ev.object.contains("kind")) ev.object["kind"] = kind_;
+    events_.push_back(std::move(ev));
+    cv_.notify_all();
+    return true;
+  }
+
+  std::unique_ptr<KubeClient> client_;
+  std::string api_version_, kind_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WatchEvent> events_;
+  bool ended_ = false, gone_ = false;
+  std::optional<Error> error_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WatchStream>> KubeStore::watch_objects(const std::string& api_version,
+                                                              const std::string& kind,
+                                                              const std::string& resource_version) {
+  auto r = resource(api_version, kind);
+  if (!r) return r.error();
+  auto client = KubeClient::create(client_->config());
+  if (!client) return client.error();
+  // The server ends a watch after timeoutSeconds; a little under five
+  // minutes, as client-go's reflector asks (with jitter there).
+  std::string path = api_path(*r, "", "") + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=290";
+  if (!resource_version.empty()) path += "&resourceVersion=" + client_->escape(resource_version);
+  return std::unique_ptr<WatchStream>(
+      std::make_unique<KubeWatchStream>(std::move(*client), path, api_version, kind));
 }
 
 }  // namespace axon::client

@@ -3,6 +3,7 @@
 // the lab's etcd (etcd_store.h).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,38 @@ namespace axon::client {
 
 enum class ApplyOutcome { created, configured, unchanged };
 std::string to_string(ApplyOutcome o);  // "created", "configured", "unchanged"
+
+// A kind's objects and the store's version of that list, to watch from.
+struct ListResult {
+  std::vector<Json> items;
+  std::string resource_version;
+};
+
+// One change seen by a watch. A bookmark carries only a newer version
+// (object.metadata.resourceVersion) to resume from.
+struct WatchEvent {
+  enum class Type { added, modified, deleted, bookmark };
+  Type type = Type::added;
+  Json object;  // the new state; for deleted, the last state
+};
+
+// What a watch has for its reader now.
+struct WatchBatch {
+  std::vector<WatchEvent> events;  // in the store's order
+  bool gone = false;    // the version watched from is too old (410 Gone, a compacted
+                        // revision): list again
+  bool closed = false;  // the stream ended (a server timeout): watch again from the last version
+};
+
+// A stream of changes to one kind, read on a thread of its own; destroying
+// it stops the stream.
+class WatchStream {
+ public:
+  virtual ~WatchStream() = default;
+  // What arrived within `timeout` (an empty batch when nothing did), or an
+  // error when the stream failed (the server is unreachable, refused it).
+  virtual Result<WatchBatch> next(std::chrono::milliseconds timeout) = 0;
+};
 
 class ClusterStore {
  public:
@@ -45,6 +78,16 @@ class ClusterStore {
 
   // Deletes the object; false when it was not there.
   virtual Result<bool> remove(const ObjectRef& ref) = 0;
+
+  // The objects of a kind (all namespaces) with the version to watch from.
+  virtual Result<ListResult> list_versioned(const std::string& api_version,
+                                            const std::string& kind) = 0;
+
+  // Changes to a kind (all namespaces) after `resource_version` (from a
+  // list_versioned or a later event).
+  virtual Result<std::unique_ptr<WatchStream>> watch_objects(const std::string& api_version,
+                                                             const std::string& kind,
+                                                             const std::string& resource_version) = 0;
 };
 
 // True when every field of `desired` is present in `live` with the same

@@ -89,6 +89,9 @@ class EtcdClient {
   Result<std::optional<bool>> remove_if(const std::string& key, int64_t expected);
   // Deletes every key under `prefix`; returns how many.
   Result<int64_t> remove_prefix(const std::string& prefix);
+  // Forgets the history before `revision` (watches from older revisions
+  // end with compact_revision set), as etcd's periodic compaction does.
+  Status compact(int64_t revision);
 
   // Leases: keys written with a lease disappear when it expires or is revoked.
   Result<int64_t> grant_lease(int64_t ttl_seconds);

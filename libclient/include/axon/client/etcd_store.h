@@ -34,6 +34,13 @@ class EtcdStore : public ClusterStore {
   // Deleting a Namespace deletes every object in it first, as Kubernetes'
   // namespace controller does.
   Result<bool> remove(const ObjectRef& ref) override;
+  // resourceVersion: the etcd revision of the list; watching from it
+  // watches from revision + 1 (a compacted revision: gone).
+  Result<ListResult> list_versioned(const std::string& api_version,
+                                    const std::string& kind) override;
+  Result<std::unique_ptr<WatchStream>> watch_objects(const std::string& api_version,
+                                                     const std::string& kind,
+                                                     const std::string& resource_version) override;
 
   // Replaces an object whose metadata.resourceVersion is the one read:
   // returns the new object, or an Error saying it changed meanwhile

@@ -3,9 +3,13 @@
 // server-side apply (PATCH application/apply-patch+yaml, fieldManager=axon).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include "axon/client/cluster_store.h"
 #include "axon/client/kubeconfig.h"
@@ -32,16 +36,29 @@ class KubeClient {
   KubeClient& operator=(const KubeClient&) = delete;
 
   // One request. A transport failure (TLS, connection) is an Error; any
-  // HTTP status is a response.
+  // HTTP status is a response. Safe from several threads (one at a time).
   Result<ApiResponse> call(const std::string& method, const std::string& path_and_query,
                            const std::string& body = "", const std::string& content_type = "");
+
+  // A GET whose body is read as it arrives, a line at a time (a watch), on
+  // a connection of its own: `on_line` returns false to end it, and `stop`
+  // ends it too (checked about once a second). The response has the status
+  // code, and the body when the code is not 200.
+  Result<ApiResponse> stream(const std::string& path_and_query,
+                             const std::function<bool(std::string_view)>& on_line,
+                             const std::atomic<bool>& stop);
 
   const KubeConfig& config() const { return config_; }
   std::string escape(const std::string& s);
 
  private:
+  struct Request;
+  void setup(void* handle, const std::string& method, const std::string& path,
+             const std::string& content_type, Request& req) const;
+  Error transport_error(int curl_code, const char* errbuf) const;
   explicit KubeClient(KubeConfig config);
   KubeConfig config_;
+  std::mutex mu_;         // call() and escape() share one handle: one at a time
   void* curl_ = nullptr;  // CURL*
 };
 
@@ -56,6 +73,13 @@ class KubeStore : public ClusterStore {
   Result<ApplyOutcome> apply(const Json& object) override;
   Result<ApplyOutcome> dry_run_apply(const Json& object) override;
   Result<bool> remove(const ObjectRef& ref) override;
+  // A kind whose CRD is not installed lists empty, with no version.
+  Result<ListResult> list_versioned(const std::string& api_version,
+                                    const std::string& kind) override;
+  // ?watch=1 with bookmarks, on a connection of its own.
+  Result<std::unique_ptr<WatchStream>> watch_objects(const std::string& api_version,
+                                                     const std::string& kind,
+                                                     const std::string& resource_version) override;
 
  private:
   Result<ApplyOutcome> server_side_apply(const Json& object, bool dry_run);
