@@ -123,6 +123,26 @@ Status Agent::start() {
   etcd_ = std::shared_ptr<client::EtcdClient>(std::move(*etcd));
   store_ = std::make_unique<client::EtcdStore>(etcd_);
   identity_store_ = std::make_unique<agent::IdentityStore>(etcd_);
+  auto wake = [this] {
+    std::lock_guard lock(wake_mu_);
+    woken_ = true;
+    wake_cv_.notify_all();
+  };
+  auto watch = [&](const std::string& api_version, const std::string& kind) {
+    auto inf = std::make_unique<client::Informer>(*store_, api_version, kind);
+    inf->on_change(wake);
+    inf->start();
+    return inf;
+  };
+  nodes_ = watch("v1", "Node");
+  pods_ = watch("v1", "Pod");
+  namespaces_ = watch("v1", "Namespace");
+  services_watch_ = watch("v1", "Service");
+  slices_ = watch("discovery.k8s.io/v1", "EndpointSlice");
+  for (auto kind : kPolicyKinds) {
+    policy_informers_.push_back(
+        watch(std::string(policy::api_version(kind)), std::string(policy::kind_name(kind))));
+  }
 
   // The node's pod CIDR (ipam: kubernetes — the Node's spec.podCIDR).
   std::string cidr;
@@ -133,6 +153,14 @@ Status Agent::start() {
   }
   if (cidr.empty())
     return Error{"node " + c_.node + " has no spec.podCIDR (ipam mode " + c_.ipam_mode + ")"};
+  for (auto* inf : {nodes_.get(), pods_.get(), namespaces_.get(), services_watch_.get(), slices_.get()}) {
+    if (!inf->wait_synced(std::chrono::seconds(30)))
+      return Error{"cannot list " + inf->kind() + " objects: " + inf->last_error()};
+  }
+  for (auto& inf : policy_informers_) {
+    if (!inf->wait_synced(std::chrono::seconds(30)))
+      return Error{"cannot list " + inf->kind() + " objects: " + inf->last_error()};
+  }
   auto ipam = agent::NodeIpam::create(cidr, c_.run_dir + "/ipam");
   if (!ipam) return ipam.error();
   ipam_ = std::move(*ipam);
@@ -431,15 +459,11 @@ void Agent::sync_ipcache(const std::vector<Json>& pods,
 }
 
 void Agent::sync_services() {
-  auto svcs = store_->list("v1", "Service", "", "");
-  auto slices = store_->list("discovery.k8s.io/v1", "EndpointSlice", "", "");
-  if (!svcs || !slices) {
-    note_error("services", !svcs ? svcs.error().str() : slices.error().str());
-    return;
-  }
+  const auto svcs = services_watch_->list();
+  const auto slices = slices_->list();
   // Ready backends per service and port name.
   std::map<std::string, std::map<std::string, std::vector<datapath::Backend>>> backends;
-  for (const auto& s : *slices) {
+  for (const auto& s : slices) {
     const std::string svc =
         s["metadata"].value("namespace", "") + "/" +
         s["metadata"].value("labels", Json::object()).value("kubernetes.io/service-name", "");
@@ -458,7 +482,7 @@ void Agent::sync_services() {
     }
   }
   std::map<datapath::ServiceKey, ServiceInfo> want;
-  for (const auto& s : *svcs) {
+  for (const auto& s : svcs) {
     const std::string name =
         s["metadata"].value("namespace", "") + "/" + s["metadata"].value("name", "");
     const std::string type = s["spec"].value("type", "ClusterIP");
@@ -506,41 +530,54 @@ void Agent::sync_services() {
   }
 }
 
-bool agent_watches_key(std::string_view key) {
-  // The kinds sync() and its parts read: kRegistryPrefix + group/plural/.
-  static constexpr std::string_view kinds[] = {
-      "core/nodes/",
-      "core/pods/",
-      "core/namespaces/",
-      "core/services/",
-      "discovery.k8s.io/endpointslices/",
-      "networking.k8s.io/networkpolicies/",
-      "cilium.io/ciliumnetworkpolicies/",
-      "cilium.io/ciliumclusterwidenetworkpolicies/",
-  };
-  if (!key.starts_with(client::kRegistryPrefix)) return false;
-  key.remove_prefix(std::string_view(client::kRegistryPrefix).size());
-  for (auto k : kinds) {
-    if (key.starts_with(k)) return true;
+void Agent::sync() {
+  std::string watch_errors;
+  for (const auto* inf : {nodes_.get(), pods_.get(), namespaces_.get(), services_watch_.get(),
+                          slices_.get()}) {
+    if (auto e = inf->last_error(); !e.empty()) watch_errors += inf->kind() + ": " + e + "; ";
   }
-  return false;
+  // The caches keep their last state while the store is away: the datapath
+  // keeps enforcing what it was given.
+  note_error("store", watch_errors.empty() ? "" : "watching the store: " + watch_errors);
+  const auto nodes = nodes_->list();
+  const auto pods = pods_->list();
+  std::map<std::string, Json> namespaces;
+  for (auto& n : namespaces_->list()) {
+    std::string name = n["metadata"].value("name", "");  // before the move (Json's = takes a value)
+    namespaces[name] = std::move(n);
+  }
+  sync_nodes(nodes);
+  sync_ipcache(pods, namespaces);
+  sync_services();
+  sync_policy(pods);
 }
 
-void Agent::sync() {
-  auto nodes = store_->list("v1", "Node", "", "");
-  auto pods = store_->list("v1", "Pod", "", "");
-  auto nss = store_->list("v1", "Namespace", "", "");
-  if (!nodes || !pods || !nss) {
-    note_error("store", "cannot list the cluster's objects");
-    return;
+client::Informer::Stats Agent::watch_stats() const {
+  client::Informer::Stats total;
+  std::vector<const client::Informer*> all = {nodes_.get(), pods_.get(), namespaces_.get(),
+                                              services_watch_.get(), slices_.get()};
+  for (const auto& p : policy_informers_) all.push_back(p.get());
+  for (const auto* inf : all) {
+    if (inf == nullptr) continue;
+    auto st = inf->stats();
+    total.lists += st.lists;
+    total.watches += st.watches;
+    total.events += st.events;
+    total.gone += st.gone;
+    total.errors += st.errors;
   }
-  note_error("store", "");
-  std::map<std::string, Json> namespaces;
-  for (const auto& n : *nss) namespaces[n["metadata"].value("name", "")] = n;
-  sync_nodes(*nodes);
-  sync_ipcache(*pods, namespaces);
-  sync_services();
-  sync_policy(*pods);
+  return total;
+}
+
+bool Agent::wait_for_change(std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {
+  std::unique_lock lock(wake_mu_);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!woken_ && !stop.load() && std::chrono::steady_clock::now() < until) {
+    wake_cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  const bool woken = woken_;
+  woken_ = false;
+  return woken;
 }
 
 int Agent::run(const std::atomic<bool>& stop) {
@@ -548,13 +585,8 @@ int Agent::run(const std::atomic<bool>& stop) {
     log::error("agent of {} cannot start: {}", c_.node, st.error().str());
     return 1;
   }
-  std::unique_ptr<client::EtcdWatch> watch;
   bool cni_installed = false;
   while (!stop.load()) {
-    if (!watch) {
-      auto w = etcd_->watch(client::kRegistryPrefix, 0);
-      if (w) watch = std::move(*w);
-    }
     sync();
     if (!cni_installed) {
       install_cni();
@@ -562,31 +594,18 @@ int Agent::run(const std::atomic<bool>& stop) {
       ready_.store(true);
       log::info("agent of {} ready; CNI configuration installed", c_.node);
     }
-    if (watch) {
-      // Resync when something the agent acts on changed, and every 2 s
-      // regardless. Leases, Events, Deployments and the like change often
-      // and do not matter to the datapath: they wake nothing.
-      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      bool relevant = false;
-      while (!relevant && watch && !stop.load()) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            until - std::chrono::steady_clock::now());
-        if (left.count() <= 0) break;
-        auto batch = watch->next(left);
-        if (!batch) break;
-        if (batch->canceled) {
-          watch.reset();
-          break;
-        }
-        for (const auto& e : batch->events) relevant = relevant || agent_watches_key(e.kv.key);
-      }
-      // What else arrived with it: one sync for a burst.
-      while (relevant && watch && watch->next(std::chrono::milliseconds(20))) {
-      }
-    } else {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+    // Sync again when a watched kind changed (a burst of changes: once,
+    // 20 ms after it began), and every 10 s from the caches regardless (no
+    // request to the store: routes and rules someone removed come back).
+    if (wait_for_change(std::chrono::seconds(10), stop)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::lock_guard lock(wake_mu_);
+      woken_ = false;
     }
   }
+  for (auto* inf : {nodes_.get(), pods_.get(), namespaces_.get(), services_watch_.get(), slices_.get()})
+    inf->stop();
+  for (auto& p : policy_informers_) p->stop();
   log::info("agent of {} stopping; the datapath keeps running from its pinned maps", c_.node);
   return 0;
 }

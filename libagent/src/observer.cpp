@@ -5,7 +5,6 @@
 
 #include "axon/base/log.h"
 #include "axon/base/strings.h"
-#include "axon/client/etcd_store.h"
 #include "axon/datapath/drop_reason.h"
 #include "axon/hubble/flow_decoder.h"
 
@@ -43,8 +42,7 @@ std::vector<hubble::FlowEndpoint::Workload> workloads_of(const Json& pod) {
 // decoding never waits on the agent's lock or the store).
 class AgentEnricher final : public hubble::FlowEnricher {
  public:
-  AgentEnricher(Agent& agent, std::unique_ptr<client::EtcdStore> store)
-      : agent_(agent), store_(std::move(store)) {}
+  explicit AgentEnricher(Agent& agent) : agent_(agent) {}
 
   // Refreshes when older than `max_age`.
   void refresh(Clock::duration max_age) const {
@@ -68,10 +66,9 @@ class AgentEnricher final : public hubble::FlowEnricher {
               ? hubble::FlowService{"", s.name}
               : hubble::FlowService{s.name.substr(0, slash), s.name.substr(slash + 1)};
     }
-    auto pods = store_ ? store_->list("v1", "Pod", "", "") : Result<std::vector<Json>>(Error{""});
-    if (!pods) return;  // keep what we had
+    // The agent's cache of the store's pods (kept by watching): no request.
     pods_.clear();
-    for (const auto& pod : *pods) {
+    for (const auto& pod : agent_.pods()) {
       auto ip = datapath::parse_ipv4(client::member(pod, "status").value("podIP", ""));
       if (!ip || client::member(pod["spec"], "hostNetwork").is_boolean()) continue;
       hubble::FlowEndpoint ep;
@@ -106,7 +103,6 @@ class AgentEnricher final : public hubble::FlowEnricher {
 
  private:
   Agent& agent_;
-  std::unique_ptr<client::EtcdStore> store_;
   mutable Clock::time_point refreshed_{};
   mutable std::map<uint32_t, hubble::FlowEndpoint> pods_;
   mutable std::map<uint32_t, std::vector<std::string>> identities_;
@@ -136,7 +132,24 @@ DatapathMetrics::DatapathMetrics(hubble::MetricsRegistry& r)
                              "Packets passed straight into a pod of this node (eBPF host "
                              "routing), past the node's IP stack")),
       events_lost_(r.counter("axon_datapath_events_lost_total",
-                             "Datapath events lost to a full ring buffer")) {}
+                             "Datapath events lost to a full ring buffer")),
+      store_requests_(r.counter("axon_store_requests_total",
+                                "Requests the agent made of the cluster store to follow it: "
+                                "lists (at start, and again when a watch's version was gone) "
+                                "and watches opened",
+                                {"verb"})),
+      store_events_(r.counter("axon_store_watch_events_total",
+                              "Changes the agent's watches delivered")),
+      store_errors_(r.counter("axon_store_errors_total",
+                              "Failed lists and watches of the cluster store (retried with "
+                              "backoff)")) {}
+
+void DatapathMetrics::set_store(const client::Informer::Stats& st) {
+  store_requests_.set({"list"}, static_cast<double>(st.lists));
+  store_requests_.set({"watch"}, static_cast<double>(st.watches));
+  store_events_.set({}, static_cast<double>(st.events));
+  store_errors_.set({}, static_cast<double>(st.errors));
+}
 
 void DatapathMetrics::set(const datapath::Stats& st) {
   for (const auto& [key, count] : st.packets) {
@@ -188,6 +201,7 @@ Status FlowObserver::start() {
     metrics_->set_ring(ring_->stats());
     if (const auto* dp = agent_.datapath()) {
       if (auto st = dp->stats()) datapath_metrics_->set(*st);
+      datapath_metrics_->set_store(agent_.watch_stats());
     }
   });
   if (http) {
@@ -218,13 +232,7 @@ void FlowObserver::run() {
     log::error("flow observer: cannot read datapath events: {}", reader.error().str());
     return;
   }
-  std::unique_ptr<client::EtcdStore> store;
-  if (auto etcd = client::EtcdClient::connect(c.store, 10s)) {
-    store = std::make_unique<client::EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd)));
-  } else {
-    log::warn("flow observer: no store ({}): flows carry no pod names", etcd.error().str());
-  }
-  AgentEnricher enricher(agent_, std::move(store));
+  AgentEnricher enricher(agent_);
   enricher.refresh(0s);
   hubble::FlowDecoder decoder({c.node, {}, c.cluster, 0}, &enricher);
   uint64_t lost_seen = 0;

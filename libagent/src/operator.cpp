@@ -6,6 +6,9 @@
 
 #include <unistd.h>
 
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -14,6 +17,7 @@
 #include "axon/base/log.h"
 #include "axon/client/endpointslices.h"
 #include "axon/client/etcd_store.h"
+#include "axon/client/informer.h"
 #include "config_keys.h"
 
 namespace axon::agent {
@@ -68,28 +72,57 @@ class Leader {
   std::chrono::steady_clock::time_point renewed_;
 };
 
-Status sync_endpoint_slices(client::EtcdStore& store) {
-  auto services = store.list("v1", "Service", "", "");
-  auto pods = store.list("v1", "Pod", "", "");
-  auto slices = store.list("discovery.k8s.io/v1", "EndpointSlice", "",
-                           "endpointslice.kubernetes.io/managed-by=axon-operator");
-  if (!services) return services.error();
-  if (!pods) return pods.error();
-  if (!slices) return slices.error();
+// The operator's view of the store, kept by watching (informer.h).
+struct Caches {
+  Caches(client::ClusterStore& store, std::function<void()> wake)
+      : services(store, "v1", "Service"),
+        pods(store, "v1", "Pod"),
+        slices(store, "discovery.k8s.io/v1", "EndpointSlice"),
+        nodes(store, "v1", "Node"),
+        cilium_nodes(store, "cilium.io/v2", "CiliumNode") {
+    for (auto* i : all()) {
+      i->on_change(wake);
+      i->start();
+    }
+  }
+  std::vector<client::Informer*> all() { return {&services, &pods, &slices, &nodes, &cilium_nodes}; }
+  bool wait_synced(std::chrono::milliseconds timeout) {
+    for (auto* i : all()) {
+      if (!i->wait_synced(timeout)) return false;
+    }
+    return true;
+  }
+  client::Informer services, pods, slices, nodes, cilium_nodes;
+};
+
+// The EndpointSlices the operator manages, one per Service with a selector.
+Status sync_endpoint_slices(client::EtcdStore& store, Caches& caches) {
+  const auto services = caches.services.list();
+  const auto pods = caches.pods.list();
+  std::map<std::string, Json> live_slices;  // "ns/name" -> ours
+  for (auto& s : caches.slices.list()) {
+    const Json& meta = client::member(s, "metadata");
+    if (client::member(meta, "labels").value("endpointslice.kubernetes.io/managed-by", "") !=
+        "axon-operator")
+      continue;
+    std::string key = meta.value("namespace", "") + "/" + meta.value("name", "");  // before the move
+    live_slices[key] = std::move(s);
+  }
   std::set<std::string> wanted;
-  for (const auto& s : client::desired_endpoint_slices(*services, *pods)) {
-    wanted.insert(s["metadata"]["namespace"].get<std::string>() + "/" +
-                  s["metadata"]["name"].get<std::string>());
+  for (const auto& s : client::desired_endpoint_slices(services, pods)) {
+    const std::string key = s["metadata"]["namespace"].get<std::string>() + "/" +
+                            s["metadata"]["name"].get<std::string>();
+    wanted.insert(key);
     // Replace, not merge: an endpoint that went away must go from the list.
-    auto live = store.get(ObjectRef::of(s));
-    if (!live) return live.error();
-    if (*live && (**live)["endpoints"] == s["endpoints"] && (**live)["ports"] == s["ports"])
+    auto it = live_slices.find(key);
+    const Json* live = it == live_slices.end() ? nullptr : &it->second;
+    if (live != nullptr && (*live)["endpoints"] == s["endpoints"] && (*live)["ports"] == s["ports"])
       continue;
     Json next = s;
-    if (*live) next["metadata"]["resourceVersion"] = (**live)["metadata"]["resourceVersion"];
-    if (*live) {
+    if (live != nullptr) {
+      next["metadata"]["resourceVersion"] = (*live)["metadata"]["resourceVersion"];
       for (const char* f : {"uid", "creationTimestamp"})
-        next["metadata"][f] = (**live)["metadata"][f];
+        next["metadata"][f] = (*live)["metadata"][f];
     } else {
       next["metadata"]["uid"] = client::new_uid();
       next["metadata"]["creationTimestamp"] = client::now_rfc3339();
@@ -97,8 +130,7 @@ Status sync_endpoint_slices(client::EtcdStore& store) {
     auto r = store.update(next);
     if (!r && r.error().message.find("conflict") == std::string::npos) return r.error();
   }
-  for (const auto& s : *slices) {
-    std::string key = s["metadata"].value("namespace", "") + "/" + s["metadata"].value("name", "");
+  for (const auto& [key, s] : live_slices) {
     if (!wanted.count(key)) (void)store.remove(ObjectRef::of(s));
   }
   return {};
@@ -106,14 +138,13 @@ Status sync_endpoint_slices(client::EtcdStore& store) {
 
 // cluster-pool IPAM: each node gets the next free /mask from the pool, in
 // its CiliumNode's spec.ipam.podCIDRs.
-Status sync_pod_cidrs(client::EtcdStore& store, const std::string& pool, int mask) {
-  auto nodes = store.list("v1", "Node", "", "");
-  auto cns = store.list("cilium.io/v2", "CiliumNode", "", "");
-  if (!nodes) return nodes.error();
-  if (!cns) return cns.error();
+Status sync_pod_cidrs(client::EtcdStore& store, Caches& caches, const std::string& pool,
+                      int mask) {
+  const auto nodes = caches.nodes.list();
+  const auto cns = caches.cilium_nodes.list();
   std::set<std::string> taken;
   std::set<std::string> have;
-  for (const auto& cn : *cns) {
+  for (const auto& cn : cns) {
     have.insert(cn["metadata"].value("name", ""));
     for (const auto& c :
          client::member(client::member(client::member(cn, "spec"), "ipam"), "podCIDRs")) {
@@ -129,7 +160,7 @@ Status sync_pod_cidrs(client::EtcdStore& store, const std::string& pool, int mas
   const int plen = std::stoi(pool.substr(slash + 1));
   const uint32_t base = (a << 24) | (b << 16) | (c << 8) | d;
   const uint32_t count = plen < mask ? 1u << (mask - plen) : 1u;
-  for (const auto& n : *nodes) {
+  for (const auto& n : nodes) {
     const std::string name = n["metadata"].value("name", "");
     if (have.count(name)) continue;
     for (uint32_t i = 0; i < count; ++i) {
@@ -182,20 +213,25 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
   IdentityGarbageCollector gc(gc_grace);
   auto next_gc = std::chrono::steady_clock::now();
   Leader leader(*shared, host);
-  std::unique_ptr<client::EtcdWatch> watch;
+  std::mutex wake_mu;
+  std::condition_variable wake_cv;
+  bool woken = false;
+  Caches caches(store, [&] {
+    std::lock_guard lock(wake_mu);
+    woken = true;
+    wake_cv.notify_all();
+  });
+  while (!stop.load() && !caches.wait_synced(std::chrono::seconds(1))) {
+  }
   while (!stop.load()) {
     if (!leader.check()) {
       std::this_thread::sleep_for(std::chrono::seconds(2));
       continue;
     }
-    if (!watch) {
-      auto w = shared->watch(client::kRegistryPrefix, 0);
-      if (w) watch = std::move(*w);
-    }
-    if (auto st = sync_endpoint_slices(store); !st)
+    if (auto st = sync_endpoint_slices(store, caches); !st)
       log::warn("endpoint slices: {}", st.error().str());
     if (ipam == "cluster-pool") {
-      if (auto st = sync_pod_cidrs(store, pool.substr(0, pool.find(' ')), mask); !st)
+      if (auto st = sync_pod_cidrs(store, caches, pool.substr(0, pool.find(' ')), mask); !st)
         log::warn("pod CIDRs: {}", st.error().str());
     }
     if (std::chrono::steady_clock::now() >= next_gc) {
@@ -205,13 +241,17 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
         log::info("identity {} released: no pod has had its labels for {}s", id, gc_grace.count());
       next_gc = std::chrono::steady_clock::now() + std::min(gc_grace, std::chrono::seconds(60));
     }
-    if (watch) {
-      auto batch = watch->next(std::chrono::seconds(1));
-      if (batch && batch->canceled) watch.reset();
-      while (watch && watch->next(std::chrono::milliseconds(20))) {
-      }
+    // Until a watched kind changes (a burst: once, 20 ms after it began),
+    // and at least every second (the lease and the garbage collector).
+    std::unique_lock lock(wake_mu);
+    if (wake_cv.wait_for(lock, std::chrono::seconds(1), [&] { return woken || stop.load(); })) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      lock.lock();
     }
+    woken = false;
   }
+  for (auto* i : caches.all()) i->stop();
   leader.release();
   return 0;
 }

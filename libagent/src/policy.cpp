@@ -51,12 +51,6 @@ policy::NamedPorts named_ports_of(const Json& pod) {
   return out;
 }
 
-constexpr policy::PolicyKind kPolicyKinds[] = {
-    policy::PolicyKind::cilium_network_policy,
-    policy::PolicyKind::cilium_clusterwide_network_policy,
-    policy::PolicyKind::network_policy,
-};
-
 }  // namespace
 
 void Agent::policy_upsert_identities_locked() {
@@ -170,18 +164,11 @@ void Agent::policy_write_locked() {
 }
 
 void Agent::sync_policy(const std::vector<Json>& pods) {
-  // Read the store outside the lock: the CNI plugin waits on it.
+  // Read the caches outside the lock: the CNI plugin waits on it.
   std::vector<std::pair<policy::PolicyKind, Json>> objects;
-  for (auto kind : kPolicyKinds) {
-    auto listed = store_->list(std::string(policy::api_version(kind)),
-                               std::string(policy::kind_name(kind)), "", "");
-    if (!listed) {
-      note_error("policies", listed.error().str());
-      return;
-    }
-    for (auto& o : *listed) objects.emplace_back(kind, std::move(o));
+  for (size_t i = 0; i < std::size(kPolicyKinds); ++i) {
+    for (auto& o : policy_informers_[i]->list()) objects.emplace_back(kPolicyKinds[i], std::move(o));
   }
-  note_error("policies", "");
 
   std::lock_guard lock(mu_);
   for (const auto& p : pods) {

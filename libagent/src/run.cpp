@@ -247,7 +247,13 @@ int run_agent(const AgentRunOptions& p, std::atomic<bool>& stop) {
   std::thread health(serve_health, std::ref(agent), config->health_port, std::cref(stop));
   FlowObserver flows(agent);  // Hubble's observer (observer.h)
   if (auto st = flows.start(); !st) log::error("flow observer: {}", st.error().str());
-  int rc = agent.run(stop);
+  int rc = 1;
+  try {
+    rc = agent.run(stop);
+  } catch (const std::exception& e) {
+    // A bug, not the cluster's doing: say what, stop in order (the kubelet restarts us).
+    log::error("agent of {} failed: {}", config->node, e.what());
+  }
   stop.store(true);  // the health thread too
   flows.stop();
   server->Shutdown();

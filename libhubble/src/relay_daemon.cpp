@@ -6,6 +6,7 @@
 #include "axon/base/log.h"
 #include "axon/base/strings.h"
 #include "axon/client/etcd_store.h"
+#include "axon/client/informer.h"
 #include "axon/hubble/forwarder.h"
 #include "axon/hubble/metrics.h"
 #include "axon/hubble/observer.h"
@@ -16,24 +17,28 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The nodes of the store, refreshed by refresh() (the relay's main loop);
-// upstreams() answers from the last list.
+// The nodes of the store, kept by watching; refresh() (the relay's main
+// loop) turns them into upstreams, which upstreams() answers from.
 class StoreUpstreams final : public UpstreamDiscovery {
  public:
   StoreUpstreams(std::unique_ptr<client::EtcdStore> store,
                  std::function<std::string(const std::string&)> node_target)
-      : store_(std::move(store)), node_target_(std::move(node_target)) {}
+      : store_(std::move(store)),
+        nodes_(*store_, "v1", "Node"),
+        node_target_(std::move(node_target)) {
+    nodes_.start();
+    (void)nodes_.wait_synced(std::chrono::seconds(10));
+  }
 
   std::vector<Upstream> upstreams() const override {
     std::lock_guard lock(mu_);
     return list_;
   }
 
+  // From the watched Nodes: no request to the store.
   void refresh() {
-    auto nodes = store_->list("v1", "Node", "", "");
-    if (!nodes) return;
     std::vector<Upstream> list;
-    for (const auto& n : *nodes) {
+    for (const auto& n : nodes_.list()) {
       Upstream u;
       u.name = n["metadata"].value("name", "");
       std::string ip;
@@ -57,6 +62,7 @@ class StoreUpstreams final : public UpstreamDiscovery {
 
  private:
   std::unique_ptr<client::EtcdStore> store_;
+  client::Informer nodes_;
   std::function<std::string(const std::string&)> node_target_;
   mutable std::mutex mu_;
   std::vector<Upstream> list_;

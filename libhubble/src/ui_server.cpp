@@ -13,6 +13,7 @@
 #include "axon/base/embedded.h"
 #include "axon/base/log.h"
 #include "axon/client/etcd_store.h"
+#include "axon/client/informer.h"
 #include "axon/hubble/client.h"
 
 std::span<const axon::EmbeddedFile> axon_ui_assets();  // generated: cmake/EmbedFiles.cmake
@@ -75,24 +76,31 @@ void follow_relay(const std::string& target, size_t backfill, FlowCache& cache,
   }
 }
 
-// The store's namespaces, so the picker lists quiet ones too.
+// The store's namespaces, so the picker lists quiet ones too: watched, so
+// a new namespace shows at once and nothing is listed again.
 void watch_namespaces(const std::string& store, FlowCache& cache, const std::atomic<bool>& stop) {
   std::unique_ptr<client::EtcdStore> es;
-  while (!stop.load()) {
-    if (!es) {
-      if (auto etcd = client::EtcdClient::connect(store, 5s)) {
-        es = std::make_unique<client::EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd)));
-      }
+  while (!stop.load() && !es) {
+    if (auto etcd = client::EtcdClient::connect(store, 5s)) {
+      es = std::make_unique<client::EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd)));
+    } else {
+      for (int i = 0; i < 50 && !stop.load(); ++i) std::this_thread::sleep_for(100ms);
     }
-    if (es) {
-      if (auto list = es->list("v1", "Namespace", "", "")) {
-        std::set<std::string> names;
-        for (const auto& n : *list) names.insert(n["metadata"].value("name", ""));
-        cache.set_known_namespaces(std::move(names));
-      }
-    }
-    for (int i = 0; i < 50 && !stop.load(); ++i) std::this_thread::sleep_for(100ms);
   }
+  if (!es) return;
+  client::Informer namespaces(*es, "v1", "Namespace");
+  std::atomic<bool> changed{true};
+  namespaces.on_change([&] { changed.store(true); });
+  namespaces.start();
+  while (!stop.load()) {
+    if (changed.exchange(false)) {
+      std::set<std::string> names;
+      for (const auto& n : namespaces.list()) names.insert(n["metadata"].value("name", ""));
+      cache.set_known_namespaces(std::move(names));
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  namespaces.stop();
 }
 
 size_t query_number(const httplib::Request& req, const char* name, size_t fallback, size_t max) {

@@ -172,6 +172,27 @@ if awk -v n="$client_node" '$3 == n {f=1} END {exit !f}' <<<"$echo_pods"; then
     fail "no host-routed packets on $client_node (axon_datapath_host_routed_packets_total: '${routed}')"
   fi
 fi
+# The agents follow the store by watching: one list per kind at start, none
+# since, however much changed (pods came and went above).
+store_lists() {  # NODE_NS
+  ip netns exec "$1" curl -s -m 3 http://127.0.0.1:9965/metrics |
+    awk '/^axon_store_requests_total\{verb="list"\}/{print $2}'
+}
+lists_before=$(store_lists "$node1_ns")
+events=$(ip netns exec "$node1_ns" curl -s -m 3 http://127.0.0.1:9965/metrics |
+  awk '/^axon_store_watch_events_total /{print $2}')
+if [[ $lists_before == 8 ]]; then pass "agent store requests: 8 lists (one per kind it follows)"
+else fail "agent store lists: '$lists_before', want 8"; fi
+if [[ -n $events && $events != 0 ]]; then pass "... and $events changes from its watches"
+else fail "no watch events counted: '$events'"; fi
+printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: e2e-more}\n' | ax apply -f - > /dev/null
+sleep 3
+events_after=$(ip netns exec "$node1_ns" curl -s -m 3 http://127.0.0.1:9965/metrics |
+  awk '/^axon_store_watch_events_total /{print $2}')
+if python3 -c "import sys; sys.exit(0 if float('$events_after') > float('$events') else 1)"; then
+  pass "... a new Namespace reached the agent as a watch event ($events -> $events_after)"
+else fail "the new Namespace did not arrive as an event ($events -> $events_after)"; fi
+expect_eq "... and still 8 lists after it (no relist)" "$(store_lists "$node1_ns")" "$lists_before"
 # The relay's, in its pod (Hubble relay's :9966).
 metrics=$(in_pod kube-system app.kubernetes.io/name=hubble-relay curl -s -m 3 http://127.0.0.1:9966/metrics)
 expect_contains "relay metrics: GetFlows calls served" "$metrics" 'hubble_relay_get_flows_requests_total{follow="false"}'

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,7 @@
 
 #include "axon/base/result.h"
 #include "axon/client/etcd_store.h"
+#include "axon/client/informer.h"
 #include "axon/agent/identity_store.h"
 #include "axon/agent/ipam.h"
 #include "axon/datapath/datapath.h"
@@ -34,10 +36,12 @@ namespace axon::agent {
 
 using client::Json;
 
-// Whether a store key (kRegistryPrefix + group/plural/...) is of a kind the
-// agent acts on (nodes, pods, namespaces, Services, EndpointSlices,
-// policies): a change to one wakes its sync.
-bool agent_watches_key(std::string_view key);
+// The policy kinds the agent enforces, in the order of its policy informers.
+inline constexpr policy::PolicyKind kPolicyKinds[] = {
+    policy::PolicyKind::cilium_network_policy,
+    policy::PolicyKind::cilium_clusterwide_network_policy,
+    policy::PolicyKind::network_policy,
+};
 
 struct AgentConfig {
   std::string node;                 // NODE_NAME
@@ -111,6 +115,10 @@ class Agent {
   const datapath::Datapath* datapath() const { return ready() ? &*dp_ : nullptr; }
   std::vector<std::string> errors() const;
   size_t policy_count() const;
+  // The cluster's pods as the agent's watch holds them (empty before start).
+  std::vector<Json> pods() const { return pods_ ? pods_->list() : std::vector<Json>{}; }
+  // What the agent's watches cost the store: lists, watches, events.
+  client::Informer::Stats watch_stats() const;
   struct EndpointPolicyView {
     EndpointInfo endpoint;
     datapath::EndpointPolicy policy;             // as written to the map
@@ -140,9 +148,20 @@ class Agent {
   void restore_endpoints();
   void note_error(const std::string& what, const std::string& message);
 
+  // Waits until an informer reports a change (or `timeout`); true when one did.
+  bool wait_for_change(std::chrono::milliseconds timeout, const std::atomic<bool>& stop);
+  std::vector<Json> cached(const client::Informer& inf) const { return inf.list(); }
+
   AgentConfig c_;
   std::shared_ptr<client::EtcdClient> etcd_;
   std::unique_ptr<client::EtcdStore> store_;
+  // The kinds sync() reads, kept in step by watching (one list each at
+  // start, then watch events): no list per sync.
+  std::unique_ptr<client::Informer> nodes_, pods_, namespaces_, services_watch_, slices_;
+  std::vector<std::unique_ptr<client::Informer>> policy_informers_;  // kPolicyKinds' order
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool woken_ = false;
   std::unique_ptr<agent::IdentityStore> identity_store_;
   std::unique_ptr<agent::NodeIpam> ipam_;
   std::optional<datapath::Datapath> dp_;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "axon/agent/agent.h"
+#include "axon/client/informer.h"
 #include "axon/datapath/stats.h"
 #include "axon/hubble/metrics.h"
 #include "axon/hubble/observer.h"
@@ -37,6 +38,9 @@ class DatapathMetrics {
  public:
   explicit DatapathMetrics(hubble::MetricsRegistry& registry);
   void set(const datapath::Stats& stats);
+  // What the agent asked of the store since it started: lists (one per
+  // kind, then relists), watches opened, watch events, failures.
+  void set_store(const client::Informer::Stats& stats);
 
  private:
   hubble::MetricFamily& forward_packets_;
@@ -45,6 +49,9 @@ class DatapathMetrics {
   hubble::MetricFamily& drop_bytes_;
   hubble::MetricFamily& host_routed_;
   hubble::MetricFamily& events_lost_;
+  hubble::MetricFamily& store_requests_;
+  hubble::MetricFamily& store_events_;
+  hubble::MetricFamily& store_errors_;
 };
 
 class FlowObserver {
