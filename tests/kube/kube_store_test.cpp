@@ -8,10 +8,14 @@
 #include "axon/client/informer.h"
 #include "axon/client/kube_store.h"
 #include "kube_env.h"
+#include "store_fixtures.h"
 
 using namespace axon;
 using namespace axon::client;
 using namespace std::chrono_literals;
+using axon::test::config_map;
+using axon::test::eventually;
+using axon::test::name_space;
 
 namespace {
 
@@ -19,17 +23,6 @@ std::unique_ptr<KubeStore> store() {
   auto s = connect_kube(test::kube_server().kubeconfig(), "");
   REQUIRE_MESSAGE(s, (s ? "" : s.error().str()));
   return std::move(*s);
-}
-
-Json config_map(const std::string& ns, const std::string& name, const std::string& value) {
-  return {{"apiVersion", "v1"},
-          {"kind", "ConfigMap"},
-          {"metadata", {{"name", name}, {"namespace", ns}}},
-          {"data", {{"k", value}}}};
-}
-
-Json name_space(const std::string& name) {
-  return {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}};
 }
 
 std::vector<WatchEvent> read_events(WatchStream& w, size_t want) {
@@ -42,15 +35,6 @@ std::vector<WatchEvent> read_events(WatchStream& w, size_t want) {
     }
   }
   return out;
-}
-
-template <typename F>
-bool eventually(F cond) {
-  for (int i = 0; i < 200; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return cond();
 }
 
 }  // namespace

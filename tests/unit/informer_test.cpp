@@ -7,32 +7,14 @@
 #include <atomic>
 #include <thread>
 
+#include "store_fixtures.h"
 #include "test_lab.h"
 
 using namespace axon;
 using namespace axon::client;
 using namespace std::chrono_literals;
-
-namespace {
-
-Json config_map(const std::string& ns, const std::string& name, const std::string& value) {
-  return {{"apiVersion", "v1"},
-          {"kind", "ConfigMap"},
-          {"metadata", {{"name", name}, {"namespace", ns}}},
-          {"data", {{"k", value}}}};
-}
-
-// Polls `cond` for up to 10 s.
-template <typename F>
-bool eventually(F cond) {
-  for (int i = 0; i < 200; ++i) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return cond();
-}
-
-}  // namespace
+using axon::test::config_map;
+using axon::test::eventually;
 
 TEST_CASE("an informer lists once, then follows adds, changes and deletes by watching") {
   test::TestLab lab;
