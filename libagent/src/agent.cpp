@@ -153,11 +153,7 @@ Status Agent::start() {
   }
   if (cidr.empty())
     return Error{"node " + c_.node + " has no spec.podCIDR (ipam mode " + c_.ipam_mode + ")"};
-  for (auto* inf : {nodes_.get(), pods_.get(), namespaces_.get(), services_watch_.get(), slices_.get()}) {
-    if (!inf->wait_synced(std::chrono::seconds(30)))
-      return Error{"cannot list " + inf->kind() + " objects: " + inf->last_error()};
-  }
-  for (auto& inf : policy_informers_) {
+  for (auto* inf : informers()) {
     if (!inf->wait_synced(std::chrono::seconds(30)))
       return Error{"cannot list " + inf->kind() + " objects: " + inf->last_error()};
   }
@@ -532,8 +528,7 @@ void Agent::sync_services() {
 
 void Agent::sync() {
   std::string watch_errors;
-  for (const auto* inf : {nodes_.get(), pods_.get(), namespaces_.get(), services_watch_.get(),
-                          slices_.get()}) {
+  for (const auto* inf : informers()) {
     if (auto e = inf->last_error(); !e.empty()) watch_errors += inf->kind() + ": " + e + "; ";
   }
   // The caches keep their last state while the store is away: the datapath
@@ -552,13 +547,18 @@ void Agent::sync() {
   sync_policy(pods);
 }
 
+std::vector<client::Informer*> Agent::informers() const {
+  std::vector<client::Informer*> all;
+  for (const auto* p : {&nodes_, &pods_, &namespaces_, &services_watch_, &slices_}) {
+    if (*p) all.push_back(p->get());
+  }
+  for (const auto& p : policy_informers_) all.push_back(p.get());
+  return all;
+}
+
 client::Informer::Stats Agent::watch_stats() const {
   client::Informer::Stats total;
-  std::vector<const client::Informer*> all = {nodes_.get(), pods_.get(), namespaces_.get(),
-                                              services_watch_.get(), slices_.get()};
-  for (const auto& p : policy_informers_) all.push_back(p.get());
-  for (const auto* inf : all) {
-    if (inf == nullptr) continue;
+  for (const auto* inf : informers()) {
     auto st = inf->stats();
     total.lists += st.lists;
     total.watches += st.watches;
@@ -603,9 +603,7 @@ int Agent::run(const std::atomic<bool>& stop) {
       woken_ = false;
     }
   }
-  for (auto* inf : {nodes_.get(), pods_.get(), namespaces_.get(), services_watch_.get(), slices_.get()})
-    inf->stop();
-  for (auto& p : policy_informers_) p->stop();
+  for (auto* inf : informers()) inf->stop();
   log::info("agent of {} stopping; the datapath keeps running from its pinned maps", c_.node);
   return 0;
 }

@@ -69,6 +69,19 @@ std::string transport_hint(CURLcode rc, const std::string& detail, const KubeCon
   return "";
 }
 
+// The items of a List; items may omit apiVersion and kind, which are filled in.
+std::vector<Json> items_of(const Json& list, const std::string& api_version,
+                           const std::string& kind) {
+  std::vector<Json> items;
+  for (const auto& item : member(list, "items")) {
+    Json o = item;
+    if (!o.contains("apiVersion")) o["apiVersion"] = api_version;
+    if (!o.contains("kind")) o["kind"] = kind;
+    items.push_back(std::move(o));
+  }
+  return items;
+}
+
 }  // namespace
 
 std::string describe_api_error(const ApiResponse& r) {
@@ -336,16 +349,7 @@ Result<std::vector<Json>> KubeStore::list(const std::string& api_version, const 
   // A kind whose CRD is not installed has no objects.
   if (resp->code == 404) return std::vector<Json>();
   if (resp->code / 100 != 2) return Error{"list " + r->plural + ": " + describe_api_error(*resp)};
-  std::vector<Json> items;
-  if (resp->body.contains("items") && resp->body["items"].is_array()) {
-    for (auto& item : resp->body["items"]) {
-      // List items may omit apiVersion and kind.
-      if (!item.contains("apiVersion")) item["apiVersion"] = api_version;
-      if (!item.contains("kind")) item["kind"] = kind;
-      items.push_back(item);
-    }
-  }
-  return items;
+  return items_of(resp->body, api_version, kind);
 }
 
 Result<ApplyOutcome> KubeStore::apply(const Json& object) {
@@ -396,12 +400,7 @@ Result<ListResult> KubeStore::list_versioned(const std::string& api_version,
   if (resp->code == 404) return out;  // the kind's CRD is not installed
   if (resp->code / 100 != 2) return Error{"list " + r->plural + ": " + describe_api_error(*resp)};
   out.resource_version = member(resp->body, "metadata").value("resourceVersion", "");
-  for (auto& item : member(resp->body, "items")) {
-    Json o = item;
-    if (!o.contains("apiVersion")) o["apiVersion"] = api_version;
-    if (!o.contains("kind")) o["kind"] = kind;
-    out.items.push_back(std::move(o));
-  }
+  out.items = items_of(resp->body, api_version, kind);
   return out;
 }
 

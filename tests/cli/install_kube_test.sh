@@ -128,8 +128,11 @@ kube DELETE /apis/apps/v1/namespaces/kube-system/daemonsets/axon-agent > /dev/nu
 # client CA) but with no role: 403 Forbidden, naming the verb and resource.
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=nobody" -keyout nobody.key -out nobody.csr 2>/dev/null
 openssl x509 -req -in nobody.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out nobody.crt 2>/dev/null
-sed -e "s|client-certificate-data: .*|client-certificate-data: $(base64 -w0 < nobody.crt)|" \
-    -e "s|client-key-data: .*|client-key-data: $(base64 -w0 < nobody.key)|" kc.yaml > nobody.yaml
+with_cert() {  # NAME: kc.yaml with NAME.crt/NAME.key as the client certificate -> NAME.yaml
+  sed -e "s|client-certificate-data: .*|client-certificate-data: $(base64 -w0 < "$1.crt")|" \
+      -e "s|client-key-data: .*|client-key-data: $(base64 -w0 < "$1.key")|" kc.yaml > "$1.yaml"
+}
+with_cert nobody
 "$AXON" install "${FIXED[@]}" --kubeconfig nobody.yaml > out 2> err; rc=$?
 expect_eq "a user without roles: exit 1" "$rc" 1
 expect_contains "... 403 Forbidden, naming the user" "$(cat err)" '403 Forbidden'
@@ -137,8 +140,7 @@ expect_contains "... and what it may not do" "$(cat err)" 'User "nobody" cannot'
 
 # 8. A client certificate of another CA: the API server does not know the user.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=stranger" -keyout stranger.key -out stranger.crt 2>/dev/null
-sed -e "s|client-certificate-data: .*|client-certificate-data: $(base64 -w0 < stranger.crt)|" \
-    -e "s|client-key-data: .*|client-key-data: $(base64 -w0 < stranger.key)|" kc.yaml > stranger.yaml
+with_cert stranger
 "$AXON" install "${FIXED[@]}" --kubeconfig stranger.yaml > out 2> err; rc=$?
 expect_eq "untrusted client certificate: exit 1" "$rc" 1
 expect_contains "... 401 Unauthorized" "$(cat err)" "401 Unauthorized"

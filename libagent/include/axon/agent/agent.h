@@ -150,7 +150,8 @@ class Agent {
 
   // Waits until an informer reports a change (or `timeout`); true when one did.
   bool wait_for_change(std::chrono::milliseconds timeout, const std::atomic<bool>& stop);
-  std::vector<Json> cached(const client::Informer& inf) const { return inf.list(); }
+  // Every informer of the agent (the five kinds, then the policy kinds).
+  std::vector<client::Informer*> informers() const;
 
   AgentConfig c_;
   std::shared_ptr<client::EtcdClient> etcd_;
