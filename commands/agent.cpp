@@ -20,13 +20,17 @@ void setup_agent(CommandBuilder& b) {
   b.description(
       "Run the node agent: the eBPF datapath of this node, IPAM and endpoints for the CNI "
       "plugin, identities, routes to other nodes, Services and policy. Started by the DaemonSet "
-      "`axon install` renders; in the lab, the kubelet runs it in each node's namespace.");
+      "`axon install` renders; in the lab, the kubelet runs it in each node's namespace. Its store: "
+      "the lab's etcd (AXON_STORE), else the Kubernetes API of --kubeconfig, else the pod's "
+      "service account (KUBERNETES_SERVICE_HOST/PORT).");
   b.option("--config-dir", p.run.config_dir, "DIR",
            "The agent's configuration (the axon-config ConfigMap)");
   b.option("--cni-conf-dir", p.run.cni_conf_dir, "DIR", "Where to install the CNI configuration");
   b.option("--cni-bin-dir", p.run.cni_bin_dir, "DIR", "Where to install the CNI plugin");
-  b.action([&p] {
+  b.action([&p, &ctx = b.ctx()] {
     cli::handle_stop_signals();
+    p.run.kubeconfig = ctx.global.kubeconfig;  // --kubeconfig / KUBECONFIG
+    p.run.kube_context = ctx.global.kube_context;
     return agent::run_agent(p.run, cli::stop_flag());
   });
 }

@@ -33,9 +33,14 @@ int run_relay(cli::Context& ctx, const RelayParams& p) {
   log::set_max_level(std::max(log::max_level(), log::Level::info));
 
   hubble::RelayDaemonOptions o;
-  o.store = p.store.empty() ? ctx.env("AXON_STORE") : p.store;
-  std::optional<lab::LabPaths> lab = lab::lab_from_store_target(o.store);
-  if (o.store.empty()) {
+  o.store.etcd = p.store.empty() ? ctx.env("AXON_STORE") : p.store;
+  o.store.kubeconfig = ctx.global.kubeconfig;
+  o.store.context = ctx.global.kube_context;
+  std::optional<lab::LabPaths> lab = lab::lab_from_store_target(o.store.etcd);
+  // On Kubernetes: --kubeconfig, or the pod's service account.
+  const bool kubernetes = o.store.etcd.empty() && (!o.store.kubeconfig.empty() ||
+                                                   !ctx.env("KUBERNETES_SERVICE_HOST").empty());
+  if (o.store.etcd.empty() && !kubernetes) {
     // On the machine itself: the lab that is up.
     auto found = lab::find_lab(ctx.global.state_dir, ctx.global.lab);
     if (!found) {
@@ -44,7 +49,7 @@ int run_relay(cli::Context& ctx, const RelayParams& p) {
       return cli::kExitFailed;
     }
     lab = *found;
-    o.store = lab->etcd_target();
+    o.store.etcd = lab->etcd_target();
   }
   std::string socket = p.socket;
   if (lab) {
@@ -74,7 +79,8 @@ void setup(CommandBuilder& b) {
   b.description(
       "Run the flow relay (Hubble relay's job; started by the hubble-relay Deployment): one "
       "Observer API over every node's agent, flows merged in time order, unreachable nodes "
-      "reported. Nodes come from the store (AXON_STORE, or the lab that is up). In a lab it "
+      "reported. Nodes come from the store: the lab's etcd (--store, AXON_STORE), the Kubernetes API "
+      "(--kubeconfig, or the pod's service account), else the lab that is up. In a lab it "
       "serves <state-dir>/<lab>/relay.sock, where `axon observe` reads by default.");
   b.option("--listen-address", p.listen_address, "ADDR",
            "TCP address to serve on (\":4245\": every address of the relay's network namespace; "

@@ -52,7 +52,17 @@ int run_ui(cli::Context& ctx, const UiParams& p) {
     }
   }
 
-  if (auto st = hubble::ui::serve({host, port, relay, store, p.buffer}, cli::stop_flag()); !st) {
+  // The namespaces' store: the lab's etcd, else the Kubernetes API
+  // (--kubeconfig or the pod's service account), else none.
+  std::optional<client::StoreTarget> target;
+  if (!store.empty() || !ctx.global.kubeconfig.empty() ||
+      !ctx.env("KUBERNETES_SERVICE_HOST").empty()) {
+    target.emplace();
+    target->etcd = store;
+    target->kubeconfig = ctx.global.kubeconfig;
+    target->context = ctx.global.kube_context;
+  }
+  if (auto st = hubble::ui::serve({host, port, relay, target, p.buffer}, cli::stop_flag()); !st) {
     ctx.err << "Error: " << st.error().str() << "\n";
     return cli::kExitFailed;
   }

@@ -48,14 +48,9 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   if (node == nullptr || *node == '\0')
     return Error{"NODE_NAME is not set (the DaemonSet sets it from spec.nodeName)"};
   c.node = node;
-  const char* store = std::getenv("AXON_STORE");
-  if (store == nullptr || *store == '\0') {
-    return Error{
-        "AXON_STORE is not set: this version of the agent runs in axon's lab (its store is the "
-        "lab's "
-        "etcd); the Kubernetes API backend for agents is not built yet"};
-  }
-  c.store = store;
+  // The lab's etcd (AXON_STORE), a kubeconfig (KUBECONFIG), or the pod's
+  // service account (connect.h).
+  c.store = client::store_target_from_env();
   return c;
 }
 
@@ -118,11 +113,10 @@ size_t Agent::policy_count() const {
 }
 
 Status Agent::start() {
-  auto etcd = client::EtcdClient::connect(c_.store, std::chrono::seconds(30));
-  if (!etcd) return etcd.error();
-  etcd_ = std::shared_ptr<client::EtcdClient>(std::move(*etcd));
-  store_ = std::make_unique<client::EtcdStore>(etcd_);
-  identity_store_ = std::make_unique<agent::IdentityStore>(etcd_);
+  auto store = client::connect_store(c_.store);
+  if (!store) return store.error();
+  store_ = std::move(*store);
+  log::info("agent of {}: store {}", c_.node, store_->describe());
   auto wake = [this] {
     std::lock_guard lock(wake_mu_);
     woken_ = true;
@@ -139,6 +133,8 @@ Status Agent::start() {
   namespaces_ = watch("v1", "Namespace");
   services_watch_ = watch("v1", "Service");
   slices_ = watch("discovery.k8s.io/v1", "EndpointSlice");
+  identities_watch_ = watch("cilium.io/v2", "CiliumIdentity");
+  identity_store_ = std::make_unique<agent::IdentityStore>(*store_, identities_watch_.get());
   for (auto kind : kPolicyKinds) {
     policy_informers_.push_back(
         watch(std::string(policy::api_version(kind)), std::string(policy::kind_name(kind))));
@@ -549,7 +545,7 @@ void Agent::sync() {
 
 std::vector<client::Informer*> Agent::informers() const {
   std::vector<client::Informer*> all;
-  for (const auto* p : {&nodes_, &pods_, &namespaces_, &services_watch_, &slices_}) {
+  for (const auto* p : {&nodes_, &pods_, &namespaces_, &services_watch_, &slices_, &identities_watch_}) {
     if (*p) all.push_back(p->get());
   }
   for (const auto& p : policy_informers_) all.push_back(p.get());

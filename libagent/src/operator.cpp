@@ -1,12 +1,15 @@
-// The operator: one replica leads through a lease in the store; the
-// leader keeps EndpointSlices of every Service in step with its ready pods,
-// hands out node pod CIDRs in cluster-pool IPAM mode and releases
-// identities no pod uses any more.
+// The operator: one replica leads through a Lease (leader_election.h); the
+// leader hands out node pod CIDRs in cluster-pool IPAM mode, releases
+// identities no pod uses any more and, in the lab, keeps EndpointSlices of
+// every Service in step with its ready pods (on Kubernetes the
+// kube-controller-manager does).
 #include "axon/agent/operator.h"
 
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -16,7 +19,9 @@
 #include "axon/base/duration.h"
 #include "axon/base/log.h"
 #include "axon/client/endpointslices.h"
+#include "axon/client/connect.h"
 #include "axon/client/etcd_store.h"
+#include "axon/client/leader_election.h"
 #include "axon/client/informer.h"
 #include "config_keys.h"
 
@@ -26,51 +31,7 @@ namespace {
 using client::Json;
 using client::ObjectRef;
 
-constexpr const char* kLeaderKey = "/axon/leases/axon-operator";
-constexpr int64_t kLeaseSeconds = 15;
-
-// Leadership through an etcd lease: the key exists while its holder renews.
-class Leader {
- public:
-  Leader(client::EtcdClient& etcd, std::string id) : etcd_(etcd), id_(std::move(id)) {}
-
-  // True while this replica leads; takes the lead when it is free.
-  bool check() {
-    if (lease_ != 0) {
-      if (std::chrono::steady_clock::now() - renewed_ < std::chrono::seconds(kLeaseSeconds / 3))
-        return true;
-      auto ttl = etcd_.keep_alive(lease_);
-      if (ttl && *ttl > 0) {
-        renewed_ = std::chrono::steady_clock::now();
-        return true;
-      }
-      log::warn("lost the lead (lease {} expired)", lease_);
-      lease_ = 0;
-    }
-    auto lease = etcd_.grant_lease(kLeaseSeconds);
-    if (!lease) return false;
-    auto won = etcd_.put_if(kLeaderKey, id_, 0, *lease);
-    if (won && *won) {
-      lease_ = *lease;
-      renewed_ = std::chrono::steady_clock::now();
-      log::info("{} leads", id_);
-      return true;
-    }
-    (void)etcd_.revoke_lease(*lease);
-    return false;
-  }
-
-  void release() {
-    if (lease_ != 0) (void)etcd_.revoke_lease(lease_);  // the key goes with it
-    lease_ = 0;
-  }
-
- private:
-  client::EtcdClient& etcd_;
-  std::string id_;
-  int64_t lease_ = 0;
-  std::chrono::steady_clock::time_point renewed_;
-};
+constexpr const char* kLeaseName = "axon-operator-resource-lock";
 
 // The operator's view of the store, kept by watching (informer.h).
 struct Caches {
@@ -79,24 +40,28 @@ struct Caches {
         pods(store, "v1", "Pod"),
         slices(store, "discovery.k8s.io/v1", "EndpointSlice"),
         nodes(store, "v1", "Node"),
-        cilium_nodes(store, "cilium.io/v2", "CiliumNode") {
+        cilium_nodes(store, "cilium.io/v2", "CiliumNode"),
+        namespaces(store, "v1", "Namespace"),
+        identities(store, "cilium.io/v2", "CiliumIdentity") {
     for (auto* i : all()) {
       i->on_change(wake);
       i->start();
     }
   }
-  std::vector<client::Informer*> all() { return {&services, &pods, &slices, &nodes, &cilium_nodes}; }
+  std::vector<client::Informer*> all() {
+    return {&services, &pods, &slices, &nodes, &cilium_nodes, &namespaces, &identities};
+  }
   bool wait_synced(std::chrono::milliseconds timeout) {
     for (auto* i : all()) {
       if (!i->wait_synced(timeout)) return false;
     }
     return true;
   }
-  client::Informer services, pods, slices, nodes, cilium_nodes;
+  client::Informer services, pods, slices, nodes, cilium_nodes, namespaces, identities;
 };
 
 // The EndpointSlices the operator manages, one per Service with a selector.
-Status sync_endpoint_slices(client::EtcdStore& store, Caches& caches) {
+Status sync_endpoint_slices(client::ClusterStore& store, Caches& caches) {
   const auto services = caches.services.list();
   const auto pods = caches.pods.list();
   std::map<std::string, Json> live_slices;  // "ns/name" -> ours
@@ -118,17 +83,17 @@ Status sync_endpoint_slices(client::EtcdStore& store, Caches& caches) {
     const Json* live = it == live_slices.end() ? nullptr : &it->second;
     if (live != nullptr && (*live)["endpoints"] == s["endpoints"] && (*live)["ports"] == s["ports"])
       continue;
+    // A conflict (someone changed it since the cache saw it): the watch
+    // brings the change and the next pass writes again.
     Json next = s;
     if (live != nullptr) {
       next["metadata"]["resourceVersion"] = (*live)["metadata"]["resourceVersion"];
       for (const char* f : {"uid", "creationTimestamp"})
         next["metadata"][f] = (*live)["metadata"][f];
-    } else {
-      next["metadata"]["uid"] = client::new_uid();
-      next["metadata"]["creationTimestamp"] = client::now_rfc3339();
+      if (auto r = store.replace(next); !r) return r.error();
+    } else if (auto r = store.create(next); !r) {
+      return r.error();
     }
-    auto r = store.update(next);
-    if (!r && r.error().message.find("conflict") == std::string::npos) return r.error();
   }
   for (const auto& [key, s] : live_slices) {
     if (!wanted.count(key)) (void)store.remove(ObjectRef::of(s));
@@ -138,7 +103,7 @@ Status sync_endpoint_slices(client::EtcdStore& store, Caches& caches) {
 
 // cluster-pool IPAM: each node gets the next free /mask from the pool, in
 // its CiliumNode's spec.ipam.podCIDRs.
-Status sync_pod_cidrs(client::EtcdStore& store, Caches& caches, const std::string& pool,
+Status sync_pod_cidrs(client::ClusterStore& store, Caches& caches, const std::string& pool,
                       int mask) {
   const auto nodes = caches.nodes.list();
   const auto cns = caches.cilium_nodes.list();
@@ -182,22 +147,33 @@ Status sync_pod_cidrs(client::EtcdStore& store, Caches& caches, const std::strin
   return {};
 }
 
+// The Lease's namespace: POD_NAMESPACE (the Deployment sets it), else the
+// service account's namespace, else kube-system.
+std::string lease_namespace(const OperatorOptions& p) {
+  if (!p.lease_namespace.empty()) return p.lease_namespace;
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && *ns != '\0') return ns;
+  std::ifstream in(std::string(client::kServiceAccountDir) + "/namespace");
+  std::string ns;
+  if (in >> ns && !ns.empty()) return ns;
+  return "kube-system";
+}
+
 }  // namespace
 
 int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
   log::set_max_level(std::max(log::max_level(), log::Level::info));
-  const char* target = std::getenv("AXON_STORE");
-  if (target == nullptr) {
-    log::error("AXON_STORE is not set: this version of the operator runs in axon's lab");
+  client::StoreTarget target = client::store_target_from_env();
+  target.kubeconfig = p.kubeconfig;
+  target.context = p.kube_context;
+  auto connected = client::connect_store(target);
+  if (!connected) {
+    log::error("{}", connected.error().str());
     return 1;
   }
-  auto etcd = client::EtcdClient::connect(target, std::chrono::seconds(30));
-  if (!etcd) {
-    log::error("{}", etcd.error().str());
-    return 1;
-  }
-  auto shared = std::shared_ptr<client::EtcdClient>(std::move(*etcd));
-  client::EtcdStore store(shared);
+  client::ClusterStore& store = **connected;
+  // Kubernetes' own endpoint-slice controller keeps the slices there.
+  const bool manage_slices = !client::is_kubernetes(store);
+  log::info("operator: store {}", store.describe());
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
   const std::string ipam = read_key(p.config_dir, "ipam", "kubernetes");
@@ -209,10 +185,11 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
   const auto gc_grace = std::max(std::chrono::seconds(1),
                                  std::chrono::duration_cast<std::chrono::seconds>(
                                      gc_parsed ? *gc_parsed : std::chrono::minutes(15)));
-  IdentityStore identities(shared);
   IdentityGarbageCollector gc(gc_grace);
   auto next_gc = std::chrono::steady_clock::now();
-  Leader leader(*shared, host);
+  // client-go's identity: the host (the pod's name) and a random suffix.
+  client::LeaderElector leader(
+      store, {lease_namespace(p), kLeaseName, std::string(host) + "_" + client::new_uid()});
   std::mutex wake_mu;
   std::condition_variable wake_cv;
   bool woken = false;
@@ -221,21 +198,27 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     woken = true;
     wake_cv.notify_all();
   });
+  IdentityStore identities(store, &caches.identities);
   while (!stop.load() && !caches.wait_synced(std::chrono::seconds(1))) {
   }
   while (!stop.load()) {
-    if (!leader.check()) {
+    auto leads = leader.check();
+    if (!leads) log::warn("leader election: {}", leads.error().str());
+    if (!leads || !*leads) {
       std::this_thread::sleep_for(std::chrono::seconds(2));
       continue;
     }
-    if (auto st = sync_endpoint_slices(store, caches); !st)
-      log::warn("endpoint slices: {}", st.error().str());
+    if (manage_slices) {
+      if (auto st = sync_endpoint_slices(store, caches); !st)
+        log::warn("endpoint slices: {}", st.error().str());
+    }
     if (ipam == "cluster-pool") {
       if (auto st = sync_pod_cidrs(store, caches, pool.substr(0, pool.find(' ')), mask); !st)
         log::warn("pod CIDRs: {}", st.error().str());
     }
     if (std::chrono::steady_clock::now() >= next_gc) {
-      auto released = gc.pass(store, identities, cluster, std::chrono::steady_clock::now());
+      auto released = gc.pass(caches.pods.list(), caches.namespaces.list(), identities, cluster,
+                              std::chrono::steady_clock::now());
       if (!released) log::warn("identity garbage collection: {}", released.error().str());
       for (uint32_t id : released ? *released : std::vector<uint32_t>{})
         log::info("identity {} released: no pod has had its labels for {}s", id, gc_grace.count());

@@ -231,6 +231,8 @@ int run_agent(const AgentRunOptions& p, std::atomic<bool>& stop) {
   }
   config->cni_conf_dir = p.cni_conf_dir;
   config->cni_bin_dir = p.cni_bin_dir;
+  config->store.kubeconfig = p.kubeconfig;
+  config->store.context = p.kube_context;
   Agent agent(*config);
   std::error_code ec;
   fs::create_directories(config->run_dir, ec);

@@ -229,6 +229,36 @@ Result<Json> EtcdStore::update(const Json& object) {
   return with_version(next.dump(), **put);
 }
 
+Result<std::optional<Json>> EtcdStore::create(const Json& object) {
+  ObjectRef ref = ObjectRef::of(object);
+  auto key = key_of(ref);
+  if (!key) return key.error();
+  Json next = object;
+  next["metadata"].erase("resourceVersion");
+  next["metadata"]["uid"] = new_uid();
+  next["metadata"]["creationTimestamp"] = now_rfc3339();
+  next["metadata"]["generation"] = 1;
+  auto put = etcd_->put_if(*key, next.dump(), 0);
+  if (!put) return put.error();
+  if (!*put) return std::optional<Json>();
+  return std::optional<Json>(with_version(next.dump(), **put));
+}
+
+Result<std::optional<Json>> EtcdStore::replace(const Json& object) {
+  ObjectRef ref = ObjectRef::of(object);
+  const std::string rv = member(object, "metadata").value("resourceVersion", "");
+  if (rv.empty() || rv.find_first_not_of("0123456789") != std::string::npos)
+    return Error{"replace " + ref.str() + ": metadata.resourceVersion is required (the version read)"};
+  auto key = key_of(ref);
+  if (!key) return key.error();
+  Json next = object;
+  next["metadata"].erase("resourceVersion");
+  auto put = etcd_->put_if(*key, next.dump(), std::stoll(rv));
+  if (!put) return put.error();
+  if (!*put) return std::optional<Json>();
+  return std::optional<Json>(with_version(next.dump(), **put));
+}
+
 Result<bool> EtcdStore::remove(const ObjectRef& ref) {
   auto key = key_of(ref);
   if (!key) return key.error();

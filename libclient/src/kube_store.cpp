@@ -5,11 +5,14 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <fstream>
+#include <sstream>
 #include <mutex>
 #include <thread>
 
 #include "axon/base/build_info.h"
 #include "axon/base/log.h"
+#include "axon/base/strings.h"
 
 namespace axon::client {
 namespace {
@@ -125,6 +128,22 @@ Result<std::unique_ptr<KubeClient>> KubeClient::create(KubeConfig config) {
   return c;
 }
 
+std::string KubeClient::bearer_token() const {
+  if (config_.token_file.empty()) return config_.token;
+  std::lock_guard lock(token_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (token_.empty() || now - token_read_ >= std::chrono::minutes(1)) {
+    std::ifstream in(config_.token_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    // A file being rotated may be empty for a moment: keep the last token.
+    if (std::string t = trim_space(text.str()); !t.empty()) token_ = t;
+    if (token_.empty()) token_ = config_.token;
+    token_read_ = now;
+  }
+  return token_;
+}
+
 std::string KubeClient::escape(const std::string& s) {
   std::lock_guard lock(mu_);
   char* e = curl_easy_escape(static_cast<CURL*>(curl_), s.c_str(), static_cast<int>(s.size()));
@@ -193,8 +212,8 @@ void KubeClient::setup(void* handle, const std::string& method, const std::strin
     req.ct = "Content-Type: " + content_type;
     req.headers = curl_slist_append(req.headers, req.ct.c_str());
   }
-  if (!config_.token.empty()) {
-    req.auth = "Authorization: Bearer " + config_.token;
+  if (const std::string token = bearer_token(); !token.empty()) {
+    req.auth = "Authorization: Bearer " + token;
     req.headers = curl_slist_append(req.headers, req.auth.c_str());
   }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, req.headers);
@@ -388,6 +407,34 @@ Result<bool> KubeStore::remove(const ObjectRef& ref) {
   if (resp->code == 404) return false;
   if (resp->code / 100 != 2) return Error{"delete " + ref.str() + ": " + describe_api_error(*resp)};
   return true;
+}
+
+Result<std::optional<Json>> KubeStore::create(const Json& object) {
+  ObjectRef ref = ObjectRef::of(object);
+  auto r = resource(ref.api_version, ref.kind);
+  if (!r) return r.error();
+  const std::string path =
+      api_path(*r, ref.namespace_, "") + "?fieldManager=" + kFieldManager;
+  auto resp = client_->call("POST", path, object.dump(), "application/json");
+  if (!resp) return resp.error();
+  if (resp->code == 409) return std::optional<Json>();  // AlreadyExists
+  if (resp->code / 100 != 2) return Error{"create " + ref.str() + ": " + describe_api_error(*resp)};
+  return std::optional<Json>(resp->body);
+}
+
+Result<std::optional<Json>> KubeStore::replace(const Json& object) {
+  ObjectRef ref = ObjectRef::of(object);
+  if (member(object, "metadata").value("resourceVersion", "").empty())
+    return Error{"replace " + ref.str() + ": metadata.resourceVersion is required (the version read)"};
+  auto r = resource(ref.api_version, ref.kind);
+  if (!r) return r.error();
+  const std::string path =
+      api_path(*r, ref.namespace_, ref.name) + "?fieldManager=" + kFieldManager;
+  auto resp = client_->call("PUT", path, object.dump(), "application/json");
+  if (!resp) return resp.error();
+  if (resp->code == 409 || resp->code == 404) return std::optional<Json>();  // Conflict, gone
+  if (resp->code / 100 != 2) return Error{"replace " + ref.str() + ": " + describe_api_error(*resp)};
+  return std::optional<Json>(resp->body);
 }
 
 Result<ListResult> KubeStore::list_versioned(const std::string& api_version,

@@ -180,13 +180,37 @@ Result<KubeConfig> load_kubeconfig(const std::string& paths, const std::string& 
           fs::path(token_file).is_absolute() ? fs::path(token_file) : us->second.dir / token_file;
       auto t = read_file(p);
       if (!t) return Error{uwhat + ": tokenFile: " + t.error().str()};
-      kc.token = *t;
-      while (!kc.token.empty() && (kc.token.back() == '\n' || kc.token.back() == '\r'))
-        kc.token.pop_back();
+      kc.token = trim_space(*t);
+      kc.token_file = p.string();
     }
     kc.username = str_field(u, "username");
     kc.password = str_field(u, "password");
   }
+  return kc;
+}
+
+Result<KubeConfig> in_cluster_config(const std::string& sa_dir) {
+  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  if (host == nullptr || *host == '\0' || port == nullptr || *port == '\0') {
+    return Error{"not in a Kubernetes pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
+                 "are not set (give --kubeconfig, KUBECONFIG, or AXON_STORE for the lab's etcd)"};
+  }
+  KubeConfig kc;
+  kc.source = sa_dir;
+  kc.context_name = "in-cluster";
+  kc.user_name = "service account";
+  const std::string h = host;
+  kc.server = "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + port;
+  const fs::path dir(sa_dir);
+  auto ca = read_file(dir / "ca.crt");
+  if (!ca) return Error{"in-cluster configuration: " + ca.error().str()};
+  kc.ca_pem = *ca;
+  auto token = read_file(dir / "token");
+  if (!token) return Error{"in-cluster configuration: " + token.error().str()};
+  kc.token = trim_space(*token);
+  kc.token_file = (dir / "token").string();
+  if (auto ns = read_file(dir / "namespace")) kc.namespace_ = trim_space(*ns);
   return kc;
 }
 

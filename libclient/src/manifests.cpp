@@ -339,9 +339,12 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
   }
   out.push_back(cluster_role(kAgentName, "agent", agent_rules));
   out.push_back(cluster_role(kOperatorName, "operator", operator_rules));
+  // The relay finds each node's Hubble server through the Node objects.
+  if (v.hubble_relay) out.push_back(cluster_role(kRelayName, "relay", {rule({""}, {"nodes"}, kRead)}));
   if (v.hubble_ui) out.push_back(cluster_role(kUiName, "ui", {rule({""}, {"namespaces"}, kRead)}));
   out.push_back(cluster_role_binding(kAgentName, ns, "agent"));
   out.push_back(cluster_role_binding(kOperatorName, ns, "operator"));
+  if (v.hubble_relay) out.push_back(cluster_role_binding(kRelayName, ns, "relay"));
   if (v.hubble_ui) out.push_back(cluster_role_binding(kUiName, ns, "ui"));
 
   // Configuration

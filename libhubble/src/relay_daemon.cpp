@@ -5,7 +5,7 @@
 
 #include "axon/base/log.h"
 #include "axon/base/strings.h"
-#include "axon/client/etcd_store.h"
+#include "axon/client/connect.h"
 #include "axon/client/informer.h"
 #include "axon/hubble/forwarder.h"
 #include "axon/hubble/metrics.h"
@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 // loop) turns them into upstreams, which upstreams() answers from.
 class StoreUpstreams final : public UpstreamDiscovery {
  public:
-  StoreUpstreams(std::unique_ptr<client::EtcdStore> store,
+  StoreUpstreams(std::unique_ptr<client::ClusterStore> store,
                  std::function<std::string(const std::string&)> node_target)
       : store_(std::move(store)),
         nodes_(*store_, "v1", "Node"),
@@ -61,7 +61,7 @@ class StoreUpstreams final : public UpstreamDiscovery {
   }
 
  private:
-  std::unique_ptr<client::EtcdStore> store_;
+  std::unique_ptr<client::ClusterStore> store_;
   client::Informer nodes_;
   std::function<std::string(const std::string&)> node_target_;
   mutable std::mutex mu_;
@@ -71,11 +71,10 @@ class StoreUpstreams final : public UpstreamDiscovery {
 }  // namespace
 
 Status run_relay(const RelayDaemonOptions& o, const std::atomic<bool>& stop) {
-  auto etcd = client::EtcdClient::connect(o.store, 30s);
-  if (!etcd) return Error{"store " + o.store + ": " + etcd.error().str()};
-  auto discovery = std::make_shared<StoreUpstreams>(
-      std::make_unique<client::EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd))),
-      o.node_target);
+  auto store = client::connect_store(o.store);
+  if (!store) return store.error();
+  log::info("relay: nodes from {}", (*store)->describe());
+  auto discovery = std::make_shared<StoreUpstreams>(std::move(*store), o.node_target);
   discovery->refresh();
 
   MetricsRegistry registry;

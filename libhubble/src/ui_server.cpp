@@ -12,7 +12,7 @@
 
 #include "axon/base/embedded.h"
 #include "axon/base/log.h"
-#include "axon/client/etcd_store.h"
+#include "axon/client/connect.h"
 #include "axon/client/informer.h"
 #include "axon/hubble/client.h"
 
@@ -78,11 +78,12 @@ void follow_relay(const std::string& target, size_t backfill, FlowCache& cache,
 
 // The store's namespaces, so the picker lists quiet ones too: watched, so
 // a new namespace shows at once and nothing is listed again.
-void watch_namespaces(const std::string& store, FlowCache& cache, const std::atomic<bool>& stop) {
-  std::unique_ptr<client::EtcdStore> es;
+void watch_namespaces(const client::StoreTarget& store, FlowCache& cache,
+                      const std::atomic<bool>& stop) {
+  std::unique_ptr<client::ClusterStore> es;
   while (!stop.load() && !es) {
-    if (auto etcd = client::EtcdClient::connect(store, 5s)) {
-      es = std::make_unique<client::EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd)));
+    if (auto connected = client::connect_store(store, 5s)) {
+      es = std::move(*connected);
     } else {
       for (int i = 0; i < 50 && !stop.load(); ++i) std::this_thread::sleep_for(100ms);
     }
@@ -157,7 +158,7 @@ Status serve(const ServerOptions& o, const std::atomic<bool>& stop) {
   std::thread http([&] { svr.listen_after_bind(); });
   std::thread flows([&] { follow_relay(o.relay, o.buffer, cache, relay_state, stop); });
   std::thread namespaces;
-  if (!o.store.empty()) namespaces = std::thread([&] { watch_namespaces(o.store, cache, stop); });
+  if (o.store) namespaces = std::thread([&] { watch_namespaces(*o.store, cache, stop); });
   log::info("ui serving on http://{}:{}/, flows from {}", o.host, o.port, o.relay);
   while (!stop.load()) std::this_thread::sleep_for(100ms);
   svr.stop();

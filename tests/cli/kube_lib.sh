@@ -22,7 +22,20 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
+# Daemons a test started (daemon NAME ...): stopped by pid before the server.
+DAEMON_PIDS=()
+daemon() {  # NAME CMD...: runs CMD in the background, output in NAME.log
+  local name=$1
+  shift
+  "$@" > "$name.log" 2>&1 &
+  DAEMON_PIDS+=($!)
+  eval "PID_${name//-/_}=$!"
+}
+
 stop_kube() {
+  local p
+  for p in "${DAEMON_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${DAEMON_PIDS[@]}"; do wait "$p" 2>/dev/null; done
   [[ -n ${KUBE_RUN:-} && -d $KUBE_RUN ]] && RUN_DIR=$KUBE_RUN "$KUBE_TOOLS/stop-kube" >/dev/null 2>&1
   rm -rf "$TMP"
 }
@@ -88,6 +101,18 @@ kube() {
   [[ $1 == PATCH ]] && type=application/merge-patch+json
   [[ $# -ge 3 ]] && args+=(-H "Content-Type: $type" --data "$3")
   curl "${args[@]}" "$API$2"
+}
+
+# with_token SA [NS]: a kubeconfig SA.yaml whose user is a bound token of
+# the ServiceAccount (TokenRequest, as the kubelet mounts for a pod): what
+# the cluster lets that account do is what its roles grant, nothing more.
+with_token() {
+  local ns=${2:-kube-system} token
+  token=$(kube POST "/api/v1/namespaces/$ns/serviceaccounts/$1/token" \
+    '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["token"])') ||
+    fail "no token for service account $ns/$1"
+  sed -e '/client-certificate-data:/d' -e "s|client-key-data: .*|token: $token|" kc.yaml > "$1.yaml"
 }
 
 # log_check PYTHON_EXPR: evaluated with `reqs` = the requests of axon (user

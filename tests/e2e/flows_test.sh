@@ -181,8 +181,8 @@ store_lists() {  # NODE_NS
 lists_before=$(store_lists "$node1_ns")
 events=$(ip netns exec "$node1_ns" curl -s -m 3 http://127.0.0.1:9965/metrics |
   awk '/^axon_store_watch_events_total /{print $2}')
-if [[ $lists_before == 8 ]]; then pass "agent store requests: 8 lists (one per kind it follows)"
-else fail "agent store lists: '$lists_before', want 8"; fi
+if [[ $lists_before == 9 ]]; then pass "agent store requests: 9 lists (one per kind it follows)"
+else fail "agent store lists: '$lists_before', want 9"; fi
 if [[ -n $events && $events != 0 ]]; then pass "... and $events changes from its watches"
 else fail "no watch events counted: '$events'"; fi
 printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: e2e-more}\n' | ax apply -f - > /dev/null

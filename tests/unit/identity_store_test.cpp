@@ -1,4 +1,4 @@
-// Cluster-wide identities in a real etcd: allocation, listing, release, the
+// Cluster-wide identities (CiliumIdentity objects) in the lab's store, a real etcd: allocation, listing, release, the
 // labels of a pod, and the operator's garbage collection with its grace.
 #include <doctest/doctest.h>
 
@@ -42,7 +42,7 @@ TEST_CASE("a pod's identity labels: relevant labels, namespace, its labels, serv
 TEST_CASE("identities: same labels same number, list, release, a new number after release") {
   TestLab lab("ids");
   REQUIRE(lab.ready());
-  IdentityStore ids(lab.etcd());
+  IdentityStore ids(lab.store());
   std::map<std::string, std::string> a{{"k8s:role", "a"}}, b{{"k8s:role", "b"}};
   auto ia = ids.allocate(a);
   auto ib = ids.allocate(b);
@@ -66,7 +66,7 @@ TEST_CASE("identities: same labels same number, list, release, a new number afte
 TEST_CASE("identity garbage collection: only identities no pod has, and only after the grace") {
   TestLab lab("idgc");
   REQUIRE(lab.ready());
-  IdentityStore ids(lab.etcd());
+  IdentityStore ids(lab.store());
   auto& store = lab.store();
   Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "p"}}}};
   REQUIRE(store.apply(ns).ok());
@@ -78,13 +78,20 @@ TEST_CASE("identity garbage collection: only identities no pod has, and only aft
   REQUIRE(orphan.ok());
 
   IdentityGarbageCollector gc(std::chrono::seconds(60));
+  auto pass = [&](IdentityGarbageCollector::Clock::time_point t) {
+    auto pods = store.list("v1", "Pod", "", "");
+    auto nss = store.list("v1", "Namespace", "", "");
+    REQUIRE(pods.ok());
+    REQUIRE(nss.ok());
+    return gc.pass(*pods, *nss, ids, "default", t);
+  };
   auto t0 = IdentityGarbageCollector::Clock::now();
-  auto r = gc.pass(store, ids, "default", t0);
+  auto r = pass(t0);
   REQUIRE(r.ok());
   CHECK(r->empty());  // first seen unused now
-  r = gc.pass(store, ids, "default", t0 + std::chrono::seconds(59));
+  r = pass(t0 + std::chrono::seconds(59));
   CHECK(r->empty());  // within the grace
-  r = gc.pass(store, ids, "default", t0 + std::chrono::seconds(61));
+  r = pass(t0 + std::chrono::seconds(61));
   REQUIRE(r.ok());
   CHECK(*r == std::vector<uint32_t>{*orphan});
   auto left = ids.list();
@@ -95,10 +102,10 @@ TEST_CASE("identity garbage collection: only identities no pod has, and only aft
   Json later = pod("p", "later", {{"role", "later"}});
   auto id_later = ids.allocate(IdentityStore::pod_labels(later, &ns, "default"));
   REQUIRE(id_later.ok());
-  r = gc.pass(store, ids, "default", t0 + std::chrono::seconds(100));  // unused: clock starts
+  r = pass(t0 + std::chrono::seconds(100));  // unused: clock starts
   CHECK(r->empty());
   REQUIRE(store.apply(later).ok());
-  r = gc.pass(store, ids, "default", t0 + std::chrono::seconds(200));
+  r = pass(t0 + std::chrono::seconds(200));
   CHECK(r->empty());
   CHECK(ids.list()->count(*id_later) == 1);
 }

@@ -3,10 +3,12 @@
 //
 //   CNI plugin --gRPC (/run/axon/agent.sock)--> IPAM, endpoints (attach the
 //                                              programs to the pod's veth)
-//   store (etcd) --watch--> identities of every pod -> ipcache
-//                           other nodes' pod CIDRs -> routes over the LAN
-//                           Services + EndpointSlices -> service maps
+//   store --watch--> identities of every pod -> ipcache
+//   (the lab's etcd or      other nodes' pod CIDRs -> routes over the LAN
+//    a Kubernetes API)      Services + EndpointSlices -> service maps
 //                           policies -> each endpoint's policy map
+//                           CiliumIdentities (it creates those of new
+//                           label sets, identity_store.h)
 //
 // Everything it must remember across a restart is in files under
 // /run/axon (the node's) and in pinned maps, so traffic and policy keep
@@ -25,7 +27,7 @@
 #include <vector>
 
 #include "axon/base/result.h"
-#include "axon/client/etcd_store.h"
+#include "axon/client/connect.h"
 #include "axon/client/informer.h"
 #include "axon/agent/identity_store.h"
 #include "axon/agent/ipam.h"
@@ -45,7 +47,7 @@ inline constexpr policy::PolicyKind kPolicyKinds[] = {
 
 struct AgentConfig {
   std::string node;                 // NODE_NAME
-  std::string store;                // AXON_STORE: the lab's etcd
+  client::StoreTarget store;        // AXON_STORE, KUBECONFIG or in-cluster
   std::string cluster = "default";  // cluster-name
   std::string ipam_mode = "kubernetes";
   bool kube_proxy_replacement = false;
@@ -150,15 +152,15 @@ class Agent {
 
   // Waits until an informer reports a change (or `timeout`); true when one did.
   bool wait_for_change(std::chrono::milliseconds timeout, const std::atomic<bool>& stop);
-  // Every informer of the agent (the five kinds, then the policy kinds).
+  // Every informer of the agent (the six kinds, then the policy kinds).
   std::vector<client::Informer*> informers() const;
 
   AgentConfig c_;
-  std::shared_ptr<client::EtcdClient> etcd_;
-  std::unique_ptr<client::EtcdStore> store_;
+  std::unique_ptr<client::ClusterStore> store_;
   // The kinds sync() reads, kept in step by watching (one list each at
   // start, then watch events): no list per sync.
-  std::unique_ptr<client::Informer> nodes_, pods_, namespaces_, services_watch_, slices_;
+  std::unique_ptr<client::Informer> nodes_, pods_, namespaces_, services_watch_, slices_,
+      identities_watch_;
   std::vector<std::unique_ptr<client::Informer>> policy_informers_;  // kPolicyKinds' order
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;

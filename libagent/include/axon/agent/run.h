@@ -14,6 +14,9 @@ struct AgentRunOptions {
   std::string config_dir = "/etc/axon/config";  // the axon-config ConfigMap's files
   std::string cni_conf_dir = "/host/etc/cni/net.d";
   std::string cni_bin_dir = "/host/opt/cni/bin";
+  // The Kubernetes API's kubeconfig and context; empty: in-cluster. The
+  // lab's etcd (AXON_STORE) comes first.
+  std::string kubeconfig, kube_context;
 };
 
 // Runs until `stop` is set (the caller's signal handling sets it); sets it

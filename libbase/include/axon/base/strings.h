@@ -30,13 +30,16 @@ inline std::string to_upper(std::string s) {
   return s;
 }
 
-// Spaces and tabs off both ends.
-inline std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t");
+// Spaces and tabs off both ends (`chars`: others).
+inline std::string trim(std::string_view s, std::string_view chars = " \t") {
+  auto b = s.find_first_not_of(chars);
   if (b == std::string_view::npos) return "";
-  auto e = s.find_last_not_of(" \t");
+  auto e = s.find_last_not_of(chars);
   return std::string(s.substr(b, e - b + 1));
 }
+
+// Any whitespace, line ends too, off both ends (a file's content).
+inline std::string trim_space(std::string_view s) { return trim(s, " \t\r\n"); }
 
 // Splits at `sep` outside parentheses, trimming each part: the requirements
 // of a label selector ("a in (x,y),b=c" -> "a in (x,y)", "b=c").

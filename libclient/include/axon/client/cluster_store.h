@@ -79,6 +79,17 @@ class ClusterStore {
   // Deletes the object; false when it was not there.
   virtual Result<bool> remove(const ObjectRef& ref) = 0;
 
+  // Creates the object as given: the stored object (with its
+  // resourceVersion), or nullopt when one of that name exists already (a
+  // 409 AlreadyExists). What several writers race for (an identity's
+  // number, a Lease) is claimed this way: exactly one create wins.
+  virtual Result<std::optional<Json>> create(const Json& object) = 0;
+
+  // Replaces the object if it is still at its metadata.resourceVersion
+  // (compare-and-swap; the version is required): the stored object, or
+  // nullopt when it changed or went meanwhile (a 409 Conflict; read it again).
+  virtual Result<std::optional<Json>> replace(const Json& object) = 0;
+
   // The objects of a kind (all namespaces) with the version to watch from.
   virtual Result<ListResult> list_versioned(const std::string& api_version,
                                             const std::string& kind) = 0;

@@ -34,6 +34,9 @@ class EtcdStore : public ClusterStore {
   // Deleting a Namespace deletes every object in it first, as Kubernetes'
   // namespace controller does.
   Result<bool> remove(const ObjectRef& ref) override;
+  // Compare-and-swap on the key (absent, or at the object's revision).
+  Result<std::optional<Json>> create(const Json& object) override;
+  Result<std::optional<Json>> replace(const Json& object) override;
   // resourceVersion: the etcd revision of the list; watching from it
   // watches from revision + 1 (a compacted revision: gone).
   Result<ListResult> list_versioned(const std::string& api_version,

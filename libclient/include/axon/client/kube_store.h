@@ -57,7 +57,13 @@ class KubeClient {
              const std::string& content_type, Request& req) const;
   Error transport_error(int curl_code, const char* errbuf) const;
   explicit KubeClient(KubeConfig config);
+  // The bearer token: config_.token, or token_file's content read again
+  // when a minute has passed.
+  std::string bearer_token() const;
   KubeConfig config_;
+  mutable std::mutex token_mu_;
+  mutable std::string token_;
+  mutable std::chrono::steady_clock::time_point token_read_{};
   std::mutex mu_;         // call() and escape() share one handle: one at a time
   void* curl_ = nullptr;  // CURL*
 };
@@ -73,6 +79,8 @@ class KubeStore : public ClusterStore {
   Result<ApplyOutcome> apply(const Json& object) override;
   Result<ApplyOutcome> dry_run_apply(const Json& object) override;
   Result<bool> remove(const ObjectRef& ref) override;
+  Result<std::optional<Json>> create(const Json& object) override;  // POST
+  Result<std::optional<Json>> replace(const Json& object) override;  // PUT
   // A kind whose CRD is not installed lists empty, with no version.
   Result<ListResult> list_versioned(const std::string& api_version,
                                     const std::string& kind) override;

@@ -19,7 +19,9 @@ struct KubeConfig {
   bool insecure_skip_tls_verify = false;
   std::string tls_server_name;
   std::string client_cert_pem, client_key_pem;
-  std::string token;  // bearer token
+  std::string token;       // bearer token
+  std::string token_file;  // read again every minute when set (a bound
+                           // service-account token is rotated by the kubelet)
   std::string username, password;
   std::string namespace_;  // the context's default namespace ("" = default)
 };
@@ -27,6 +29,16 @@ struct KubeConfig {
 // `paths`: one file or a ':'-separated list (as KUBECONFIG); empty means
 // ~/.kube/config. `context`: empty means current-context.
 Result<KubeConfig> load_kubeconfig(const std::string& paths, const std::string& context);
+
+// Where a pod's service-account credentials are mounted.
+inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+// The in-cluster configuration, as client-go's rest.InClusterConfig: the
+// server from KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (the
+// seed's KubePrism: localhost:7445), the CA (ca.crt), the token (token,
+// re-read as it rotates) and the namespace from `sa_dir`. An error says
+// what is missing.
+Result<KubeConfig> in_cluster_config(const std::string& sa_dir = kServiceAccountDir);
 
 // Standard base64 (RFC 4648), padding optional; whitespace ignored.
 Result<std::string> base64_decode(const std::string& text);

@@ -12,11 +12,12 @@
 #include <vector>
 
 #include "axon/base/result.h"
+#include "axon/client/connect.h"
 
 namespace axon::hubble {
 
 struct RelayDaemonOptions {
-  std::string store;                    // the store's target (etcd): where the Nodes are
+  client::StoreTarget store;            // where the Nodes are (connect.h)
   std::vector<std::string> addresses;   // gRPC addresses to serve ("unix://...", "0.0.0.0:4245")
   std::string metrics_address;          // "0.0.0.0:9966"; "" for none
   // A node's Observer target; null: the node's InternalIP on Hubble's port 4244.

@@ -14,7 +14,10 @@
 #include <atomic>
 #include <string>
 
+#include <optional>
+
 #include "axon/base/result.h"
+#include "axon/client/connect.h"
 #include "axon/hubble/ui.h"
 
 namespace axon::hubble::ui {
@@ -23,7 +26,8 @@ struct ServerOptions {
   std::string host = "0.0.0.0";
   int port = 8081;
   std::string relay;   // the relay's gRPC target
-  std::string store;   // the store's target, for quiet namespaces; "" = flows' namespaces only
+  // The store, for quiet namespaces; none: the flows' namespaces only.
+  std::optional<client::StoreTarget> store;
   size_t buffer = 10000;  // flows kept for the page (the newest)
 };
 
