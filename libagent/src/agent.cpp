@@ -40,6 +40,7 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   c.maglev_table_size =
       static_cast<uint32_t>(std::stoul(read_key(dir, "bpf-lb-maglev-table-size", "16381")));
   c.host_routing = read_key(dir, "enable-host-legacy-routing", "false") != "true";
+  c.cni_uninstall = read_key(dir, "cni-uninstall", "false") == "true";
   c.hubble = read_key(dir, "enable-hubble", "false") == "true";
   c.hubble_listen_address = read_key(dir, "hubble-listen-address", "");
   c.hubble_buffer_capacity = std::stoul(read_key(dir, "hubble-event-buffer-capacity", "4095"));
@@ -236,6 +237,15 @@ void Agent::install_cni() {
   std::ofstream(file + ".tmp", std::ios::trunc) << conf.dump(2) << "\n";
   fs::rename(file + ".tmp", file, ec);
   if (ec) note_error("cni", "cannot write " + file + ": " + ec.message());
+}
+
+void Agent::uninstall_cni() {
+  // As Cilium's cni.uninstall: the node has no CNI until an agent writes
+  // the files again (the container runtime stops creating pods on it).
+  std::error_code ec;
+  for (const std::string& f : {c_.cni_conf_dir + "/05-axon.conflist", c_.cni_bin_dir + "/axon-cni"}) {
+    if (fs::remove(f, ec)) log::info("cni-uninstall: removed {}", f);
+  }
 }
 
 Result<std::string> Agent::ipam_allocate(const std::string& container_id) {
@@ -600,6 +610,7 @@ int Agent::run(const std::atomic<bool>& stop) {
     }
   }
   for (auto* inf : informers()) inf->stop();
+  if (c_.cni_uninstall) uninstall_cni();
   log::info("agent of {} stopping; the datapath keeps running from its pinned maps", c_.node);
   return 0;
 }

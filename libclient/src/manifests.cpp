@@ -186,8 +186,8 @@ Json agent_daemonset(const InstallValues& v, const std::string& ns) {
                               host_path("axon-run", "/run/axon", "DirectoryOrCreate"),
                               host_path("cgroup", v.cgroup_host_root,
                                         v.cgroup_auto_mount ? "DirectoryOrCreate" : "Directory"),
-                              host_path("cni-path", "/opt/cni/bin", "DirectoryOrCreate"),
-                              host_path("etc-cni-netd", "/etc/cni/net.d", "DirectoryOrCreate"),
+                              host_path("cni-path", v.cni_bin_path, "DirectoryOrCreate"),
+                              host_path("etc-cni-netd", v.cni_conf_path, "DirectoryOrCreate"),
                               config_volume()});
   Json lbl = labels(kAgentName, "agent");
   return {
@@ -269,6 +269,7 @@ Json agent_config(const InstallValues& v) {
   c["enable-host-legacy-routing"] = b(v.host_legacy_routing);
   if (!v.maglev_hash_seed.empty()) c["bpf-lb-maglev-hash-seed"] = v.maglev_hash_seed;
   c["cgroup-root"] = v.cgroup_host_root;
+  c["cni-uninstall"] = b(v.cni_uninstall);
   c["enable-hubble"] = b(v.hubble);
   if (v.hubble) {
     c["hubble-listen-address"] = v.hubble_listen_address;

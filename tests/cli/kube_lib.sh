@@ -32,10 +32,14 @@ daemon() {  # NAME CMD...: runs CMD in the background, output in NAME.log
   eval "PID_${name//-/_}=$!"
 }
 
+# Network namespaces a test made (deleted on exit).
+TEST_NETNS=()
+
 stop_kube() {
   local p
   for p in "${DAEMON_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
   for p in "${DAEMON_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  for p in "${TEST_NETNS[@]}"; do ip netns del "$p" 2>/dev/null; done
   [[ -n ${KUBE_RUN:-} && -d $KUBE_RUN ]] && RUN_DIR=$KUBE_RUN "$KUBE_TOOLS/stop-kube" >/dev/null 2>&1
   rm -rf "$TMP"
 }
@@ -143,6 +147,26 @@ if not ok:
 sys.exit(0 if ok else 1)
 PY
 }
+# forbidden_check SA...: true when each ServiceAccount of kube-system named
+# made requests (the whole audit log) and none was refused 403 Forbidden;
+# prints the refused ones.
+forbidden_check() {
+  python3 - "$@" <<'PY'
+import json, sys
+prefix = "system:serviceaccount:kube-system:"
+sa = [e for e in map(json.loads, open("audit.log")) if e.get("stage") == "ResponseComplete"
+      and e["user"]["username"].startswith(prefix)]
+users = {e["user"]["username"][len(prefix):] for e in sa}
+missing = set(sys.argv[1:]) - users
+if missing:
+    print("no requests from", sorted(missing), file=sys.stderr)
+bad = [e for e in sa if e.get("responseStatus", {}).get("code") == 403]
+for e in bad:
+    print("403:", e["user"]["username"], e["verb"], e["requestURI"], file=sys.stderr)
+sys.exit(1 if bad or missing else 0)
+PY
+}
+
 # Requests logged so far no longer count.
 reset_log() {
   sleep 0.2  # the audit log is written when a request completes

@@ -140,6 +140,21 @@ TEST_CASE("the ConfigMap carries cilium-config's keys, all strings") {
   const Json& d2 = (*find(l2, "ConfigMap", "axon-config"))["data"];
   CHECK(d2["enable-l2-announcements"] == "true");
   CHECK(d2["l2-announcements-lease-duration"] == "15s");
+  CHECK(d["cni-uninstall"] == "false");
+}
+
+TEST_CASE("cni.binPath and cni.confPath are the agent's host directories; cni.uninstall its key") {
+  auto objs = render(seed_values({"cni.confPath=/var/lib/cni/net.d", "cni.binPath=/usr/libexec/cni",
+                                  "cni.uninstall=true"}));
+  const Json* ds = find(objs, "DaemonSet", "axon-agent");
+  REQUIRE(ds != nullptr);
+  std::map<std::string, std::string> host;
+  for (const auto& vol : (*ds)["spec"]["template"]["spec"]["volumes"]) {
+    if (vol.contains("hostPath")) host[vol["name"]] = vol["hostPath"]["path"];
+  }
+  CHECK(host["etc-cni-netd"] == "/var/lib/cni/net.d");
+  CHECK(host["cni-path"] == "/usr/libexec/cni");
+  CHECK((*find(objs, "ConfigMap", "axon-config"))["data"]["cni-uninstall"] == "true");
 }
 
 TEST_CASE("the agent DaemonSet is privileged only as far as the values say") {

@@ -173,6 +173,12 @@ TEST_CASE("rules between keys") {
         std::string::npos);
   CHECK_FALSE(
       has_errors(check("cgroup:\n  autoMount:\n    enabled: false\n  hostRoot: /sys/fs/cgroup\n")));
+  // Host directories are absolute paths.
+  auto cni = check("cni:\n  binPath: opt/cni/bin\n  confPath: /etc/cni/net.d\n");
+  REQUIRE(find_diag(cni, "cni.binPath") != nullptr);
+  CHECK(find_diag(cni, "cni.binPath")->fix.find("/opt/cni/bin") != std::string::npos);
+  CHECK(find_diag(cni, "cni.confPath") == nullptr);
+  CHECK_FALSE(has_errors(check("cni:\n  confPath: /var/lib/cni/net.d\n  uninstall: true\n")));
   auto lease = check(
       "kubeProxyReplacement: true\nk8sServiceHost: h\nk8sServicePort: 1\n"
       "l2announcements:\n  enabled: true\n  leaseDuration: 5s\n  leaseRenewDeadline: 10s\n");

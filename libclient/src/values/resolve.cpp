@@ -48,6 +48,9 @@ InstallValues resolve_values(const Json& user) {
   v.kube_proxy_replacement = boolean("kubeProxyReplacement");
   v.k8s_service_host = str("k8sServiceHost");
   v.k8s_service_port = integer("k8sServicePort");
+  v.cni_bin_path = str("cni.binPath");
+  v.cni_conf_path = str("cni.confPath");
+  v.cni_uninstall = boolean("cni.uninstall");
   v.bpf_auto_mount = boolean("bpf.autoMount.enabled");
   v.cgroup_auto_mount = boolean("cgroup.autoMount.enabled");
   v.cgroup_host_root = str("cgroup.hostRoot");

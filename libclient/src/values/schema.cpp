@@ -133,6 +133,11 @@ std::vector<ValueSpec> make_schema() {
            "API server host the agent uses when kube-proxy is gone (Talos KubePrism: localhost)"),
       spec("k8sServicePort", T::integer, 0, "API server port (Talos KubePrism: 7445)", {}, 0,
            65535),
+      spec("cni.binPath", T::string, "/opt/cni/bin", "The host's CNI plugin directory"),
+      spec("cni.confPath", T::string, "/etc/cni/net.d", "The host's CNI configuration directory"),
+      spec("cni.uninstall", T::boolean, false,
+           "Remove the CNI configuration and plugin when the agent stops (when removing axon; "
+           "off, an agent upgrade leaves the node's pods networked)"),
       spec("bpf.autoMount.enabled", T::boolean, true,
            "Mount bpffs on the host from a privileged init container (off when the host has it)"),
       spec("cgroup.autoMount.enabled", T::boolean, true,

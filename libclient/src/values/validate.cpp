@@ -278,6 +278,20 @@ class Validator {
           "Gateway API needs kubeProxyReplacement to steer Gateway traffic to its listeners",
           "set kubeProxyReplacement: true (with k8sServiceHost and k8sServicePort)");
     }
+    struct HostDir {
+      const char* path;
+      const std::string& value;
+      const char* example;
+    };
+    for (const HostDir& d : {HostDir{"cni.binPath", v.cni_bin_path, "/opt/cni/bin"},
+                             HostDir{"cni.confPath", v.cni_conf_path, "/etc/cni/net.d"},
+                             HostDir{"cgroup.hostRoot", v.cgroup_host_root, "/sys/fs/cgroup"}}) {
+      if (!d.value.starts_with("/")) {
+        add(Severity::error, d.path,
+            "\"" + d.value + "\" is not an absolute path (a directory of the host)",
+            std::string("give the host's directory, as ") + d.example);
+      }
+    }
     if (!v.cgroup_auto_mount && !set_by_user("cgroup.hostRoot")) {
       add(Severity::error, "cgroup.autoMount.enabled",
           "is false, so cgroup2 must already be mounted on every host, and cgroup.hostRoot must "

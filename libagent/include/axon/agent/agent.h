@@ -59,6 +59,7 @@ struct AgentConfig {
   std::string run_dir = "/run/axon";
   std::string cni_conf_dir = "/host/etc/cni/net.d";
   std::string cni_bin_dir = "/host/opt/cni/bin";
+  bool cni_uninstall = false;  // cni-uninstall: remove the CNI files when stopping
   int health_port = 9879;
   // Hubble (observer.h): enable-hubble, hubble-listen-address,
   // hubble-event-buffer-capacity, hubble-metrics.
@@ -145,6 +146,7 @@ class Agent {
   void policy_write_locked();
   void policy_sync_cidrs_locked();
   void install_cni();
+  void uninstall_cni();  // cni-uninstall
   void persist(const EndpointInfo& ep) const;
   static datapath::Endpoint datapath_endpoint(const EndpointInfo& ep, datapath::Ipv4 ip);
   void restore_endpoints();

@@ -84,6 +84,8 @@ struct InstallValues {
   bool kube_proxy_replacement = false;
   std::string k8s_service_host;
   int64_t k8s_service_port = 0;
+  std::string cni_bin_path = "/opt/cni/bin", cni_conf_path = "/etc/cni/net.d";
+  bool cni_uninstall = false;  // the agent removes its CNI files when it stops
   bool bpf_auto_mount = true;  // a privileged init container mounts bpffs (Bidirectional)
   bool cgroup_auto_mount = true;
   std::string cgroup_host_root;

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The node agent on a real kube-apiserver (Kubernetes 1.26, kube_lib.sh),
+# as its DaemonSet runs it: in a network namespace of its own (made here;
+# the API server's loopback port is forwarded into it, nothing routed), with
+# a private /run and bpffs, authenticated as the axon-agent ServiceAccount
+# `axon install` made with a bound token. It must list each kind it follows
+# once and then only watch, allocate a CiliumIdentity for a pod with an
+# address, never be forbidden, write its CNI configuration into the
+# configured directory and, with cni-uninstall, remove it when it stops.
+source "$(dirname "$0")/lib.sh"
+make_tmp
+if [[ $(id -u) != 0 ]]; then echo "SKIP: needs root (network namespaces, bpffs)" >&2; exit 77; fi
+source "$(dirname "$0")/kube_lib.sh"
+start_kube
+SEED="$SRC/../shared/seed/manifests/cilium-values.yaml"
+"$AXON" install -f "$SEED" --set gatewayApi=null --set gatewayAPI.enabled=true --kubeconfig kc.yaml > install.out 2>&1 ||
+  { fail "install: $(tail -3 install.out)"; finish; }
+with_token axon-agent
+
+# The node's namespace, and the API server's port forwarded into it.
+NS=axon-kt-$$
+ip netns add "$NS" || { fail "cannot make network namespace $NS"; finish; }
+TEST_NETNS+=("$NS")
+ip netns exec "$NS" ip link set lo up
+fwd=$(free_ports 1)
+daemon fwd python3 "$SRC/tests/support/netns_forward.py" "$NS" "$fwd" "127.0.0.1:${API##*:}"
+for _ in $(seq 50); do grep -q ready fwd.log && break; sleep 0.1; done
+sed "s|server: .*|server: https://127.0.0.1:$fwd|" axon-agent.yaml > agent-ns.yaml
+
+kube POST /api/v1/nodes '{"apiVersion":"v1","kind":"Node","metadata":{"name":"node-k"},"spec":{"podCIDR":"10.201.0.0/24"}}' > /dev/null
+# No kube-controller-manager here: the ServiceAccount it would make, so
+# the admission of the pod finds it.
+kube POST /api/v1/namespaces/default/serviceaccounts '{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"default"}}' > /dev/null
+kube POST /api/v1/namespaces/default/pods '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web-1","labels":{"app":"web"}},"spec":{"nodeName":"node-k","containers":[{"name":"c","image":"x"}]}}' > /dev/null
+kube PATCH /api/v1/namespaces/default/pods/web-1/status '{"status":{"podIP":"10.201.0.5","podIPs":[{"ip":"10.201.0.5"}]}}' > pod.json
+expect_eq "a pod on node-k with an address (as its kubelet would report)" \
+  "$(python3 -c 'import json; print(json.load(open("pod.json"))["status"].get("podIP"))')" 10.201.0.5
+
+mkdir -p cfg cni/net.d cni/bin
+printf kubernetes > cfg/ipam
+printf true > cfg/cni-uninstall
+printf false > cfg/enable-ipv4-masquerade
+reset_log
+daemon agent ip netns exec "$NS" unshare -m --propagation private sh -c \
+  'mount -t tmpfs tmpfs /run && mount -t bpf bpf /sys/fs/bpf && exec "$@"' sh \
+  env NODE_NAME=node-k "$AXON" agent --config-dir cfg --kubeconfig agent-ns.yaml \
+  --cni-conf-dir "$TMP/cni/net.d" --cni-bin-dir "$TMP/cni/bin"
+ready=0
+for _ in $(seq 150); do
+  [[ -f cni/net.d/05-axon.conflist ]] && { ready=1; break; }
+  kill -0 "$PID_agent" 2>/dev/null || break
+  sleep 0.2
+done
+if ((ready)); then pass "the agent is ready: its CNI configuration is in the configured directory"
+else fail "the agent did not get ready: $(tail -5 agent.log)"; fi
+expect_contains "the agent's store is the Kubernetes API" "$(cat agent.log)" "store Kubernetes API https://127.0.0.1:$fwd"
+health=$(ip netns exec "$NS" curl -s -m 2 http://127.0.0.1:9879/healthz)
+expect_contains "/healthz in the node's namespace answers" "$health" "ok"
+
+# The pod's identity, as a CiliumIdentity the agent created.
+found=""
+for _ in $(seq 50); do
+  found=$(kube GET /apis/cilium.io/v2/ciliumidentities | python3 -c '
+import json, sys
+for i in json.load(sys.stdin).get("items", []):
+    l = i.get("security-labels", {})
+    if l.get("k8s:app") == "web" and l.get("k8s:io.kubernetes.pod.namespace") == "default":
+        print(i["metadata"]["name"])')
+  [[ -n $found ]] && break
+  sleep 0.2
+done
+if [[ -n $found ]]; then pass "the pod's labels got CiliumIdentity $found"
+else fail "no CiliumIdentity for app=web"; fi
+if log_check 'any(r["user"] == "system:serviceaccount:kube-system:axon-agent" and r["verb"] == "create" and r["path"] == "/apis/cilium.io/v2/ciliumidentities" and r["code"] == 201 for r in reqs)'; then
+  pass "created by the agent, as axon-agent"
+else fail "the identity was not created by the agent"; fi
+if log_check 'sorted(r["path"] for r in reqs if r["verb"] == "list" and "labelSelector" not in r["query"] and r["user"].endswith(":axon-agent")) == sorted(["/api/v1/nodes", "/api/v1/pods", "/api/v1/namespaces", "/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices", "/apis/cilium.io/v2/ciliumidentities", "/apis/cilium.io/v2/ciliumnetworkpolicies", "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies", "/apis/networking.k8s.io/v1/networkpolicies"])'; then
+  pass "one list per kind it follows (9), then watches"
+else fail "the agent's lists are not one per kind"; fi
+
+# Steady state: no request but the open watches.
+sleep 1
+reset_log
+sleep 6
+if log_check 'not any(r["user"].endswith(":axon-agent") and r["verb"] != "watch" for r in reqs)'; then
+  pass "idle for 6 s, the agent makes no request (watch only)"
+else fail "the agent made requests while idle"; fi
+
+# Nothing forbidden, ever.
+if forbidden_check axon-agent; then pass "no request of the agent was forbidden (bound token, install's ClusterRole)"
+else fail "the agent got 403s"; fi
+
+# Stopping with cni-uninstall: its CNI files go.
+kill -TERM "$PID_agent"
+wait "$PID_agent" 2>/dev/null
+if [[ ! -e cni/net.d/05-axon.conflist && ! -e cni/bin/axon-cni ]]; then
+  pass "cni-uninstall: the agent removed its CNI configuration and plugin when it stopped"
+else fail "CNI files left: $(ls cni/net.d cni/bin)"; fi
+finish
