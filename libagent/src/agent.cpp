@@ -551,6 +551,7 @@ void Agent::sync() {
   sync_ipcache(pods, namespaces);
   sync_services();
   sync_policy(pods);
+  sync_cilium_endpoints(pods, nodes);
 }
 
 std::vector<client::Informer*> Agent::informers() const {

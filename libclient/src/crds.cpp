@@ -240,7 +240,9 @@ std::vector<Json> custom_resource_definitions(bool gateway_api) {
        "ciliumendpoint",
        "Namespaced",
        {"cep", "ciliumep"},
-       object_schema({{"status", preserve()}})},
+       // As Cilium's: no status subresource, the agent writes status itself.
+       object_schema({{"status", preserve()}}),
+       false},
       {"cilium.io",
        "v2",
        "CiliumNode",

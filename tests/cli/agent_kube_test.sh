@@ -5,7 +5,8 @@
 # a private /run and bpffs, authenticated as the axon-agent ServiceAccount
 # `axon install` made with a bound token. It must list each kind it follows
 # once and then only watch, allocate a CiliumIdentity for a pod with an
-# address, never be forbidden, write its CNI configuration into the
+# address, publish a pod's endpoint as a CiliumEndpoint (CNI ADD through
+# DEL), never be forbidden, write its CNI configuration into the
 # configured directory and, with cni-uninstall, remove it when it stops.
 source "$(dirname "$0")/lib.sh"
 make_tmp
@@ -77,6 +78,52 @@ else fail "the identity was not created by the agent"; fi
 if log_check 'sorted(r["path"] for r in reqs if r["verb"] == "list" and "labelSelector" not in r["query"] and r["user"].endswith(":axon-agent")) == sorted(["/api/v1/nodes", "/api/v1/pods", "/api/v1/namespaces", "/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices", "/apis/cilium.io/v2/ciliumidentities", "/apis/cilium.io/v2/ciliumnetworkpolicies", "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies", "/apis/networking.k8s.io/v1/networkpolicies"])'; then
   pass "one list per kind it follows (9), then watches"
 else fail "the agent's lists are not one per kind"; fi
+
+# A pod's network through the CNI plugin (as the container runtime calls
+# it, in the node's namespaces): its endpoint becomes a CiliumEndpoint.
+PODNS=axon-kt-p-$$
+ip netns add "$PODNS" && TEST_NETNS+=("$PODNS")
+daemon sleeper ip netns exec "$PODNS" sleep 600
+sleep 0.3
+cni() {  # COMMAND: the plugin with the conflist's configuration, for pod web-1
+  nsenter -t "$PID_agent" -m -n env CNI_COMMAND="$1" CNI_CONTAINERID=c0ffee CNI_NETNS=/proc/$PID_sleeper/ns/net \
+    CNI_IFNAME=eth0 CNI_PATH="$TMP/cni/bin" CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-1" \
+    "$TMP/cni/bin/axon-cni" <<< '{"cniVersion":"1.0.0","name":"axon","type":"axon-cni","socket":"/run/axon/agent.sock"}'
+}
+cni ADD > cni-add.json 2> cni-add.err
+pod_ip=$(python3 -c 'import json; print(json.load(open("cni-add.json"))["ips"][0]["address"].split("/")[0])' 2>/dev/null)
+if [[ $pod_ip == 10.201.0.* ]]; then pass "CNI ADD: the pod has $pod_ip from node-k's pod CIDR"
+else fail "CNI ADD failed: $(cat cni-add.json cni-add.err | head -c 400)"; fi
+pod_uid=$(kube GET /api/v1/namespaces/default/pods/web-1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["uid"])')
+CEP=/apis/cilium.io/v2/namespaces/default/ciliumendpoints/web-1
+cep_ok=0
+for _ in $(seq 50); do
+  kube GET "$CEP" > cep.json
+  if python3 - "$found" "$pod_ip" "$pod_uid" <<'PY'
+import json, sys
+ident, ip, uid = sys.argv[1:]
+c = json.load(open("cep.json"))
+st = c.get("status")
+ok = (isinstance(st, dict) and str(st.get("identity", {}).get("id")) == ident
+      and "k8s:app=web" in st["identity"].get("labels", [])
+      and st.get("networking", {}).get("addressing") == [{"ipv4": ip}]
+      and st.get("state") == "ready"
+      and st.get("external-identifiers", {}).get("container-id") == "c0ffee"
+      and c["metadata"].get("ownerReferences", [{}])[0].get("uid") == uid)
+sys.exit(0 if ok else 1)
+PY
+  then cep_ok=1; break; fi
+  sleep 0.2
+done
+if ((cep_ok)); then pass "CiliumEndpoint default/web-1: identity $found, address, state ready, owned by the pod"
+else fail "no CiliumEndpoint as expected: $(head -c 600 cep.json)"; fi
+cni DEL > /dev/null 2>&1 || fail "CNI DEL failed"
+gone=0
+for _ in $(seq 50); do
+  kube GET "$CEP" | grep -q '"code": 404' && { gone=1; break; }
+  sleep 0.2
+done
+if ((gone)); then pass "CNI DEL: the CiliumEndpoint is deleted"; else fail "CiliumEndpoint left after DEL"; fi
 
 # Steady state: no request but the open watches.
 sleep 1

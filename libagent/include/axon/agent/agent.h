@@ -9,6 +9,7 @@
 //                           policies -> each endpoint's policy map
 //                           CiliumIdentities (it creates those of new
 //                           label sets, identity_store.h)
+//   local endpoints --> CiliumEndpoint objects
 //
 // Everything it must remember across a restart is in files under
 // /run/axon (the node's) and in pinned maps, so traffic and policy keep
@@ -147,6 +148,9 @@ class Agent {
   void policy_sync_cidrs_locked();
   void install_cni();
   void uninstall_cni();  // cni-uninstall
+  // The local endpoints as CiliumEndpoint objects (cilium_endpoints.cpp).
+  void sync_cilium_endpoints(const std::vector<Json>& pods, const std::vector<Json>& nodes);
+  static Json cilium_endpoint(const EndpointInfo& ep, const Json* pod, const std::string& node_ip);
   void persist(const EndpointInfo& ep) const;
   static datapath::Endpoint datapath_endpoint(const EndpointInfo& ep, datapath::Ipv4 ip);
   void restore_endpoints();
@@ -191,6 +195,7 @@ class Agent {
   std::map<uint32_t, datapath::EndpointPolicy> written_;  // endpoint id -> its policy map
   std::map<datapath::Cidr, uint32_t> cidr_ipcache_;      // prefixes policies name -> identity
   std::atomic<bool> ready_{false};
+  std::map<std::string, Json> ceps_;  // "ns/pod" -> the CiliumEndpoint last written (sync thread)
 };
 
 }  // namespace axon::agent
