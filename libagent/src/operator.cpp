@@ -199,9 +199,22 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     wake_cv.notify_all();
   });
   IdentityStore identities(store, &caches.identities);
-  while (!stop.load() && !caches.wait_synced(std::chrono::seconds(1))) {
-  }
+  // Each informer's failures, logged when they change: what the store
+  // said, naming the server and the verb; the informers retry with backoff.
+  std::map<std::string, std::string> reported;
+  auto report = [&] {
+    for (auto* i : caches.all()) {
+      std::string& last = reported[i->kind()];
+      if (const std::string e = i->last_error(); e != last) {
+        if (!e.empty()) log::warn("watching {}: {} (retrying)", i->kind(), e);
+        if (e.empty() && !last.empty()) log::info("watching {}: recovered", i->kind());
+        last = e;
+      }
+    }
+  };
+  while (!stop.load() && !caches.wait_synced(std::chrono::seconds(1))) report();
   while (!stop.load()) {
+    report();
     auto leads = leader.check();
     if (!leads) log::warn("leader election: {}", leads.error().str());
     if (!leads || !*leads) {

@@ -19,6 +19,8 @@ const std::vector<std::pair<std::string, std::string>> kManagedKinds = {
     {"v1", "ServiceAccount"},
     {"rbac.authorization.k8s.io/v1", "ClusterRole"},
     {"rbac.authorization.k8s.io/v1", "ClusterRoleBinding"},
+    {"rbac.authorization.k8s.io/v1", "Role"},
+    {"rbac.authorization.k8s.io/v1", "RoleBinding"},
     {"v1", "ConfigMap"},
     {"apps/v1", "DaemonSet"},
     {"apps/v1", "Deployment"},

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cctype>
 #include <deque>
+#include <random>
 #include <fstream>
 #include <sstream>
 #include <mutex>
@@ -227,8 +229,52 @@ Error KubeClient::transport_error(int rc, const char* errbuf) const {
                (hint.empty() ? detail : hint + " (" + detail + ")")};
 }
 
+namespace {
+
+// Retry-After of a response, in seconds (-1 when absent).
+size_t retry_after_header(char* data, size_t size, size_t n, void* user) {
+  std::string_view line(data, size * n);
+  constexpr std::string_view kName = "retry-after:";
+  if (line.size() > kName.size()) {
+    std::string lower(line.substr(0, kName.size()));
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == kName) {
+      try {
+        *static_cast<long*>(user) = std::stol(trim_space(line.substr(kName.size())));
+      } catch (...) {
+      }
+    }
+  }
+  return size * n;
+}
+
+}  // namespace
+
 Result<ApiResponse> KubeClient::call(const std::string& method, const std::string& path,
                                      const std::string& body, const std::string& content_type) {
+  // 429 Too Many Requests (API Priority and Fairness, max-requests-inflight):
+  // wait as the server says (Retry-After), at least a growing backoff with
+  // jitter, and try again; after the last try the 429 is the answer.
+  constexpr int kAttempts = 6;
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  for (int attempt = 1;; ++attempt) {
+    long retry_after = -1;
+    auto r = call_once(method, path, body, content_type, retry_after);
+    if (!r || r->code != 429 || attempt == kAttempts) return r;
+    auto wait = std::chrono::milliseconds(200 << (attempt - 1));
+    if (retry_after > 0) wait = std::max<std::chrono::milliseconds>(wait, std::chrono::seconds(retry_after));
+    wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(10));
+    wait = std::chrono::milliseconds(static_cast<long>(
+        static_cast<double>(wait.count()) * std::uniform_real_distribution<double>(0.8, 1.2)(rng)));
+    log::warn("{} {}: 429 Too Many Requests from {}; retrying in {} ms ({}/{})", method, path,
+              config_.server, wait.count(), attempt, kAttempts - 1);
+    std::this_thread::sleep_for(wait);
+  }
+}
+
+Result<ApiResponse> KubeClient::call_once(const std::string& method, const std::string& path,
+                                          const std::string& body, const std::string& content_type,
+                                          long& retry_after) {
   std::lock_guard lock(mu_);
   CURL* h = static_cast<CURL*>(curl_);
   curl_easy_reset(h);
@@ -237,6 +283,8 @@ Result<ApiResponse> KubeClient::call(const std::string& method, const std::strin
   std::string response;
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, retry_after_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &retry_after);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
   if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
@@ -334,6 +382,10 @@ Result<std::unique_ptr<KubeStore>> connect_kube(const std::string& kubeconfig_pa
   return std::make_unique<KubeStore>(std::move(*client));
 }
 
+Error KubeStore::api_error(const std::string& what, const ApiResponse& response) const {
+  return Error{what + " at " + client_->config().server + ": " + describe_api_error(response)};
+}
+
 std::string KubeStore::describe() const {
   return "Kubernetes API " + client_->config().server + " (context " +
          client_->config().context_name + ")";
@@ -352,7 +404,7 @@ Result<std::optional<Json>> KubeStore::get(const ObjectRef& ref) {
   auto resp = client_->call("GET", api_path(*r, ref.namespace_, ref.name));
   if (!resp) return resp.error();
   if (resp->code == 404) return std::optional<Json>();
-  if (resp->code / 100 != 2) return Error{"get " + ref.str() + ": " + describe_api_error(*resp)};
+  if (resp->code / 100 != 2) return api_error("get " + ref.str(), *resp);
   return std::optional<Json>(resp->body);
 }
 
@@ -367,7 +419,7 @@ Result<std::vector<Json>> KubeStore::list(const std::string& api_version, const 
   if (!resp) return resp.error();
   // A kind whose CRD is not installed has no objects.
   if (resp->code == 404) return std::vector<Json>();
-  if (resp->code / 100 != 2) return Error{"list " + r->plural + ": " + describe_api_error(*resp)};
+  if (resp->code / 100 != 2) return api_error("list " + r->plural, *resp);
   return items_of(resp->body, api_version, kind);
 }
 
@@ -393,8 +445,7 @@ Result<ApplyOutcome> KubeStore::server_side_apply(const Json& object, bool dry_r
   auto resp = client_->call("PATCH", path, object.dump(), "application/apply-patch+yaml");
   if (!resp) return resp.error();
   if (resp->code / 100 != 2) {
-    return Error{(dry_run ? "dry run of " : "apply ") + ref.str() + ": " +
-                 describe_api_error(*resp)};
+    return api_error((dry_run ? "dry run of " : "apply ") + ref.str(), *resp);
   }
   return *live ? ApplyOutcome::configured : ApplyOutcome::created;
 }
@@ -405,7 +456,7 @@ Result<bool> KubeStore::remove(const ObjectRef& ref) {
   auto resp = client_->call("DELETE", api_path(*r, ref.namespace_, ref.name));
   if (!resp) return resp.error();
   if (resp->code == 404) return false;
-  if (resp->code / 100 != 2) return Error{"delete " + ref.str() + ": " + describe_api_error(*resp)};
+  if (resp->code / 100 != 2) return api_error("delete " + ref.str(), *resp);
   return true;
 }
 
@@ -418,7 +469,7 @@ Result<std::optional<Json>> KubeStore::create(const Json& object) {
   auto resp = client_->call("POST", path, object.dump(), "application/json");
   if (!resp) return resp.error();
   if (resp->code == 409) return std::optional<Json>();  // AlreadyExists
-  if (resp->code / 100 != 2) return Error{"create " + ref.str() + ": " + describe_api_error(*resp)};
+  if (resp->code / 100 != 2) return api_error("create " + ref.str(), *resp);
   return std::optional<Json>(resp->body);
 }
 
@@ -433,7 +484,7 @@ Result<std::optional<Json>> KubeStore::replace(const Json& object) {
   auto resp = client_->call("PUT", path, object.dump(), "application/json");
   if (!resp) return resp.error();
   if (resp->code == 409 || resp->code == 404) return std::optional<Json>();  // Conflict, gone
-  if (resp->code / 100 != 2) return Error{"replace " + ref.str() + ": " + describe_api_error(*resp)};
+  if (resp->code / 100 != 2) return api_error("replace " + ref.str(), *resp);
   return std::optional<Json>(resp->body);
 }
 
@@ -445,7 +496,7 @@ Result<ListResult> KubeStore::list_versioned(const std::string& api_version,
   if (!resp) return resp.error();
   ListResult out;
   if (resp->code == 404) return out;  // the kind's CRD is not installed
-  if (resp->code / 100 != 2) return Error{"list " + r->plural + ": " + describe_api_error(*resp)};
+  if (resp->code / 100 != 2) return api_error("list " + r->plural, *resp);
   out.resource_version = member(resp->body, "metadata").value("resourceVersion", "");
   out.items = items_of(resp->body, api_version, kind);
   return out;
@@ -493,7 +544,7 @@ class KubeWatchStream final : public WatchStream {
     } else if (resp->code == 410) {
       gone_ = true;
     } else if (resp->code != 200) {
-      error_ = Error{"watch " + kind_ + ": " + describe_api_error(*resp)};
+      error_ = Error{"watch " + kind_ + " at " + client_->config().server + ": " + describe_api_error(*resp)};
     }
     ended_ = true;
     cv_.notify_all();

@@ -44,9 +44,6 @@ Json rule(std::vector<std::string> groups, std::vector<std::string> resources,
   return {{"apiGroups", groups}, {"resources", resources}, {"verbs", verbs}};
 }
 
-const std::vector<std::string> kRead = {"get", "list", "watch"};
-const std::vector<std::string> kWrite = {"get",    "list",  "watch", "create",
-                                         "update", "patch", "delete"};
 
 Json cluster_role(const std::string& name, const std::string& component, std::vector<Json> rules) {
   return {{"apiVersion", "rbac.authorization.k8s.io/v1"},
@@ -64,6 +61,23 @@ Json cluster_role_binding(const std::string& name, const std::string& ns,
       {"roleRef",
        {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", name}}},
       {"subjects", Json::array({{{"kind", "ServiceAccount"}, {"name", name}, {"namespace", ns}}})}};
+}
+
+Json role(const std::string& name, const std::string& ns, const std::string& component,
+          std::vector<Json> rules) {
+  return {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+          {"kind", "Role"},
+          {"metadata", metadata(name, ns, labels(name, component))},
+          {"rules", rules}};
+}
+
+Json role_binding(const std::string& name, const std::string& ns, const std::string& component) {
+  return {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+          {"kind", "RoleBinding"},
+          {"metadata", metadata(name, ns, labels(name, component))},
+          {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", name}}},
+          {"subjects",
+           Json::array({{{"kind", "ServiceAccount"}, {"name", name}, {"namespace", ns}}})}};
 }
 
 // KUBERNETES_SERVICE_HOST/PORT when k8sServiceHost/Port are set: with
@@ -298,55 +312,45 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
   if (v.hubble_relay) out.push_back(service_account(kRelayName, ns, "relay"));
   if (v.hubble_ui) out.push_back(service_account(kUiName, ns, "ui"));
 
-  // ClusterRoles: each component reads what it watches and writes what it owns.
+  // RBAC, least privilege: each rule is a request the daemon makes, and no
+  // more (tests/cli/agent_kube_test.sh and daemons_kube_test.sh run them
+  // with bound tokens of these accounts and fail on any 403).
+  const std::vector<std::string> kWatch = {"list", "watch"};  // an informer
   std::vector<Json> agent_rules = {
-      rule({""}, {"pods", "namespaces", "nodes", "services", "endpoints"}, kRead),
-      rule({"discovery.k8s.io"}, {"endpointslices"}, kRead),
-      rule({"networking.k8s.io"}, {"networkpolicies"}, kRead),
-      rule({"cilium.io"},
-           {"ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies",
-            "ciliumloadbalancerippools", "ciliuml2announcementpolicies"},
-           kRead),
-      rule({"cilium.io"}, {"ciliumidentities", "ciliumendpoints", "ciliumnodes"}, kWrite),
-      rule({"cilium.io"}, {"ciliumendpoints/status", "ciliumnodes/status"}, {"update", "patch"}),
+      // Informers, plus a GET of the node (its pod CIDR) and of a pod and its
+      // namespace when its endpoint is created.
+      rule({""}, {"pods", "namespaces", "nodes"}, {"get", "list", "watch"}),
+      rule({""}, {"services"}, kWatch),
+      rule({"discovery.k8s.io"}, {"endpointslices"}, kWatch),
+      rule({"networking.k8s.io"}, {"networkpolicies"}, kWatch),
+      rule({"cilium.io"}, {"ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies"}, kWatch),
+      // Identities: watched, created for new label sets, listed by label.
+      rule({"cilium.io"}, {"ciliumidentities"}, {"list", "watch", "create"}),
+      // The node's endpoints: server-side apply (GET, then PATCH, which
+      // needs create too when it creates), deleted with the pod's network.
+      rule({"cilium.io"}, {"ciliumendpoints"}, {"get", "create", "patch", "delete"}),
   };
-  if (v.l2_announcements) agent_rules.push_back(rule({"coordination.k8s.io"}, {"leases"}, kWrite));
-  if (v.gateway_api) {
-    agent_rules.push_back(
-        rule({"gateway.networking.k8s.io"}, {"gatewayclasses", "gateways", "httproutes"}, kRead));
-  }
   std::vector<Json> operator_rules = {
-      rule({""}, {"pods", "namespaces", "nodes", "services"}, kRead),
-      rule({""}, {"services/status"}, {"update", "patch"}),
-      rule({""}, {"nodes"}, {"patch"}),
-      rule({"discovery.k8s.io"}, {"endpointslices"}, kWrite),
-      rule({"coordination.k8s.io"}, {"leases"}, kWrite),
-      rule(
-          {"cilium.io"},
-          {"ciliumnetworkpolicies", "ciliumclusterwidenetworkpolicies", "ciliumloadbalancerippools",
-           "ciliuml2announcementpolicies", "ciliumidentities", "ciliumendpoints", "ciliumnodes"},
-          kWrite),
-      rule({"cilium.io"},
-           {"ciliumnetworkpolicies/status", "ciliumclusterwidenetworkpolicies/status",
-            "ciliumloadbalancerippools/status"},
-           {"update", "patch"}),
+      rule({""}, {"pods", "namespaces", "nodes", "services"}, kWatch),
+      rule({"discovery.k8s.io"}, {"endpointslices"}, kWatch),
+      // Garbage collection of identities no pod has.
+      rule({"cilium.io"}, {"ciliumidentities"}, {"list", "watch", "delete"}),
+      // cluster-pool IPAM: each node's CiliumNode with its pod CIDR (server-side apply).
+      rule({"cilium.io"}, {"ciliumnodes"}, {"get", "list", "watch", "create", "patch"}),
   };
-  if (v.gateway_api) {
-    operator_rules.push_back(
-        rule({"gateway.networking.k8s.io"}, {"gatewayclasses", "gateways", "httproutes"}, kRead));
-    operator_rules.push_back(rule({"gateway.networking.k8s.io"},
-                                  {"gatewayclasses/status", "gateways/status", "httproutes/status"},
-                                  {"update", "patch"}));
-  }
   out.push_back(cluster_role(kAgentName, "agent", agent_rules));
   out.push_back(cluster_role(kOperatorName, "operator", operator_rules));
   // The relay finds each node's Hubble server through the Node objects.
-  if (v.hubble_relay) out.push_back(cluster_role(kRelayName, "relay", {rule({""}, {"nodes"}, kRead)}));
-  if (v.hubble_ui) out.push_back(cluster_role(kUiName, "ui", {rule({""}, {"namespaces"}, kRead)}));
+  if (v.hubble_relay) out.push_back(cluster_role(kRelayName, "relay", {rule({""}, {"nodes"}, kWatch)}));
+  if (v.hubble_ui) out.push_back(cluster_role(kUiName, "ui", {rule({""}, {"namespaces"}, kWatch)}));
   out.push_back(cluster_role_binding(kAgentName, ns, "agent"));
   out.push_back(cluster_role_binding(kOperatorName, ns, "operator"));
   if (v.hubble_relay) out.push_back(cluster_role_binding(kRelayName, ns, "relay"));
   if (v.hubble_ui) out.push_back(cluster_role_binding(kUiName, ns, "ui"));
+  // The operator's leader election: its Lease, in its own namespace only.
+  out.push_back(role(kOperatorName, ns, "operator",
+                     {rule({"coordination.k8s.io"}, {"leases"}, {"get", "create", "update"})}));
+  out.push_back(role_binding(kOperatorName, ns, "operator"));
 
   // Configuration
   out.push_back({{"apiVersion", "v1"},

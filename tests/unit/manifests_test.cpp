@@ -100,7 +100,7 @@ TEST_CASE(
     if (kinds.empty() || kinds.back() != k) kinds.push_back(k);
   }
   CHECK(kinds == std::vector<std::string>{"ServiceAccount", "ClusterRole", "ClusterRoleBinding",
-                                          "ConfigMap", "DaemonSet", "Deployment", "Service",
+                                          "Role", "RoleBinding", "ConfigMap", "DaemonSet", "Deployment", "Service",
                                           "Deployment", "Service", "GatewayClass",
                                           "CustomResourceDefinition"});
   CHECK(to_yaml_stream(objs) == to_yaml_stream(render(seed_values())));  // deterministic

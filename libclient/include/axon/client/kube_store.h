@@ -36,7 +36,9 @@ class KubeClient {
   KubeClient& operator=(const KubeClient&) = delete;
 
   // One request. A transport failure (TLS, connection) is an Error; any
-  // HTTP status is a response. Safe from several threads (one at a time).
+  // HTTP status is a response. A 429 Too Many Requests is tried again
+  // after the server's Retry-After (at least a growing, jittered backoff),
+  // up to 5 times. Safe from several threads (one at a time).
   Result<ApiResponse> call(const std::string& method, const std::string& path_and_query,
                            const std::string& body = "", const std::string& content_type = "");
 
@@ -53,6 +55,9 @@ class KubeClient {
 
  private:
   struct Request;
+  Result<ApiResponse> call_once(const std::string& method, const std::string& path,
+                                const std::string& body, const std::string& content_type,
+                                long& retry_after);
   void setup(void* handle, const std::string& method, const std::string& path,
              const std::string& content_type, Request& req) const;
   Error transport_error(int curl_code, const char* errbuf) const;
@@ -91,6 +96,8 @@ class KubeStore : public ClusterStore {
 
  private:
   Result<ApplyOutcome> server_side_apply(const Json& object, bool dry_run);
+  // "list pods at https://10.0.0.2:6443: 403 Forbidden: ..." (the verb, the server, its answer)
+  Error api_error(const std::string& what, const ApiResponse& response) const;
   Result<ResourceInfo> resource(const std::string& api_version, const std::string& kind) const;
   std::unique_ptr<KubeClient> client_;
 };
