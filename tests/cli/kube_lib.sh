@@ -97,8 +97,8 @@ contexts:
 KC
 }
 
-# kube METHOD PATH [JSON]: a request as another client would make it (curl,
-# with the admin certificate; PATCH is a JSON merge patch); prints the body.
+# kube METHOD PATH [JSON|@FILE]: a request as another client would make it
+# (curl, with the admin certificate; PATCH is a JSON merge patch); prints the body.
 kube() {
   local args=(-s --cacert "$KUBE_RUN/ca.crt" --cert client.crt --key client.key -X "$1")
   local type=application/json

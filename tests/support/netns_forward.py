@@ -6,7 +6,7 @@ any address or route. The listening socket is made inside the namespace;
 connections out are made from the caller's. Prints "ready" once listening;
 runs until killed.
 
-Usage: netns_forward.py NETNS PORT HOST:TARGET_PORT
+Usage: netns_forward.py NETNS PORT HOST:TARGET_PORT   (NETNS "-": the caller's own)
 """
 import ctypes
 import os
@@ -45,8 +45,8 @@ def main():
     netns, port, target = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     host, target_port = target.rsplit(":", 1)
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
-    there = os.open("/run/netns/" + netns, os.O_RDONLY)
-    setns(there)
+    if netns != "-":
+        setns(os.open("/run/netns/" + netns, os.O_RDONLY))
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port))
