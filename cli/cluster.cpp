@@ -1,5 +1,6 @@
 #include "cli/cluster.h"
 
+#include "axon/client/connect.h"
 #include "axon/client/etcd_store.h"
 #include "axon/client/kube_store.h"
 #include "axon/lab/paths.h"
@@ -12,6 +13,12 @@ Result<std::unique_ptr<client::ClusterStore>> connect_cluster(Context& ctx) {
     auto store = client::connect_kube(g.kubeconfig, g.kube_context);
     if (!store) return store.error();
     return std::unique_ptr<client::ClusterStore>(std::move(*store));
+  }
+  // In a lab pod (or wherever AXON_STORE names an etcd store), as the daemons.
+  if (const std::string etcd = ctx.env("AXON_STORE"); !etcd.empty()) {
+    client::StoreTarget target;
+    target.etcd = etcd;
+    return client::connect_store(target, std::chrono::seconds(5));
   }
   auto lab = connect_lab(ctx);
   if (!lab) {

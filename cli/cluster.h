@@ -1,6 +1,7 @@
 // Which cluster a command talks to: a Kubernetes API server when
-// --kubeconfig, KUBECONFIG or --context say so, else the lab (--lab NAME,
-// AXON_LAB, or the only lab that is up).
+// --kubeconfig, KUBECONFIG or --context say so, else the etcd store
+// AXON_STORE names (as in a lab pod), else the lab (--lab NAME, AXON_LAB,
+// or the only lab that is up).
 #pragma once
 
 #include <memory>

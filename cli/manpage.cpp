@@ -178,7 +178,9 @@ constexpr const char* kEnvironment =
     ".SH ENVIRONMENT\n"
     ".TP\n.B NO_COLOR\nWhen set and not empty, output is never colored.\n"
     ".TP\n.B AXON_STATE_DIR\nDefault for \\fB\\-\\-state\\-dir\\fR.\n"
-    ".TP\n.B KUBECONFIG\nDefault for \\fB\\-\\-kubeconfig\\fR.\n";
+    ".TP\n.B KUBECONFIG\nDefault for \\fB\\-\\-kubeconfig\\fR.\n"
+    ".TP\n.B AXON_STORE\nWithout a kubeconfig, the etcd store to use instead of a lab (set in every "
+    "lab pod; the daemons read it first).\n";
 
 std::string page(const CommandSpec& c, const std::string& version) {
   std::string name = page_name(c);
