@@ -202,6 +202,7 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
   // Each informer's failures, logged when they change: what the store
   // said, naming the server and the verb; the informers retry with backoff.
   std::map<std::string, std::string> reported;
+  std::string leader_error;
   auto report = [&] {
     for (auto* i : caches.all()) {
       std::string& last = reported[i->kind()];
@@ -216,7 +217,10 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
   while (!stop.load()) {
     report();
     auto leads = leader.check();
-    if (!leads) log::warn("leader election: {}", leads.error().str());
+    if (const std::string e = leads ? "" : leads.error().str(); e != leader_error) {
+      if (!e.empty()) log::warn("leader election: {} (retrying)", e);  // once, not every 2 s
+      leader_error = e;
+    }
     if (!leads || !*leads) {
       std::this_thread::sleep_for(std::chrono::seconds(2));
       continue;
