@@ -141,20 +141,16 @@ Status Agent::start() {
         watch(std::string(policy::api_version(kind)), std::string(policy::kind_name(kind))));
   }
 
-  // The node's pod CIDR (ipam: kubernetes — the Node's spec.podCIDR).
-  std::string cidr;
-  for (int i = 0; i < 300 && cidr.empty(); ++i) {
-    auto node = store_->get(ObjectRef{"v1", "Node", "", c_.node});
-    if (node && *node) cidr = (**node)["spec"].value("podCIDR", "");
-    if (cidr.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  if (cidr.empty())
-    return Error{"node " + c_.node + " has no spec.podCIDR (ipam mode " + c_.ipam_mode + ")"};
+  // The node's pod CIDR: ipam kubernetes — the Node's spec.podCIDR;
+  // cluster-pool — its CiliumNode's spec.ipam.podCIDRs, which the operator
+  // fills (the agent creates the CiliumNode when there is none, as Cilium's).
+  auto cidr = pod_cidr_from_store();
+  if (!cidr) return cidr.error();
   for (auto* inf : informers()) {
     if (!inf->wait_synced(std::chrono::seconds(30)))
       return Error{"cannot list " + inf->kind() + " objects: " + inf->last_error()};
   }
-  auto ipam = agent::NodeIpam::create(cidr, c_.run_dir + "/ipam");
+  auto ipam = agent::NodeIpam::create(*cidr, c_.run_dir + "/ipam");
   if (!ipam) return ipam.error();
   ipam_ = std::move(*ipam);
 
@@ -172,9 +168,36 @@ Status Agent::start() {
   if (auto st = dp_->services().restore(); !st)
     log::warn("restoring services: {}", st.error().str());
   restore_endpoints();
-  log::info("agent of {}: pod CIDR {}, pins in {}, {} endpoints restored", c_.node, cidr,
+  log::info("agent of {}: pod CIDR {}, pins in {}, {} endpoints restored", c_.node, *cidr,
             dc.pin_dir, endpoints_.size());
   return {};
+}
+
+Result<std::string> Agent::pod_cidr_from_store() {
+  const bool pool = c_.ipam_mode == "cluster-pool";
+  if (pool) {
+    Json cn = {{"apiVersion", "cilium.io/v2"},
+               {"kind", "CiliumNode"},
+               {"metadata", {{"name", c_.node}, {"labels", {{"app.kubernetes.io/managed-by", "axon"}}}}},
+               {"spec", Json::object()}};
+    if (auto r = store_->create(cn); !r) return r.error();  // nullopt: it exists already
+  }
+  for (int i = 0; i < 300; ++i) {
+    auto obj = pool ? store_->get(ObjectRef{"cilium.io/v2", "CiliumNode", "", c_.node})
+                    : store_->get(ObjectRef{"v1", "Node", "", c_.node});
+    if (obj && *obj) {
+      const Json& spec = client::member(**obj, "spec");
+      if (!pool && !spec.value("podCIDR", "").empty()) return spec.value("podCIDR", "");
+      const Json& cidrs = client::member(client::member(spec, "ipam"), "podCIDRs");
+      if (pool && cidrs.is_array() && !cidrs.empty() && cidrs[0].is_string())
+        return cidrs[0].get<std::string>();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return Error{pool ? "CiliumNode " + c_.node +
+                          " has no spec.ipam.podCIDRs after 60 s (ipam cluster-pool: the operator "
+                          "hands them out; is it running?)"
+                    : "node " + c_.node + " has no spec.podCIDR (ipam mode " + c_.ipam_mode + ")"};
 }
 
 datapath::Endpoint Agent::datapath_endpoint(const EndpointInfo& ep, datapath::Ipv4 ip) {

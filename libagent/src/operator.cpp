@@ -108,12 +108,14 @@ Status sync_pod_cidrs(client::ClusterStore& store, Caches& caches, const std::st
   const auto nodes = caches.nodes.list();
   const auto cns = caches.cilium_nodes.list();
   std::set<std::string> taken;
-  std::set<std::string> have;
+  std::set<std::string> have;  // nodes whose CiliumNode has a pod CIDR (an agent may have
+                               // created one without)
   for (const auto& cn : cns) {
-    have.insert(cn["metadata"].value("name", ""));
-    for (const auto& c :
-         client::member(client::member(client::member(cn, "spec"), "ipam"), "podCIDRs")) {
-      taken.insert(c.get<std::string>());
+    const Json& cidrs =
+        client::member(client::member(client::member(cn, "spec"), "ipam"), "podCIDRs");
+    if (cidrs.is_array() && !cidrs.empty()) have.insert(cn["metadata"].value("name", ""));
+    for (const auto& c : cidrs) {
+      if (c.is_string()) taken.insert(c.get<std::string>());
     }
   }
   // Pool "a.b.0.0/16" with mask 24: a.b.0.0/24, a.b.1.0/24, ...

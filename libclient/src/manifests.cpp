@@ -329,6 +329,8 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
       // The node's endpoints: server-side apply (GET, then PATCH, which
       // needs create too when it creates), deleted with the pod's network.
       rule({"cilium.io"}, {"ciliumendpoints"}, {"get", "create", "patch", "delete"}),
+      // cluster-pool IPAM: its CiliumNode, created when missing, read for its pod CIDR.
+      rule({"cilium.io"}, {"ciliumnodes"}, {"get", "create"}),
   };
   std::vector<Json> operator_rules = {
       rule({""}, {"pods", "namespaces", "nodes", "services"}, kWatch),

@@ -143,4 +143,27 @@ wait "$PID_agent" 2>/dev/null
 if [[ ! -e cni/net.d/05-axon.conflist && ! -e cni/bin/axon-cni ]]; then
   pass "cni-uninstall: the agent removed its CNI configuration and plugin when it stopped"
 else fail "CNI files left: $(ls cni/net.d cni/bin)"; fi
+
+# cluster-pool IPAM: the agent creates its CiliumNode, the operator (its own
+# token) writes a pod CIDR from the pool into it, the agent takes that one.
+with_token axon-operator
+mkdir -p cfg-op cfg-pool
+printf cluster-pool | tee cfg-op/ipam > cfg-pool/ipam
+printf 10.230.0.0/16 > cfg-op/cluster-pool-ipv4-cidr
+printf 24 > cfg-op/cluster-pool-ipv4-mask-size
+printf false > cfg-pool/enable-ipv4-masquerade
+daemon operator env POD_NAMESPACE=kube-system "$AXON" operator --config-dir cfg-op --kubeconfig axon-operator.yaml
+daemon agent2 ip netns exec "$NS" unshare -m --propagation private sh -c \
+  'mount -t tmpfs tmpfs /run && mount -t bpf bpf /sys/fs/bpf && exec "$@"' sh \
+  env NODE_NAME=node-k "$AXON" agent --config-dir cfg-pool --kubeconfig agent-ns.yaml \
+  --cni-conf-dir "$TMP/cni/net.d" --cni-bin-dir "$TMP/cni/bin"
+ready=0
+for _ in $(seq 150); do
+  [[ -f cni/net.d/05-axon.conflist ]] && { ready=1; break; }
+  kill -0 "$PID_agent2" 2>/dev/null || break
+  sleep 0.2
+done
+((ready)) && pass "cluster-pool: the agent is ready" || fail "cluster-pool: the agent did not get ready: $(tail -3 agent2.log)"
+expect_contains "... with the pod CIDR the operator wrote into its CiliumNode" "$(cat agent2.log)" "pod CIDR 10.230.0.0/24"
+if forbidden_check axon-agent axon-operator; then pass "... nothing forbidden to either"; else fail "403s in cluster-pool"; fi
 finish

@@ -133,6 +133,7 @@ class Agent {
 
  private:
   Status start();
+  Result<std::string> pod_cidr_from_store();
   void sync();
   Result<uint32_t> identity_of(const Json& pod, const std::map<std::string, Json>& namespaces,
                                std::map<std::string, std::string>* labels_out);
