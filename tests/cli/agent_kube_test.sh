@@ -41,18 +41,24 @@ mkdir -p cfg cni/net.d cni/bin
 printf kubernetes > cfg/ipam
 printf true > cfg/cni-uninstall
 printf false > cfg/enable-ipv4-masquerade
+# start_agent NAME CONFIG_DIR: the agent of node-k in its namespace, with a
+# private /run and bpffs (as its pod has), as axon-agent; true once ready
+# (its CNI configuration written), false if it exits first.
+start_agent() {
+  daemon "$1" ip netns exec "$NS" unshare -m --propagation private sh -c \
+    'mount -t tmpfs tmpfs /run && mount -t bpf bpf /sys/fs/bpf && exec "$@"' sh \
+    env NODE_NAME=node-k "$AXON" agent --config-dir "$2" --kubeconfig agent-ns.yaml \
+    --cni-conf-dir "$TMP/cni/net.d" --cni-bin-dir "$TMP/cni/bin"
+  local pid_var=PID_$1
+  for _ in $(seq 150); do
+    [[ -f cni/net.d/05-axon.conflist ]] && return 0
+    kill -0 "${!pid_var}" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
 reset_log
-daemon agent ip netns exec "$NS" unshare -m --propagation private sh -c \
-  'mount -t tmpfs tmpfs /run && mount -t bpf bpf /sys/fs/bpf && exec "$@"' sh \
-  env NODE_NAME=node-k "$AXON" agent --config-dir cfg --kubeconfig agent-ns.yaml \
-  --cni-conf-dir "$TMP/cni/net.d" --cni-bin-dir "$TMP/cni/bin"
-ready=0
-for _ in $(seq 150); do
-  [[ -f cni/net.d/05-axon.conflist ]] && { ready=1; break; }
-  kill -0 "$PID_agent" 2>/dev/null || break
-  sleep 0.2
-done
-if ((ready)); then pass "the agent is ready: its CNI configuration is in the configured directory"
+if start_agent agent cfg; then pass "the agent is ready: its CNI configuration is in the configured directory"
 else fail "the agent did not get ready: $(tail -5 agent.log)"; fi
 expect_contains "the agent's store is the Kubernetes API" "$(cat agent.log)" "store Kubernetes API https://127.0.0.1:$fwd"
 health=$(ip netns exec "$NS" curl -s -m 2 http://127.0.0.1:9879/healthz)
@@ -153,17 +159,7 @@ printf 10.230.0.0/16 > cfg-op/cluster-pool-ipv4-cidr
 printf 24 > cfg-op/cluster-pool-ipv4-mask-size
 printf false > cfg-pool/enable-ipv4-masquerade
 daemon operator env POD_NAMESPACE=kube-system "$AXON" operator --config-dir cfg-op --kubeconfig axon-operator.yaml
-daemon agent2 ip netns exec "$NS" unshare -m --propagation private sh -c \
-  'mount -t tmpfs tmpfs /run && mount -t bpf bpf /sys/fs/bpf && exec "$@"' sh \
-  env NODE_NAME=node-k "$AXON" agent --config-dir cfg-pool --kubeconfig agent-ns.yaml \
-  --cni-conf-dir "$TMP/cni/net.d" --cni-bin-dir "$TMP/cni/bin"
-ready=0
-for _ in $(seq 150); do
-  [[ -f cni/net.d/05-axon.conflist ]] && { ready=1; break; }
-  kill -0 "$PID_agent2" 2>/dev/null || break
-  sleep 0.2
-done
-((ready)) && pass "cluster-pool: the agent is ready" || fail "cluster-pool: the agent did not get ready: $(tail -3 agent2.log)"
+start_agent agent2 cfg-pool && pass "cluster-pool: the agent is ready" || fail "cluster-pool: the agent did not get ready: $(tail -3 agent2.log)"
 expect_contains "... with the pod CIDR the operator wrote into its CiliumNode" "$(cat agent2.log)" "pod CIDR 10.230.0.0/24"
 if forbidden_check axon-agent axon-operator; then pass "... nothing forbidden to either"; else fail "403s in cluster-pool"; fi
 finish
