@@ -43,6 +43,21 @@ Result<bool> LeaderElector::check(Clock::time_point now) {
 Result<bool> LeaderElector::try_acquire_or_renew(Clock::time_point now) {
   const ObjectRef ref{"coordination.k8s.io/v1", "Lease", lock_.ns, lock_.name};
   const std::string stamp = micro_time_now();
+  if (leading_ && written_.is_object()) {
+    // A renewal: the Lease as this replica last wrote it, at its version;
+    // a conflict (someone else wrote it) falls through to reading it.
+    Json renewal = written_;
+    renewal["spec"]["renewTime"] = stamp;
+    auto replaced = store_.replace(renewal);
+    if (!replaced) return replaced.error();
+    if (*replaced) {
+      written_ = std::move(**replaced);
+      observed_renew_time_ = stamp;
+      observed_at_ = now;
+      return true;
+    }
+    written_ = nullptr;
+  }
   auto live = store_.get(ref);
   if (!live) return live.error();
   if (!*live) {
@@ -57,6 +72,7 @@ Result<bool> LeaderElector::try_acquire_or_renew(Clock::time_point now) {
                     {"leaseTransitions", 0}}}};
     auto created = store_.create(lease);
     if (!created) return created.error();
+    written_ = created->has_value() ? std::move(**created) : Json();
     return created->has_value();
   }
   Json lease = std::move(**live);
@@ -85,6 +101,7 @@ Result<bool> LeaderElector::try_acquire_or_renew(Clock::time_point now) {
     observed_holder_ = lock_.identity;
     observed_renew_time_ = stamp;
     observed_at_ = now;
+    written_ = std::move(**replaced);
   }
   return replaced->has_value();
 }
@@ -92,6 +109,7 @@ Result<bool> LeaderElector::try_acquire_or_renew(Clock::time_point now) {
 void LeaderElector::release() {
   if (!leading_) return;
   leading_ = false;
+  written_ = nullptr;
   const ObjectRef ref{"coordination.k8s.io/v1", "Lease", lock_.ns, lock_.name};
   auto live = store_.get(ref);
   if (!live || !*live) return;

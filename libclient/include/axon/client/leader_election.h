@@ -2,7 +2,8 @@
 // leaderelection package does it (and so Cilium's operator): the holder
 // renews spec.renewTime; another replica takes the Lease over only when it
 // has seen no renewal for leaseDurationSeconds by its own clock (clocks of
-// different machines are never compared). Every write is a compare-and-swap
+// different machines are never compared). A leader renews with one PUT of
+// the Lease as it last wrote it (a GET only after a conflict). Every write is a compare-and-swap
 // on the Lease's resourceVersion, so two replicas never both win. Works on
 // any ClusterStore: a Kubernetes API, or the lab's etcd.
 //
@@ -54,6 +55,7 @@ class LeaderElector {
   // The Lease as last seen, and when (this replica's clock) it last changed.
   std::string observed_holder_, observed_renew_time_;
   Clock::time_point observed_at_{};
+  Json written_;  // the Lease as this replica last wrote it: a renewal is one PUT
 };
 
 }  // namespace axon::client
