@@ -473,18 +473,25 @@ Result<std::optional<Json>> KubeStore::create(const Json& object) {
   return std::optional<Json>(resp->body);
 }
 
-Result<std::optional<Json>> KubeStore::replace(const Json& object) {
+Result<std::optional<Json>> KubeStore::replace(const Json& object) { return put(object, ""); }
+
+Result<std::optional<Json>> KubeStore::replace_status(const Json& object) {
+  return put(object, "/status");
+}
+
+Result<std::optional<Json>> KubeStore::put(const Json& object, const std::string& subresource) {
   ObjectRef ref = ObjectRef::of(object);
+  const std::string what = "replace " + ref.str() + (subresource.empty() ? "" : " status");
   if (member(object, "metadata").value("resourceVersion", "").empty())
-    return Error{"replace " + ref.str() + ": metadata.resourceVersion is required (the version read)"};
+    return Error{what + ": metadata.resourceVersion is required (the version read)"};
   auto r = resource(ref.api_version, ref.kind);
   if (!r) return r.error();
-  const std::string path =
-      api_path(*r, ref.namespace_, ref.name) + "?fieldManager=" + kFieldManager;
+  const std::string path = api_path(*r, ref.namespace_, ref.name) + subresource +
+                           "?fieldManager=" + kFieldManager;
   auto resp = client_->call("PUT", path, object.dump(), "application/json");
   if (!resp) return resp.error();
   if (resp->code == 409 || resp->code == 404) return std::optional<Json>();  // Conflict, gone
-  if (resp->code / 100 != 2) return api_error("replace " + ref.str(), *resp);
+  if (resp->code / 100 != 2) return api_error(what, *resp);
   return std::optional<Json>(resp->body);
 }
 

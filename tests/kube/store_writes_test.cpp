@@ -1,5 +1,6 @@
-// create and replace, the two compare-and-swap writes of ClusterStore
-// (what identities and leader election rest on), on both backends.
+// create, replace and replace_status, the compare-and-swap writes of
+// ClusterStore (what identities, leader election and a kubelet's status
+// reports rest on), on both backends.
 #include <doctest/doctest.h>
 
 #include "stores.h"
@@ -55,5 +56,39 @@ TEST_CASE("create: exactly once; replace: only at the version read") {
     REQUIRE(gone);
     CHECK_FALSE(gone->has_value());
     CHECK_FALSE(s->get(ObjectRef{"v1", "ConfigMap", "cas", "x"})->has_value());
+  }
+}
+
+TEST_CASE("replace_status: a pod's status as its kubelet writes it, at the version read") {
+  for (auto& [backend, s] : both_stores()) {
+    CAPTURE(backend);
+    (void)s->apply(name_space("st"));
+    (void)s->apply({{"apiVersion", "v1"},
+                    {"kind", "ServiceAccount"},
+                    {"metadata", {{"name", "default"}, {"namespace", "st"}}}});
+    (void)s->remove(ObjectRef{"v1", "Pod", "st", "p"});
+    Json pod = {{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"metadata", {{"name", "p"}, {"namespace", "st"}}},
+                {"spec", {{"containers", Json::array({{{"name", "c"}, {"image", "x"}}})}}}};
+    auto created = s->create(pod);
+    REQUIRE_MESSAGE(created, (created ? "" : created.error().str()));
+    REQUIRE(created->has_value());
+    Json next = **created;
+    next["status"] = {{"phase", "Running"}, {"podIP", "10.0.0.9"}};
+    auto written = s->replace_status(next);
+    REQUIRE_MESSAGE(written, (written ? "" : written.error().str()));
+    REQUIRE(written->has_value());
+    auto live = s->get(ObjectRef{"v1", "Pod", "st", "p"});
+    REQUIRE(live);
+    CHECK((**live)["status"]["podIP"] == "10.0.0.9");
+    CHECK((**live)["status"]["phase"] == "Running");
+    // At a stale version: nothing written.
+    next["status"]["podIP"] = "10.0.0.10";
+    auto stale = s->replace_status(next);
+    REQUIRE(stale);
+    CHECK_FALSE(stale->has_value());
+    CHECK((**s->get(ObjectRef{"v1", "Pod", "st", "p"}))["status"]["podIP"] == "10.0.0.9");
+    (void)s->remove(ObjectRef{"v1", "Pod", "st", "p"});
   }
 }

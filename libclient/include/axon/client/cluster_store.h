@@ -90,6 +90,11 @@ class ClusterStore {
   // nullopt when it changed or went meanwhile (a 409 Conflict; read it again).
   virtual Result<std::optional<Json>> replace(const Json& object) = 0;
 
+  // replace() of the object's status only, as its controller or kubelet
+  // writes it (Kubernetes: PUT .../status, where a plain PUT ignores
+  // status; the lab's store keeps status with the object).
+  virtual Result<std::optional<Json>> replace_status(const Json& object) = 0;
+
   // The objects of a kind (all namespaces) with the version to watch from.
   virtual Result<ListResult> list_versioned(const std::string& api_version,
                                             const std::string& kind) = 0;

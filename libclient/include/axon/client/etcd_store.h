@@ -37,6 +37,8 @@ class EtcdStore : public ClusterStore {
   // Compare-and-swap on the key (absent, or at the object's revision).
   Result<std::optional<Json>> create(const Json& object) override;
   Result<std::optional<Json>> replace(const Json& object) override;
+  // The whole object: the lab's store has no status subresource.
+  Result<std::optional<Json>> replace_status(const Json& object) override { return replace(object); }
   // resourceVersion: the etcd revision of the list; watching from it
   // watches from revision + 1 (a compacted revision: gone).
   Result<ListResult> list_versioned(const std::string& api_version,

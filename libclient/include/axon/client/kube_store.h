@@ -86,6 +86,7 @@ class KubeStore : public ClusterStore {
   Result<bool> remove(const ObjectRef& ref) override;
   Result<std::optional<Json>> create(const Json& object) override;  // POST
   Result<std::optional<Json>> replace(const Json& object) override;  // PUT
+  Result<std::optional<Json>> replace_status(const Json& object) override;  // PUT .../status
   // A kind whose CRD is not installed lists empty, with no version.
   Result<ListResult> list_versioned(const std::string& api_version,
                                     const std::string& kind) override;
@@ -96,6 +97,7 @@ class KubeStore : public ClusterStore {
 
  private:
   Result<ApplyOutcome> server_side_apply(const Json& object, bool dry_run);
+  Result<std::optional<Json>> put(const Json& object, const std::string& subresource);
   // "list pods at https://10.0.0.2:6443: 403 Forbidden: ..." (the verb, the server, its answer)
   Error api_error(const std::string& what, const ApiResponse& response) const;
   Result<ResourceInfo> resource(const std::string& api_version, const std::string& kind) const;
