@@ -34,6 +34,8 @@ import threading
 import time
 import urllib.request
 
+from benchlib import wait
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NODE = "bench-node"
 POD_CIDR = "10.210.0.0/24"
@@ -54,15 +56,6 @@ def sh(*cmd, check=True, **kw):
     if check and r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: {r.returncode}: {r.stderr.strip()[-500:]}")
     return r
-
-
-def wait(what, fn, timeout=120, interval=0.02):
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if fn():
-            return time.monotonic() - start
-        time.sleep(interval)
-    raise RuntimeError(f"{what}: not within {timeout}s")
 
 
 class Kube:
@@ -228,7 +221,8 @@ class Agent:
             ["ip", "netns", "exec", self.ns, "unshare", "-m", "--propagation", "private", "sh", "-c",
              'mount -t tmpfs tmpfs /run && mount -t bpf bpf /sys/fs/bpf && exec "$@"', "sh", *env, *args],
             stdout=open(os.path.join(self.dir, "agent.log"), "a"), stderr=subprocess.STDOUT)
-        wait("agent ready", lambda: os.path.exists(self.conflist()) or self.agent.poll() is not None, 60)
+        wait("agent ready", lambda: os.path.exists(self.conflist()) or self.agent.poll() is not None, 60,
+             0.02)
         if self.agent.poll() is not None:
             raise RuntimeError("agent exited: " + open(os.path.join(self.dir, "agent.log")).read()[-600:])
         return time.monotonic() - t0
@@ -318,7 +312,7 @@ def propagation(b, agent, rounds):
               "metadata": {"name": "server-base", "namespace": "default"},
               "spec": {"endpointSelector": {"matchLabels": {"app": "server"}},
                        "ingress": [{"fromEndpoints": [{"matchLabels": {"app": "nobody"}}]}]}}])
-    wait("base policy enforced", lambda: seen(False, time.monotonic() - 0.01), 30)
+    wait("base policy enforced", lambda: seen(False, time.monotonic() - 0.01), 30, 0.02)
     allow = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
              "metadata": {"name": "allow-client", "namespace": "default"},
              "spec": {"endpointSelector": {"matchLabels": {"app": "server"}},
@@ -328,11 +322,13 @@ def propagation(b, agent, rounds):
     for _ in range(rounds):
         t0 = time.monotonic()
         b.apply([allow])
-        applied.append(wait("allowed", lambda: seen(True, t0), 30, 0.002))
+        wait("allowed", lambda: seen(True, t0), 30, 0.002)
+        applied.append(time.monotonic() - t0)  # from before `axon apply`
         time.sleep(0.1)
         t0 = time.monotonic()
         b.cli("delete", "ciliumnetworkpolicy", "allow-client", "-n", "default")
-        deleted.append(wait("denied", lambda: seen(False, t0), 30, 0.002))
+        wait("denied", lambda: seen(False, t0), 30, 0.002)
+        deleted.append(time.monotonic() - t0)  # from before `axon delete`
         time.sleep(0.1)
     return applied, deleted
 

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import wait
+
 
 def run(axon, state, *args, check=True, input=None):
     r = subprocess.run([axon, "--state-dir", state, "--lab", "bench", *args], capture_output=True,
@@ -26,15 +28,6 @@ def run(axon, state, *args, check=True, input=None):
     if check and r.returncode != 0:
         raise RuntimeError(f"axon {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
     return r
-
-
-def wait(what, fn, timeout=300, interval=0.05):
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if fn():
-            return time.monotonic() - start
-        time.sleep(interval)
-    raise RuntimeError(f"{what}: not within {timeout}s")
 
 
 def rss_kib(pid):

@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import wait
+
 LAB = "obsbench"
 
 CONNECT_LOOP = r"""
@@ -46,15 +48,6 @@ def run(axon, state, *args, check=True, input=None):
     if check and r.returncode != 0:
         raise RuntimeError(f"axon {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
     return r
-
-
-def wait(what, fn, timeout=300, interval=0.2):
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if fn():
-            return
-        time.sleep(interval)
-    raise RuntimeError(f"{what}: not within {timeout}s")
 
 
 def pods(axon, state, ns, selector=None):
@@ -94,12 +87,12 @@ def set_observer(axon, state, values, mode):
         return len(now) == 2 and not any(p["metadata"]["name"] in old for p in now) and all(
             any(c.get("type") == "Ready" and c.get("status") == "True"
                 for c in p.get("status", {}).get("conditions", [])) for p in now)
-    wait("agents restarted", fresh_agents_ready)
+    wait("agents restarted", fresh_agents_ready, interval=0.2)
     run(axon, state, "status", "--wait", "--wait-duration", "120s")
     if on:
         # Flows reach the relay: the agents serve again.
         wait("relay answers", lambda: run(axon, state, "observe", "--last", "1", "-o", "json",
-                                          check=False).returncode == 0)
+                                          check=False).returncode == 0, interval=0.2)
     time.sleep(1)
 
 
@@ -145,7 +138,7 @@ def main():
             run(axon, state, "apply", "-f", "-", input=json.dumps(pod))
         wait("pods running", lambda: all(p.get("status", {}).get("podIP") for p in
                                          pods(axon, state, "default")) and
-             len(pods(axon, state, "default")) == 2)
+             len(pods(axon, state, "default")) == 2, interval=0.2)
         server_ip = [p for p in pods(axon, state, "default")
                      if p["metadata"]["name"] == "server"][0]["status"]["podIP"]
         # One iperf3 server for the whole run; it lives in the pod's network namespace.
