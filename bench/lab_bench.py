@@ -4,7 +4,11 @@ become ready with axon installed, how fast pods become Ready, how long a
 policy takes to be enforced on every node, and how much memory an agent
 uses when idle.
 
-    bench/lab_bench.py BUILD_DIR [--nodes 3] [--pods 30] [--policy-rounds 20]
+    bench/lab_bench.py BUILD_DIR [--nodes 3] [--pods 30] [--policy-rounds 20] [--kubernetes]
+
+--kubernetes: the same on the Kubernetes lab (`lab up --kubernetes`: the real
+kube-apiserver, controller-manager and scheduler from ../shared/tools/kubernetes
+or AXON_KUBE_TOOLS), so the two stores compare in one run.
 
 Runs a lab named "bench" under a private state directory (needs root) and
 removes it at the end.
@@ -117,6 +121,7 @@ def main():
     ap.add_argument("--nodes", type=int, default=3)
     ap.add_argument("--pods", type=int, default=30)
     ap.add_argument("--policy-rounds", type=int, default=20)
+    ap.add_argument("--kubernetes", action="store_true")
     args = ap.parse_args()
     axon = os.path.join(args.build_dir, "axon")
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -124,7 +129,11 @@ def main():
     state = tempfile.mkdtemp(prefix="axon-bench-")
     try:
         t0 = time.monotonic()
-        run(axon, state, "lab", "up", "--name", "bench", "--nodes", str(args.nodes))
+        up = ["lab", "up", "--name", "bench", "--nodes", str(args.nodes)]
+        if args.kubernetes:
+            tools = os.environ.get("AXON_KUBE_TOOLS", os.path.join(src, "..", "shared", "tools", "kubernetes"))
+            up += ["--kubernetes", "--kube-binaries", tools]
+        run(axon, state, *up)
         t_up = time.monotonic() - t0
         values = os.path.join(state, "values.yaml")
         shutil.copy(seed, values)
@@ -164,8 +173,8 @@ def main():
 
         t_prop = policy_propagation(axon, state, args.policy_rounds)
 
-        print(f"nodes: {args.nodes}")
-        print(f"lab up (network, etcd, controller, kubelets):   {t_up:6.2f} s")
+        print(f"nodes: {args.nodes}, store: {'kube-apiserver' if args.kubernetes else 'the lab etcd'}")
+        print(f"lab up (network, store, controllers, kubelets): {t_up:6.2f} s")
         print(f"install -> status --wait ready (agents, operator): {t_ready:6.2f} s")
         print(f"{args.pods} pods created -> all Ready:              {t_pods:6.2f} s ({args.pods / t_pods:.1f} pods/s)")
         if rss:

@@ -3,6 +3,7 @@
 #include "axon/client/connect.h"
 #include "axon/client/etcd_store.h"
 #include "axon/client/kube_store.h"
+#include "axon/lab/lab.h"
 #include "axon/lab/paths.h"
 
 namespace axon::cli {
@@ -30,16 +31,21 @@ Result<std::unique_ptr<client::ClusterStore>> connect_cluster(Context& ctx) {
   return std::unique_ptr<client::ClusterStore>(std::move(*lab));
 }
 
-Result<std::unique_ptr<client::EtcdStore>> connect_lab(Context& ctx) {
+Result<std::unique_ptr<client::ClusterStore>> connect_lab(Context& ctx) {
   auto paths = lab::find_lab(ctx.global.state_dir, ctx.global.lab);
   if (!paths) return paths.error();
+  if (lab::is_kubernetes_lab(*paths)) {  // through its API server, as any cluster
+    auto kube = client::connect_kube(paths->kubeconfig(), "");
+    if (!kube) return kube.error();
+    return std::unique_ptr<client::ClusterStore>(std::move(*kube));
+  }
   auto etcd = client::EtcdClient::connect(paths->etcd_target(), std::chrono::seconds(5));
   if (!etcd) {
     return Error{"lab \"" + paths->name + "\" does not answer (" + etcd.error().message +
                  "); `axon lab status` says what runs, `axon lab up` restarts what is missing"};
   }
-  return std::make_unique<client::EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd)),
-                                             "lab " + paths->name);
+  return std::unique_ptr<client::ClusterStore>(std::make_unique<client::EtcdStore>(
+      std::shared_ptr<client::EtcdClient>(std::move(*etcd)), "lab " + paths->name));
 }
 
 std::unique_ptr<client::ClusterStore> connect_or_report(Context& ctx) {

@@ -19,7 +19,8 @@ Result<std::unique_ptr<client::ClusterStore>> connect_cluster(Context& ctx);
 // connect_cluster, or null after printing "Error: <why>" on stderr.
 std::unique_ptr<client::ClusterStore> connect_or_report(Context& ctx);
 
-// The selected lab's store (--lab / AXON_LAB, or the only lab that is up).
-Result<std::unique_ptr<client::EtcdStore>> connect_lab(Context& ctx);
+// The selected lab's store (--lab / AXON_LAB, or the only lab that is up):
+// its etcd, or for a Kubernetes lab its API server (the lab's kubeconfig).
+Result<std::unique_ptr<client::ClusterStore>> connect_lab(Context& ctx);
 
 }  // namespace axon::cli

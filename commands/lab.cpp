@@ -14,6 +14,7 @@
 
 #include "axon/base/log.h"
 #include "axon/client/etcd_store.h"
+#include "axon/lab/control_plane.h"
 #include "axon/lab/controller.h"
 #include "axon/lab/kubelet.h"
 #include "axon/lab/exec.h"
@@ -41,6 +42,10 @@ struct LabParams {
   std::vector<std::string> command;
   std::string component;
   bool follow = false;
+  bool kubernetes = false;
+  std::string kube_binaries;
+  std::string kubeconfig;  // the kubelet's, in a Kubernetes lab
+  int port = 0;            // the API server proxy's
 };
 
 lab::LabPaths paths_for(cli::Context& ctx, const std::string& name) {
@@ -55,7 +60,9 @@ Result<lab::LabPaths> existing_lab(cli::Context& ctx, const std::string& name) {
 
 int up(cli::Context& ctx, const LabParams& p) {
   cli::Progress progress(ctx);
-  lab::UpOptions o{paths_for(ctx, p.name), p.nodes};
+  lab::UpOptions o{paths_for(ctx, p.name), p.nodes, false, ""};
+  o.kubernetes = p.kubernetes;
+  o.kube_binaries = p.kube_binaries.empty() ? ctx.env("AXON_KUBE_TOOLS") : p.kube_binaries;
   auto r = lab::lab_up(o, [&](const std::string& s) { progress.status(s); });
   if (!r) return progress.fail(r.error());
   progress.clear();
@@ -67,7 +74,13 @@ int up(cli::Context& ctx, const LabParams& p) {
   for (int i = 1; i <= p.nodes; ++i)
     ctx.out << (i > 1 ? ", " : "") << lab::node_name(i) << " " << lab::node_ip(i);
   ctx.out << "), client " << lab::kClientIp << ", services 10.96.0.0/12, cluster DNS "
-          << lab::kClusterDnsIp << "\n"
+          << lab::kClusterDnsIp << "\n";
+  if (p.kubernetes) {
+    ctx.out << "Kubernetes 1.26 control plane on " << lab::kControlPlaneIp << ":"
+            << lab::kApiServerPort << "; kubeconfig (used by axon for this lab; kubectl too): "
+            << o.paths.kubeconfig() << "\n";
+  }
+  ctx.out
           << "like Talos with `cni: none`, pods wait for a network: next, axon install -f "
              "values.yaml\n";
   return cli::kExitOk;
@@ -206,7 +219,15 @@ void setup_up(CommandBuilder& b) {
       "it starts only what is missing. Needs root.");
   b.option("--name", p.name, "NAME", "Lab name (a-z, 0-9; default: lab, or --lab)");
   b.option("--nodes", p.nodes, "N", "Number of nodes (1-9)");
+  b.flag("--kubernetes", p.kubernetes,
+         "Run the real Kubernetes control plane (kube-apiserver, kube-controller-manager, "
+         "kube-scheduler 1.26 and their etcd) on a control-plane host 10.0.0.2 instead of the lab's "
+         "etcd store and controller; the kubelets register Nodes and report pods through the API");
+  b.option("--kube-binaries", p.kube_binaries, "DIR",
+           "Where kube-apiserver, kube-controller-manager and kube-scheduler are (plain or .xz; "
+           "default: AXON_KUBE_TOOLS)");
   b.example("axon lab up --nodes 3");
+  b.example("axon lab up --kubernetes --kube-binaries ../shared/tools/kubernetes");
   b.action([&ctx = b.ctx(), &p] { return up(ctx, p); });
 }
 
@@ -263,11 +284,23 @@ void setup_logs(CommandBuilder& b) {
 void setup_kubelet(CommandBuilder& b) {
   auto& p = b.params<LabParams>();
   b.option("--node", p.node, "NODE", "Node name")->required();
+  b.option("--kubeconfig", p.kubeconfig, "FILE", "The node's credentials (Kubernetes lab)");
   b.action([&ctx = b.ctx(), &p] {
     handle_stop_signals();
     log::set_max_level(log::Level::info);
-    lab::KubeletOptions o{lab::LabPaths{ctx.global.state_dir, ctx.global.lab}, p.node};
+    lab::KubeletOptions o{lab::LabPaths{ctx.global.state_dir, ctx.global.lab}, p.node, p.kubeconfig};
     return lab::run_kubelet(o, g_stop);
+  });
+}
+
+void setup_apiserver_proxy(CommandBuilder& b) {
+  auto& p = b.params<LabParams>();
+  b.option("--port", p.port, "PORT", "Port on the machine's loopback")->required();
+  b.action([&ctx = b.ctx(), &p] {
+    handle_stop_signals();
+    log::set_max_level(log::Level::info);
+    return lab::run_apiserver_proxy(lab::LabPaths{ctx.global.state_dir, ctx.global.lab}, p.port,
+                                    g_stop);
   });
 }
 
@@ -297,6 +330,10 @@ AXON_REGISTER_COMMAND(lab_logs, {"lab logs", "Print a component's or a pod's log
 // The lab's daemons: started by `lab up`, hidden from help.
 AXON_REGISTER_COMMAND(lab_kubelet, {"lab kubelet", "The per-node runtime (started by lab up)", "",
                                     axon::commands::setup_kubelet})
+AXON_REGISTER_COMMAND(lab_apiserver_proxy,
+                      {"lab apiserver-proxy",
+                       "The machine's way to the Kubernetes lab's API server (started by lab up)", "",
+                       axon::commands::setup_apiserver_proxy})
 AXON_REGISTER_COMMAND(lab_controller,
                       {"lab controller", "The cluster controllers (started by lab up)", "",
                        axon::commands::setup_controller})

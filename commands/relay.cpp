@@ -37,6 +37,9 @@ int run_relay(cli::Context& ctx, const RelayParams& p) {
   o.store.kubeconfig = ctx.global.kubeconfig;
   o.store.context = ctx.global.kube_context;
   std::optional<lab::LabPaths> lab = lab::lab_from_store_target(o.store.etcd);
+  // A pod of the Kubernetes lab: the store is the API server, the lab's
+  // sockets are where they are in the etcd lab.
+  if (!lab && o.store.etcd.empty()) lab = lab::lab_of_pod(ctx.env("AXON_STATE_DIR"), ctx.env("AXON_LAB"));
   // On Kubernetes: --kubeconfig, or the pod's service account.
   const bool kubernetes = o.store.etcd.empty() && (!o.store.kubeconfig.empty() ||
                                                    !ctx.env("KUBERNETES_SERVICE_HOST").empty());

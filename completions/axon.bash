@@ -41,7 +41,7 @@ __axon_flags() {
     'lab exec') echo '-h --help -n --namespace -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'lab logs') echo '-h --help -n --namespace -f --follow -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'lab status') echo '-h --help --name -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
-    'lab up') echo '-h --help --name --nodes -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'lab up') echo '-h --help --name --nodes --kubernetes --kube-binaries -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'observe') echo '-h --help --last --first --all -f --follow --since --until --not --uuid --node-name --node-label --cluster --from-cluster --to-cluster --protocol --tcp-flags -t --type --verdict --drop-reason-desc --http-status --http-method --http-path --http-url --http-header --trace-id --ip-trace-id --fqdn --from-fqdn --to-fqdn --ip --from-ip --to-ip --snat-ip -4 --ipv4 -6 --ipv6 --ip-version --pod --from-pod --to-pod -n --namespace --from-namespace --to-namespace -A --all-namespaces --from-all-namespaces --to-all-namespaces -l --label --from-label --to-label --service --from-service --to-service --port --from-port --to-port --workload --from-workload --to-workload --identity --from-identity --to-identity --traffic-direction --interface --encrypted --unencrypted --allowlist --denylist -o --output --print-node-name --print-policy-names --time-format --color --ip-translation --numeric --field-mask --use-default-field-masks --server --node --timeout --request-timeout --input-file -s --silent-errors --print-raw-filters --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'operator') echo '-h --help --config-dir -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'policy') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -215,6 +215,7 @@ __axon_value() {
     ('lab status|--context') printf '%s\n' 'any' ;;
     ('lab up|--name') printf '%s\n' 'any' ;;
     ('lab up|--nodes') printf '%s\n' 'any' ;;
+    ('lab up|--kube-binaries') printf '%s\n' 'any' ;;
     ('lab up|-o'|'lab up|--output') printf '%s\n' 'choice table json yaml' ;;
     ('lab up|--state-dir') printf '%s\n' 'dir' ;;
     ('lab up|--lab') printf '%s\n' 'any' ;;

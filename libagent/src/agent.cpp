@@ -135,6 +135,8 @@ Status Agent::start() {
   services_watch_ = watch("v1", "Service");
   slices_ = watch("discovery.k8s.io/v1", "EndpointSlice");
   identities_watch_ = watch("cilium.io/v2", "CiliumIdentity");
+  // cluster-pool: the other nodes' pod CIDRs are in their CiliumNodes.
+  if (c_.ipam_mode == "cluster-pool") cilium_nodes_ = watch("cilium.io/v2", "CiliumNode");
   identity_store_ = std::make_unique<agent::IdentityStore>(*store_, identities_watch_.get());
   for (auto kind : kPolicyKinds) {
     policy_informers_.push_back(
@@ -386,7 +388,14 @@ void Agent::sync_nodes(const std::vector<Json>& nodes) {
       (void)dp_->ipcache().upsert({*parsed, 32}, name == c_.node ? 1u : 6u);
       node_ips_.insert(ip + "/32");
     }
-    const std::string cidr = n["spec"].value("podCIDR", "");
+    std::string cidr = n["spec"].value("podCIDR", "");
+    if (cilium_nodes_) {  // cluster-pool: the operator's CIDR, not the Node's
+      cidr.clear();
+      if (auto cn = cilium_nodes_->get("", name)) {
+        const Json& cidrs = client::member(client::member((*cn)["spec"], "ipam"), "podCIDRs");
+        if (cidrs.is_array() && !cidrs.empty() && cidrs[0].is_string()) cidr = cidrs[0].get<std::string>();
+      }
+    }
     if (name == c_.node || cidr.empty()) continue;
     want.insert(cidr);
     if (!routes_.count(cidr)) {
@@ -579,7 +588,8 @@ void Agent::sync() {
 
 std::vector<client::Informer*> Agent::informers() const {
   std::vector<client::Informer*> all;
-  for (const auto* p : {&nodes_, &pods_, &namespaces_, &services_watch_, &slices_, &identities_watch_}) {
+  for (const auto* p : {&nodes_, &pods_, &namespaces_, &services_watch_, &slices_, &identities_watch_,
+                        &cilium_nodes_}) {
     if (*p) all.push_back(p->get());
   }
   for (const auto& p : policy_informers_) all.push_back(p.get());

@@ -42,14 +42,15 @@ struct Caches {
         nodes(store, "v1", "Node"),
         cilium_nodes(store, "cilium.io/v2", "CiliumNode"),
         namespaces(store, "v1", "Namespace"),
-        identities(store, "cilium.io/v2", "CiliumIdentity") {
+        identities(store, "cilium.io/v2", "CiliumIdentity"),
+        endpoints(store, "cilium.io/v2", "CiliumEndpoint") {
     for (auto* i : all()) {
       i->on_change(wake);
       i->start();
     }
   }
   std::vector<client::Informer*> all() {
-    return {&services, &pods, &slices, &nodes, &cilium_nodes, &namespaces, &identities};
+    return {&services, &pods, &slices, &nodes, &cilium_nodes, &namespaces, &identities, &endpoints};
   }
   bool wait_synced(std::chrono::milliseconds timeout) {
     for (auto* i : all()) {
@@ -57,8 +58,37 @@ struct Caches {
     }
     return true;
   }
-  client::Informer services, pods, slices, nodes, cilium_nodes, namespaces, identities;
+  client::Informer services, pods, slices, nodes, cilium_nodes, namespaces, identities, endpoints;
 };
+
+// CiliumEndpoints whose pod is gone, as Cilium's operator collects them: a
+// pod deleted while its node's agent was down leaves its endpoint behind
+// (on Kubernetes the garbage collector also follows the pod owner
+// reference; the lab's etcd has none). An endpoint is deleted when it was
+// without its pod (same namespace and name, and uid if it names its owner)
+// on two passes in a row, so a pod the cache has not seen yet is safe.
+void collect_endpoints(client::ClusterStore& store, Caches& caches, std::set<std::string>& suspects) {
+  std::map<std::string, std::string> pods;  // "ns/name" -> uid
+  for (const auto& p : caches.pods.list())
+    pods[p["metadata"].value("namespace", "") + "/" + p["metadata"].value("name", "")] =
+        p["metadata"].value("uid", "");
+  std::set<std::string> orphans;
+  for (const auto& cep : caches.endpoints.list()) {
+    const Json& meta = cep["metadata"];
+    const std::string key = meta.value("namespace", "") + "/" + meta.value("name", "");
+    std::string owner_uid;
+    for (const auto& o : client::member(meta, "ownerReferences"))
+      if (o.value("kind", "") == "Pod") owner_uid = o.value("uid", "");
+    auto it = pods.find(key);
+    if (it != pods.end() && (owner_uid.empty() || owner_uid == it->second)) continue;
+    orphans.insert(key);
+    if (!suspects.count(key)) continue;
+    auto r = store.remove(client::ObjectRef::of(cep));
+    if (!r) log::warn("CiliumEndpoint {}: {}", key, r.error().str());
+    else if (*r) log::info("CiliumEndpoint {} deleted: its pod is gone", key);
+  }
+  suspects = std::move(orphans);
+}
 
 // The EndpointSlices the operator manages, one per Service with a selector.
 Status sync_endpoint_slices(client::ClusterStore& store, Caches& caches) {
@@ -189,6 +219,13 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
                                      gc_parsed ? *gc_parsed : std::chrono::minutes(15)));
   IdentityGarbageCollector gc(gc_grace);
   auto next_gc = std::chrono::steady_clock::now();
+  // cilium-config's key and default: endpoints without a pod, every 5 minutes.
+  auto cep_parsed = parse_duration(read_key(p.config_dir, "cilium-endpoint-gc-interval", "5m0s"));
+  const auto cep_interval = std::max(std::chrono::seconds(1),
+                                     std::chrono::duration_cast<std::chrono::seconds>(
+                                         cep_parsed ? *cep_parsed : std::chrono::minutes(5)));
+  auto next_cep_gc = std::chrono::steady_clock::now() + cep_interval;
+  std::set<std::string> cep_suspects;
   // client-go's identity: the host (the pod's name) and a random suffix.
   client::LeaderElector leader(
       store, {lease_namespace(p), kLeaseName, std::string(host) + "_" + client::new_uid()});
@@ -242,6 +279,10 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
       for (uint32_t id : released ? *released : std::vector<uint32_t>{})
         log::info("identity {} released: no pod has had its labels for {}s", id, gc_grace.count());
       next_gc = std::chrono::steady_clock::now() + std::min(gc_grace, std::chrono::seconds(60));
+    }
+    if (std::chrono::steady_clock::now() >= next_cep_gc) {
+      collect_endpoints(store, caches, cep_suspects);
+      next_cep_gc = std::chrono::steady_clock::now() + cep_interval;
     }
     // Until a watched kind changes (a burst: once, 20 ms after it began),
     // and at least every second (the lease and the garbage collector).

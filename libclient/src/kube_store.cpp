@@ -460,6 +460,36 @@ Result<bool> KubeStore::remove(const ObjectRef& ref) {
   return true;
 }
 
+Result<bool> KubeStore::remove_now(const ObjectRef& ref, const std::string& uid) {
+  auto r = resource(ref.api_version, ref.kind);
+  if (!r) return r.error();
+  Json options = {{"apiVersion", "v1"}, {"kind", "DeleteOptions"}, {"gracePeriodSeconds", 0}};
+  if (!uid.empty()) options["preconditions"] = {{"uid", uid}};
+  auto resp = client_->call("DELETE", api_path(*r, ref.namespace_, ref.name), options.dump(),
+                            "application/json");
+  if (!resp) return resp.error();
+  if (resp->code == 404 || resp->code == 409) return false;  // gone, or another object now
+  if (resp->code / 100 != 2) return api_error("delete " + ref.str(), *resp);
+  return true;
+}
+
+Result<Json> KubeStore::request_token(const std::string& ns, const std::string& service_account,
+                                      const std::string& audience, int64_t expiration_seconds,
+                                      const std::string& pod, const std::string& pod_uid) {
+  Json spec = {{"expirationSeconds", expiration_seconds},
+               {"boundObjectRef", {{"apiVersion", "v1"}, {"kind", "Pod"}, {"name", pod}, {"uid", pod_uid}}}};
+  if (!audience.empty()) spec["audiences"] = Json::array({audience});
+  Json body = {{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenRequest"}, {"spec", spec}};
+  auto resp = client_->call("POST",
+                            "/api/v1/namespaces/" + client_->escape(ns) + "/serviceaccounts/" +
+                                client_->escape(service_account) + "/token",
+                            body.dump(), "application/json");
+  if (!resp) return resp.error();
+  if (resp->code / 100 != 2)
+    return api_error("create token of serviceaccount " + ns + "/" + service_account, *resp);
+  return resp->body.value("status", Json::object());
+}
+
 Result<std::optional<Json>> KubeStore::create(const Json& object) {
   ObjectRef ref = ObjectRef::of(object);
   auto r = resource(ref.api_version, ref.kind);

@@ -278,6 +278,7 @@ Json agent_config(const InstallValues& v) {
   c["enable-policy"] = v.policy_enforcement_mode;
   c["enable-l7-proxy"] = b(v.l7_proxy);
   c["enable-lb-ipam"] = "true";
+  c["cilium-endpoint-gc-interval"] = v.endpoint_gc_interval;
   c["bpf-lb-algorithm"] = v.lb_algorithm;
   c["bpf-lb-maglev-table-size"] = std::to_string(v.maglev_table_size);
   c["enable-host-legacy-routing"] = b(v.host_legacy_routing);
@@ -329,14 +330,17 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
       // The node's endpoints: server-side apply (GET, then PATCH, which
       // needs create too when it creates), deleted with the pod's network.
       rule({"cilium.io"}, {"ciliumendpoints"}, {"get", "create", "patch", "delete"}),
-      // cluster-pool IPAM: its CiliumNode, created when missing, read for its pod CIDR.
-      rule({"cilium.io"}, {"ciliumnodes"}, {"get", "create"}),
+      // cluster-pool IPAM: its CiliumNode, created when missing, read for its
+      // pod CIDR; all of them watched for the routes to the other nodes' pods.
+      rule({"cilium.io"}, {"ciliumnodes"}, {"get", "list", "watch", "create"}),
   };
   std::vector<Json> operator_rules = {
       rule({""}, {"pods", "namespaces", "nodes", "services"}, kWatch),
       rule({"discovery.k8s.io"}, {"endpointslices"}, kWatch),
       // Garbage collection of identities no pod has.
       rule({"cilium.io"}, {"ciliumidentities"}, {"list", "watch", "delete"}),
+      // Garbage collection of endpoints whose pod is gone.
+      rule({"cilium.io"}, {"ciliumendpoints"}, {"list", "watch", "delete"}),
       // cluster-pool IPAM: each node's CiliumNode with its pod CIDR (server-side apply).
       rule({"cilium.io"}, {"ciliumnodes"}, {"get", "list", "watch", "create", "patch"}),
   };

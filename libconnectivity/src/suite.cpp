@@ -129,7 +129,7 @@ std::optional<std::string> check_options(const Options& o) {
   return std::nullopt;
 }
 
-Suite::Suite(const Options& o, lab::LabPaths paths, std::unique_ptr<client::EtcdStore> store,
+Suite::Suite(const Options& o, lab::LabPaths paths, std::unique_ptr<client::ClusterStore> store,
              Terminal term, const std::atomic<bool>& stop)
     : o_(o), paths_(std::move(paths)), store_(std::move(store)), term_(term), stop_(stop) {}
 
@@ -574,7 +574,7 @@ void Suite::run(const std::string& name, const std::function<void(TestResult&)>&
   results_.push_back(std::move(t));
 }
 
-Result<Report> run(const Options& o, lab::LabPaths paths, std::unique_ptr<client::EtcdStore> store,
+Result<Report> run(const Options& o, lab::LabPaths paths, std::unique_ptr<client::ClusterStore> store,
                    Terminal term, const std::atomic<bool>& stop) {
   Suite s(o, std::move(paths), std::move(store), term, stop);
   Report report;

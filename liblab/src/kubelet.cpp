@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,11 +24,16 @@
 #include "axon/base/process.h"
 #include "axon/base/strings.h"
 #include "axon/client/etcd_store.h"
+#include "axon/client/informer.h"
+#include "axon/client/leader_election.h"
+#include "axon/client/kube_store.h"
+#include "axon/hubble/forwarder.h"
 #include "axon/lab/process.h"
 #include "axon/lab/rootfs.h"
 
 namespace axon::lab {
 namespace fs = std::filesystem;
+using client::ClusterStore;
 using client::EtcdStore;
 using client::ObjectRef;
 using Clock = std::chrono::steady_clock;
@@ -170,40 +178,60 @@ struct PodRuntime {
   Json last_status;
   int last_exit = -1;
   int probe_failures = 0;
+  Clock::time_point token_refresh = Clock::time_point::max();  // projected tokens
+  bool deleting = false;  // deletionTimestamp seen: stopped, deletion confirmed
+  std::string status_error;  // the last failed status write's
 };
+
+// The node's address on the LAN: nodeN is 10.0.0.(10+N).
+std::string address_of(const std::string& node) {
+  return node.starts_with("node") ? node_ip(std::atoi(node.c_str() + 4)) : "";
+}
 
 class Kubelet {
  public:
-  Kubelet(const KubeletOptions& o, int host_mnt) : o_(o), host_mnt_(host_mnt) {}
+  // `store` for requests, `watch_store` for the pod informer's thread;
+  // `kube` is `store` when it is the Kubernetes API (else null).
+  Kubelet(const KubeletOptions& o, int host_mnt, std::unique_ptr<ClusterStore> store,
+          std::unique_ptr<ClusterStore> watch_store)
+      : o_(o),
+        host_mnt_(host_mnt),
+        store_(std::move(store)),
+        watch_store_(std::move(watch_store)),
+        kube_(dynamic_cast<client::KubeStore*>(store_.get())),
+        address_(address_of(o.node)) {}
 
   int run(const std::atomic<bool>& stop) {
-    auto etcd = client::EtcdClient::connect(o_.paths.etcd_target(), std::chrono::seconds(30));
-    if (!etcd) {
-      log::error("cannot reach the lab store: {}", etcd.error().str());
-      return 1;
+    log::info("kubelet of {} started ({})", o_.node, store_->describe());
+    std::unique_ptr<hubble::SocketForwarder> kubeprism;
+    if (kube_) {
+      // KubePrism, as on Talos: the API server on every node's loopback, for
+      // host-network pods that start before any Service works (the agents).
+      auto f = hubble::SocketForwarder::start_tcp(
+          "127.0.0.1:" + std::to_string(kKubePrismPort),
+          std::string(kControlPlaneIp) + ":" + std::to_string(kApiServerPort), "");
+      if (!f) log::warn("KubePrism on 127.0.0.1:{}: {}", kKubePrismPort, f.error().str());
+      else kubeprism = std::move(*f);
     }
-    store_ = std::make_unique<EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd)));
-    log::info("kubelet of {} started", o_.node);
+    client::Informer pods(*watch_store_, "v1", "Pod");
+    pods.on_change([this] {
+      std::lock_guard lock(wake_mu_);
+      woken_ = true;
+      wake_cv_.notify_one();
+    });
+    pods.start();
     auto last_heartbeat = Clock::time_point{};
-    std::unique_ptr<client::EtcdWatch> watch;
     while (!stop.load()) {
-      if (!watch) {
-        auto w = store_->watch("v1", "Pod", 0);
-        if (w) watch = std::move(*w);
-      }
       if (Clock::now() - last_heartbeat > std::chrono::seconds(3)) {
         heartbeat();
         last_heartbeat = Clock::now();
       }
       reap();
-      reconcile();
+      if (pods.synced()) reconcile(pods.list());
       // Woken by any pod change, or every half second.
-      if (watch) {
-        auto b = watch->next(std::chrono::milliseconds(500));
-        if (b && b->canceled) watch.reset();
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      }
+      std::unique_lock lock(wake_mu_);
+      wake_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return woken_; });
+      woken_ = false;
     }
     log::info("kubelet of {} stopping; pods keep running", o_.node);
     return 0;
@@ -212,30 +240,115 @@ class Kubelet {
  private:
   std::string pod_dir(const std::string& uid) const { return o_.paths.pods_dir() + "/" + uid; }
 
+  Json node_status(bool cni) const {
+    auto cond = [](const char* type, bool ok, const char* reason, const std::string& message) {
+      return Json{{"type", type},
+                  {"status", ok ? "True" : "False"},
+                  {"reason", reason},
+                  {"message", message},
+                  {"lastHeartbeatTime", client::now_rfc3339()},
+                  {"lastTransitionTime", client::now_rfc3339()}};
+    };
+    const Json resources = {
+        {"cpu", "2"}, {"memory", "8Gi"}, {"pods", "110"}, {"ephemeral-storage", "20Gi"}};
+    return {
+        {"conditions",
+         Json::array(
+             {cond("MemoryPressure", false, "KubeletHasSufficientMemory",
+                   "kubelet has sufficient memory available"),
+              cond("DiskPressure", false, "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+              cond("PIDPressure", false, "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+              cond("Ready", cni, cni ? "KubeletReady" : "KubeletNotReady",
+                   cni ? "kubelet is posting ready status"
+                       : "container runtime network not ready: NetworkReady=false "
+                         "reason:NetworkPluginNotReady message:no CNI configuration in "
+                         "/etc/cni/net.d")})},
+        {"addresses", Json::array({{{"type", "InternalIP"}, {"address", address_}},
+                                   {{"type", "Hostname"}, {"address", o_.node}}})},
+        {"capacity", resources},
+        {"allocatable", resources},
+        {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", 10250}}}}},
+        {"nodeInfo",
+         {{"kubeletVersion", "v1.26.4-axon-lab"},
+          {"kubeProxyVersion", "v1.26.4-axon-lab"},
+          {"containerRuntimeVersion", "axon-lab://1"},
+          {"operatingSystem", "linux"},
+          {"architecture", "amd64"},
+          {"osImage", "axon lab"},
+          {"kernelVersion", ""},
+          {"machineID", ""},
+          {"systemUUID", ""},
+          {"bootID", ""}}}};
+  }
+
+  // Kubernetes: the Node this kubelet registers (as kubelet --register-node).
+  Json node_object(bool cni) const {
+    const int i = std::atoi(o_.node.c_str() + 4);
+    return {{"apiVersion", "v1"},
+            {"kind", "Node"},
+            {"metadata",
+             {{"name", o_.node},
+              {"labels",
+               {{"kubernetes.io/hostname", o_.node},
+                {"kubernetes.io/os", "linux"},
+                {"kubernetes.io/arch", "amd64"}}}}},
+            {"spec", {{"podCIDR", node_pod_cidr(i)}, {"podCIDRs", Json::array({node_pod_cidr(i)})}}},
+            {"status", node_status(cni)}};
+  }
+
+  // Node status when it changes (and every minute), the node's Lease every 10 s.
   void heartbeat() {
+    const bool cni = !find_cni_config(kCniConfDir).empty();
     auto node = store_->get(ObjectRef{"v1", "Node", "", o_.node});
-    if (!node || !*node) return;
-    Json n = **node;
-    bool cni = !find_cni_config(kCniConfDir).empty();
-    Json ready = {
-        {"type", "Ready"},
-        {"status", cni ? "True" : "False"},
-        {"reason", cni ? "KubeletReady" : "KubeletNotReady"},
-        {"message",
-         cni ? "kubelet is posting ready status"
-             : "container runtime network not ready: NetworkReady=false "
-               "reason:NetworkPluginNotReady message:no CNI configuration in /etc/cni/net.d"},
-        {"lastHeartbeatTime", client::now_rfc3339()}};
-    Json conditions = Json::array({ready});
-    bool changed = !n["status"].contains("conditions") || n["status"]["conditions"].empty() ||
-                   n["status"]["conditions"][0]["status"] != ready["status"];
-    n["status"]["conditions"] = conditions;
-    n["status"]["nodeInfo"] = {{"kubeletVersion", "axon-lab"},
-                               {"containerRuntimeVersion", "axon-lab://1"}};
-    auto u = store_->update(n);
-    if (!u) log::debug("node heartbeat: {}", u.error().str());
-    if (changed)
-      log::info("node {} is {}", o_.node, cni ? "Ready" : "NotReady (no CNI configuration)");
+    if (!node) {
+      log::warn("get node {}: {}", o_.node, node.error().str());
+    } else if (!*node) {
+      if (!kube_) return;  // the lab's etcd: `lab up` writes the Nodes
+      auto c = store_->create(node_object(cni));
+      if (!c) log::warn("register node {}: {}", o_.node, c.error().str());
+      else log::info("registered node {}", o_.node);
+      return;
+    } else if (cni != last_ready_ || Clock::now() - last_node_status_ > std::chrono::seconds(60)) {
+      Json n = **node;
+      n["status"].update(node_status(cni));
+      auto u = store_->replace_status(n);
+      if (!u) {
+        log::warn("node {} status: {}", o_.node, u.error().str());
+      } else if (*u) {
+        if (cni != last_ready_ || last_node_status_ == Clock::time_point{})
+          log::info("node {} is {}", o_.node, cni ? "Ready" : "NotReady (no CNI configuration)");
+        last_ready_ = cni;
+        last_node_status_ = Clock::now();
+      }
+    }
+    if (Clock::now() - last_lease_ > std::chrono::seconds(10)) renew_lease();
+  }
+
+  // coordination.k8s.io Lease kube-node-lease/<node>: the node lifecycle
+  // controller's heartbeat (40 s without one: the node is NotReady).
+  void renew_lease() {
+    const ObjectRef ref{"coordination.k8s.io/v1", "Lease", "kube-node-lease", o_.node};
+    const std::string now = client::LeaderElector::micro_time_now();
+    auto live = store_->get(ref);
+    if (!live) return;
+    Result<std::optional<Json>> w = std::optional<Json>();
+    if (!*live) {
+      w = store_->create({{"apiVersion", ref.api_version},
+                          {"kind", "Lease"},
+                          {"metadata", {{"name", o_.node}, {"namespace", ref.namespace_}}},
+                          {"spec",
+                           {{"holderIdentity", o_.node},
+                            {"leaseDurationSeconds", 40},
+                            {"renewTime", now}}}});
+    } else {
+      Json l = **live;
+      l["spec"]["holderIdentity"] = o_.node;
+      l["spec"]["leaseDurationSeconds"] = 40;
+      l["spec"]["renewTime"] = now;
+      w = store_->replace(l);
+    }
+    if (!w) log::warn("node lease: {}", w.error().str());
+    else if (*w) last_lease_ = Clock::now();
   }
 
   void reap() {
@@ -252,15 +365,10 @@ class Kubelet {
     }
   }
 
-  void reconcile() {
-    auto pods = store_->list("v1", "Pod", "", "");
-    if (!pods) {
-      log::warn("list pods: {}", pods.error().str());
-      return;
-    }
-    std::map<std::string, Json> mine;
-    for (auto& p : *pods) {
-      if (p["spec"].value("nodeName", "") == o_.node) mine[p["metadata"].value("uid", "")] = p;
+  void reconcile(const std::vector<Json>& pods) {
+    std::map<std::string, const Json*> mine;
+    for (const auto& p : pods) {
+      if (client::member(p["spec"], "nodeName") == o_.node) mine[p["metadata"].value("uid", "")] = &p;
     }
     // Pods gone from the store: tear down.
     for (auto it = pods_.begin(); it != pods_.end();) {
@@ -268,14 +376,27 @@ class Kubelet {
         ++it;
         continue;
       }
-      teardown(it->second);
+      if (!it->second.deleting) teardown(it->second);
       it = pods_.erase(it);
     }
     for (auto& [uid, pod] : mine) {
       auto& rt = pods_[uid];
-      if (rt.uid.empty()) adopt(rt, pod);
-      realise(rt, pod);
-      write_status(rt, pod);
+      if (rt.uid.empty()) adopt(rt, *pod);
+      if (pod->at("metadata").contains("deletionTimestamp")) {
+        // Kubernetes: the pod is being deleted; stop it, then confirm.
+        if (!rt.deleting) {
+          teardown(rt);
+          rt.deleting = true;
+        }
+        if (kube_) {
+          auto r = kube_->remove_now(ObjectRef::of(*pod), uid);
+          if (!r) log::warn("pod {}: confirm deletion: {}", rt.key, r.error().str());
+        }
+        continue;
+      }
+      realise(rt, *pod);
+      write_status(rt, *pod);
+      refresh_tokens(rt, *pod);
     }
   }
 
@@ -301,17 +422,7 @@ class Kubelet {
       if (rt.cni_result.is_discarded()) rt.cni_result = Json();
       rt.ip = ip_of(rt.cni_result);
     }
-    if (host_net) rt.ip = node_address();
-  }
-
-  std::string node_address() const {
-    auto node = store_->get(ObjectRef{"v1", "Node", "", o_.node});
-    if (node && *node && (**node)["status"].contains("addresses")) {
-      for (const auto& a : (**node)["status"]["addresses"]) {
-        if (a.value("type", "") == "InternalIP") return a.value("address", "");
-      }
-    }
-    return "";
+    if (host_net) rt.ip = address_;
   }
 
   static std::string ip_of(const Json& cni_result) {
@@ -385,12 +496,144 @@ class Kubelet {
     return prev;
   }
 
-  std::vector<VolumeMount> volumes(const PodRuntime& rt, const Json& pod, const Json& container,
+  // Writes `content` to dir/path (path may have directories), replacing
+  // the file atomically so a reader never sees half of it (a rotated token).
+  static void write_volume_file(const std::string& dir, const std::string& path,
+                                const std::string& content) {
+    std::error_code ec;
+    const fs::path target = fs::path(dir) / path;
+    fs::create_directories(target.parent_path(), ec);
+    const std::string tmp = target.string() + ".tmp";
+    std::ofstream(tmp, std::ios::binary | std::ios::trunc) << content;
+    fs::rename(tmp, target, ec);
+  }
+
+  // The keys of a ConfigMap's or Secret's data (Secret values are base64)
+  // into `dir`: all keys, or the `items` (key -> path). An error when the
+  // object or an item's key is missing and the source is not optional.
+  Status write_keys(const std::string& dir, const Json& source, const std::string& kind,
+                    const std::string& ns, const std::string& name) {
+    auto obj = store_->get(ObjectRef{"v1", kind, ns, name});
+    if (!obj) return obj.error();
+    const bool optional = source.value("optional", false);
+    if (!*obj) {
+      if (optional) return {};
+      return Error{kind + " " + ns + "/" + name + " not found"};
+    }
+    std::map<std::string, std::string> data;
+    for (const auto& [k, v] : client::member(**obj, "data").items()) {
+      std::string value = v.is_string() ? v.get<std::string>() : v.dump();
+      if (kind == "Secret") {
+        auto decoded = client::base64_decode(value);
+        if (!decoded) return Error{"Secret " + ns + "/" + name + " key " + k + ": not base64"};
+        value = *decoded;
+      }
+      data[k] = value;
+    }
+    const Json& items = client::member(source, "items");
+    if (items.is_array() && !items.empty()) {
+      for (const auto& item : items) {
+        auto it = data.find(item.value("key", ""));
+        if (it == data.end()) {
+          if (optional) continue;
+          return Error{kind + " " + ns + "/" + name + " has no key " + item.value("key", "")};
+        }
+        write_volume_file(dir, item.value("path", it->first), it->second);
+      }
+    } else {
+      for (const auto& [k, v] : data) write_volume_file(dir, k, v);
+    }
+    return {};
+  }
+
+  // A downward API field of the pod, as its file holds it.
+  std::string pod_field(const PodRuntime& rt, const Json& pod, const std::string& path) const {
+    const Json& meta = pod["metadata"];
+    if (path == "metadata.name") return meta.value("name", "");
+    if (path == "metadata.namespace") return meta.value("namespace", "");
+    if (path == "metadata.uid") return rt.uid;
+    if (path == "spec.nodeName") return o_.node;
+    if (path == "spec.serviceAccountName") return pod["spec"].value("serviceAccountName", "default");
+    if (path == "status.podIP") return rt.ip;
+    if (path == "status.hostIP") return address_;
+    for (const char* map : {"labels", "annotations"}) {
+      const std::string prefix = std::string("metadata.") + map;
+      if (path == prefix) {
+        std::string out;
+        for (const auto& [k, v] : client::member(meta, map).items())
+          out += k + "=\"" + (v.is_string() ? v.get<std::string>() : v.dump()) + "\"\n";
+        return out;
+      }
+      if (path.starts_with(prefix + "['") && path.ends_with("']")) {
+        const std::string key = path.substr(prefix.size() + 2, path.size() - prefix.size() - 4);
+        const Json& v = client::member(client::member(meta, map), key);
+        return v.is_string() ? v.get<std::string>() : "";
+      }
+    }
+    return "";
+  }
+
+  // A projected service-account token (the kubelet's TokenRequest for the
+  // pod); schedules its refresh at 80% of its lifetime, as the kubelet does.
+  Status write_token(PodRuntime& rt, const Json& pod, const std::string& dir, const Json& source) {
+    if (!kube_) return Error{"service-account tokens need the Kubernetes lab (axon lab up --kubernetes)"};
+    const int64_t seconds = source.value("expirationSeconds", int64_t{3607});
+    auto status = kube_->request_token(pod["metadata"].value("namespace", ""),
+                                       pod["spec"].value("serviceAccountName", "default"),
+                                       source.value("audience", ""), seconds,
+                                       pod["metadata"].value("name", ""), rt.uid);
+    if (!status) return status.error();
+    write_volume_file(dir, source.value("path", "token"), status->value("token", ""));
+    rt.token_refresh = std::min(rt.token_refresh, Clock::now() + std::chrono::seconds(seconds * 8 / 10));
+    return {};
+  }
+
+  // Rewrites the projected tokens of a running pod when they are due.
+  void refresh_tokens(PodRuntime& rt, const Json& pod) {
+    if (!kube_ || rt.pid == 0 || Clock::now() < rt.token_refresh) return;
+    rt.token_refresh = Clock::time_point::max();
+    for (const auto& v : pod["spec"].value("volumes", Json::array())) {
+      for (const auto& src : client::member(client::member(v, "projected"), "sources")) {
+        if (!src.contains("serviceAccountToken")) continue;
+        const std::string dir = pod_dir(rt.uid) + "/volumes/" + v.value("name", "");
+        if (auto st = write_token(rt, pod, dir, src["serviceAccountToken"]); !st) {
+          log::warn("pod {}: token refresh: {}", rt.key, st.error().str());
+          rt.token_refresh = Clock::now() + std::chrono::seconds(10);
+        } else {
+          log::info("pod {}: service-account token refreshed", rt.key);
+        }
+      }
+    }
+  }
+
+  // One volume source (configMap, secret, downwardAPI, serviceAccountToken)
+  // into `dir`; a secret names its Secret by `secret_name` ("secretName" in
+  // a volume, "name" in a projected source). Other kinds write nothing.
+  Status write_source(PodRuntime& rt, const Json& pod, const std::string& dir, const Json& src,
+                      const char* secret_name) {
+    const std::string ns = pod["metadata"].value("namespace", "");
+    if (src.contains("serviceAccountToken")) return write_token(rt, pod, dir, src["serviceAccountToken"]);
+    if (src.contains("configMap"))
+      return write_keys(dir, src["configMap"], "ConfigMap", ns, src["configMap"].value("name", ""));
+    if (src.contains("secret"))
+      return write_keys(dir, src["secret"], "Secret", ns, src["secret"].value(secret_name, ""));
+    if (src.contains("downwardAPI")) {
+      for (const auto& item : client::member(src["downwardAPI"], "items"))
+        write_volume_file(dir, item.value("path", ""),
+                          pod_field(rt, pod, client::member(item, "fieldRef").value("fieldPath", "")));
+    }
+    return {};
+  }
+
+  std::vector<VolumeMount> volumes(PodRuntime& rt, const Json& pod, const Json& container,
                                    std::string& error) {
     std::map<std::string, std::string> sources;
     std::error_code ec;
+    const std::string ns = pod["metadata"].value("namespace", "");
     for (const auto& v : pod["spec"].value("volumes", Json::array())) {
       std::string name = v.value("name", "");
+      const std::string dir = pod_dir(rt.uid) + "/volumes/" + name;
+      Status st;
       if (v.contains("hostPath")) {
         std::string path = v["hostPath"].value("path", "");
         std::string type = v["hostPath"].value("type", "");
@@ -400,27 +643,23 @@ class Kubelet {
           return {};
         }
         sources[name] = path;
-      } else if (v.contains("configMap")) {
-        std::string dir = pod_dir(rt.uid) + "/volumes/" + name;
-        fs::create_directories(dir, ec);
-        std::string cm_name = v["configMap"].value("name", "");
-        auto cm = store_->get(
-            ObjectRef{"v1", "ConfigMap", pod["metadata"].value("namespace", ""), cm_name});
-        if (!cm || !*cm) {
-          if (!v["configMap"].value("optional", false)) {
-            error = "ConfigMap " + cm_name + " of volume " + name + " not found";
-            return {};
-          }
-        } else if ((**cm).contains("data")) {
-          for (const auto& [k, val] : (**cm)["data"].items()) {
-            std::ofstream(dir + "/" + k) << (val.is_string() ? val.get<std::string>() : val.dump());
-          }
+        continue;
+      }
+      fs::create_directories(dir, ec);
+      sources[name] = dir;
+      if (v.contains("projected")) {
+        // What the ServiceAccount admission plugin adds (kube-api-access-*):
+        // a bound token, the cluster's CA (ConfigMap kube-root-ca.crt), the namespace.
+        for (const auto& src : client::member(v["projected"], "sources")) {
+          st = write_source(rt, pod, dir, src, "name");
+          if (!st) break;
         }
-        sources[name] = dir;
-      } else {  // emptyDir and anything else: a fresh directory
-        std::string dir = pod_dir(rt.uid) + "/volumes/" + name;
-        fs::create_directories(dir, ec);
-        sources[name] = dir;
+      } else {
+        st = write_source(rt, pod, dir, v, "secretName");
+      }  // emptyDir and anything else: a fresh directory
+      if (!st) {
+        error = "volume " + name + ": " + st.error().message;
+        return {};
       }
     }
     std::vector<VolumeMount> mounts;
@@ -437,29 +676,28 @@ class Kubelet {
 
   std::map<std::string, std::string> environment(const PodRuntime& rt, const Json& pod,
                                                  const Json& container) {
-    std::map<std::string, std::string> env = {{"AXON_STORE", o_.paths.etcd_target()},
-                                              {"AXON_LAB", o_.paths.name},
+    // The lab's directory, where the relay finds the agents' sockets.
+    std::map<std::string, std::string> env = {{"AXON_LAB", o_.paths.name},
                                               {"AXON_STATE_DIR", o_.paths.state_dir}};
+    if (kube_) {
+      // As every kubelet: the `kubernetes` Service (the API server).
+      env["KUBERNETES_SERVICE_HOST"] = "10.96.0.1";
+      env["KUBERNETES_SERVICE_PORT"] = "443";
+      env["KUBERNETES_SERVICE_PORT_HTTPS"] = "443";
+      env["KUBERNETES_PORT"] = "tcp://10.96.0.1:443";
+      env["KUBERNETES_PORT_443_TCP"] = "tcp://10.96.0.1:443";
+      env["KUBERNETES_PORT_443_TCP_PROTO"] = "tcp";
+      env["KUBERNETES_PORT_443_TCP_PORT"] = "443";
+      env["KUBERNETES_PORT_443_TCP_ADDR"] = "10.96.0.1";
+    } else {
+      env["AXON_STORE"] = o_.paths.etcd_target();  // the lab's store, in place of the API server
+    }
     for (const auto& e : container.value("env", Json::array())) {
       std::string name = e.value("name", "");
       if (e.contains("value")) {
         env[name] = e["value"].is_string() ? e["value"].get<std::string>() : e["value"].dump();
       } else if (e.contains("valueFrom") && e["valueFrom"].contains("fieldRef")) {
-        std::string f = e["valueFrom"]["fieldRef"].value("fieldPath", "");
-        if (f == "metadata.name")
-          env[name] = pod["metadata"].value("name", "");
-        else if (f == "metadata.namespace")
-          env[name] = pod["metadata"].value("namespace", "");
-        else if (f == "metadata.uid")
-          env[name] = rt.uid;
-        else if (f == "spec.nodeName")
-          env[name] = o_.node;
-        else if (f == "spec.serviceAccountName")
-          env[name] = pod["spec"].value("serviceAccountName", "default");
-        else if (f == "status.podIP")
-          env[name] = rt.ip;
-        else if (f == "status.hostIP")
-          env[name] = node_address();
+        env[name] = pod_field(rt, pod, e["valueFrom"]["fieldRef"].value("fieldPath", ""));
       } else if (e.contains("valueFrom") && e["valueFrom"].contains("configMapKeyRef")) {
         const auto& ref = e["valueFrom"]["configMapKeyRef"];
         auto cm = store_->get(ObjectRef{"v1", "ConfigMap", pod["metadata"].value("namespace", ""),
@@ -472,7 +710,7 @@ class Kubelet {
     return env;
   }
 
-  Result<PodLaunch> launch_for(const PodRuntime& rt, const Json& pod, const Json& container,
+  Result<PodLaunch> launch_for(PodRuntime& rt, const Json& pod, const Json& container,
                                bool init) {
     PodLaunch l;
     l.pod_dir = pod_dir(rt.uid);
@@ -543,7 +781,7 @@ class Kubelet {
       return;
     }
     if (Clock::now() < rt.next_start) return;
-    if (host_net && rt.ip.empty()) rt.ip = node_address();
+    if (host_net && rt.ip.empty()) rt.ip = address_;
     if (!host_net && rt.ip.empty()) {
       if (auto st = setup_network(rt, pod); !st) {
         waiting(rt, "ContainerCreating", st.error().str());
@@ -672,7 +910,7 @@ class Kubelet {
          Json::array({cond("PodScheduled", true), cond("Initialized", rt.init_done),
                       cond("ContainersReady", rt.ready, rt.ready ? "" : "ContainersNotReady"),
                       cond("Ready", rt.ready, rt.ready ? "" : "ContainersNotReady")})},
-        {"hostIP", node_address()},
+        {"hostIP", address_},
         {"containerStatuses", Json::array({cs})}};
     if (!rt.ip.empty()) {
       status["podIP"] = rt.ip;
@@ -680,17 +918,26 @@ class Kubelet {
     }
     if (!rt.started_at.empty()) status["startTime"] = rt.started_at;
     if (status == rt.last_status) return;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      auto live = store_->get(ObjectRef::of(pod));
-      if (!live || !*live) return;
-      Json next = **live;
-      if (next["metadata"].value("uid", "") != rt.uid) return;
-      next["status"] = status;
-      auto u = store_->update(next);
-      if (u) {
-        rt.last_status = status;
-        return;
-      }
+    // Fields others own stay: the API server's QoS class, the scheduler's nomination.
+    for (const char* keep : {"qosClass", "nominatedNodeName"}) {
+      const Json& v = client::member(client::member(pod, "status"), keep);
+      if (v.is_string()) status[keep] = v;
+    }
+    if (client::member(pod, "status") == status) {
+      rt.last_status = status;
+      return;
+    }
+    // Against the version this pass saw; a conflict is tried again on the
+    // next pass, from the informer's newer copy.
+    Json next = pod;
+    next["status"] = status;
+    auto u = store_->replace_status(next);
+    if (!u) {  // said once, not on every pass
+      if (u.error().message != rt.status_error) log::warn("pod {}: status: {}", rt.key, u.error().str());
+      rt.status_error = u.error().message;
+    } else if (*u) {
+      rt.last_status = status;
+      rt.status_error.clear();
     }
   }
 
@@ -716,8 +963,15 @@ class Kubelet {
 
   const KubeletOptions& o_;
   int host_mnt_;
-  std::unique_ptr<EtcdStore> store_;
+  std::unique_ptr<ClusterStore> store_, watch_store_;
+  client::KubeStore* kube_;  // store_ on Kubernetes
+  const std::string address_;
   std::map<std::string, PodRuntime> pods_;
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool woken_ = false;
+  bool last_ready_ = false;
+  Clock::time_point last_node_status_{}, last_lease_{};
 };
 
 }  // namespace
@@ -751,11 +1005,43 @@ int run_kubelet(const KubeletOptions& options, const std::atomic<bool>& stop) {
     log::error("{}", sys_error("open /proc/self/ns/mnt").str());
     return 1;
   }
+  // The store: the node's kubeconfig is read before entering the node's
+  // view (it lives beside the lab directory, which pods see; this does not).
+  std::optional<client::KubeConfig> kube_config;
+  if (!options.kubeconfig.empty()) {
+    auto c = client::load_kubeconfig(options.kubeconfig, "");
+    if (!c) {
+      log::error("{}", c.error().str());
+      return 1;
+    }
+    kube_config = *c;
+  }
   if (auto st = enter_node_view(options.paths, options.node); !st) {
     log::error("cannot enter the filesystem view of {}: {}", options.node, st.error().str());
     return 1;
   }
-  Kubelet k(options, host_mnt.get());
+  auto connect = [&]() -> Result<std::unique_ptr<ClusterStore>> {
+    if (kube_config) {
+      auto c = client::KubeClient::create(*kube_config);
+      if (!c) return c.error();
+      return std::unique_ptr<ClusterStore>(std::make_unique<client::KubeStore>(std::move(*c)));
+    }
+    auto etcd = client::EtcdClient::connect(options.paths.etcd_target(), std::chrono::seconds(30));
+    if (!etcd) return Error{"cannot reach the lab store: " + etcd.error().str()};
+    return std::unique_ptr<ClusterStore>(
+        std::make_unique<EtcdStore>(std::shared_ptr<client::EtcdClient>(std::move(*etcd))));
+  };
+  auto store = connect();
+  if (!store) {
+    log::error("{}", store.error().str());
+    return 1;
+  }
+  auto watch_store = connect();
+  if (!watch_store) {
+    log::error("{}", watch_store.error().str());
+    return 1;
+  }
+  Kubelet k(options, host_mnt.get(), std::move(*store), std::move(*watch_store));
   return k.run(stop);
 }
 

@@ -7,6 +7,8 @@
 #include <sstream>
 
 #include "axon/base/strings.h"
+#include "axon/client/kube_store.h"
+#include "axon/lab/control_plane.h"
 #include "axon/lab/process.h"
 #include "axon/lab/topology.h"
 
@@ -129,6 +131,75 @@ Result<Json> read_lab_file(const LabPaths& p) {
   return j;
 }
 
+bool is_kubernetes_lab(const LabPaths& p) {
+  auto lab = read_lab_file(p);
+  return lab && lab->value("kubernetes", false);
+}
+
+namespace {
+
+Status start_kubelets(const LabPaths& p, int nodes, bool kubernetes, UpReport& report,
+                      const Say& say) {
+  for (int i = 1; i <= nodes; ++i) {
+    const std::string node = node_name(i);
+    if (running_pid(p.pid_dir() + "/kubelet-" + node + ".pid", kubelet_marker(p, node))) continue;
+    say("starting the kubelet of " + node);
+    DaemonSpec spec;
+    spec.argv = {"axon", "--state-dir", p.state_dir, "lab", "kubelet", "--lab", p.name, "--node", node};
+    if (kubernetes) {
+      spec.argv.push_back("--kubeconfig");
+      spec.argv.push_back(p.node_kubeconfig(node));
+    }
+    spec.netns = p.node_netns(node);
+    spec.log_file = p.log_dir() + "/kubelet-" + node + ".log";
+    spec.pid_file = p.pid_dir() + "/kubelet-" + node + ".pid";
+    if (auto pid = spawn_daemon(spec); !pid) return pid.error();
+    report.started.push_back("kubelet " + node);
+  }
+  return {};
+}
+
+void write_lab_file(const LabPaths& p, int nodes, bool kubernetes) {
+  Json lab = {{"name", p.name},
+              {"nodes", nodes},
+              {"stateDir", p.state_dir},
+              {"lan", kLanCidr},
+              {"serviceCIDR", kServiceCidr},
+              {"clusterDNS", kClusterDnsIp}};
+  if (kubernetes) {
+    lab["kubernetes"] = true;
+    lab["kubeconfig"] = p.kubeconfig();
+    lab["apiServer"] = std::string("https://") + kControlPlaneIp + ":" + std::to_string(kApiServerPort);
+  } else {
+    lab["etcd"] = p.etcd_target();
+  }
+  std::ofstream(p.lab_file(), std::ios::trunc) << lab.dump(2) << "\n";
+}
+
+// The Kubernetes lab: control plane, cluster DNS through the API, kubelets.
+Result<UpReport> kube_lab_up(const UpOptions& o, const Say& say) {
+  const LabPaths& p = o.paths;
+  auto bins = find_kube_binaries(o.kube_binaries);
+  if (!bins) return bins.error();
+  UpReport report;
+  say("network: LAN 10.0.0.0/24, control plane 10.0.0.2, " + std::to_string(o.nodes) +
+      " nodes, client");
+  if (auto st = create_topology(p, o.nodes, true); !st) return st.error();
+  if (auto st = start_control_plane(p, *bins, report.started, say); !st) return st.error();
+  auto store = client::connect_kube(p.kubeconfig(), "");
+  if (!store) return store.error();
+  say("applying cluster DNS");
+  for (const auto& obj : kube_bootstrap_objects()) {
+    if (auto r = (*store)->apply(obj); !r) return r.error();
+  }
+  if (auto st = start_kubelets(p, o.nodes, true, report, say); !st) return st.error();
+  write_lab_file(p, o.nodes, true);
+  report.already_up = report.started.empty();
+  return report;
+}
+
+}  // namespace
+
 Result<UpReport> lab_up(const UpOptions& o, const Say& say) {
   const LabPaths& p = o.paths;
   if (::geteuid() != 0)
@@ -144,11 +215,17 @@ Result<UpReport> lab_up(const UpOptions& o, const Say& say) {
       return Error{"lab " + p.name + " is up with " + std::to_string(existing->value("nodes", 0)) +
                    " nodes; to change that, `axon lab down --name " + p.name + "` first"};
     }
+    if (existing && existing->value("kubernetes", false) != o.kubernetes) {
+      return Error{"lab " + p.name + " is up " +
+                   (o.kubernetes ? "on the lab's etcd store" : "on kube-apiserver (--kubernetes)") +
+                   "; to change that, `axon lab down --name " + p.name + "` first"};
+    }
   }
   std::error_code ec;
   for (const auto& d : {p.dir(), p.log_dir(), p.pid_dir(), p.pods_dir(), p.etcd_dir()})
     fs::create_directories(d, ec);
   if (ec) return Error{"create " + p.dir() + ": " + ec.message()};
+  if (o.kubernetes) return kube_lab_up(o, say);
 
   UpReport report;
   say("network: LAN 10.0.0.0/24, " + std::to_string(nodes) + " nodes, client");
@@ -177,27 +254,8 @@ Result<UpReport> lab_up(const UpOptions& o, const Say& say) {
     if (auto pid = spawn_daemon(spec); !pid) return pid.error();
     report.started.push_back("controller");
   }
-  for (int i = 1; i <= nodes; ++i) {
-    const std::string node = node_name(i);
-    if (running_pid(p.pid_dir() + "/kubelet-" + node + ".pid", kubelet_marker(p, node))) continue;
-    say("starting the kubelet of " + node);
-    DaemonSpec spec;
-    spec.argv = {"axon",  "--state-dir", state_flag, "lab", "kubelet",
-                 "--lab", p.name,        "--node",   node};
-    spec.netns = p.node_netns(node);
-    spec.log_file = p.log_dir() + "/kubelet-" + node + ".log";
-    spec.pid_file = p.pid_dir() + "/kubelet-" + node + ".pid";
-    if (auto pid = spawn_daemon(spec); !pid) return pid.error();
-    report.started.push_back("kubelet " + node);
-  }
-  Json lab = {{"name", p.name},
-              {"nodes", nodes},
-              {"stateDir", p.state_dir},
-              {"etcd", p.etcd_target()},
-              {"lan", kLanCidr},
-              {"serviceCIDR", kServiceCidr},
-              {"clusterDNS", kClusterDnsIp}};
-  std::ofstream(p.lab_file(), std::ios::trunc) << lab.dump(2) << "\n";
+  if (auto st = start_kubelets(p, nodes, false, report, say); !st) return st.error();
+  write_lab_file(p, nodes, false);
   report.already_up = report.started.empty();
   return report;
 }
@@ -233,6 +291,7 @@ Result<DownReport> lab_down(const LabPaths& p, const Say& say) {
     stop_process(*pid, std::chrono::seconds(5));
     ++report.processes;
   }
+  report.processes += stop_control_plane(p, say);
   auto namespaces = list_netns(p.netns_prefix());
   if (!namespaces.empty())
     say("deleting " + std::to_string(namespaces.size()) + " network namespaces");
@@ -265,8 +324,12 @@ LabStatus lab_status(const LabPaths& p) {
     }
     s.components.push_back(c);
   };
-  component("etcd", p.pid_dir() + "/etcd.pid", etcd_marker(p));
-  component("controller", p.pid_dir() + "/controller.pid", controller_marker(p));
+  if (is_kubernetes_lab(p)) {
+    for (auto& c : control_plane_status(p)) s.components.push_back(c);
+  } else {
+    component("etcd", p.pid_dir() + "/etcd.pid", etcd_marker(p));
+    component("controller", p.pid_dir() + "/controller.pid", controller_marker(p));
+  }
   for (int i = 1; i <= s.nodes; ++i) {
     const std::string node = node_name(i);
     component("kubelet " + node, p.pid_dir() + "/kubelet-" + node + ".pid",

@@ -78,8 +78,17 @@ std::optional<LabPaths> lab_from_store_target(const std::string& target) {
   return p;
 }
 
+std::optional<LabPaths> lab_of_pod(const std::string& state_dir, const std::string& name) {
+  if (state_dir.empty() || !check_lab_name(name)) return std::nullopt;
+  LabPaths p{state_dir, name};
+  if (!fs::exists(p.lab_file())) return std::nullopt;
+  return p;
+}
+
 std::string machine_netns(const LabPaths& lab) {
+  // The lab's etcd, or the Kubernetes lab's API server proxy: both run there.
   auto pid = read_live_pid(lab.pid_dir() + "/etcd.pid");
+  if (!pid) pid = read_live_pid(lab.pid_dir() + "/apiserver-proxy.pid");
   return pid ? "/proc/" + std::to_string(*pid) + "/ns/net" : "";
 }
 

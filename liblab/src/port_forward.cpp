@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 using client::Json;
 
 bool pod_ready(const Json& pod) {
-  if (client::member(client::member(pod, "status"), "podIP").is_null()) return false;
+  if (!client::member(client::member(pod, "status"), "podIP").is_string()) return false;
   for (const auto& c : client::member(client::member(pod, "status"), "conditions")) {
     if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
   }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -43,6 +44,49 @@ Status overlay(const std::string& upper, const std::string& work, const std::str
   std::string opts = "lowerdir=/,upperdir=" + upper + ",workdir=" + work;
   return must(::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()),
               "mount overlay on " + target);
+}
+
+// `path` inside `root`, with symlinks on the way resolved inside `root` (an
+// absolute link target starts again at `root`), as container runtimes
+// join a mountPath: /var/run/secrets is <root>/run/secrets on Debian,
+// never the machine's /run.
+std::string in_root(const std::string& root, const std::string& path) {
+  std::vector<std::string> todo;
+  for (const auto& part : fs::path(path)) {
+    const std::string s = part.string();
+    if (s != "/" && !s.empty()) todo.push_back(s);
+  }
+  std::reverse(todo.begin(), todo.end());
+  std::vector<std::string> done;
+  int links = 0;
+  while (!todo.empty()) {
+    std::string part = todo.back();
+    todo.pop_back();
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!done.empty()) done.pop_back();
+      continue;
+    }
+    std::string here = root;
+    for (const auto& d : done) here += "/" + d;
+    here += "/" + part;
+    std::error_code ec;
+    if (fs::is_symlink(here, ec) && ++links < 40) {
+      const fs::path target = fs::read_symlink(here, ec);
+      if (target.is_absolute()) done.clear();
+      std::vector<std::string> more;
+      for (const auto& t : target) {
+        const std::string s = t.string();
+        if (s != "/" && !s.empty()) more.push_back(s);
+      }
+      for (auto it = more.rbegin(); it != more.rend(); ++it) todo.push_back(*it);
+      continue;
+    }
+    done.push_back(part);
+  }
+  std::string out = root;
+  for (const auto& d : done) out += "/" + d;
+  return out;
 }
 
 Status private_mounts() {
@@ -123,8 +167,9 @@ Result<pid_t> start_pod_process(const PodLaunch& l) {
     // Volumes are recursive binds, as container runtimes make them (what is
     // mounted below a hostPath comes along); shared paths go on top.
     for (const auto& m : l.mounts) {
-      check(bind_mount(m.source, root + m.target, true));
-      if (m.read_only && ::mount(nullptr, (root + m.target).c_str(), nullptr,
+      const std::string target = in_root(root, m.target);
+      check(bind_mount(m.source, target, true));
+      if (m.read_only && ::mount(nullptr, target.c_str(), nullptr,
                                  MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0) {
         fail(sys_error("make " + m.target + " read-only").str());
       }

@@ -96,7 +96,7 @@ Status netns_sysctl(const std::string& netns, const std::string& key, const std:
   return {};
 }
 
-Status create_topology(const LabPaths& p, int nodes) {
+Status create_topology(const LabPaths& p, int nodes, bool control_plane) {
   if (auto st = ensure_bpffs(); !st) return st;
   const std::string lan = p.lan_netns();
   if (auto st = ensure_netns(lan); !st) return st;
@@ -115,6 +115,11 @@ Status create_topology(const LabPaths& p, int nodes) {
   const std::string client = p.client_netns();
   if (auto st = ensure_netns(client); !st) return st;
   if (auto st = attach_to_lan(p, "client", client, std::string(kClientIp) + "/24"); !st) return st;
+  if (control_plane) {
+    const std::string cp = p.control_plane_netns();
+    if (auto st = ensure_netns(cp); !st) return st;
+    if (auto st = attach_to_lan(p, "cp", cp, std::string(kControlPlaneIp) + "/24"); !st) return st;
+  }
   return {};
 }
 

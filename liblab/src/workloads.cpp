@@ -16,7 +16,8 @@
 
 #include "axon/base/fd.h"
 #include "axon/base/log.h"
-#include "axon/client/etcd_store.h"
+#include "axon/client/connect.h"
+#include "axon/client/informer.h"
 #include "axon/lab/paths.h"
 #include "axon/lab/process.h"
 
@@ -155,26 +156,25 @@ int udp_echo(int port, const std::atomic<bool>& stop) {
 // hosts file kept in sync with the Services in the store (a headless
 // Service: an A record per ready address of its EndpointSlices).
 int cluster_dns(const std::atomic<bool>& stop) {
-  const char* target = std::getenv("AXON_STORE");
-  if (target == nullptr) {
-    log::error("cluster-dns needs AXON_STORE (the lab sets it in every pod)");
+  // The lab's etcd (AXON_STORE) or, in the Kubernetes lab, the API server
+  // through the pod's service account, as CoreDNS's kubernetes plugin.
+  auto store = client::connect_store(client::store_target_from_env());
+  if (!store) {
+    log::error("cluster-dns: {}", store.error().str());
     return 1;
   }
-  auto etcd = client::EtcdClient::connect(target, std::chrono::seconds(30));
-  if (!etcd) {
-    log::error("{}", etcd.error().str());
-    return 1;
-  }
-  client::EtcdStore store(std::shared_ptr<client::EtcdClient>(std::move(*etcd)));
+  client::Informer services(**store, "v1", "Service");
+  client::Informer endpoint_slices(**store, "discovery.k8s.io/v1", "EndpointSlice");
+  services.start();
+  endpoint_slices.start();
   const std::string hosts = "/tmp/axon-cluster-dns.hosts";
   std::string last;
   auto render = [&]() -> std::string {
-    auto svcs = store.list("v1", "Service", "", "");
-    if (!svcs) return last;
-    auto slices = store.list("discovery.k8s.io/v1", "EndpointSlice", "", "");
-    if (!slices) return last;
+    if (!services.synced() || !endpoint_slices.synced()) return last;
+    const auto svcs = services.list();
+    const auto slices = endpoint_slices.list();
     std::set<std::string> lines;
-    for (const auto& s : *svcs) {
+    for (const auto& s : svcs) {
       const std::string name = s["metadata"].value("name", "");
       const std::string ns = s["metadata"].value("namespace", "");
       const std::string fqdn = name + "." + ns + ".svc." + kClusterDomain;
@@ -185,7 +185,7 @@ int cluster_dns(const std::atomic<bool>& stop) {
         continue;
       }
       // Headless: one A record per ready endpoint address, as Kubernetes DNS.
-      for (const auto& slice : *slices) {
+      for (const auto& slice : slices) {
         const Json& meta = slice["metadata"];
         if (meta.value("namespace", "") != ns ||
             client::member(client::member(meta, "labels"), "kubernetes.io/service-name") != name ||
@@ -203,6 +203,8 @@ int cluster_dns(const std::atomic<bool>& stop) {
     for (const auto& l : lines) out += l + "\n";
     return out;
   };
+  (void)services.wait_synced(std::chrono::seconds(10));
+  (void)endpoint_slices.wait_synced(std::chrono::seconds(10));
   last = render();
   std::ofstream(hosts, std::ios::trunc) << last;
   pid_t dnsmasq = ::fork();

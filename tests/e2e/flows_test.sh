@@ -9,7 +9,7 @@ SEED="$SRC/../shared/seed/manifests/cilium-values.yaml"
 # Whether the machine's 127.0.0.1:4245 is free for this lab's relay.
 port_free=1
 if ss -Hltn 'sport = :4245' | grep -q .; then port_free=0; fi
-out=$(ax lab up --name "$LAB" --nodes 3 2>&1); rc=$?
+out=$(ax lab up --name "$LAB" --nodes 3 "${LAB_UP[@]}" 2>&1); rc=$?
 expect_eq "lab up: exit 0" "$rc" 0
 cp "$SEED" "$STATE/values.yaml"
 ax values fix -f "$STATE/values.yaml" -w >/dev/null 2>&1

@@ -7,10 +7,10 @@ source "$(dirname "$0")/lib.sh"
 SEED="$SRC/../shared/seed/manifests/cilium-values.yaml"
 
 # --- a bare cluster, like Talos with cni: none ---------------------------------
-out=$(ax lab up --name "$LAB" --nodes 3 2>&1); rc=$?
+out=$(ax lab up --name "$LAB" --nodes 3 "${LAB_UP[@]}" 2>&1); rc=$?
 expect_eq "lab up: exit 0" "$rc" 0
 expect_contains "lab up names the nodes" "$out" "node3 10.0.0.13"
-out=$(ax lab up --name "$LAB" --nodes 3 2>&1); rc=$?
+out=$(ax lab up --name "$LAB" --nodes 3 "${LAB_UP[@]}" 2>&1); rc=$?
 expect_eq "a second lab up is harmless" "$rc" 0
 expect_contains "... and says so" "$out" "already up; nothing changed"
 expect_contains "nodes are NotReady without a CNI" "$(ax get nodes)" "NotReady"
@@ -24,7 +24,8 @@ expect_contains "... naming gatewayAPI" "$out" '"gatewayAPI"'
 ax values fix -f "$STATE/values.yaml" -w >/dev/null 2>&1
 # Relay and UI have tests of their own (flows_test.sh, ui_test.sh): this
 # lab runs without them.
-out=$(ax install -f "$STATE/values.yaml" --set hubble.relay.enabled=false --set hubble.ui.enabled=false 2>&1); rc=$?
+out=$(ax install -f "$STATE/values.yaml" --set hubble.relay.enabled=false --set hubble.ui.enabled=false \
+  --set operator.endpointGCInterval=2s 2>&1); rc=$?
 expect_eq "install: exit 0" "$rc" 0
 out=$(ax status --wait --wait-duration 120s 2>&1); rc=$?
 expect_eq "status --wait: every component ready" "$rc" 0
@@ -104,6 +105,38 @@ kill -CONT "$stuck"
 expect_eq "status --wait with a stuck agent: exit 1" "$rc" 1
 expect_contains "... naming its node" "$out" "on node3"
 
+# --- an endpoint whose pod is gone (deleted while its agent was down) is collected ---
+printf 'apiVersion: cilium.io/v2\nkind: CiliumEndpoint\nmetadata: {name: ghost, namespace: e2e}\n' > "$STATE/ghost.yaml"
+out=$(ax apply -f "$STATE/ghost.yaml" 2>&1); rc=$?
+expect_eq "a CiliumEndpoint without a pod is written" "$rc" 0
+expect_contains "... and listed" "$(ax get ciliumendpoints -n e2e -o name)" "ghost"
+wait_for "... and the operator deletes it" 30 bash -c 'l=$(ax get ciliumendpoints -n e2e -o name) && ! grep -q ghost <<<"$l"'
+
+# --- the Kubernetes lab: what its kubelets owe the API server -----------------------
+if ((${#LAB_UP[@]})); then
+  expect_contains "lab status shows the control plane" "$(ax lab status)" "kube-apiserver"
+  leases=$(kapi /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases | python3 -c '
+import json, sys, datetime
+now = datetime.datetime.now(datetime.timezone.utc)
+for l in json.load(sys.stdin)["items"]:
+    t = datetime.datetime.strptime(l["spec"]["renewTime"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    print(l["metadata"]["name"], "fresh" if (now - t).total_seconds() < 30 else "stale")')
+  for n in node1 node2 node3; do expect_contains "node lease of $n renewed" "$leases" "$n fresh"; done
+  # The agents reach the API server through KubePrism with their own bound tokens:
+  # they publish CiliumEndpoints for the pods they run.
+  ceps=$(kapi /apis/cilium.io/v2/namespaces/e2e/ciliumendpoints | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
+  if ((ceps >= 4)); then pass "agents published $ceps CiliumEndpoints"; else fail "CiliumEndpoints in e2e: $ceps"; fi
+  # A deleted pod is stopped and its deletion confirmed (not left Terminating);
+  # the ReplicaSet's replacement runs.
+  victim=$(ax get pods -n e2e -l app=echo -o name | head -1 | cut -d/ -f2)
+  ax delete pod "$victim" -n e2e >/dev/null 2>&1
+  wait_for "deleted pod $victim is gone" 30 bash -c "! ax get pod $victim -n e2e"
+  wait_for "... and its CiliumEndpoint (owned by the pod)" 30 bash -c "! kapi /apis/cilium.io/v2/namespaces/e2e/ciliumendpoints/$victim"
+  wait_for "... and replaced" 60 bash -c "ax get deploy echo -n e2e -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d.get(\"status\",{}).get(\"readyReplicas\",0)>=d[\"spec\"][\"replicas\"] else 1)'"
+  got=$(in_pod e2e app=client curl -s -m 5 http://echo/after-delete)
+  expect_contains "the Service answers after the replacement" "$got" "pod=echo-"
+fi
+
 # --- bad input changes nothing ------------------------------------------------------
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: bad, namespace: e2e}\nspec: {ports: [{port: 99999}]}\n' > "$STATE/bad.yaml"
 out=$(ax apply -f "$STATE/bad.yaml" 2>&1); rc=$?
@@ -116,7 +149,7 @@ out=$(ax lab down --name "$LAB" 2>&1); rc=$?
 expect_eq "lab down: exit 0" "$rc" 0
 expect_eq "no network namespace left" "$(ip netns list | grep -c "^axon-$LAB-")" 0
 if [[ -e /sys/fs/bpf/axon/$LAB ]]; then fail "pins left in /sys/fs/bpf/axon/$LAB"; else pass "no pins left"; fi
-if [[ -e $STATE/$LAB ]]; then fail "state left in $STATE/$LAB"; else pass "no state left"; fi
-left=$(ps -eo cmd | grep -c -- "--lab $LAB" | tr -d ' ')
+if [[ -e $STATE/$LAB || -e $STATE/$LAB.kube ]]; then fail "state left in $STATE"; else pass "no state left"; fi
+left=$(ps -eo cmd | grep -c -e "--lab $LAB" -e "$STATE/$LAB.kube" | tr -d ' ')
 expect_eq "no process left" "$((left - 1))" 0   # the grep itself
 finish

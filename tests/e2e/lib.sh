@@ -7,6 +7,19 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 77
 fi
 
+# AXON_E2E_KUBERNETES=1: the same suite on the Kubernetes lab (lab up
+# --kubernetes: kube-apiserver, controller-manager and scheduler 1.26 from
+# ../shared/tools/kubernetes or AXON_KUBE_TOOLS); skipped without them.
+LAB_UP=()
+if [[ ${AXON_E2E_KUBERNETES:-0} == 1 ]]; then
+  KUBE_TOOLS=${AXON_KUBE_TOOLS:-$SRC/../shared/tools/kubernetes}
+  if [[ ! -e $KUBE_TOOLS/kube-apiserver.xz && ! -x $KUBE_TOOLS/kube-apiserver ]]; then
+    echo "SKIP: no kube-apiserver in $KUBE_TOOLS (AXON_KUBE_TOOLS)"
+    exit 77
+  fi
+  LAB_UP=(--kubernetes --kube-binaries "$KUBE_TOOLS")
+fi
+
 STATE=$(mktemp -d /tmp/axon-e2e.XXXXXX)
 LAB="e2e$(( $$ % 100000 ))"
 ax() { "$AXON" --state-dir "$STATE" --lab "$LAB" "$@"; }
@@ -22,6 +35,15 @@ cleanup() {
   rm -rf "$STATE"
 }
 trap cleanup EXIT
+
+# kapi PATH: GET from the Kubernetes lab's API server as cluster-admin (its
+# kubeconfig's token and CA), the JSON on stdout.
+kapi() {
+  local kube=$STATE/$LAB.kube
+  curl -sf --cacert "$kube/ca.crt" -H "Authorization: Bearer $(cat "$kube/admin.token")" \
+    "https://127.0.0.1:$(cat "$kube/proxy.port")$1"
+}
+export -f kapi
 
 # wait_for WHAT SECONDS CMD...: retries CMD until it succeeds (bounded; not a timing assertion).
 wait_for() {
@@ -53,7 +75,7 @@ pods_json() { ax get pods -n "$1" -l "$2" -o json; }
 cluster_up() {
   local nodes=$1
   shift
-  ax lab up --name "$LAB" --nodes "$nodes" >/dev/null 2>&1 || { fail "lab up"; finish; }
+  ax lab up --name "$LAB" --nodes "$nodes" "${LAB_UP[@]}" >/dev/null 2>&1 || { fail "lab up"; finish; }
   cp "$SRC/../shared/seed/manifests/cilium-values.yaml" "$STATE/values.yaml" 2>/dev/null ||
     cp "$SRC/tests/e2e/seed-values.yaml" "$STATE/values.yaml"  # a copy, for clones without ../shared
   ax values fix -f "$STATE/values.yaml" -w >/dev/null 2>&1

@@ -86,6 +86,7 @@ InstallValues resolve_values(const Json& user) {
   v.operator_image_repository = str("operator.image.repository");
   v.operator_image_tag = str("operator.image.tag");
   v.operator_replicas = integer("operator.replicas");
+  v.endpoint_gc_interval = str("operator.endpointGCInterval");
   return v;
 }
 

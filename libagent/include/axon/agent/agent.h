@@ -168,6 +168,7 @@ class Agent {
   // start, then watch events): no list per sync.
   std::unique_ptr<client::Informer> nodes_, pods_, namespaces_, services_watch_, slices_,
       identities_watch_;
+  std::unique_ptr<client::Informer> cilium_nodes_;  // cluster-pool only: the nodes' pod CIDRs
   std::vector<std::unique_ptr<client::Informer>> policy_informers_;  // kPolicyKinds' order
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;

@@ -87,6 +87,15 @@ class KubeStore : public ClusterStore {
   Result<std::optional<Json>> create(const Json& object) override;  // POST
   Result<std::optional<Json>> replace(const Json& object) override;  // PUT
   Result<std::optional<Json>> replace_status(const Json& object) override;  // PUT .../status
+  // DELETE at once (gracePeriodSeconds 0), if the object still has `uid`
+  // (empty: any): what a kubelet sends once a deleted pod's containers are
+  // gone. False when it was not there (or is another object now).
+  Result<bool> remove_now(const ObjectRef& ref, const std::string& uid);
+  // A bound service-account token (TokenRequest), as a kubelet asks for a
+  // pod's projected token: the status ({token, expirationTimestamp}).
+  Result<Json> request_token(const std::string& ns, const std::string& service_account,
+                             const std::string& audience, int64_t expiration_seconds,
+                             const std::string& pod, const std::string& pod_uid);
   // A kind whose CRD is not installed lists empty, with no version.
   Result<ListResult> list_versioned(const std::string& api_version,
                                     const std::string& kind) override;

@@ -116,6 +116,7 @@ struct InstallValues {
   std::string image_repository, image_tag, image_pull_policy;
   std::string operator_image_repository, operator_image_tag;
   int64_t operator_replicas = 2;
+  std::string endpoint_gc_interval = "5m0s";
 };
 
 struct ValuesCheck {

@@ -97,7 +97,7 @@ struct Terminal {
 
 class Suite {
  public:
-  Suite(const Options& o, lab::LabPaths paths, std::unique_ptr<client::EtcdStore> store,
+  Suite(const Options& o, lab::LabPaths paths, std::unique_ptr<client::ClusterStore> store,
         Terminal term, const std::atomic<bool>& stop);
   ~Suite();
 
@@ -153,7 +153,7 @@ class Suite {
   std::unique_ptr<std::ostream> stamped_;
   const Options& o_;
   lab::LabPaths paths_;
-  std::unique_ptr<client::EtcdStore> store_;
+  std::unique_ptr<client::ClusterStore> store_;
   Terminal term_;
   const std::atomic<bool>& stop_;
   std::vector<TestResult> results_;
@@ -172,7 +172,7 @@ struct Report {
 // times, within --timeout), clean up; progress on term.log. With
 // o.cleanup, only removes what earlier runs left. An error when the
 // workloads cannot be deployed.
-Result<Report> run(const Options& o, lab::LabPaths paths, std::unique_ptr<client::EtcdStore> store,
+Result<Report> run(const Options& o, lab::LabPaths paths, std::unique_ptr<client::ClusterStore> store,
                    Terminal term, const std::atomic<bool>& stop);
 
 }  // namespace axon::connectivity

@@ -7,6 +7,9 @@
 // whose pods wait for a network like everything else until `axon install`.
 // `down` stops every process the lab started, deletes every network
 // namespace and pin it named, and removes its state, even after a crash.
+// With `kubernetes`, a real control plane (lab/control_plane.h) takes the
+// place of etcd and the controller, the kubelets register their Nodes
+// through the API, and cluster DNS is applied to it.
 #pragma once
 
 #include <functional>
@@ -22,6 +25,10 @@ namespace axon::lab {
 struct UpOptions {
   LabPaths paths;
   int nodes = 3;
+  // The Kubernetes lab (lab/control_plane.h): the real control plane in
+  // place of the lab's etcd store and controller; its binaries' directory.
+  bool kubernetes = false;
+  std::string kube_binaries;
 };
 
 struct UpReport {
@@ -56,6 +63,8 @@ LabStatus lab_status(const LabPaths& paths);
 
 // The lab's description file (lab.json).
 Result<Json> read_lab_file(const LabPaths& paths);
+// Whether the lab runs on kube-apiserver (lab.json "kubernetes").
+bool is_kubernetes_lab(const LabPaths& paths);
 
 // The bare cluster's objects (namespaces, nodes, cluster DNS).
 std::vector<Json> bootstrap_objects(int nodes);

@@ -19,6 +19,11 @@ inline constexpr const char* kLanCidr = "10.0.0.0/24";
 inline constexpr const char* kServiceCidr = "10.96.0.0/12";
 inline constexpr const char* kClusterDnsIp = "10.96.0.10";
 inline constexpr const char* kClusterDomain = "cluster.local";
+// The Kubernetes lab's control-plane host on the LAN (axon lab up --kubernetes),
+// its API server port there, and KubePrism's port on every node's loopback.
+inline constexpr const char* kControlPlaneIp = "10.0.0.2";
+inline constexpr int kApiServerPort = 6443;
+inline constexpr int kKubePrismPort = 7445;
 
 struct LabPaths {
   std::string state_dir;  // --state-dir: /run/axon
@@ -50,10 +55,23 @@ struct LabPaths {
   }
   std::string bpffs_dir() const { return "/sys/fs/bpf/axon/" + name; }
 
+  // The Kubernetes lab's credentials, kubeconfigs and the API server's etcd
+  // data: beside the lab directory, not in it, because every pod sees the
+  // lab directory and must not see the cluster-admin token.
+  std::string kube_dir() const { return state_dir + "/" + name + ".kube"; }
+  // cluster-admin through the machine's loopback: what the CLI uses.
+  std::string kubeconfig() const { return kube_dir() + "/admin.kubeconfig"; }
+  // A node's kubelet: user system:node:<node>, group system:nodes.
+  std::string node_kubeconfig(const std::string& node) const {
+    return kube_dir() + "/" + node + ".kubeconfig";
+  }
+
   // Network namespaces.
   std::string netns_prefix() const { return "axon-" + name + "-"; }
   std::string lan_netns() const { return netns_prefix() + "lan"; }
   std::string client_netns() const { return netns_prefix() + "client"; }
+  // The Kubernetes lab's control-plane host (10.0.0.2 on the LAN).
+  std::string control_plane_netns() const { return netns_prefix() + "cp"; }
   std::string node_netns(const std::string& node) const { return netns_prefix() + node; }
   std::string pod_netns(const std::string& pod_uid) const {
     return netns_prefix() + "p" + pod_uid.substr(0, 8);
@@ -71,9 +89,14 @@ inline constexpr const char* kClientIp = "10.0.0.100";
 // directory at the same path, so the relay finds the agents' sockets.
 std::optional<LabPaths> lab_from_store_target(const std::string& target);
 
+// The lab a pod runs in, from the AXON_STATE_DIR and AXON_LAB its kubelet
+// gives it (a pod of the Kubernetes lab has no AXON_STORE); nullopt when
+// they are unset or name no lab.
+std::optional<LabPaths> lab_of_pod(const std::string& state_dir, const std::string& name);
+
 // The machine's network namespace, as the lab knows it: the one its etcd
-// runs in (`lab up` starts etcd there; nodes and pods get their own), as a
-// /proc path. "" when etcd is not running.
+// runs in (`lab up` starts etcd there, or the Kubernetes lab's API server
+// proxy; nodes and pods get their own), as a /proc path. "" when neither runs.
 std::string machine_netns(const LabPaths& lab);
 
 // A lab name must make valid netns and file names: [a-z0-9], 1-12 chars.

@@ -3,6 +3,7 @@
 //   axon-<lab>-lan     bridge br0: the seed's home network, 10.0.0.0/24
 //   axon-<lab>-nodeN   eth0 10.0.0.(10+N)/24 on the bridge; pods behind veths
 //   axon-<lab>-client  eth0 10.0.0.100/24: a laptop on the LAN
+//   axon-<lab>-cp      eth0 10.0.0.2/24: the Kubernetes lab's control plane
 //
 // Every link is created inside these namespaces: nothing is added to the
 // root namespace, and nothing routes to the machine's real network.
@@ -16,8 +17,9 @@
 
 namespace axon::lab {
 
-// Creates what is missing (idempotent).
-Status create_topology(const LabPaths& paths, int nodes);
+// Creates what is missing (idempotent); the control plane's host only for
+// the Kubernetes lab.
+Status create_topology(const LabPaths& paths, int nodes, bool control_plane = false);
 
 // Deletes every network namespace named with this lab's prefix (nodes,
 // LAN, client and pods); their links go with them.
