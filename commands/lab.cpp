@@ -172,7 +172,10 @@ int logs(cli::Context& ctx, const LabParams& p) {
   }
   std::string file;
   const std::string& c = p.component;
-  if (c == "etcd" || c == "controller" || c.starts_with("kubelet-")) {
+  // Components (etcd, controller, kubelet-nodeN; in a Kubernetes lab
+  // kube-apiserver, kube-controller-manager, kube-scheduler, kube-etcd,
+  // apiserver-proxy): whatever has a log of that name.
+  if (c.find('/') == std::string::npos && fs::exists(paths->log_dir() + "/" + c + ".log")) {
     file = paths->log_dir() + "/" + c + ".log";
   } else if (c.find('/') != std::string::npos || !c.empty()) {
     std::string ns = c.find('/') == std::string::npos ? p.ns : c.substr(0, c.find('/'));
@@ -185,7 +188,9 @@ int logs(cli::Context& ctx, const LabParams& p) {
     auto pod = (*store)->get(client::ObjectRef{"v1", "Pod", ns, name});
     if (!pod || !*pod) {
       ctx.err << "Error: no component or pod \"" << c
-              << "\": components are etcd, controller, kubelet-nodeN; pods are NAMESPACE/NAME\n";
+              << "\": components are etcd, controller, kubelet-nodeN (a Kubernetes lab: "
+                 "kube-apiserver, kube-controller-manager, kube-scheduler, kube-etcd, "
+                 "apiserver-proxy); pods are NAMESPACE/NAME\n";
       return cli::kExitUsage;
     }
     file = paths->pods_dir() + "/" + (**pod)["metadata"].value("uid", "") + "/log";
@@ -234,7 +239,8 @@ void setup_up(CommandBuilder& b) {
 void setup_down(CommandBuilder& b) {
   auto& p = b.params<LabParams>();
   b.description(
-      "Remove the lab: stop every process it started (pods, kubelets, controller, etcd), delete "
+      "Remove the lab: stop every process it started (pods, kubelets, controller, etcd, or the "
+      "Kubernetes lab's control plane), delete "
       "every network namespace named axon-<lab>-*, the pins under /sys/fs/bpf/axon/<lab> and "
       "its state directory. Works after a crash too; touches nothing the lab did not create.");
   b.option("--name", p.name, "NAME", "Lab name (default: lab, or --lab)");
@@ -245,8 +251,9 @@ void setup_down(CommandBuilder& b) {
 void setup_status(CommandBuilder& b) {
   auto& p = b.params<LabParams>();
   b.description(
-      "Show the lab's processes (etcd, controller, kubelets) and network namespaces. Exit 1 when "
-      "one is stopped.");
+      "Show the lab's processes (etcd, controller, kubelets; in a Kubernetes lab the control plane "
+      "and the API server proxy instead of etcd and controller) and network namespaces. Exit 1 "
+      "when one is stopped.");
   b.option("--name", p.name, "NAME", "Lab name (default: --lab, or the only lab up)");
   b.action([&ctx = b.ctx(), &p] { return status(ctx, p); });
 }
@@ -268,8 +275,9 @@ void setup_exec(CommandBuilder& b) {
 void setup_logs(CommandBuilder& b) {
   auto& p = b.params<LabParams>();
   b.description(
-      "Print the log of a lab component (etcd, controller, kubelet-node1...) or of a pod "
-      "(NAMESPACE/NAME).");
+      "Print the log of a lab component (etcd, controller, kubelet-node1...; in a Kubernetes lab "
+      "kube-apiserver, kube-controller-manager, kube-scheduler, kube-etcd, apiserver-proxy) or of "
+      "a pod (NAMESPACE/NAME).");
   b.option("-n,--namespace", p.ns, "NAMESPACE", "Namespace of a pod given without one");
   b.flag("-f,--follow", p.follow, "Keep printing as the log grows");
   b.app()

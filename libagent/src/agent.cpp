@@ -12,6 +12,7 @@
 #include "axon/base/log.h"
 #include "axon/base/process.h"
 #include "axon/datapath/bpffs.h"
+#include "axon/policy/identity.h"
 #include "config_keys.h"
 
 
@@ -476,6 +477,27 @@ void Agent::sync_ipcache(const std::vector<Json>& pods,
         ep.labels = labels;
         (void)dp_->endpoints().attach(datapath_endpoint(ep, *parsed));
         persist(ep);
+      }
+    }
+  }
+  // The API server's addresses (the `kubernetes` Service's endpoints) carry
+  // the reserved identity kube-apiserver (7), as in Cilium: flows name it and
+  // `toEntities: [kube-apiserver]` selects it. A node's address stays the node's.
+  for (const auto& s : slices_->list()) {
+    const Json& meta = s["metadata"];
+    if (meta.value("namespace", "") != "default" ||
+        client::member(meta, "labels").value("kubernetes.io/service-name", "") != "kubernetes")
+      continue;
+    for (const auto& ep : s.value("endpoints", Json::array())) {
+      for (const auto& a : ep.value("addresses", Json::array())) {
+        if (!a.is_string()) continue;
+        const std::string ip = a.get<std::string>();
+        auto parsed = datapath::parse_ipv4(ip);
+        std::lock_guard lock(mu_);
+        if (!parsed || node_ips_.count(ip + "/32")) continue;
+        want.insert(ip + "/32");
+        (void)dp_->ipcache().upsert({*parsed, 32}, policy::reserved::kube_apiserver);
+        ipcache_.insert(ip + "/32");
       }
     }
   }

@@ -124,6 +124,15 @@ else
   echo "note: 127.0.0.1:4245 was taken before the lab came up; not checked"
 fi
 
+# --- the Kubernetes lab: the API server is kube-apiserver, not world -------------
+if ((${#LAB_UP[@]})); then
+  # Cluster DNS watches Services through the `kubernetes` Service (10.96.0.1 -> 10.0.0.2:6443).
+  out=$(ax observe --last 2000 --to-identity 7 -o json 2>&1); rc=$?
+  expect_eq "observe --to-identity 7: exit 0" "$rc" 0
+  expect_contains "... flows to the API server carry reserved:kube-apiserver" "$out" "reserved:kube-apiserver"
+  expect_contains "... to its address on the control-plane host" "$out" '"10.0.0.2"'
+fi
+
 # --- one agent ------------------------------------------------------------------
 out=$(ax observe --node node1 --last 100 -o json 2>&1); rc=$?
 expect_eq "observe --node node1: exit 0" "$rc" 0
