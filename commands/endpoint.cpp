@@ -165,11 +165,18 @@ int get(cli::Context& ctx, EndpointParams p) {
   ctx.out << "Endpoint " << e["id"].get<uint32_t>() << " of " << p.ns << "/" << p.pod << " on "
           << e["node"].get<std::string>() << ": " << e["ipv4"].get<std::string>() << ", identity "
           << e["identity"].get<uint32_t>() << "\n";
-  ctx.out << "Policy enforcement: ingress "
-          << (e["ingressEnforced"].get<bool>() ? "Enabled" : "Disabled (everything allowed)")
-          << ", egress "
-          << (e["egressEnforced"].get<bool>() ? "Enabled" : "Disabled (everything allowed)")
-          << "\n\n";
+  // A direction out of default deny still drops what its deny entries name.
+  auto enforcement = [&](const char* key, const char* direction) -> std::string {
+    if (e[key].get<bool>()) return "Enabled";
+    size_t denies = 0;
+    for (const auto& pe : e["policy"])
+      denies += pe["direction"] == direction && pe["action"] != "allow" ? 1 : 0;
+    return denies == 0 ? "Disabled (everything allowed)"
+                       : "Disabled (everything allowed but its " + std::to_string(denies) +
+                             " deny/redirect entries)";
+  };
+  ctx.out << "Policy enforcement: ingress " << enforcement("ingressEnforced", "ingress")
+          << ", egress " << enforcement("egressEnforced", "egress") << "\n\n";
   if (e["policy"].empty()) {
     ctx.out << "No policy entries: no policy selects this endpoint\n";
     return cli::kExitOk;

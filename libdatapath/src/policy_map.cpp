@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "axon/base/fd.h"
@@ -202,17 +203,18 @@ std::vector<PolicyTrieEntry> encode_policy_trie(const EndpointPolicy& policy) {
     const uint8_t dir = d == Direction::ingress ? AXON_DIR_INGRESS : AXON_DIR_EGRESS;
     const bool enforced =
         d == Direction::ingress ? policy.ingress_enforced : policy.egress_enforced;
-    if (!enforced) {
-      axon_policy_value v{};
-      v.verdict = AXON_POLICY_UNENFORCED;
-      v.match_type = AXON_MATCH_NONE;
-      out.push_back({make_key(AXON_POLICY_PREFIX_ANY_PROTO, 0, dir, 0, 0), v});
-      continue;
-    }
+    // Not in default deny: allows change nothing, but deny entries still
+    // drop and L7 redirects still redirect (semantics §1.3-1.4: a deny is
+    // enforced whether or not its direction is in default deny); what no
+    // entry matches falls through to the (0, dir)/40 UNENFORCED entry.
+    auto counts = [&](const PolicyEntry& e) {
+      return e.direction == d && (enforced || e.action != PolicyAction::allow);
+    };
+    const size_t first = out.size();
     std::vector<const PolicyEntry*> wildcard;
     std::set<uint32_t> identities;
     for (const auto& e : policy.entries) {
-      if (e.direction != d) continue;
+      if (!counts(e)) continue;
       if (e.identity == 0) {
         wildcard.push_back(&e);
       } else {
@@ -223,9 +225,21 @@ std::vector<PolicyTrieEntry> encode_policy_trie(const EndpointPolicy& policy) {
     for (uint32_t id : identities) {
       auto rel = wildcard;
       for (const auto& e : policy.entries) {
-        if (e.direction == d && e.identity == id) rel.push_back(&e);
+        if (counts(e) && e.identity == id) rel.push_back(&e);
       }
       encode_identity(id, dir, rel, out);
+    }
+    if (!enforced) {
+      const axon_policy_key any = make_key(AXON_POLICY_PREFIX_ANY_PROTO, 0, dir, 0, 0);
+      bool covered = false;  // a deny (or redirect) of everything from anyone
+      for (size_t i = first; i < out.size(); ++i)
+        covered = covered || std::memcmp(&out[i].key, &any, sizeof any) == 0;
+      if (!covered) {
+        axon_policy_value v{};
+        v.verdict = AXON_POLICY_UNENFORCED;
+        v.match_type = AXON_MATCH_NONE;
+        out.push_back({any, v});
+      }
     }
   }
   return out;

@@ -67,7 +67,6 @@ Expected reference(const EndpointPolicy* policy, const Packet& p) {
   if (policy == nullptr) return x;  // no policy selects the endpoint
   const bool enforced =
       p.direction == Direction::ingress ? policy->ingress_enforced : policy->egress_enforced;
-  if (!enforced) return x;
   const PolicyEntry *deny = nullptr, *redirect = nullptr, *allow = nullptr;
   uint16_t min_proxy = 0;
   auto more_specific = [](const PolicyEntry* best, const PolicyEntry& e) {
@@ -91,6 +90,8 @@ Expected reference(const EndpointPolicy* policy, const Packet& p) {
   if (redirect != nullptr) {
     return {true, 0, reference_match_type(*redirect), true, min_proxy};
   }
+  // Not in default deny: denies and redirects above still apply; the rest passes.
+  if (!enforced) return x;
   if (allow != nullptr) return {true, 0, reference_match_type(*allow), false, 0};
   return {false, AXON_DROP_POLICY_DENIED, AXON_MATCH_NONE, false, 0};
 }
@@ -167,17 +168,25 @@ TEST_CASE("differential: BPF policy verdicts equal the reference evaluator's") {
   }
 
   std::mt19937 rng(20261127);
-  constexpr int kPolicies = 250, kPacketsPerPolicy = 40;
+  constexpr int kPolicies = 400, kPacketsPerPolicy = 40;
   int cases = 0, disagreements = 0;
   uint16_t next_sport = 10000;  // unique tuples: no packet is a reply of another
   for (int pi = 0; pi < kPolicies; ++pi) {
     std::optional<EndpointPolicy> policy;
     if (pi % 25 != 0) {  // now and then: no policy at all
       policy.emplace();
-      policy->ingress_enforced = rng() % 5 != 0;
-      policy->egress_enforced = rng() % 5 != 0;
+      // Every combination of default deny per direction, equally often;
+      // a third of the policies deny-only (egressDeny/ingressDeny alone),
+      // and some with no entries at all (empty sections).
+      policy->ingress_enforced = pi % 4 == 1 || pi % 4 == 3;
+      policy->egress_enforced = pi % 4 == 2 || pi % 4 == 3;
+      const bool deny_only = rng() % 3 == 0;
       const int n = static_cast<int>(rng() % 12);
-      for (int i = 0; i < n; ++i) policy->entries.push_back(random_entry(rng));
+      for (int i = 0; i < n; ++i) {
+        PolicyEntry e = random_entry(rng);
+        if (deny_only) e.action = PolicyAction::deny, e.proxy_port = 0;
+        policy->entries.push_back(e);
+      }
       REQUIRE(dp->policy().replace(1, *policy).ok());
     } else {
       REQUIRE(dp->policy().erase(1).ok());

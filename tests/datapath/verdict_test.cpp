@@ -225,9 +225,10 @@ TEST_CASE("default deny is per direction") {
     CHECK(env.last_event().match_type == AXON_MATCH_NONE);
   }
   SUBCASE("egress only") {
-    env.policy({false, true, {entry(In, kIdB, 0, 0, 0, PolicyAction::deny)}});
-    // Ingress is not enforced: the policy's ingress entries do not apply.
-    CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
+    env.policy({false, true, {entry(In, kIdB, IPPROTO_TCP, 0, 0)}});
+    // Ingress is not in default deny: its allows restrict nothing.
+    CHECK(env.to(tcp(kC, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
+    CHECK(env.last_event().match_type == AXON_MATCH_NONE);
     CHECK(env.from(tcp(kA, kB, 2, 80, kTcpSyn)) == TC_ACT_SHOT);
     auto e = env.last_event();
     CHECK(e.drop_reason == AXON_DROP_POLICY_DENIED);
@@ -239,6 +240,39 @@ TEST_CASE("default deny is per direction") {
     CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_SHOT);
     REQUIRE(env.dp->policy().erase(1).ok());
     CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
+  }
+}
+
+TEST_CASE("deny entries are enforced in a direction without default deny") {
+  // egressDeny to a CIDR with enableDefaultDeny: {egress: false}: the CIDR
+  // is dropped by the denylist, everything else passes (issue 17, defect 1).
+  Env env;
+  env.policy({false, false, {entry(Eg, kIdCidr, 0, 0, 0, PolicyAction::deny)}});
+  CHECK(env.from(tcp(kA, "192.168.1.1", 1, 443, kTcpSyn)) == TC_ACT_SHOT);
+  auto e = env.last_event();
+  CHECK(e.drop_reason == AXON_DROP_POLICY_DENY);
+  CHECK(e.match_type == AXON_MATCH_L3_ONLY);
+  CHECK(env.from(tcp(kA, kB, 2, 443, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.last_event().match_type == AXON_MATCH_NONE);
+  CHECK(env.from(tcp(kA, "8.8.8.8", 3, 443, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.to(tcp(kB, kA, 4, 80, kTcpSyn)) == TC_ACT_OK);  // ingress untouched
+
+  SUBCASE("ingress too, and a port deny for every peer") {
+    env.policy({false, false,
+                {entry(In, kIdB, 0, 0, 0, PolicyAction::deny),
+                 entry(In, 0, IPPROTO_TCP, 22, 22, PolicyAction::deny),
+                 entry(In, kIdC, IPPROTO_TCP, 22, 22)}});  // an allow changes nothing
+    CHECK(env.to(tcp(kB, kA, 5, 80, kTcpSyn)) == TC_ACT_SHOT);
+    CHECK(env.last_event().drop_reason == AXON_DROP_POLICY_DENY);
+    CHECK(env.to(tcp(kC, kA, 6, 22, kTcpSyn)) == TC_ACT_SHOT);
+    CHECK(env.last_event().drop_reason == AXON_DROP_POLICY_DENY);
+    CHECK(env.to(tcp(kC, kA, 7, 80, kTcpSyn)) == TC_ACT_OK);
+  }
+  SUBCASE("a deny of everything from anyone") {
+    env.policy({false, false, {entry(Eg, 0, 0, 0, 0, PolicyAction::deny)}});
+    CHECK(env.from(tcp(kA, kB, 8, 80, kTcpSyn)) == TC_ACT_SHOT);
+    CHECK(env.last_event().drop_reason == AXON_DROP_POLICY_DENY);
+    CHECK(env.to(tcp(kB, kA, 9, 80, kTcpSyn)) == TC_ACT_OK);
   }
 }
 

@@ -155,4 +155,30 @@ expect_eq "delete every policy" "$rc" 0
 wait_for "agents report 0 policies" 30 bash -c "ax status | grep -c '0 policies' | grep -qx 3"
 expect_verdict "no policy again: outsider -> api allowed" elsewhere "$OUT" "$API_SVC" allowed
 expect_verdict "no policy again: frontend -> upstream allowed" production "$FE" "$UP_SVC" allowed
+
+# --- a deny outside default deny is enforced, as policy trace says ---------------------
+# egressDeny with enableDefaultDeny {egress: false}: everything else passes,
+# what the deny names is dropped (it used to pass while trace said DENIED).
+cat > "$STATE/deny-no-default.yaml" <<'YAML'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: frontend-never-upstream, namespace: production}
+spec:
+  endpointSelector: {matchLabels: {role: frontend}}
+  enableDefaultDeny: {egress: false, ingress: false}
+  egressDeny:
+    - toEndpoints: [{matchLabels: {role: upstream-service}}]
+YAML
+out=$(ax apply -f "$STATE/deny-no-default.yaml" 2>&1); rc=$?
+expect_eq "apply a deny-only policy without default deny" "$rc" 0
+out=$(ax policy trace --src-pod "production/$FE" --dst-pod "production/$UP" --dport 8080/TCP 2>&1)
+expect_contains "policy trace: frontend -> upstream DENIED" "$out" "DENIED"
+expect_verdict "... and the kernel drops it" production "$FE" "$UP_SVC" dropped
+out=$(ax policy trace --src-pod "production/$FE" --dst-pod "production/$API" --dport 8080/TCP 2>&1)
+expect_contains "policy trace: frontend -> api ALLOWED (no default deny)" "$out" "ALLOWED"
+expect_verdict "... and the kernel lets it through" production "$FE" "$API_SVC" allowed
+out=$(ax endpoint get "production/$FE" 2>&1)
+expect_contains "endpoint get says the deny is enforced outside default deny" "$out" "everything allowed but its"
+ax delete -f "$STATE/deny-no-default.yaml" >/dev/null 2>&1
+expect_verdict "deny deleted: frontend -> upstream allowed" production "$FE" "$UP_SVC" allowed
 finish

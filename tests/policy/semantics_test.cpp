@@ -264,10 +264,11 @@ TEST_CASE("1.3 the default-deny table: absent, [], [{}], [{fromEndpoints: [{}]}]
   CHECK(f.pass(absent, f.web, f.db, tcp(80)));
   CHECK_FALSE(f.pass(absent, f.db, f.web, tcp(80)));
 
-  // ingress: [] is the same as absent: it is rejected, and as a model it
-  // puts nothing into default deny.
+  // ingress: [] is the same as absent: beside egress it is accepted with a
+  // warning (as upstream), and as a model it puts nothing into default deny.
   auto d = decode_policies(cnp("p", std::string(kDbIngress) + "  ingress: []\n  egress: [{}]\n"), "t");
-  CHECK(at(d.problems, "spec.ingress") != nullptr);
+  CHECK(at(d.problems, "spec.ingress") == nullptr);
+  CHECK(at(d.problems, "spec.ingress", Severity::warning) != nullptr);
   Rule r;
   r.path = "spec";
   r.subject = must_decode(cnp("x", std::string(kDbIngress) + "  ingress: [{}]\n"))[0].rules[0].subject;

@@ -211,7 +211,14 @@ void Decoder::check_empty_sections(const YAML::Node& n, const std::string& path,
     } else {
       std::string blocks = nothing_else ? "this policy blocks nothing"
                                         : "this rule blocks no " + dir + " traffic";
-      error(s.field->value, spath, what + " enables no default deny, so " + blocks,
+      // As upstream: beside a section that makes the rule meaningful the
+      // empty one is accepted (it only enables no default deny): a warning
+      // with the same fix; as the rule's only section, an error.
+      auto report = [&](auto&&... args) {
+        if (nothing_else) error(std::forward<decltype(args)>(args)...);
+        else warn(std::forward<decltype(args)>(args)...);
+      };
+      report(s.field->value, spath, what + " enables no default deny, so " + blocks,
             "write \"" + key + ": [{}]\" to deny all " + dir + " (or set enableDefaultDeny." +
                 dir + ": true)",
             [m, key]() mutable {

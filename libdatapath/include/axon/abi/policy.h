@@ -34,7 +34,9 @@ enum axon_match_type {
  * The program looks up (peer identity, ...) first and (identity 0, ...) when
  * that misses; the peer's entries already include the wildcard ones. A miss
  * in both means: enforced direction, nothing allowed (drop 133). A direction
- * that is not enforced has one (0, dir)/40 entry with AXON_POLICY_UNENFORCED. */
+ * that is not enforced (not in default deny) keeps its deny and redirect
+ * entries, and a (0, dir)/40 entry with AXON_POLICY_UNENFORCED takes what
+ * they do not match (unless a deny of everything already sits there). */
 #define AXON_POLICY_PREFIX_ANY_PROTO 40
 #define AXON_POLICY_PREFIX_ANY_PORT 48
 #define AXON_POLICY_PREFIX_FULL 64
