@@ -41,6 +41,7 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   c.maglev_table_size =
       static_cast<uint32_t>(std::stoul(read_key(dir, "bpf-lb-maglev-table-size", "16381")));
   c.host_routing = read_key(dir, "enable-host-legacy-routing", "false") != "true";
+  c.no_backend_reject = read_key(dir, "service-no-backend-response", "reject") != "drop";
   c.cni_uninstall = read_key(dir, "cni-uninstall", "false") == "true";
   c.hubble = read_key(dir, "enable-hubble", "false") == "true";
   c.hubble_listen_address = read_key(dir, "hubble-listen-address", "");
@@ -162,6 +163,7 @@ Status Agent::start() {
   dc.pin_dir = datapath::node_pin_dir(c_.cluster, c_.node);
   dc.maglev_table_size = c_.maglev_table_size;
   dc.host_routing = c_.host_routing;
+  dc.no_backend_reject = c_.no_backend_reject;
   dc.default_algorithm =
       c_.lb_algorithm == "maglev" ? datapath::LbAlgorithm::maglev : datapath::LbAlgorithm::random;
   auto dp = datapath::Datapath::open(dc);

@@ -279,6 +279,7 @@ Json agent_config(const InstallValues& v) {
   c["enable-l7-proxy"] = b(v.l7_proxy);
   c["enable-lb-ipam"] = "true";
   c["cilium-endpoint-gc-interval"] = v.endpoint_gc_interval;
+  c["service-no-backend-response"] = v.service_no_backend_response;
   c["bpf-lb-algorithm"] = v.lb_algorithm;
   c["bpf-lb-maglev-table-size"] = std::to_string(v.maglev_table_size);
   c["enable-host-legacy-routing"] = b(v.host_legacy_routing);

@@ -30,6 +30,7 @@
 #include "lib/nat.h"
 #include "lib/events.h"
 #include "lib/policy.h"
+#include "lib/reject.h"
 #include "lib/conntrack.h"
 #include "lib/lb.h"
 
@@ -308,6 +309,12 @@ int axon_from_container(struct __sk_buff *skb)
 		ret = hairpin_snat(skb, &p);
 	if (ret) {
 		vi.dst_identity = ipcache_identity(p.tuple.daddr);
+		if (ret == AXON_DROP_NO_SERVICE && cfg_no_backend_reject) {
+			/* Reported as the drop it is, then answered. */
+			(void)drop(skb, &p, &vi, ret);
+			ret = lb4_reject(skb, &p);
+			return ret >= 0 ? ret : TC_ACT_SHOT;
+		}
 		return drop(skb, &p, &vi, ret);
 	}
 	epoch = policy_epoch();
@@ -372,6 +379,12 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 	__u32 epoch;
 	int ret, report;
 
+	/* The answer of a Service without backends (lib/reject.h), on its way
+	 * back into the pod that asked: no policy stands between them. */
+	if ((skb->mark & AXON_MARK_PROXY_MASK) == AXON_MARK_REJECT) {
+		skb->mark = 0;
+		return TC_ACT_OK;
+	}
 	ret = prologue(skb, &p, &vi, &ep, ifindex);
 	if (ret >= 0 || !ep)
 		return ret >= 0 ? ret : TC_ACT_SHOT;

@@ -104,6 +104,7 @@ Result<Datapath> Datapath::open(const DatapathConfig& config) {
   rodata->cfg_maglev_hash_seed = config.maglev_seed;
   rodata->cfg_trace_every_packet = config.trace_every_packet ? 1 : 0;
   rodata->cfg_host_routing = config.host_routing ? 1 : 0;
+  rodata->cfg_no_backend_reject = config.no_backend_reject ? 1 : 0;
   rodata->cfg_ct_tcp_syn_s = config.ct_timeouts.tcp_syn_s;
   rodata->cfg_ct_tcp_established_s = config.ct_timeouts.tcp_established_s;
   rodata->cfg_ct_tcp_close_s = config.ct_timeouts.tcp_close_s;

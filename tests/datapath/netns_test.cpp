@@ -7,7 +7,9 @@
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -384,6 +386,19 @@ TEST_CASE("netns: a pod reaches itself through a Service (hairpin), whatever its
   }
 }
 
+// A UDP socket of `client` connected to ip:port, one datagram sent: an ICMP
+// error about it shows as ECONNREFUSED on the socket.
+Fd udp_send_connected(Pod& client, const std::string& ip, uint16_t port) {
+  Fd c = socket_in(client.ns, AF_INET, SOCK_DGRAM);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  inet_pton(AF_INET, ip.c_str(), &to.sin_addr);
+  REQUIRE(connect(c.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0);
+  REQUIRE(send(c.get(), "q", 1, 0) == 1);
+  return c;
+}
+
 TEST_CASE("netns: an ICMP error from a Service's backend reaches the client about the VIP") {
   for (bool host_routing : {true, false}) {
     CAPTURE(host_routing);
@@ -398,13 +413,7 @@ TEST_CASE("netns: an ICMP error from a Service's backend reaches the client abou
     (void)lab.drain();
     // A connected UDP socket learns of the backend's "port unreachable" only
     // if the error quotes the packet as sent: to VIP:53.
-    Fd c = socket_in(a.ns, AF_INET, SOCK_DGRAM);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(53);
-    inet_pton(AF_INET, vip.c_str(), &to.sin_addr);
-    REQUIRE(connect(c.get(), reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0);
-    REQUIRE(send(c.get(), "q", 1, 0) == 1);
+    Fd c = udp_send_connected(a, vip, 53);
     REQUIRE(readable_within(c.get(), kTimeout));
     char buf[4];
     errno = 0;
@@ -418,6 +427,64 @@ TEST_CASE("netns: an ICMP error from a Service's backend reaches the client abou
       }
     }
     CHECK(related);
+  }
+}
+
+// The error a non-blocking connect from `client` ends with: 0, ECONNREFUSED
+// (an RST or ICMP port unreachable), or ETIMEDOUT when nothing came back
+// within `t`.
+int connect_error(Pod& client, const std::string& ip, uint16_t port, std::chrono::milliseconds t) {
+  Fd c = socket_in(client.ns, AF_INET, SOCK_STREAM);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, ip.c_str(), &sa.sin_addr);
+  fcntl(c.get(), F_SETFL, fcntl(c.get(), F_GETFL) | O_NONBLOCK);
+  if (connect(c.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) return 0;
+  if (errno != EINPROGRESS) return errno;
+  pollfd pfd{c.get(), POLLOUT, 0};
+  if (poll(&pfd, 1, static_cast<int>(t.count())) != 1) return ETIMEDOUT;
+  int err = 0;
+  socklen_t len = sizeof(err);
+  getsockopt(c.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  return err;
+}
+
+TEST_CASE("netns: a Service without backends is refused at once (reject), or times out (drop)") {
+  for (bool host_routing : {true, false}) {
+    CAPTURE(host_routing);
+    for (bool reject : {true, false}) {
+      CAPTURE(reject);
+      DatapathConfig config = with_host_routing(host_routing);
+      config.no_backend_reject = reject;
+      Lab lab(config);
+      Pod& a = lab.topo.pod("a");
+      const std::string vip = "10.96.0.60";
+      REQUIRE(lab.dp->services().upsert({{axon::test::ip(vip), 80, IPPROTO_TCP}, {}, std::nullopt}).ok());
+      REQUIRE(lab.dp->services().upsert({{axon::test::ip(vip), 53, IPPROTO_UDP}, {}, std::nullopt}).ok());
+      // a in default deny both ways: the answer still reaches it (no policy
+      // stands between a client and its Service's answer).
+      REQUIRE(lab.dp->policy().replace(lab.ep("a"), {true, true, {}}).ok());
+      (void)lab.drain();
+      const int err = connect_error(a, vip, 80, 1500ms);
+      if (reject) {
+        CHECK(err == ECONNREFUSED);  // as a TCP client sees ICMP port unreachable
+      } else {
+        CHECK(err == ETIMEDOUT);
+      }
+      CHECK(has_event(lab.drain(), EventType::drop, a.host_ifindex, AXON_DROP_NO_SERVICE, a.ip, vip));
+      // UDP: a connected socket learns ECONNREFUSED (reject) or nothing (drop).
+      Fd u = udp_send_connected(a, vip, 53);
+      if (reject) {
+        REQUIRE(readable_within(u.get(), kTimeout));
+        char buf[4];
+        errno = 0;
+        CHECK(recv(u.get(), buf, sizeof(buf), MSG_DONTWAIT) == -1);
+        CHECK(errno == ECONNREFUSED);
+      } else {
+        CHECK_FALSE(readable_within(u.get(), kTimeout));
+      }
+    }
   }
 }
 

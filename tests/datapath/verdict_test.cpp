@@ -448,8 +448,10 @@ TEST_CASE("Service: DNAT to a backend, reverse NAT of the reply, checksums intac
   }
 }
 
-TEST_CASE("a Service without backends drops with its own reason") {
-  Env env;
+TEST_CASE("a Service without backends drops with its own reason (serviceNoBackendResponse: drop)") {
+  DatapathConfig drop_config;
+  drop_config.no_backend_reject = false;
+  Env env(drop_config);
   REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, {}, std::nullopt}).ok());
   CHECK(env.from(tcp(kA, kVip, 40000, 80, kTcpSyn)) == TC_ACT_SHOT);
   auto e = env.last_event();
@@ -466,6 +468,36 @@ TEST_CASE("a Service without backends drops with its own reason") {
   CHECK(env.from(tcp(kA, kVip, 40002, 80, kTcpSyn)) == TC_ACT_SHOT);
   REQUIRE(env.dp->services().erase({ip(kVip), 80, IPPROTO_TCP}).ok());
   CHECK(env.from(tcp(kA, kVip, 40003, 80, kTcpSyn)) == TC_ACT_OK);
+}
+
+TEST_CASE("a Service without backends answers ICMP port unreachable (reject, the default)") {
+  Env env;
+  REQUIRE(env.dp->services().upsert({{ip(kVip), 80, IPPROTO_TCP}, {}, std::nullopt}).ok());
+  REQUIRE(env.dp->services().upsert({{ip(kVip), 53, IPPROTO_UDP}, {}, std::nullopt}).ok());
+  for (bool is_tcp : {true, false}) {
+    CAPTURE(is_tcp);
+    const auto in = is_tcp ? tcp(kA, kVip, 40000, 80, kTcpSyn) : udp(kA, kVip, 40001, 53);
+    auto r = run(env.dp->from_container(), in);
+    CHECK(r.retval == TC_ACT_REDIRECT);  // back out of the interface it came in on
+    auto e = env.last_event();             // reported as the drop it is
+    CHECK(e.drop_reason == AXON_DROP_NO_SERVICE);
+    const auto& out = r.packet_out;
+    REQUIRE(out.size() == 14 + 20 + 8 + 28);
+    CHECK(std::equal(out.begin(), out.begin() + 6, in.begin() + 6));  // MACs swapped
+    CHECK(std::equal(out.begin() + 6, out.begin() + 12, in.begin()));
+    CHECK(out[23] == IPPROTO_ICMP);
+    CHECK(std::equal(out.begin() + 26, out.begin() + 30, in.begin() + 30));  // from the VIP
+    CHECK(std::equal(out.begin() + 30, out.begin() + 34, in.begin() + 26));  // to the client
+    CHECK(out[34] == 3);  // destination unreachable
+    CHECK(out[35] == 3);  // port unreachable
+    CHECK(std::equal(out.begin() + 42, out.end(), in.begin() + 14));  // quotes the packet
+    uint32_t sum = 0;  // IPv4 header checksum
+    for (size_t i = 14; i < 34; i += 2) sum += get16(out, i);
+    CHECK(fold(sum) == 0xffff);
+    sum = 0;  // ICMP checksum
+    for (size_t i = 34; i < out.size(); i += 2) sum += get16(out, i);
+    CHECK(fold(sum) == 0xffff);
+  }
 }
 
 TEST_CASE("Service load balancing: Maglev is consistent per flow and spreads flows") {

@@ -87,6 +87,7 @@ InstallValues resolve_values(const Json& user) {
   v.operator_image_tag = str("operator.image.tag");
   v.operator_replicas = integer("operator.replicas");
   v.endpoint_gc_interval = str("operator.endpointGCInterval");
+  v.service_no_backend_response = str("serviceNoBackendResponse");
   return v;
 }
 

@@ -198,6 +198,10 @@ std::vector<ValueSpec> make_schema() {
            1, 10),
       spec("operator.image.repository", T::string, "ghcr.io/axon/axon", "Image of the operator"),
       spec("operator.image.tag", T::string, version, "Tag of the operator image"),
+      spec("serviceNoBackendResponse", T::enumeration, "reject",
+           "A Service without backends: reject answers ICMP port unreachable at once (a TCP client "
+           "sees a refused connection), drop lets the client time out",
+           {"reject", "drop"}),
       spec("operator.endpointGCInterval", T::duration, "5m0s",
            "How often the operator deletes CiliumEndpoints whose pod is gone"),
   };

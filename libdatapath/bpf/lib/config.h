@@ -15,6 +15,9 @@ const volatile __u32 cfg_trace_every_packet = 0;
  * veth (BPF host routing, as Cilium's default); 0: through the node's IP
  * stack (Cilium's bpf.hostLegacyRouting). */
 const volatile __u32 cfg_host_routing = 1;
+/* A Service without backends: 1 answers ICMP port unreachable (Cilium's
+ * serviceNoBackendResponse: reject, the default), 0 drops silently. */
+const volatile __u32 cfg_no_backend_reject = 1;
 /* Conntrack lifetimes in seconds (Cilium's defaults). */
 const volatile __u32 cfg_ct_tcp_syn_s = 60;
 const volatile __u32 cfg_ct_tcp_established_s = 21600;

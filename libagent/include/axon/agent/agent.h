@@ -57,6 +57,7 @@ struct AgentConfig {
   std::string lb_algorithm = "random";
   uint32_t maglev_table_size = 16381;
   bool host_routing = true;  // false: enable-host-legacy-routing
+  bool no_backend_reject = true;  // service-no-backend-response: reject (else drop)
   std::string run_dir = "/run/axon";
   std::string cni_conf_dir = "/host/etc/cni/net.d";
   std::string cni_bin_dir = "/host/opt/cni/bin";

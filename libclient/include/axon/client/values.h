@@ -117,6 +117,7 @@ struct InstallValues {
   std::string operator_image_repository, operator_image_tag;
   int64_t operator_replicas = 2;
   std::string endpoint_gc_interval = "5m0s";
+  std::string service_no_backend_response = "reject";
 };
 
 struct ValuesCheck {

@@ -49,6 +49,9 @@ struct DatapathConfig {
   // routing, Cilium's default); false routes them through it (Cilium's
   // bpf.hostLegacyRouting). Only endpoints attached with their MAC take part.
   bool host_routing = true;
+  // A Service without backends: true answers ICMP port unreachable (Cilium's
+  // serviceNoBackendResponse: reject, its default), false drops silently.
+  bool no_backend_reject = true;
   CtTimeouts ct_timeouts;
 };
 
