@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "axon/base/strings.h"
@@ -177,15 +178,13 @@ void write_lab_file(const LabPaths& p, int nodes, bool kubernetes) {
 }
 
 // The Kubernetes lab: control plane, cluster DNS through the API, kubelets.
-Result<UpReport> kube_lab_up(const UpOptions& o, const Say& say) {
+Result<UpReport> kube_lab_up(const UpOptions& o, const KubeBinaries& bins, const Say& say) {
   const LabPaths& p = o.paths;
-  auto bins = find_kube_binaries(o.kube_binaries);
-  if (!bins) return bins.error();
   UpReport report;
   say("network: LAN 10.0.0.0/24, control plane 10.0.0.2, " + std::to_string(o.nodes) +
       " nodes, client");
   if (auto st = create_topology(p, o.nodes, true); !st) return st.error();
-  if (auto st = start_control_plane(p, *bins, report.started, say); !st) return st.error();
+  if (auto st = start_control_plane(p, bins, report.started, say); !st) return st.error();
   auto store = client::connect_kube(p.kubeconfig(), "");
   if (!store) return store.error();
   say("applying cluster DNS");
@@ -221,11 +220,19 @@ Result<UpReport> lab_up(const UpOptions& o, const Say& say) {
                    "; to change that, `axon lab down --name " + p.name + "` first"};
     }
   }
+  // The Kubernetes lab's binaries before anything is made: a missing one
+  // leaves nothing behind.
+  std::optional<KubeBinaries> bins;
+  if (o.kubernetes) {
+    auto found = find_kube_binaries(o.kube_binaries);
+    if (!found) return found.error();
+    bins = *found;
+  }
   std::error_code ec;
-  for (const auto& d : {p.dir(), p.log_dir(), p.pid_dir(), p.pods_dir(), p.etcd_dir()})
-    fs::create_directories(d, ec);
+  for (const auto& d : {p.dir(), p.log_dir(), p.pid_dir(), p.pods_dir()}) fs::create_directories(d, ec);
+  if (!o.kubernetes) fs::create_directories(p.etcd_dir(), ec);
   if (ec) return Error{"create " + p.dir() + ": " + ec.message()};
-  if (o.kubernetes) return kube_lab_up(o, say);
+  if (o.kubernetes) return kube_lab_up(o, *bins, say);
 
   UpReport report;
   say("network: LAN 10.0.0.0/24, " + std::to_string(nodes) + " nodes, client");
