@@ -53,6 +53,12 @@ int run(cli::Context& ctx, const ApplyParams& p) {
     return cli::kExitFailed;
   }
   if (cli::report_manifest_problems(ctx, *missing, "nothing was applied")) return cli::kExitFailed;
+  auto ports = client::node_port_problems(*store, objects);
+  if (!ports) {
+    ctx.err << "Error: " << ports.error().str() << "\n";
+    return cli::kExitFailed;
+  }
+  if (cli::report_manifest_problems(ctx, *ports, "nothing was applied")) return cli::kExitUsage;
 
   const bool dry = p.dry_run;
   const std::string suffix = dry ? " (dry run)" : "";

@@ -14,6 +14,7 @@
 #include "axon/datapath/bpffs.h"
 #include "axon/policy/identity.h"
 #include "config_keys.h"
+#include "service_health.h"
 
 
 namespace axon::agent {
@@ -22,13 +23,10 @@ using client::ObjectRef;
 
 namespace {
 
-uint8_t protocol_number(const std::string& p) {
-  if (p == "UDP") return IPPROTO_UDP;
-  if (p == "SCTP") return IPPROTO_SCTP;
-  return IPPROTO_TCP;
-}
-
 }  // namespace
+
+Agent::Agent(AgentConfig config) : c_(std::move(config)) {}
+Agent::~Agent() = default;
 
 Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   AgentConfig c;
@@ -42,6 +40,8 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
       static_cast<uint32_t>(std::stoul(read_key(dir, "bpf-lb-maglev-table-size", "16381")));
   c.host_routing = read_key(dir, "enable-host-legacy-routing", "false") != "true";
   c.no_backend_reject = read_key(dir, "service-no-backend-response", "reject") != "drop";
+  c.external_ips = read_key(dir, "enable-external-ips", "false") == "true";
+  c.devices = read_key(dir, "devices", c.devices);
   c.cni_uninstall = read_key(dir, "cni-uninstall", "false") == "true";
   c.hubble = read_key(dir, "enable-hubble", "false") == "true";
   c.hubble_listen_address = read_key(dir, "hubble-listen-address", "");
@@ -387,9 +387,15 @@ void Agent::sync_nodes(const std::vector<Json>& nodes) {
     if (ip.empty()) continue;
     // Node addresses: this node is host (1), the others remote-node (6).
     if (auto parsed = datapath::parse_ipv4(ip)) {
-      std::lock_guard lock(mu_);
-      (void)dp_->ipcache().upsert({*parsed, 32}, name == c_.node ? 1u : 6u);
-      node_ips_.insert(ip + "/32");
+      {
+        std::lock_guard lock(mu_);
+        (void)dp_->ipcache().upsert({*parsed, 32}, name == c_.node ? 1u : 6u);
+        node_ips_.insert(ip + "/32");
+      }
+      if (name == c_.node && node_ip_ != ip) {
+        node_ip_ = ip;
+        attach_netdev();  // takes mu_ itself (note_error)
+      }
     }
     std::string cidr = n["spec"].value("podCIDR", "");
     if (cilium_nodes_) {  // cluster-pool: the operator's CIDR, not the Node's
@@ -513,78 +519,6 @@ void Agent::sync_ipcache(const std::vector<Json>& pods,
     }
     if (auto c = datapath::parse_cidr(*it)) (void)dp_->ipcache().erase(*c);
     it = ipcache_.erase(it);
-  }
-}
-
-void Agent::sync_services() {
-  const auto svcs = services_watch_->list();
-  const auto slices = slices_->list();
-  // Ready backends per service and port name.
-  std::map<std::string, std::map<std::string, std::vector<datapath::Backend>>> backends;
-  for (const auto& s : slices) {
-    const std::string svc =
-        s["metadata"].value("namespace", "") + "/" +
-        s["metadata"].value("labels", Json::object()).value("kubernetes.io/service-name", "");
-    for (const auto& port : s.value("ports", Json::array())) {
-      auto& list = backends[svc][port.value("name", "")];
-      for (const auto& ep : s.value("endpoints", Json::array())) {
-        const auto& cond = ep.value("conditions", Json::object());
-        if (cond.contains("ready") && cond["ready"].is_boolean() && !cond["ready"].get<bool>())
-          continue;
-        for (const auto& a : ep.value("addresses", Json::array())) {
-          if (auto ip = datapath::parse_ipv4(a.get<std::string>())) {
-            list.push_back({*ip, static_cast<uint16_t>(port.value("port", 0))});
-          }
-        }
-      }
-    }
-  }
-  std::map<datapath::ServiceKey, ServiceInfo> want;
-  for (const auto& s : svcs) {
-    const std::string name =
-        s["metadata"].value("namespace", "") + "/" + s["metadata"].value("name", "");
-    const std::string type = s["spec"].value("type", "ClusterIP");
-    std::vector<std::string> frontends;
-    if (auto vip = s["spec"].value("clusterIP", ""); !vip.empty() && vip != "None")
-      frontends.push_back(vip);
-    for (const auto& ing : s.value("status", Json::object())
-                               .value("loadBalancer", Json::object())
-                               .value("ingress", Json::array())) {
-      if (ing.contains("ip")) frontends.push_back(ing["ip"].get<std::string>());
-    }
-    for (const auto& port : s["spec"].value("ports", Json::array())) {
-      for (const auto& fe : frontends) {
-        auto vip = datapath::parse_ipv4(fe);
-        if (!vip) continue;
-        ServiceInfo info;
-        info.name = name;
-        info.type = type;
-        info.service.key = {*vip, static_cast<uint16_t>(port.value("port", 0)),
-                            protocol_number(port.value("protocol", "TCP"))};
-        info.service.backends = backends[name][port.value("name", "")];
-        std::sort(info.service.backends.begin(), info.service.backends.end());
-        want[info.service.key] = info;
-      }
-    }
-  }
-  std::lock_guard lock(mu_);
-  for (const auto& [key, info] : want) {
-    auto it = services_.find(key);
-    if (it != services_.end() && it->second.service.backends == info.service.backends) continue;
-    if (auto st = dp_->services().upsert(info.service); !st) {
-      errors_["service " + info.name] = st.error().str();
-      continue;
-    }
-    errors_.erase("service " + info.name);
-    services_[key] = info;
-  }
-  for (auto it = services_.begin(); it != services_.end();) {
-    if (want.count(it->first)) {
-      ++it;
-      continue;
-    }
-    (void)dp_->services().erase(it->first);
-    it = services_.erase(it);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "axon/base/strings.h"
+#include "axon/client/values.h"
 
 namespace axon::client {
 namespace fs = std::filesystem;
@@ -265,6 +266,131 @@ Result<std::vector<Diagnostic>> missing_namespaces(ClusterStore& store,
         "echo '{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"" +
         ref.namespace_ + "\"}}' | axon apply -f -";
     out.push_back(std::move(d));
+  }
+  return out;
+}
+
+namespace {
+
+// Pod specs of a workload object: Pod spec, or its template's.
+const Json* pod_spec_of(const Json& o) {
+  const std::string kind = o.value("kind", "");
+  if (kind == "Pod") return &member(o, "spec");
+  if (kind == "Deployment" || kind == "DaemonSet" || kind == "StatefulSet" ||
+      kind == "ReplicaSet" || kind == "Job")
+    return &member(member(member(o, "spec"), "template"), "spec");
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::pair<int, int>> cluster_node_port_range(ClusterStore& store) {
+  auto maps = store.list("v1", "ConfigMap", "", "");
+  if (!maps) return maps.error();
+  for (const auto& cm : *maps) {
+    if (member(cm, "metadata").value("name", "") != "axon-config") continue;
+    const Json& range = member(member(cm, "data"), "node-port-range");
+    if (!range.is_string()) continue;
+    if (auto r = parse_node_port_range(range.get<std::string>())) return *r;
+  }
+  return std::pair{30000, 32767};
+}
+
+Result<std::vector<Diagnostic>> node_port_problems(ClusterStore& store,
+                                                   const std::vector<ManifestObject>& objects) {
+  std::vector<Diagnostic> out;
+  bool any = false;
+  for (const auto& m : objects) {
+    const std::string kind = m.object.value("kind", "");
+    any |= kind == "Service" || pod_spec_of(m.object) != nullptr;
+  }
+  if (!any) return out;
+  auto range = cluster_node_port_range(store);
+  if (!range) return range.error();
+  const auto [first, last] = *range;
+  const std::string range_text = std::to_string(first) + "-" + std::to_string(last);
+  auto diag = [&](const ManifestObject& m, const std::string& path, Severity sev,
+                  std::string message, std::string fix) {
+    Diagnostic d;
+    d.severity = sev;
+    d.location = m.where(path);
+    d.document = m.document;
+    d.object = m.describe();
+    d.path = path;
+    d.message = std::move(message);
+    d.fix = std::move(fix);
+    out.push_back(std::move(d));
+  };
+  // Who holds each NodePort (port/protocol) now: "namespace/name".
+  std::map<std::string, std::string> held;
+  auto key_of = [](int64_t port, const Json& p) {
+    return std::to_string(port) + "/" + p.value("protocol", "TCP");
+  };
+  auto live = store.list("v1", "Service", "", "");
+  if (!live) return live.error();
+  for (const auto& s : *live) {
+    const std::string who = member(s, "metadata").value("namespace", "") + "/" +
+                            member(s, "metadata").value("name", "");
+    for (const auto& p : member(member(s, "spec"), "ports")) {
+      if (p.is_object() && p.value("nodePort", 0) != 0) held[key_of(p.value("nodePort", 0), p)] = who;
+    }
+  }
+  std::map<std::string, std::string> asked;  // by Services of this set
+  for (const auto& m : objects) {
+    const Json& o = m.object;
+    if (o.value("kind", "") == "Service" && o.value("apiVersion", "") == "v1") {
+      const std::string who = member(o, "metadata").value("namespace", "") + "/" +
+                              member(o, "metadata").value("name", "");
+      const Json& ports = member(member(o, "spec"), "ports");
+      for (size_t i = 0; ports.is_array() && i < ports.size(); ++i) {
+        const Json& p = ports[i];
+        if (!p.is_object() || !p.contains("nodePort") || !p["nodePort"].is_number_integer())
+          continue;
+        const int64_t np = p["nodePort"].get<int64_t>();
+        if (np == 0) continue;
+        const std::string path = "spec.ports[" + std::to_string(i) + "].nodePort";
+        if (np < first || np > last) {
+          diag(m, path, Severity::error,
+               "nodePort " + std::to_string(np) + " is outside the cluster's NodePort range " +
+                   range_text,
+               "choose a port from " + range_text + ", or remove nodePort to be given a free one");
+          continue;
+        }
+        const std::string k = key_of(np, p);
+        if (auto h = held.find(k); h != held.end() && h->second != who) {
+          diag(m, path, Severity::error,
+               "nodePort " + k + " is already allocated to Service " + h->second,
+               "choose another port from " + range_text +
+                   ", or remove nodePort to be given a free one");
+        } else if (auto a = asked.find(k); a != asked.end() && a->second != who) {
+          diag(m, path, Severity::error,
+               "nodePort " + k + " is also asked for by Service " + a->second + " in these files",
+               "give each Service its own nodePort, or remove nodePort to be given a free one");
+        } else {
+          asked[k] = who;
+        }
+      }
+    }
+    if (const Json* spec = pod_spec_of(o)) {
+      const std::string base = o.value("kind", "") == "Pod" ? "spec" : "spec.template.spec";
+      const Json& containers = member(*spec, "containers");
+      for (size_t c = 0; containers.is_array() && c < containers.size(); ++c) {
+        const Json& ports = member(containers[c], "ports");
+        for (size_t i = 0; ports.is_array() && i < ports.size(); ++i) {
+          const Json& hp = member(ports[i], "hostPort");
+          if (!hp.is_number_integer()) continue;
+          const int64_t port = hp.get<int64_t>();
+          if (port < first || port > last) continue;
+          diag(m,
+               base + ".containers[" + std::to_string(c) + "].ports[" + std::to_string(i) +
+                   "].hostPort",
+               Severity::warning,
+               "hostPort " + std::to_string(port) + " is inside the NodePort range " + range_text +
+                   ": a NodePort Service may be given the same port on every node",
+               "choose a hostPort outside " + range_text);
+        }
+      }
+    }
   }
   return out;
 }

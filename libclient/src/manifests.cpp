@@ -280,6 +280,8 @@ Json agent_config(const InstallValues& v) {
   c["enable-lb-ipam"] = "true";
   c["cilium-endpoint-gc-interval"] = v.endpoint_gc_interval;
   c["service-no-backend-response"] = v.service_no_backend_response;
+  c["node-port-range"] = v.node_port_range;
+  c["enable-external-ips"] = b(v.external_ips);
   c["bpf-lb-algorithm"] = v.lb_algorithm;
   c["bpf-lb-maglev-table-size"] = std::to_string(v.maglev_table_size);
   c["enable-host-legacy-routing"] = b(v.host_legacy_routing);

@@ -33,6 +33,7 @@
 #include "lib/reject.h"
 #include "lib/conntrack.h"
 #include "lib/lb.h"
+#include "lib/nodeport.h"
 
 /* Frames that are not IPv4. ARP and other non-IP frames pass untouched;
  * IPv6 is dropped: axon enforces policy on IPv4 only, and letting IPv6 by
@@ -70,6 +71,19 @@ static __always_inline int prologue(struct __sk_buff *skb, struct axon_pkt *p,
 		return drop(skb, p, vi, AXON_DROP_NO_CONFIG);
 	vi->endpoint_id = (*ep)->endpoint_id;
 	return -1;
+}
+
+/* A drop on the way to a Service; one without backends is also answered
+ * (serviceNoBackendResponse: reject) after being reported as the drop it is. */
+static __always_inline int drop_or_reject(struct __sk_buff *skb, struct axon_pkt *p,
+					  struct axon_verdict_info *vi, int reason)
+{
+	int ret = drop(skb, p, vi, reason);
+
+	if (reason != AXON_DROP_NO_SERVICE || !cfg_no_backend_reject)
+		return ret;
+	ret = lb4_reject(skb, p);
+	return ret >= 0 ? ret : TC_ACT_SHOT;
 }
 
 /* The verdict of a packet that passes: count, report when worth it. */
@@ -290,7 +304,8 @@ int axon_from_container(struct __sk_buff *skb)
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
 	struct axon_lxc_info *lxc = NULL;
-	__u32 rev_nat_index = 0, epoch;
+	struct lb4_result lb = {};
+	__u32 rev_nat_index, epoch;
 	__u64 now;
 	int ret, hairpin;
 
@@ -303,19 +318,14 @@ int axon_from_container(struct __sk_buff *skb)
 		return drop(skb, &p, &vi, AXON_DROP_INVALID_SOURCE_IP);
 	}
 	now = bpf_ktime_get_ns();
-	ret = lb4_dnat(skb, &p, now, &rev_nat_index);
+	ret = lb4_dnat(skb, &p, now, 0, &lb);
+	rev_nat_index = lb.rev_nat_index;
 	hairpin = !ret && rev_nat_index && p.tuple.daddr == p.tuple.saddr;
 	if (hairpin)
 		ret = hairpin_snat(skb, &p);
 	if (ret) {
 		vi.dst_identity = ipcache_identity(p.tuple.daddr);
-		if (ret == AXON_DROP_NO_SERVICE && cfg_no_backend_reject) {
-			/* Reported as the drop it is, then answered. */
-			(void)drop(skb, &p, &vi, ret);
-			ret = lb4_reject(skb, &p);
-			return ret >= 0 ? ret : TC_ACT_SHOT;
-		}
-		return drop(skb, &p, &vi, ret);
+		return drop_or_reject(skb, &p, &vi, ret);
 	}
 	epoch = policy_epoch();
 
@@ -339,8 +349,26 @@ int axon_from_container(struct __sk_buff *skb)
 			}
 			if (ct->flags & AXON_CT_F_LOCAL_PEER)
 				lxc = local_destination(&p);
-			ret = pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_REPLY,
-					 ct_update(ct, &p, 1, AXON_DIR_EGRESS, now));
+			ret = ct_update(ct, &p, 1, AXON_DIR_EGRESS, now);
+			/* Of an external connection from-netdev brought to this
+			 * backend (its client is no pod of this node): the reply
+			 * leaves with the frontend the client used as source. */
+			if (ct->rev_nat_index && !(ct->flags & AXON_CT_F_EGRESS)) {
+				int err;
+
+				vi.dst_identity = peer_identity(&vi, &p, AXON_DIR_EGRESS);
+				err = lb4_rev_nat(skb, &p, ct->rev_nat_index);
+				if (err)
+					return drop(skb, &p, &vi, err);
+				/* Its source may now be the node's own address,
+				 * which the node's stack would refuse as martian:
+				 * it leaves by the FIB's device at once. */
+				(void)pass_reply(skb, &p, &vi, AXON_DIR_EGRESS,
+						 AXON_TRACE_REASON_REPLY, ret);
+				err = fib_redirect(skb, &p);
+				return err >= 0 ? err : drop(skb, &p, &vi, -err);
+			}
+			ret = pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_REPLY, ret);
 			break;
 		case CT_ESTABLISHED:
 			if (ct->flags & AXON_CT_F_LOCAL_PEER)
@@ -376,7 +404,7 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 	    .direction = AXON_DIR_INGRESS, .ifindex = ifindex, .peer_hint = src_identity};
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
-	__u32 epoch;
+	__u32 epoch, nodeport_rev_nat = 0;
 	int ret, report;
 
 	/* The answer of a Service without backends (lib/reject.h), on its way
@@ -384,6 +412,11 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 	if ((skb->mark & AXON_MARK_PROXY_MASK) == AXON_MARK_REJECT) {
 		skb->mark = 0;
 		return TC_ACT_OK;
+	}
+	/* An external connection from-netdev translated to this backend. */
+	if ((skb->mark & AXON_MARK_PROXY_MASK) == AXON_MARK_NODEPORT) {
+		nodeport_rev_nat = skb->mark >> 16;
+		skb->mark = 0;
 	}
 	ret = prologue(skb, &p, &vi, &ep, ifindex);
 	if (ret >= 0 || !ep)
@@ -423,7 +456,7 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 	default:
 		/* A connection host routing brought from a pod of this node:
 		 * the pod's replies are host-routed back. */
-		return admit_new(skb, &p, &vi, AXON_DIR_INGRESS, ct, 0, epoch, now,
+		return admit_new(skb, &p, &vi, AXON_DIR_INGRESS, ct, nodeport_rev_nat, epoch, now,
 				 src_identity ? AXON_CT_F_LOCAL_PEER : 0);
 	}
 }
@@ -448,6 +481,34 @@ int axon_to_container_local(struct __sk_buff *skb)
 	if (ret != TC_ACT_OK || (skb->mark & 0xffff) == AXON_MARK_PROXY)
 		return ret;
 	return bpf_redirect_peer(ifindex, 0);
+}
+
+/* The node's network device (TC ingress), as Cilium's from-netdev: external
+ * clients (the LAN, other nodes, pods of other nodes) reaching a NodePort,
+ * LoadBalancer IP, externalIP or hostPort of this node (lib/nodeport.h).
+ * Everything else goes on to the node's stack untouched. */
+SEC("tc")
+int axon_from_netdev(struct __sk_buff *skb)
+{
+	struct axon_pkt p = {};
+	struct axon_verdict_info vi = {.direction = AXON_DIR_INGRESS, .ifindex = skb->ifindex};
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	int ret;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	if (parse_ipv4(skb, &p) || (p.tuple.proto != IPPROTO_TCP && p.tuple.proto != IPPROTO_UDP))
+		return TC_ACT_OK; /* the stack's to judge */
+	vi.orig = p.tuple;
+	ret = nodeport_ingress(skb, &p);
+	if (ret >= 0)
+		return ret;
+	ret = -ret;
+	vi.src_identity = ipcache_identity(vi.orig.saddr);
+	vi.dst_identity = ipcache_identity(p.tuple.daddr);
+	return drop_or_reject(skb, &p, &vi, ret);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

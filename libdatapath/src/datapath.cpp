@@ -29,6 +29,7 @@ struct Datapath::State {
   Ipcache ipcache;
   PolicyMaps policy;
   Services services;
+  Netdevs netdevs;
   Conntrack conntrack;
 
   State(DatapathConfig c, Skeleton<axon_datapath> s)
@@ -41,8 +42,9 @@ struct Datapath::State {
         services(
             ServiceMaps{skel->maps.axon_lb4_services_v1, skel->maps.axon_lb4_backends_v1,
                         skel->maps.axon_lb4_reverse_nat_v1, skel->maps.axon_lb4_maglev_v1,
-                        skel->maps.axon_lb4_vips_v1},
+                        skel->maps.axon_lb4_vips_v1, skel->maps.axon_lb4_affinity_match_v1},
             ServicesConfig{config.maglev_table_size, config.maglev_seed, config.default_algorithm}),
+        netdevs(skel->maps.axon_netdevs_v1, skel->progs.axon_from_netdev),
         conntrack(skel->maps.axon_ct4_v2) {}
 };
 
@@ -144,6 +146,9 @@ PolicyMaps& Datapath::policy() {
 Services& Datapath::services() {
   return s_->services;
 }
+Netdevs& Datapath::netdevs() {
+  return s_->netdevs;
+}
 Conntrack& Datapath::conntrack() {
   return s_->conntrack;
 }
@@ -161,6 +166,9 @@ const bpf_program* Datapath::from_container() const {
 }
 const bpf_program* Datapath::to_container() const {
   return s_->skel->progs.axon_to_container;
+}
+const bpf_program* Datapath::from_netdev() const {
+  return s_->skel->progs.axon_from_netdev;
 }
 const DatapathConfig& Datapath::config() const {
   return s_->config;

@@ -16,46 +16,10 @@
 #include "axon/abi/datapath.h"
 #include "axon/base/fd.h"
 #include "epoch.h"
+#include "tc.h"
 
 namespace axon::datapath {
 namespace {
-
-// axon's filters on every hook: one handle and priority, so attaching again
-// replaces them in place.
-constexpr uint32_t kHandle = 0xa1;
-constexpr uint32_t kPriority = 1;
-
-Status attach_one(uint32_t ifindex, bpf_tc_attach_point point, const bpf_program* prog) {
-  const std::string where = std::string(point == BPF_TC_INGRESS ? "ingress" : "egress") +
-                            " of ifindex " + std::to_string(ifindex);
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog), .flags = BPF_TC_F_REPLACE,
-              .handle = kHandle, .priority = kPriority);
-  int err = bpf_tc_attach(&hook, &opts);
-  if (err != 0) {
-    // No clsact qdisc yet (a fresh veth): create it, then attach. (Creating
-    // it first would make the kernel complain on every re-attach.)
-    err = bpf_tc_hook_create(&hook);
-    if (err != 0 && err != -EEXIST) return neg_errno_error("create clsact qdisc on " + where, err);
-    opts.prog_id = 0;
-    err = bpf_tc_attach(&hook, &opts);
-  }
-  if (err != 0) {
-    return neg_errno_error(std::string("attach ") + bpf_program__name(prog) + " to " + where, err);
-  }
-  return {};
-}
-
-Status detach_one(uint32_t ifindex, bpf_tc_attach_point point) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex), .attach_point = point);
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kHandle, .priority = kPriority);
-  int err = bpf_tc_detach(&hook, &opts);
-  // Gone already: the veth (ENODEV), the qdisc (EINVAL) or the filter (ENOENT).
-  if (err != 0 && err != -ENOENT && err != -ENODEV && err != -EINVAL) {
-    return neg_errno_error("detach from ifindex " + std::to_string(ifindex), err);
-  }
-  return {};
-}
 
 // The MAC address of a link of the calling namespace.
 Result<std::array<uint8_t, 6>> link_mac(uint32_t ifindex) {
@@ -75,8 +39,8 @@ Result<std::array<uint8_t, 6>> link_mac(uint32_t ifindex) {
 
 Status Endpoints::attach(const Endpoint& ep) {
   if (auto s = record(ep); !s) return s;
-  if (auto s = attach_one(ep.ifindex, BPF_TC_INGRESS, from_); !s) return s;
-  if (auto s = attach_one(ep.ifindex, BPF_TC_EGRESS, to_); !s) return s;
+  if (auto s = tc_attach(ep.ifindex, BPF_TC_INGRESS, from_); !s) return s;
+  if (auto s = tc_attach(ep.ifindex, BPF_TC_EGRESS, to_); !s) return s;
   // A destination of host routing only once both programs are on its veth.
   axon_lxc_key key{ep.ip.network_order()};
   if (std::all_of(ep.mac.begin(), ep.mac.end(), [](uint8_t b) { return b == 0; })) {
@@ -118,8 +82,8 @@ Status Endpoints::detach(uint32_t ifindex) {
         route.ifindex == ifindex)
       (void)bpf_map__delete_elem(lxc_, &key, sizeof(key), 0);
   }
-  if (auto s = detach_one(ifindex, BPF_TC_INGRESS); !s) return s;
-  if (auto s = detach_one(ifindex, BPF_TC_EGRESS); !s) return s;
+  if (auto s = tc_detach(ifindex, BPF_TC_INGRESS); !s) return s;
+  if (auto s = tc_detach(ifindex, BPF_TC_EGRESS); !s) return s;
   axon_endpoint_key key{ifindex};
   if (bpf_map__delete_elem(map_, &key, sizeof(key), 0) != 0 && errno != ENOENT) {
     return sys_error("forget endpoint on ifindex " + std::to_string(ifindex));

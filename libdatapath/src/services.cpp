@@ -80,6 +80,7 @@ Result<uint32_t> Services::acquire_backend(const Backend& b, uint8_t protocol) {
   v.addr = b.addr.network_order();
   v.port = htons(b.port);
   v.proto = protocol;
+  v.flags = b.local ? AXON_LB_BACKEND_F_LOCAL : 0;
   if (auto s = update(maps_.backends, st.id, v, "write backend " + b.addr.str()); !s) {
     return s.error();
   }
@@ -163,6 +164,18 @@ Status Services::drop_vip(Ipv4 vip, const std::string& what) {
   return update(maps_.vips, addr, it->second, what + ": write VIP");
 }
 
+Status Services::set_affinity_match(uint32_t service_id, const std::vector<uint32_t>& backend_ids,
+                                    bool present) {
+  for (uint32_t id : backend_ids) {
+    axon_lb4_affinity_match_key k{id, service_id};
+    const uint8_t one = 1;
+    auto s = present ? update(maps_.affinity_match, k, one, "write affinity backend")
+                     : erase_key(maps_.affinity_match, k, "delete affinity backend");
+    if (!s) return s;
+  }
+  return {};
+}
+
 Status Services::upsert(const Service& svc) {
   const auto& key = svc.key;
   const std::string what = "service " + describe(key);
@@ -175,6 +188,11 @@ Status Services::upsert(const Service& svc) {
   auto existing = services_.find(key);
   next.id = existing != services_.end() ? existing->second.id
                                         : allocate_id(next_service_id_, free_service_ids_);
+  if (next.id > AXON_LB4_MAX_SERVICE_ID) {
+    if (existing == services_.end()) free_service_ids_.push_back(next.id);
+    return Error{what + ": more than " + std::to_string(AXON_LB4_MAX_SERVICE_ID) +
+                 " Service frontends on this node"};
+  }
   for (const auto& b : svc.backends) {
     auto id = acquire_backend(b, key.protocol);
     if (!id) return id.error();
@@ -210,11 +228,19 @@ Status Services::upsert(const Service& svc) {
   if (existing == services_.end()) {
     if (auto s = add_vip(key.vip, what); !s) return s;
   }
+  // Affinity to a backend is followed only while it is one of the service's.
+  next.affinity = svc.affinity_timeout_s > 0 && maps_.affinity_match != nullptr;
+  if (next.affinity) {
+    if (auto s = set_affinity_match(next.id, next.backend_ids, true); !s) return s;
+  }
   axon_lb4_service master{};
   master.rev_nat_index = next.id;
   master.count = static_cast<uint16_t>(next.backend_ids.size());
   master.algorithm = static_cast<uint8_t>(algorithm);
   master.maglev_table = table_id;
+  master.flags = (svc.external ? AXON_LB_F_EXTERNAL : 0) | (svc.snat ? AXON_LB_F_SNAT : 0) |
+                 (next.affinity ? AXON_LB_F_AFFINITY : 0);
+  master.affinity_timeout_s = next.affinity ? svc.affinity_timeout_s : 0;
   if (auto s = update(maps_.services, lb_key(key, 0), master, what); !s) {
     if (existing == services_.end()) (void)drop_vip(key.vip, what);
     return s;
@@ -222,6 +248,15 @@ Status Services::upsert(const Service& svc) {
 
   if (existing != services_.end()) {
     ServiceState old = std::move(existing->second);
+    if (old.affinity) {
+      std::vector<uint32_t> gone;
+      for (uint32_t id : old.backend_ids) {
+        if (!next.affinity || std::find(next.backend_ids.begin(), next.backend_ids.end(), id) ==
+                                  next.backend_ids.end())
+          gone.push_back(id);
+      }
+      if (auto s = set_affinity_match(old.id, gone, false); !s) return s;
+    }
     for (size_t i = next.backend_ids.size(); i < old.backend_ids.size(); ++i) {
       if (auto s = erase_key(maps_.services, lb_key(key, static_cast<uint16_t>(i + 1)),
                              what + ": delete backend slot");
@@ -254,6 +289,9 @@ Status Services::erase(const ServiceKey& key) {
   }
   if (auto s = drop_vip(key.vip, what); !s) return s;
   if (auto s = erase_key(maps_.reverse_nat, old.id, what); !s) return s;
+  if (old.affinity) {
+    if (auto s = set_affinity_match(old.id, old.backend_ids, false); !s) return s;
+  }
   for (uint32_t id : old.backend_ids) {
     if (auto s = release_backend(id); !s) return s;
   }
@@ -281,7 +319,8 @@ Status Services::restore() {
   for (uint32_t bkey : keys_of(maps_.backends)) {
     axon_lb4_backend v{};
     if (bpf_map__lookup_elem(maps_.backends, &bkey, sizeof(bkey), &v, sizeof(v), 0) != 0) continue;
-    Backend b{Ipv4::from_network_order(v.addr), ntohs(v.port)};
+    Backend b{Ipv4::from_network_order(v.addr), ntohs(v.port),
+              (v.flags & AXON_LB_BACKEND_F_LOCAL) != 0};
     backends_[{b, v.proto}] = BackendState{bkey, 0};
     backend_by_id_[bkey] = {b, v.proto};
     next_backend_id_ = std::max(next_backend_id_, bkey + 1);
@@ -308,6 +347,7 @@ Status Services::restore() {
     ServiceState st;
     st.id = v.rev_nat_index;
     st.backend_ids.assign(v.count, 0);
+    st.affinity = (v.flags & AXON_LB_F_AFFINITY) != 0;
     services_[to_key(k)] = std::move(st);
     next_service_id_ = std::max(next_service_id_, v.rev_nat_index + 1);
   }

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "axon/base/log.h"
+#include "axon/client/apply.h"
 
 namespace axon::lab {
 namespace {
@@ -310,41 +311,57 @@ class Reconciler {
     return {};
   }
 
+  // The API server's part for Services: a clusterIP for each, NodePorts from
+  // the cluster's range for NodePort and LoadBalancer Services (none for a
+  // LoadBalancer with allocateLoadBalancerNodePorts: false), and a
+  // healthCheckNodePort for a LoadBalancer with externalTrafficPolicy Local.
   Status services() {
     auto list = store_.list("v1", "Service", "", "");
     if (!list) return list.error();
+    auto range = client::cluster_node_port_range(store_);
+    if (!range) return range.error();
     std::vector<std::string> ips;
     std::vector<int> ports;
     for (const auto& s : *list) {
       ips.push_back(s["spec"].value("clusterIP", ""));
       for (const auto& p : s["spec"].value("ports", Json::array()))
         ports.push_back(p.value("nodePort", 0));
+      ports.push_back(s["spec"].value("healthCheckNodePort", 0));
     }
     for (auto s : *list) {
       bool changed = false;
-      std::string type = s["spec"].value("type", "ClusterIP");
-      if (s["spec"].value("clusterIP", "").empty()) {
+      Json& spec = s["spec"];
+      const std::string type = spec.value("type", "ClusterIP");
+      if (spec.value("clusterIP", "").empty()) {
         std::string ip = allocate_cluster_ip(ips);
         ips.push_back(ip);
-        s["spec"]["clusterIP"] = ip;
-        s["spec"]["clusterIPs"] = Json::array({ip});
+        spec["clusterIP"] = ip;
+        spec["clusterIPs"] = Json::array({ip});
         changed = true;
       }
-      if (type == "NodePort" || type == "LoadBalancer") {
-        for (auto& p : s["spec"]["ports"]) {
+      const bool lb = type == "LoadBalancer";
+      if (type == "NodePort" || (lb && spec.value("allocateLoadBalancerNodePorts", true))) {
+        for (auto& p : spec["ports"]) {
           if (p.value("nodePort", 0) == 0) {
-            int port = allocate_node_port(ports);
+            int port = allocate_node_port(ports, range->first, range->second);
             ports.push_back(port);
             p["nodePort"] = port;
             changed = true;
           }
         }
       }
+      if (lb && spec.value("externalTrafficPolicy", "Cluster") == "Local" &&
+          spec.value("healthCheckNodePort", 0) == 0) {
+        int port = allocate_node_port(ports, range->first, range->second);
+        ports.push_back(port);
+        spec["healthCheckNodePort"] = port;
+        changed = true;
+      }
       if (changed) {
         auto r = store_.update(s);
         if (r)
           log::info("service {}/{}: clusterIP {}", s["metadata"].value("namespace", ""),
-                    s["metadata"].value("name", ""), s["spec"]["clusterIP"].get<std::string>());
+                    s["metadata"].value("name", ""), spec["clusterIP"].get<std::string>());
       }
     }
     return {};
@@ -395,9 +412,9 @@ std::string allocate_cluster_ip(const std::vector<std::string>& taken) {
   return "";
 }
 
-int allocate_node_port(const std::vector<int>& taken) {
+int allocate_node_port(const std::vector<int>& taken, int first, int last) {
   std::set<int> used(taken.begin(), taken.end());
-  for (int p = 30000; p <= 32767; ++p) {
+  for (int p = first; p <= last; ++p) {
     if (!used.count(p)) return p;
   }
   return 0;

@@ -430,26 +430,6 @@ TEST_CASE("netns: an ICMP error from a Service's backend reaches the client abou
   }
 }
 
-// The error a non-blocking connect from `client` ends with: 0, ECONNREFUSED
-// (an RST or ICMP port unreachable), or ETIMEDOUT when nothing came back
-// within `t`.
-int connect_error(Pod& client, const std::string& ip, uint16_t port, std::chrono::milliseconds t) {
-  Fd c = socket_in(client.ns, AF_INET, SOCK_STREAM);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  inet_pton(AF_INET, ip.c_str(), &sa.sin_addr);
-  fcntl(c.get(), F_SETFL, fcntl(c.get(), F_GETFL) | O_NONBLOCK);
-  if (connect(c.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) return 0;
-  if (errno != EINPROGRESS) return errno;
-  pollfd pfd{c.get(), POLLOUT, 0};
-  if (poll(&pfd, 1, static_cast<int>(t.count())) != 1) return ETIMEDOUT;
-  int err = 0;
-  socklen_t len = sizeof(err);
-  getsockopt(c.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-  return err;
-}
-
 TEST_CASE("netns: a Service without backends is refused at once (reject), or times out (drop)") {
   for (bool host_routing : {true, false}) {
     CAPTURE(host_routing);
@@ -466,7 +446,7 @@ TEST_CASE("netns: a Service without backends is refused at once (reject), or tim
       // stands between a client and its Service's answer).
       REQUIRE(lab.dp->policy().replace(lab.ep("a"), {true, true, {}}).ok());
       (void)lab.drain();
-      const int err = connect_error(a, vip, 80, 1500ms);
+      const int err = axon::test::connect_error(a.ns, vip, 80, 1500ms);
       if (reject) {
         CHECK(err == ECONNREFUSED);  // as a TCP client sees ICMP port unreachable
       } else {

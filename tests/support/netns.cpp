@@ -226,4 +226,22 @@ bool readable_within(int fd, std::chrono::milliseconds t) {
   return poll(&p, 1, static_cast<int>(t.count())) == 1;
 }
 
+int connect_error(const NetNs& ns, const std::string& ip, uint16_t port,
+                  std::chrono::milliseconds t) {
+  Fd c = socket_in(ns, AF_INET, SOCK_STREAM);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  inet_pton(AF_INET, ip.c_str(), &sa.sin_addr);
+  fcntl(c.get(), F_SETFL, fcntl(c.get(), F_GETFL) | O_NONBLOCK);
+  if (connect(c.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) return 0;
+  if (errno != EINPROGRESS) return errno;
+  pollfd pfd{c.get(), POLLOUT, 0};
+  if (poll(&pfd, 1, static_cast<int>(t.count())) != 1) return ETIMEDOUT;
+  int err = 0;
+  socklen_t len = sizeof(err);
+  getsockopt(c.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  return err;
+}
+
 }  // namespace axon::test

@@ -85,5 +85,10 @@ class Topology {
 bool connect_within(int fd, const std::string& ip, uint16_t port, std::chrono::milliseconds t);
 Status bind_to(int fd, const std::string& ip, uint16_t port);
 bool readable_within(int fd, std::chrono::milliseconds t);
+// The error a non-blocking connect from `ns` to ip:port ends with: 0,
+// ECONNREFUSED (an RST or ICMP port unreachable), or ETIMEDOUT when nothing
+// came back within `t`.
+int connect_error(const NetNs& ns, const std::string& ip, uint16_t port,
+                  std::chrono::milliseconds t);
 
 }  // namespace axon::test

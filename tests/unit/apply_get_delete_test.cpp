@@ -526,3 +526,54 @@ TEST_CASE("apply is kubectl's three-way apply: dropped fields go, other writers'
   live = l.store().get(ObjectRef{"v1", "ConfigMap", "shop", "gen"});
   CHECK((**live)["metadata"]["creationTimestamp"].is_string());
 }
+
+TEST_CASE("apply: a nodePort outside the cluster's range or taken is refused; hostPort warned") {
+  TestLab& l = lab();
+  REQUIRE(l.axon({"apply", "-f", "-"}, ns_doc("default") + "---\n" + ns_doc("kube-system")).code == 0);
+  auto svc = [](const std::string& name, int node_port) {
+    return "apiVersion: v1\nkind: Service\nmetadata: {name: " + name +
+           "}\nspec:\n  type: NodePort\n  selector: {app: x}\n  ports:\n  - port: 80\n    "
+           "nodePort: " +
+           std::to_string(node_port) + "\n";
+  };
+  // Kubernetes' default range without a configuration.
+  auto out_of_range = l.axon({"apply", "-f", "-"}, svc("low", 8080));
+  CHECK(out_of_range.code == 2);
+  CHECK(out_of_range.err.find("-:9: document 1 (Service default/low): spec.ports[0].nodePort: nodePort "
+                              "8080 is outside the cluster's NodePort range 30000-32767") !=
+        std::string::npos);
+  CHECK(out_of_range.err.find("nothing was applied") != std::string::npos);
+  CHECK_FALSE(exists(l, "v1", "Service", "default", "low"));
+
+  REQUIRE(l.axon({"apply", "-f", "-"}, svc("first", 30080)).code == 0);
+  CHECK(l.axon({"apply", "-f", "-"}, svc("first", 30080)).code == 0);  // its own port
+  auto taken = l.axon({"apply", "-f", "-"}, svc("second", 30080));
+  CHECK(taken.code == 2);
+  CHECK(taken.err.find("nodePort 30080/TCP is already allocated to Service default/first") !=
+        std::string::npos);
+  auto twice = l.axon({"apply", "-f", "-"}, svc("a", 30090) + "---\n" + svc("b", 30090));
+  CHECK(twice.code == 2);
+  CHECK(twice.err.find("nodePort 30090/TCP is also asked for by Service default/a") !=
+        std::string::npos);
+  CHECK_FALSE(exists(l, "v1", "Service", "default", "a"));
+
+  // The installed configuration's range (node-port-range) rules.
+  REQUIRE(l.axon({"apply", "-f", "-"},
+                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: axon-config, namespace: "
+                 "kube-system}\ndata: {node-port-range: \"20000,20100\"}\n")
+              .code == 0);
+  auto custom = l.axon({"apply", "-f", "-"}, svc("c", 30100));
+  CHECK(custom.code == 2);
+  CHECK(custom.err.find("outside the cluster's NodePort range 20000-20100") != std::string::npos);
+  CHECK(l.axon({"apply", "-f", "-"}, svc("c", 20050)).code == 0);
+
+  // A hostPort inside the range: applied, with a warning.
+  auto host = l.axon({"apply", "-f", "-"},
+                     "apiVersion: v1\nkind: Pod\nmetadata: {name: hp}\nspec:\n  containers:\n  - "
+                     "name: app\n    image: nginx\n    ports:\n    - {containerPort: 80, hostPort: "
+                     "20010}\n");
+  CHECK(host.code == 0);
+  CHECK(host.err.find("spec.containers[0].ports[0].hostPort: hostPort 20010 is inside the "
+                      "NodePort range 20000-20100") != std::string::npos);
+  CHECK(exists(l, "v1", "Pod", "default", "hp"));
+}

@@ -1,6 +1,7 @@
 // Install values: merging with Helm's precedence, validation with file,
 // line, field path and fix, and the seed's own mistakes.
 #include "axon/client/values.h"
+#include "axon/client/manifests.h"
 
 #include <doctest/doctest.h>
 
@@ -245,4 +246,30 @@ TEST_CASE("every schema default is valid against its own schema") {
   REQUIRE(b.add_yaml(all.dump(), "defaults.json").ok());
   auto ds = validate_values(b, ValuesCheck{true, {}});
   for (const auto& d : ds) CHECK_MESSAGE(d.severity != Severity::error, d.headline());
+}
+
+TEST_CASE("nodePort.range: first,last; externalIPs.enabled; both reach the agents' configuration") {
+  CHECK_FALSE(has_errors(check("nodePort:\n  range: \"30000,32767\"\n")));
+  CHECK_FALSE(has_errors(check("nodePort:\n  range: 20000-20999\n")));
+  for (const char* bad : {"\"32767,30000\"", "\"30000\"", "\"0,100\"", "\"a,b\"", "\"30000,70000\""}) {
+    CAPTURE(bad);
+    auto d = check(std::string("nodePort:\n  range: ") + bad + "\n");
+    REQUIRE(find_diag(d, "nodePort.range") != nullptr);
+    CHECK(find_diag(d, "nodePort.range")->severity == Severity::error);
+    CHECK(find_diag(d, "nodePort.range")->fix.find("30000,32767") != std::string::npos);
+  }
+  CHECK(parse_node_port_range("30000,32767").value() == std::pair{30000, 32767});
+  CHECK(parse_node_port_range("100-200").value() == std::pair{100, 200});
+  CHECK(parse_node_port_range("200,100").error().message.find("comes after") != std::string::npos);
+
+  ValuesBuilder b;
+  REQUIRE(b.add_yaml("nodePort:\n  range: \"31000,31999\"\nexternalIPs:\n  enabled: true\n", "v")
+              .ok());
+  const InstallValues v = resolve_values(b.values());
+  CHECK(v.node_port_range == "31000,31999");
+  CHECK(v.external_ips);
+  const Json c = agent_config(v);
+  CHECK(c["node-port-range"] == "31000,31999");
+  CHECK(c["enable-external-ips"] == "true");
+  CHECK(agent_config(InstallValues{})["node-port-range"] == "30000,32767");
 }

@@ -88,9 +88,29 @@ InstallValues resolve_values(const Json& user) {
   v.operator_replicas = integer("operator.replicas");
   v.endpoint_gc_interval = str("operator.endpointGCInterval");
   v.service_no_backend_response = str("serviceNoBackendResponse");
+  v.node_port_range = str("nodePort.range");
+  v.external_ips = boolean("externalIPs.enabled");
   return v;
 }
 
+
+Result<std::pair<int, int>> parse_node_port_range(const std::string& text) {
+  const auto sep = text.find_first_of(",-");
+  auto number = [](const std::string& s) -> int {
+    if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos)
+      return -1;
+    return std::stoi(s);
+  };
+  if (sep == std::string::npos)
+    return Error{"\"" + text + "\" is not a port range: expected first,last"};
+  const int first = number(text.substr(0, sep)), last = number(text.substr(sep + 1));
+  if (first < 1 || last < 1 || first > 65535 || last > 65535)
+    return Error{"\"" + text + "\" is not a port range: ports are numbers from 1 to 65535"};
+  if (first > last)
+    return Error{"\"" + text + "\": the first port " + std::to_string(first) +
+                 " comes after the last " + std::to_string(last)};
+  return std::pair{first, last};
+}
 
 Result<ValuesFix> fix_values_text(std::string_view text, const std::string& name) {
   ValuesBuilder b;

@@ -202,6 +202,11 @@ std::vector<ValueSpec> make_schema() {
            "A Service without backends: reject answers ICMP port unreachable at once (a TCP client "
            "sees a refused connection), drop lets the client time out",
            {"reject", "drop"}),
+      spec("nodePort.range", T::string, "30000,32767",
+           "Ports NodePort Services are given from (first,last; the API server's "
+           "--service-node-port-range must agree)"),
+      spec("externalIPs.enabled", T::boolean, false,
+           "Serve Services' spec.externalIPs on every node"),
       spec("operator.endpointGCInterval", T::duration, "5m0s",
            "How often the operator deletes CiliumEndpoints whose pod is gone"),
   };

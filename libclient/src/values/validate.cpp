@@ -254,6 +254,10 @@ class Validator {
               "kubernetes Service",
           kpr_fix);
     }
+    if (auto r = parse_node_port_range(v.node_port_range); !r) {
+      add(Severity::error, "nodePort.range", r.error().message,
+          "write the first and last port with a comma: nodePort.range: \"30000,32767\"");
+    }
     if (v.hubble_relay && !v.hubble) {
       add(Severity::error, "hubble.relay.enabled",
           "the relay merges the agents' flows, but hubble.enabled is false so there are none",

@@ -64,11 +64,49 @@ static __always_inline __u32 lb_select_random(const struct axon_lb4_key *svc_key
 	return slot ? slot->backend_id : 0;
 }
 
-/* If the packet goes to a Service, rewrites its destination to a backend and
- * sets *rev_nat_index to the Service's id. Returns 0 (also when the packet
- * is not for a Service) or a drop reason. */
+/* sessionAffinity ClientIP: the backend of the client's last new connection
+ * to the service, if that was within the timeout and the backend still
+ * belongs to the service; 0 otherwise. */
+static __always_inline __u32 lb_affinity_backend(const struct axon_lb4_service *svc,
+						 __be32 client, __u64 now)
+{
+	struct axon_lb4_affinity_key key = {.client = client, .rev_nat_index = svc->rev_nat_index};
+	struct axon_lb4_affinity_match_key match;
+	struct axon_lb4_affinity_value *v;
+
+	v = bpf_map_lookup_elem(&axon_lb4_affinity_v1, &key);
+	if (!v || now - v->last_used_ns > (__u64)svc->affinity_timeout_s * NSEC_PER_SEC)
+		return 0;
+	match.backend_id = v->backend_id;
+	match.rev_nat_index = svc->rev_nat_index;
+	if (!bpf_map_lookup_elem(&axon_lb4_affinity_match_v1, &match))
+		return 0;
+	return v->backend_id;
+}
+
+static __always_inline void lb_affinity_note(const struct axon_lb4_service *svc, __be32 client,
+					     __u32 backend_id, __u64 now)
+{
+	struct axon_lb4_affinity_key key = {.client = client, .rev_nat_index = svc->rev_nat_index};
+	struct axon_lb4_affinity_value v = {.last_used_ns = now, .backend_id = backend_id};
+
+	bpf_map_update_elem(&axon_lb4_affinity_v1, &key, &v, BPF_ANY);
+}
+
+/* What lb4_dnat did: the service (0: the packet is not for one), its flags
+ * and the backend chosen. */
+struct lb4_result {
+	__u32 rev_nat_index;
+	__u32 backend_id;
+	__u8 flags;	    /* the service's */
+	__u8 backend_flags; /* the backend's */
+};
+
+/* If the packet goes to a Service frontend that has all of `need_flags`,
+ * rewrites its destination to a backend and fills *r. Returns 0 (also when
+ * the packet is not for such a frontend) or a drop reason. */
 static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, __u64 now,
-				    __u32 *rev_nat_index)
+				    __u8 need_flags, struct lb4_result *r)
 {
 	struct axon_lb4_key key = {
 	    .vip = p->tuple.daddr,
@@ -80,14 +118,20 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, _
 	struct axon_ct_key ckey;
 	struct axon_ct_entry *ce;
 	__u32 backend_id = 0;
+	__u64 lifetime;
 
 	if (p->tuple.proto != IPPROTO_TCP && p->tuple.proto != IPPROTO_UDP)
 		return 0;
 	if (!bpf_map_lookup_elem(&axon_lb4_vips_v1, &key.vip))
 		return 0;
 	svc = bpf_map_lookup_elem(&axon_lb4_services_v1, &key);
-	if (!svc)
+	if (!svc || (svc->flags & need_flags) != need_flags)
 		return 0;
+	r->rev_nat_index = svc->rev_nat_index;
+	r->flags = svc->flags;
+	lifetime = (__u64)(p->tuple.proto == IPPROTO_TCP ? cfg_ct_tcp_established_s
+							 : cfg_ct_other_s) *
+		   NSEC_PER_SEC;
 
 	/* A connection keeps its backend while that backend exists. */
 	ct_key_forward(&ckey, &p->tuple, AXON_CT_SERVICE);
@@ -99,33 +143,30 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, _
 	if (!be) {
 		if (svc->count == 0)
 			return AXON_DROP_NO_SERVICE;
-		if (svc->algorithm == AXON_LB_MAGLEV)
+		backend_id = 0;
+		if (svc->flags & AXON_LB_F_AFFINITY)
+			backend_id = lb_affinity_backend(svc, p->tuple.saddr, now);
+		if (!backend_id && svc->algorithm == AXON_LB_MAGLEV)
 			backend_id = lb_select_maglev(svc, p);
 		if (!backend_id)
 			backend_id = lb_select_random(&key, svc);
 		be = bpf_map_lookup_elem(&axon_lb4_backends_v1, &backend_id);
 		if (!be)
 			return AXON_DROP_NO_SERVICE;
+		if (svc->flags & AXON_LB_F_AFFINITY)
+			lb_affinity_note(svc, p->tuple.saddr, backend_id, now);
 		struct axon_ct_entry e = {
 		    .backend_id = backend_id,
 		    .rev_nat_index = svc->rev_nat_index,
+		    .expires_ns = now + lifetime,
 		};
-		e.expires_ns =
-		    now + (__u64)(p->tuple.proto == IPPROTO_TCP ? cfg_ct_tcp_established_s
-								: cfg_ct_other_s) *
-			      NSEC_PER_SEC;
 		if (bpf_map_update_elem(&axon_ct4_v2, &ckey, &e, BPF_ANY))
 			return AXON_DROP_CT_MAP_INSERTION_FAILED;
-	} else {
-		__u64 expires =
-		    now + (__u64)(p->tuple.proto == IPPROTO_TCP ? cfg_ct_tcp_established_s
-								: cfg_ct_other_s) *
-			      NSEC_PER_SEC;
-
-		if (expires > ce->expires_ns + NSEC_PER_SEC)
-			ce->expires_ns = expires;
+	} else if (now + lifetime > ce->expires_ns + NSEC_PER_SEC) {
+		ce->expires_ns = now + lifetime;
 	}
-	*rev_nat_index = svc->rev_nat_index;
+	r->backend_id = backend_id;
+	r->backend_flags = be->flags;
 	return nat_rewrite(skb, p, 1, be->addr, be->port);
 }
 

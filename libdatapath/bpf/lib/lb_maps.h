@@ -53,4 +53,40 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } axon_lb4_maglev_v1 SEC(".maps");
 
+/* (client, service id) -> backend and last use: sessionAffinity ClientIP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct axon_lb4_affinity_key);
+	__type(value, struct axon_lb4_affinity_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} axon_lb4_affinity_v1 SEC(".maps");
+
+/* (backend id, service id) -> 1: the backends of services with affinity. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct axon_lb4_affinity_match_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} axon_lb4_affinity_match_v1 SEC(".maps");
+
+/* The node's network devices: ifindex -> the node's address on it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct axon_netdev_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} axon_netdevs_v1 SEC(".maps");
+
+/* Source NAT of external connections to backends on other nodes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 131072);
+	__type(key, struct axon_snat4_key);
+	__type(value, struct axon_snat4_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} axon_snat4_v1 SEC(".maps");
+
 #endif /* AXON_BPF_LB_MAPS_H */

@@ -46,6 +46,8 @@ inline constexpr policy::PolicyKind kPolicyKinds[] = {
     policy::PolicyKind::network_policy,
 };
 
+class ServiceHealthServer;  // services' healthCheckNodePorts (src/service_health.h)
+
 struct AgentConfig {
   std::string node;                 // NODE_NAME
   client::StoreTarget store;        // AXON_STORE, KUBECONFIG or in-cluster
@@ -58,6 +60,10 @@ struct AgentConfig {
   uint32_t maglev_table_size = 16381;
   bool host_routing = true;  // false: enable-host-legacy-routing
   bool no_backend_reject = true;  // service-no-backend-response: reject (else drop)
+  bool external_ips = false;      // enable-external-ips: serve Services' spec.externalIPs
+  // devices: the node's network device that external traffic (NodePort,
+  // LoadBalancer IPs, externalIPs, hostPort) arrives on.
+  std::string devices = "eth0";
   std::string run_dir = "/run/axon";
   std::string cni_conf_dir = "/host/etc/cni/net.d";
   std::string cni_bin_dir = "/host/opt/cni/bin";
@@ -96,7 +102,8 @@ struct ServiceInfo {
 
 class Agent {
  public:
-  explicit Agent(AgentConfig config) : c_(std::move(config)) {}
+  explicit Agent(AgentConfig config);
+  ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
@@ -141,7 +148,11 @@ class Agent {
   void sync_nodes(const std::vector<Json>& nodes);
   void sync_masquerade(const std::set<std::string>& other_cidrs);
   void sync_ipcache(const std::vector<Json>& pods, const std::map<std::string, Json>& namespaces);
+  // Services (services.cpp): every frontend of every Service as this node
+  // serves it (traffic policies, affinity, NodePort, hostPort), and the
+  // healthCheckNodePorts.
   void sync_services();
+  void attach_netdev();  // from-netdev on `devices`, once the node's address is known
   // Policy (policy.cpp): the cluster's policies and identities into the
   // engine, each local endpoint's compiled policy into its policy map.
   void sync_policy(const std::vector<Json>& pods);
@@ -181,6 +192,8 @@ class Agent {
   mutable std::mutex mu_;                          // everything below, and the datapath
   std::map<std::string, EndpointInfo> endpoints_;  // by container id
   std::map<datapath::ServiceKey, ServiceInfo> services_;
+  std::string node_ip_;  // this node's InternalIP
+  std::unique_ptr<agent::ServiceHealthServer> service_health_;
   std::map<uint32_t, std::map<std::string, std::string>> identities_;
   std::set<std::string> ipcache_;   // pod prefixes we wrote
   std::set<std::string> node_ips_;  // node addresses we wrote (host, remote-node)

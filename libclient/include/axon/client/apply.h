@@ -69,6 +69,21 @@ void sort_for_delete(std::vector<ManifestObject>& objects);
 Result<std::vector<Diagnostic>> missing_namespaces(ClusterStore& store,
                                                    const std::vector<ManifestObject>& objects);
 
+// The cluster's NodePort range: node-port-range of an axon-config ConfigMap
+// (any namespace: the install namespace is a choice), else Kubernetes'
+// default 30000-32767.
+Result<std::pair<int, int>> cluster_node_port_range(ClusterStore& store);
+
+// NodePorts and hostPorts of `objects` against the cluster (Kubernetes'
+// allocator rules, checked before anything is written): a Service nodePort
+// outside the cluster's range (node-port-range of the axon-config ConfigMap,
+// else Kubernetes' 30000-32767) or one another Service holds, or two
+// Services of the set asking for the same one, is an error naming the range
+// or the holder; a pod hostPort inside the range is a warning (a NodePort
+// may be given that port).
+Result<std::vector<Diagnostic>> node_port_problems(ClusterStore& store,
+                                                   const std::vector<ManifestObject>& objects);
+
 // What apply would report for `object`, without writing anything.
 Result<ApplyOutcome> preview_apply(ClusterStore& store, const Json& object);
 

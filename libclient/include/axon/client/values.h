@@ -118,7 +118,14 @@ struct InstallValues {
   int64_t operator_replicas = 2;
   std::string endpoint_gc_interval = "5m0s";
   std::string service_no_backend_response = "reject";
+  std::string node_port_range = "30000,32767";  // nodePort.range: "first,last"
+  bool external_ips = false;
 };
+
+// A NodePort range as nodePort.range and node-port-range write it
+// ("30000,32767"; "30000-32767" is read too): first and last port, or an
+// error saying what is wrong.
+Result<std::pair<int, int>> parse_node_port_range(const std::string& text);
 
 struct ValuesCheck {
   bool strict = false;  // unknown keys are errors, not warnings

@@ -26,6 +26,8 @@
 	X(FRAG_NOT_SUPPORTED, 157, "IP_FRAGMENTATION_NOT_SUPPORTED", "IP fragmentation not supported") \
 	X(NO_SERVICE, 158, "SERVICE_BACKEND_NOT_FOUND", "Service backend not found") \
 	X(NO_CONFIG, 165, "NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION", "No configuration available to perform policy decision") \
+	X(NAT_NO_MAPPING, 167, "NO_MAPPING_FOR_NAT_MASQUERADE", "No mapping for NAT masquerade") \
+	X(NO_FIB, 169, "FIB_LOOKUP_FAILED", "FIB lookup failed") \
 	X(POLICY_DENY, 181, "POLICY_DENY", "Policy denied by denylist")
 
 enum axon_drop_reason {

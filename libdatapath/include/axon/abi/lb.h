@@ -38,21 +38,47 @@ enum axon_lb_algorithm {
 	AXON_LB_MAGLEV = 2,
 };
 
+/* Slot 0 flags: how a frontend is reached and translated. */
+enum axon_lb_flags {
+	/* Reached from outside the node's pods too: the node's network device
+	 * program (from-netdev) balances it (NodePort, LoadBalancer IP,
+	 * externalIP, hostPort). Frontends without it (ClusterIP) are served
+	 * to the node's pods only, as Cilium without bpf.lbExternalClusterIP. */
+	AXON_LB_F_EXTERNAL = 1 << 0,
+	/* externalTrafficPolicy Cluster: a connection from outside to a backend
+	 * on another node leaves with the node's address as source (SNAT), so
+	 * the reply comes back the same way. Without it (Local) the frontend
+	 * lists only the node's own backends and the client's address stays. */
+	AXON_LB_F_SNAT = 1 << 1,
+	/* sessionAffinity ClientIP: a client's new connections go to the
+	 * backend its last one used, until affinity_timeout_s after that use. */
+	AXON_LB_F_AFFINITY = 1 << 2,
+};
+
 struct axon_lb4_service {
-	__u32 backend_id;    /* slot >= 1 */
+	union {
+		__u32 backend_id;	  /* slot >= 1 */
+		__u32 affinity_timeout_s; /* slot 0, with AXON_LB_F_AFFINITY */
+	};
 	__u32 rev_nat_index; /* slot 0: the service id (also the reverse-NAT key) */
 	__u16 count;         /* slot 0: number of backends (slots 1..count) */
 	__u8 algorithm;      /* slot 0: enum axon_lb_algorithm */
-	__u8 flags;
+	__u8 flags;          /* slot 0: enum axon_lb_flags */
 	__u32 maglev_table;  /* slot 0: key in axon_lb4_maglev_v1; 0 = none */
 };
 AXON_ABI_ASSERT(sizeof(struct axon_lb4_service) == 16, "axon_lb4_service layout");
+
+enum axon_lb_backend_flags {
+	/* A pod of this node: external connections to it keep the client's
+	 * address (no SNAT needed, the reply leaves through this node). */
+	AXON_LB_BACKEND_F_LOCAL = 1 << 0,
+};
 
 struct axon_lb4_backend {
 	__be32 addr;
 	__be16 port;
 	__u8 proto;
-	__u8 flags;
+	__u8 flags; /* enum axon_lb_backend_flags */
 };
 AXON_ABI_ASSERT(sizeof(struct axon_lb4_backend) == 8, "axon_lb4_backend layout");
 
@@ -62,5 +88,83 @@ struct axon_lb4_reverse_nat {
 	__u16 pad;
 };
 AXON_ABI_ASSERT(sizeof(struct axon_lb4_reverse_nat) == 8, "axon_lb4_reverse_nat layout");
+
+/* skb->mark of an external connection the from-netdev program translated to
+ * a backend of this node: AXON_MARK_NODEPORT | service id << 16. The
+ * backend's to-container program records the id in the connection, and its
+ * from-container translates the replies back to the frontend (the client is
+ * not a pod of the node, so no other program of the node would). Service
+ * ids therefore stay within 16 bits. */
+#define AXON_MARK_NODEPORT 0x0c00
+#define AXON_LB4_MAX_SERVICE_ID 65535
+
+/* ---------------------------------------------------------------------------
+ * Session affinity (axon_lb4_affinity_v1, LRU hash): (client address,
+ * service id) -> the backend of the client's last new connection and when.
+ * axon_lb4_affinity_match_v1 (hash): (backend id, service id) -> 1 while the
+ * backend belongs to the service: an affinity to a backend that left the
+ * service is not followed. */
+struct axon_lb4_affinity_key {
+	__be32 client;
+	__u32 rev_nat_index;
+};
+AXON_ABI_ASSERT(sizeof(struct axon_lb4_affinity_key) == 8, "axon_lb4_affinity_key layout");
+
+struct axon_lb4_affinity_value {
+	__u64 last_used_ns; /* bpf_ktime_get_ns() of the last new connection */
+	__u32 backend_id;
+	__u32 pad;
+};
+AXON_ABI_ASSERT(sizeof(struct axon_lb4_affinity_value) == 16, "axon_lb4_affinity_value layout");
+
+struct axon_lb4_affinity_match_key {
+	__u32 backend_id;
+	__u32 rev_nat_index;
+};
+AXON_ABI_ASSERT(sizeof(struct axon_lb4_affinity_match_key) == 8, "axon_lb4_affinity_match_key");
+
+/* ---------------------------------------------------------------------------
+ * The node's network devices (axon_netdevs_v1, hash): ifindex -> the address
+ * external traffic is translated to (SNAT of externalTrafficPolicy Cluster).
+ * The from-netdev program runs on TC ingress of each. */
+struct axon_netdev_info {
+	__be32 ipv4;
+	__u32 flags;
+};
+AXON_ABI_ASSERT(sizeof(struct axon_netdev_info) == 8, "axon_netdev_info layout");
+
+/* ---------------------------------------------------------------------------
+ * Source NAT of external connections to a backend on another node
+ * (axon_snat4_v1, LRU hash), two entries per connection:
+ * - OUT, keyed by the client's tuple to the frontend: the node address and
+ *   port the connection leaves with, and the backend it went to;
+ * - IN, keyed by the backend's reply tuple as it arrives (backend -> node
+ *   address:NAT port): the client's address and port, and the service id
+ *   whose frontend the reply must carry as source. */
+enum axon_snat_dir {
+	AXON_SNAT_OUT = 1,
+	AXON_SNAT_IN = 2,
+};
+
+struct axon_snat4_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* enum axon_snat_dir */
+	__u16 pad;
+};
+AXON_ABI_ASSERT(sizeof(struct axon_snat4_key) == 16, "axon_snat4_key layout");
+
+struct axon_snat4_entry {
+	__u64 expires_ns;
+	__be32 addr;	     /* OUT: the node address; IN: the client's */
+	__be16 port;	     /* OUT: the NAT port; IN: the client's port */
+	__u16 pad;
+	__u32 backend_id;    /* OUT: the backend the port was taken for */
+	__u32 rev_nat_index; /* IN: the service (its frontend) */
+};
+AXON_ABI_ASSERT(sizeof(struct axon_snat4_entry) == 24, "axon_snat4_entry layout");
 
 #endif /* AXON_ABI_LB_H */

@@ -22,6 +22,7 @@
 #include "axon/datapath/endpoints.h"
 #include "axon/datapath/events.h"
 #include "axon/datapath/ipcache.h"
+#include "axon/datapath/netdevs.h"
 #include "axon/datapath/policy_map.h"
 #include "axon/datapath/services.h"
 #include "axon/datapath/stats.h"
@@ -67,6 +68,7 @@ class Datapath {
   Ipcache& ipcache();
   PolicyMaps& policy();
   Services& services();
+  Netdevs& netdevs();
   Conntrack& conntrack();
   Result<EventReader> open_events() const;
   Result<Stats> stats() const;
@@ -74,6 +76,7 @@ class Datapath {
   // The loaded programs, for BPF_PROG_TEST_RUN (tests, benchmarks, simulation).
   const bpf_program* from_container() const;
   const bpf_program* to_container() const;
+  const bpf_program* from_netdev() const;
   const DatapathConfig& config() const;
 
   // Removes the pins of a node's datapath by name (lab down, tests). Loaded

@@ -22,6 +22,9 @@ enum class LbAlgorithm : uint8_t { random = 1, maglev = 2 };
 struct Backend {
   Ipv4 addr;
   uint16_t port = 0;  // host order
+  // A pod of this node: external connections to it keep the client's
+  // address (externalTrafficPolicy Cluster SNATs only to other nodes).
+  bool local = false;
 
   auto operator<=>(const Backend&) const = default;
 };
@@ -38,6 +41,18 @@ struct Service {
   ServiceKey key;
   std::vector<Backend> backends;         // none: new connections drop (158)
   std::optional<LbAlgorithm> algorithm;  // default: the datapath's
+  // Reached from outside the node's pods (NodePort, LoadBalancer IP,
+  // externalIP, hostPort): the node's network device program serves it.
+  bool external = false;
+  // External connections to backends on other nodes leave with the node's
+  // address (externalTrafficPolicy Cluster); false keeps the client's
+  // (Local: give only this node's backends).
+  bool snat = false;
+  // sessionAffinity ClientIP: seconds a client keeps its backend after its
+  // last new connection; 0 = no affinity.
+  uint32_t affinity_timeout_s = 0;
+
+  bool operator==(const Service&) const = default;
 };
 
 struct ServicesConfig {
@@ -52,6 +67,7 @@ struct ServiceMaps {
   bpf_map* reverse_nat;
   bpf_map* maglev;
   bpf_map* vips;  // VIP -> number of services on it
+  bpf_map* affinity_match = nullptr;  // (backend id, service id) of affinity services
 };
 
 class Services {
@@ -77,6 +93,7 @@ class Services {
     uint32_t id = 0;
     std::vector<uint32_t> backend_ids;  // slot order (1..n)
     std::vector<uint32_t> table_key;    // key into tables_, empty: none
+    bool affinity = false;              // its backends are in affinity_match
   };
   struct BackendState {
     uint32_t id = 0;
@@ -94,6 +111,8 @@ class Services {
   uint32_t allocate_id(uint32_t& next, std::vector<uint32_t>& free_ids);
   Status add_vip(Ipv4 vip, const std::string& what);
   Status drop_vip(Ipv4 vip, const std::string& what);
+  Status set_affinity_match(uint32_t service_id, const std::vector<uint32_t>& backend_ids,
+                            bool present);
 
   ServiceMaps maps_;
   ServicesConfig config_;

@@ -24,7 +24,8 @@ int run_controller(const LabPaths& paths, const std::atomic<bool>& stop);
 
 // Allocation helpers, exposed for tests.
 std::string allocate_cluster_ip(const std::vector<std::string>& taken);  // from 10.96.0.0/12
-int allocate_node_port(const std::vector<int>& taken);                   // from 30000-32767
+// The first port of first..last not in `taken` (0: none left).
+int allocate_node_port(const std::vector<int>& taken, int first = 30000, int last = 32767);
 std::string template_hash(const Json& pod_template);                     // 10 hex digits
 
 }  // namespace axon::lab

@@ -1,0 +1,189 @@
+// from-netdev with BPF_PROG_TEST_RUN on crafted packets: each translation
+// (NodePort to a local backend, SNAT to a backend on another node and the
+// reply translated back) and each drop reason (no backend: 158, and the
+// reject answer; no route: 169). A test run sees skb->ifindex 1 (the
+// loopback of the namespace it runs in): the device is recorded on ifindex 1,
+// never attached, and the runs that look routes up happen inside a test
+// namespace of their own with a route to the other node's pods.
+#include <doctest/doctest.h>
+#include <linux/pkt_cls.h>
+
+#include "axon/abi/lb.h"
+#include "fixture.h"
+#include "netns.h"
+
+using namespace axon::datapath;
+using axon::test::drain;
+using axon::test::ip;
+using axon::test::kTcpAck;
+using axon::test::kTcpSyn;
+using axon::test::PacketBuilder;
+using axon::test::run;
+
+namespace {
+
+constexpr const char* kNode = "10.0.0.11";
+constexpr const char* kClient = "10.0.0.100";
+constexpr const char* kLocal = "10.244.1.10";   // a backend on this node
+constexpr const char* kRemote = "10.244.2.10";  // a backend on another node
+constexpr uint16_t kNodePort = 30080;
+
+std::vector<uint8_t> tcp(const char* s, const char* d, uint16_t sp, uint16_t dp, uint8_t flags) {
+  return PacketBuilder()
+      .eth("02:00:00:00:00:01", "02:00:00:00:00:02")
+      .ipv4(s, d)
+      .tcp(sp, dp, flags)
+      .payload("x")
+      .build();
+}
+uint16_t get16(const std::vector<uint8_t>& p, size_t off) {
+  return static_cast<uint16_t>(p[off] << 8 | p[off + 1]);
+}
+uint32_t get32(const std::vector<uint8_t>& p, size_t off) {
+  return static_cast<uint32_t>(get16(p, off)) << 16 | get16(p, off + 2);
+}
+struct Tuple {
+  uint32_t saddr, daddr;
+  uint16_t sport, dport;
+};
+Tuple tuple(const std::vector<uint8_t>& p) {
+  return {get32(p, 26), get32(p, 30), get16(p, 34), get16(p, 36)};
+}
+
+Service frontend(std::vector<Backend> backends, bool snat, bool external = true) {
+  Service s{{ip(kNode), kNodePort, IPPROTO_TCP}, std::move(backends), std::nullopt};
+  s.external = external;
+  s.snat = snat;
+  return s;
+}
+
+// A namespace whose loopback (ifindex 1) can forward and that routes the
+// other node's pods via 10.0.0.12 on a veth.
+axon::test::NetNs routed_netns() {
+  auto ns = axon::test::NetNs::create("fib");
+  REQUIRE(ns.ok());
+  for (std::vector<std::string> cmd :
+       {std::vector<std::string>{"ip", "link", "set", "lo", "up"},
+        {"ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"},
+        {"ip", "link", "set", "eth1", "up"},
+        {"ip", "link", "set", "eth0", "up"},
+        {"ip", "addr", "add", std::string(kNode) + "/24", "dev", "eth0"},
+        {"ip", "route", "add", "10.244.2.0/24", "via", "10.0.0.12"},
+        {"sysctl", "-qw", "net.ipv4.ip_forward=1"}}) {
+    REQUIRE_MESSAGE(ns->exec(cmd) == 0, cmd[0] << " " << cmd[1] << " " << cmd[2]);
+  }
+  return std::move(*ns);
+}
+
+struct Env {
+  axon::test::TestDatapath dp;
+  Env(DatapathConfig config = {}) : dp(config) {
+    REQUIRE(dp->endpoints().record({7, ip(kLocal), 4000, 1}).ok());
+    REQUIRE(dp->ipcache().upsert({ip(kLocal), 32}, 4000).ok());
+    REQUIRE(dp->ipcache().upsert({ip(kNode), 32}, 1).ok());
+    REQUIRE(dp->netdevs().record({1, ip(kNode)}).ok());
+  }
+  TestRunResult netdev(const std::vector<uint8_t>& p) { return run(dp->from_netdev(), p); }
+};
+
+}  // namespace
+
+TEST_CASE("from-netdev: packets that are not for an external frontend pass untouched") {
+  Env env;
+  REQUIRE(env.dp->services()
+              .upsert({{ip("10.96.0.10"), 80, IPPROTO_TCP}, {{ip(kLocal), 8080}}, std::nullopt})
+              .ok());
+  for (const auto& p : {tcp(kClient, "10.96.0.10", 40000, 80, kTcpSyn),  // a ClusterIP
+                        tcp(kClient, kNode, 40000, 22, kTcpSyn),          // the node's own port
+                        tcp(kClient, kLocal, 40000, 8080, kTcpSyn)}) {    // a pod, routed
+    auto out = env.netdev(p);
+    CHECK(out.retval == TC_ACT_OK);
+    CHECK(out.packet_out == p);
+  }
+}
+
+TEST_CASE("from-netdev: NodePort to a backend of this node keeps the client's address") {
+  for (bool snat : {true, false}) {  // eTP Cluster or Local: a local backend is never SNATed
+    CAPTURE(snat);
+    Env env;
+    REQUIRE(env.dp->services().upsert(frontend({{ip(kLocal), 8080, true}}, snat)).ok());
+    auto out = env.netdev(tcp(kClient, kNode, 40000, kNodePort, kTcpSyn));
+    CHECK(out.retval == TC_ACT_OK);  // on to the stack, which routes it to the pod
+    auto t = tuple(out.packet_out);
+    CHECK(t.saddr == ip(kClient).addr);
+    CHECK(t.sport == 40000);
+    CHECK(t.daddr == ip(kLocal).addr);
+    CHECK(t.dport == 8080);
+  }
+}
+
+TEST_CASE("from-netdev: a frontend without backends drops (158), or answers ICMP (reject)") {
+  for (bool reject : {true, false}) {
+    CAPTURE(reject);
+    DatapathConfig config;
+    config.no_backend_reject = reject;
+    Env env(config);
+    auto events = env.dp->open_events();
+    REQUIRE(events.ok());
+    REQUIRE(env.dp->services().upsert(frontend({}, false)).ok());
+    auto out = env.netdev(tcp(kClient, kNode, 40000, kNodePort, kTcpSyn));
+    if (reject) {
+      CHECK(out.retval == TC_ACT_REDIRECT);
+      CHECK(out.packet_out[23] == IPPROTO_ICMP);
+      CHECK(get32(out.packet_out, 26) == ip(kNode).addr);  // from the frontend
+      CHECK(get32(out.packet_out, 30) == ip(kClient).addr);
+    } else {
+      CHECK(out.retval == TC_ACT_SHOT);
+    }
+    auto evs = drain(*events);
+    REQUIRE(!evs.empty());
+    CHECK(evs.back().drop_reason == AXON_DROP_NO_SERVICE);
+    CHECK(evs.back().src_identity == 2);  // world
+  }
+}
+
+TEST_CASE("from-netdev: SNAT to a backend on another node, and the reply translated back") {
+  auto ns = routed_netns();
+  axon::test::InNetns in(ns);
+  Env env;
+  REQUIRE(env.dp->services().upsert(frontend({{ip(kRemote), 8080}}, true)).ok());
+  auto out = env.netdev(tcp(kClient, kNode, 40000, kNodePort, kTcpSyn));
+  CHECK(out.retval == TC_ACT_REDIRECT);  // out of the FIB's device at once
+  auto t = tuple(out.packet_out);
+  CHECK(t.saddr == ip(kNode).addr);  // the node's address ...
+  CHECK(t.sport == 40000);           // ... with the client's port while it is free
+  CHECK(t.daddr == ip(kRemote).addr);
+  CHECK(t.dport == 8080);
+  // The same connection keeps its mapping.
+  CHECK(tuple(env.netdev(tcp(kClient, kNode, 40000, kNodePort, kTcpAck)).packet_out).sport == 40000);
+
+  // Another client with the same port towards the same backend gets another.
+  auto other = env.netdev(tcp("10.0.0.101", kNode, 40000, kNodePort, kTcpSyn));
+  CHECK(other.retval == TC_ACT_REDIRECT);
+  const uint16_t other_port = tuple(other.packet_out).sport;
+  CHECK(other_port != 40000);
+  CHECK(other_port >= 32768);
+
+  // Replies: back to each client, from the NodePort. (The client's route
+  // is the veth's subnet.)
+  auto reply = env.netdev(tcp(kRemote, kNode, 8080, 40000, kTcpSyn | kTcpAck));
+  CHECK(reply.retval == TC_ACT_REDIRECT);
+  auto r = tuple(reply.packet_out);
+  CHECK(r.saddr == ip(kNode).addr);
+  CHECK(r.sport == kNodePort);
+  CHECK(r.daddr == ip(kClient).addr);
+  CHECK(r.dport == 40000);
+  r = tuple(env.netdev(tcp(kRemote, kNode, 8080, other_port, kTcpAck)).packet_out);
+  CHECK(r.daddr == ip("10.0.0.101").addr);
+  CHECK(r.dport == 40000);
+
+  SUBCASE("no route to the backend: dropped, FIB lookup failed (169)") {
+    auto events = env.dp->open_events();
+    REQUIRE(events.ok());
+    REQUIRE(env.dp->services().upsert(frontend({{ip("10.250.0.1"), 8080}}, true)).ok());
+    CHECK(env.netdev(tcp(kClient, kNode, 40100, kNodePort, kTcpSyn)).retval == TC_ACT_SHOT);
+    auto evs = drain(*events);
+    REQUIRE(!evs.empty());
+    CHECK(evs.back().drop_reason == AXON_DROP_NO_FIB);
+  }
+}
