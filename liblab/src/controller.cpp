@@ -120,19 +120,78 @@ class Reconciler {
   }
 
   // The least loaded node that may take the pod, or "" when none may.
-  std::string pick_node(const Json& pod_spec) const {
+  // hostPorts (port/protocol/hostIP) a pod spec asks for.
+  static std::set<std::string> host_ports(const Json& pod_spec) {
+    std::set<std::string> out;
+    for (const auto& c : pod_spec.value("containers", Json::array())) {
+      for (const auto& p : c.value("ports", Json::array())) {
+        if (p.value("hostPort", 0) <= 0) continue;
+        std::string ip = p.value("hostIP", "");
+        if (ip.empty()) ip = "0.0.0.0";
+        out.insert(std::to_string(p.value("hostPort", 0)) + "/" + p.value("protocol", "TCP") +
+                   "/" + ip);
+      }
+    }
+    return out;
+  }
+
+  // Do two sets of hostPorts clash? (The same port and protocol on the same
+  // address, or on any address when either is 0.0.0.0.)
+  static bool ports_clash(const std::set<std::string>& a, const std::set<std::string>& b) {
+    for (const auto& x : a) {
+      const auto xp = x.substr(0, x.rfind('/'));
+      for (const auto& y : b) {
+        if (xp != y.substr(0, y.rfind('/'))) continue;
+        const auto xi = x.substr(x.rfind('/') + 1), yi = y.substr(y.rfind('/') + 1);
+        if (xi == yi || xi == "0.0.0.0" || yi == "0.0.0.0") return true;
+      }
+    }
+    return false;
+  }
+
+  // The least loaded node that may take the pod, or "" with kube-scheduler's
+  // explanation in *why ("0/3 nodes are available: ...").
+  std::string pick_node(const Json& pod_spec, std::string* why = nullptr) const {
     std::string best;
     int best_load = 1 << 30;
     auto l = load();
+    const auto wanted = host_ports(pod_spec);
+    int not_ready = 0, selector = 0, ports = 0;
     for (const auto& node : nodes_) {
-      if (!node_ready(node) && !tolerates_not_ready(pod_spec)) continue;
-      if (pod_spec.contains("nodeSelector") && !selector_fits(pod_spec["nodeSelector"], node))
+      if (!node_ready(node) && !tolerates_not_ready(pod_spec)) {
+        ++not_ready;
         continue;
+      }
+      if (pod_spec.contains("nodeSelector") && !selector_fits(pod_spec["nodeSelector"], node)) {
+        ++selector;
+        continue;
+      }
       std::string name = node["metadata"].value("name", "");
+      if (!wanted.empty()) {
+        bool clash = false;
+        for (const auto& other : pods_) {
+          if (other["spec"].value("nodeName", "") == name &&
+              ports_clash(wanted, host_ports(other["spec"])))
+            clash = true;
+        }
+        if (clash) {
+          ++ports;
+          continue;
+        }
+      }
       if (l[name] < best_load) {
         best = name;
         best_load = l[name];
       }
+    }
+    if (best.empty() && why != nullptr) {
+      std::vector<std::string> parts;
+      if (ports) parts.push_back(std::to_string(ports) + " node(s) didn't have free ports for the requested pod ports");
+      if (selector) parts.push_back(std::to_string(selector) + " node(s) didn't match Pod's node affinity/selector");
+      if (not_ready) parts.push_back(std::to_string(not_ready) + " node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
+      std::string msg = "0/" + std::to_string(nodes_.size()) + " nodes are available";
+      for (size_t i = 0; i < parts.size(); ++i) msg += (i == 0 ? ": " : ", ") + parts[i];
+      *why = msg + ".";
     }
     return best;
   }
@@ -261,21 +320,14 @@ class Reconciler {
       auto live = store_.get(ObjectRef::of(p));
       if (!live || !*live) continue;
       Json pod = **live;
-      std::string node = pick_node(pod["spec"]);
+      std::string why;
+      std::string node = pick_node(pod["spec"], &why);
       if (node.empty()) {
-        size_t not_ready = std::count_if(nodes_.begin(), nodes_.end(),
-                                         [](const Json& n) { return !node_ready(n); });
-        Json status = {
-            {"phase", "Pending"},
-            {"conditions",
-             Json::array(
-                 {{{"type", "PodScheduled"},
-                   {"status", "False"},
-                   {"reason", "Unschedulable"},
-                   {"message",
-                    "0/" + std::to_string(nodes_.size()) +
-                        " nodes are available: " + std::to_string(not_ready) +
-                        " node(s) had untolerated taint {node.kubernetes.io/not-ready: }"}}})}};
+        Json status = {{"phase", "Pending"},
+                       {"conditions", Json::array({{{"type", "PodScheduled"},
+                                                    {"status", "False"},
+                                                    {"reason", "Unschedulable"},
+                                                    {"message", why}}})}};
         if (pod.value("status", Json()) != status) {
           pod["status"] = status;
           (void)store_.update(pod);

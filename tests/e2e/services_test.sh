@@ -11,7 +11,8 @@
 #   on node1 is refused;
 # - sessionAffinity ClientIP: 30 requests, one backend (the same Service
 #   without affinity spreads);
-# - hostPort: node3's address and the port reach the pod;
+# - hostPort: node3's address and the port reach the pod; a second pod
+#   asking for the same port on node3 is not scheduled, and says why;
 # - healthCheckNodePort of a Local LoadBalancer: 200 on node2, 503 elsewhere;
 # - apply refuses a nodePort outside the range or taken (exit 2).
 source "$(dirname "$0")/lib.sh"
@@ -92,6 +93,25 @@ expect_eq "without affinity the same backends all answer" "$seen" 3
 got=$(from_lan "http://$N3:8088/hostport")
 expect_contains "hostPort: node3:8088 from the LAN reaches the pod" "$got" "pod=hostport"
 expect_eq "hostPort: only on the pod's node (node1:8088 refused)" "$(from_lan "http://$N1:8088/hostport")" refused
+
+# A second pod asking for node3's port 8088 is not scheduled; the reason says why.
+out=$(ax apply -f - 2>&1 <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: hostport2, namespace: svc}
+spec:
+  nodeSelector: {kubernetes.io/hostname: node3}
+  containers:
+    - name: echo
+      image: axon/http-echo
+      command: [axon, workload, http-echo, --port, "8080"]
+      ports: [{containerPort: 8080, hostPort: 8088}]
+YAML
+)
+expect_eq "apply a second pod for node3's hostPort 8088" "$?" 0
+wait_for "... it stays Pending: no free ports on node3" 60 bash -c \
+  "ax get pod hostport2 -n svc -o json | grep -q \"didn't have free ports for the requested pod ports\""
+expect_eq "... and is bound to no node" "$(ax get pod hostport2 -n svc -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"].get("nodeName", ""))')" ""
 
 # --- healthCheckNodePort ---------------------------------------------------------------------
 got=$(lan curl -s -m 3 -w '%{http_code}' "http://$N2:$HC/healthz")
