@@ -89,6 +89,9 @@ void print_direction(std::ostream& out, const pol::DirectionVerdict& v, const po
     std::vector<std::string> by;
     for (const auto& o : v.decided_by) by.push_back(pol::to_string(o));
     out << (v.allowed ? "Allowed by " : "Denied by ") << join(by, ", ") << "\n";
+  } else if (v.localhost) {
+    out << "No rule allows it, but the node may always reach its pods (allow-localhost); "
+           "only a deny rule stops it\n";
   } else if (v.enforced) {
     std::vector<std::string> by;
     for (const auto& o : v.default_deny_by) by.push_back(pol::to_string(o));

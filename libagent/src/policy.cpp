@@ -132,16 +132,7 @@ void Agent::policy_write_locked() {
       if (c_.policy_mode == "always") p.ingress_enforced = p.egress_enforced = true;
       // As Cilium's allow-localhost (default): the node itself may always
       // reach its pods (the kubelet's probes); an explicit deny still wins.
-      if (p.ingress_enforced) {
-        datapath::PolicyEntry host;
-        host.direction = datapath::Direction::ingress;
-        host.identity = policy::reserved::host;
-        const bool has_key = std::any_of(p.entries.begin(), p.entries.end(), [&](const auto& e) {
-          return e.direction == host.direction && e.identity == host.identity &&
-                 e.protocol == 0 && e.port_lo == 0 && e.port_hi == 0;
-        });
-        if (!has_key) p.entries.push_back(host);
-      }
+      policy::add_allow_localhost(p);
     }
     auto it = written_.find(ep.id);
     if (it != written_.end() && it->second == p) continue;

@@ -242,7 +242,8 @@ std::string describe_ports(const PeerRule& el) {
 }
 
 DirectionVerdict evaluate(const std::vector<Policy>& policies, Direction direction,
-                          const Peer& subject, const Peer& peer, const Flow& flow) {
+                          const Peer& subject, const Peer& peer, const Flow& flow,
+                          bool allow_localhost) {
   DirectionVerdict v;
   v.direction = direction;
   const Section allow_section = direction == Direction::ingress ? Section::ingress : Section::egress;
@@ -333,15 +334,20 @@ DirectionVerdict evaluate(const std::vector<Policy>& policies, Direction directi
     v.decided_by = allow_plain;
   } else {
     v.allowed = !v.enforced;
+    if (!v.allowed && allow_localhost && direction == Direction::ingress &&
+        peer.identity.id == reserved::host) {
+      v.allowed = true;
+      v.localhost = true;
+    }
   }
   return v;
 }
 
 TraceResult trace(const std::vector<Policy>& policies, const Peer& src, const Peer& dst,
-                  const Flow& flow) {
+                  const Flow& flow, bool allow_localhost) {
   TraceResult t;
-  t.egress = evaluate(policies, Direction::egress, src, dst, flow);
-  t.ingress = evaluate(policies, Direction::ingress, dst, src, flow);
+  t.egress = evaluate(policies, Direction::egress, src, dst, flow, allow_localhost);
+  t.ingress = evaluate(policies, Direction::ingress, dst, src, flow, allow_localhost);
   t.allowed = t.egress.allowed && t.ingress.allowed;
   return t;
 }

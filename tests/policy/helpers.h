@@ -127,7 +127,7 @@ struct Verdict {
 
 inline Verdict verdict(const std::vector<Policy>& policies, const Peer& src, const Peer& dst,
                        const Flow& f, const std::vector<Identity>& universe) {
-  auto t = trace(policies, src, dst, f);
+  auto t = trace(policies, src, dst, f, /*allow_localhost=*/false);  // the rules alone
   Verdict v{t.allowed, t.egress.allowed, t.ingress.allowed,
             t.egress.redirected || t.ingress.redirected};
   auto check_map = [&](const Peer& subject, const Peer& peer, Direction d, bool expect,

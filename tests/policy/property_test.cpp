@@ -1,211 +1,17 @@
 // Property: on random policies, identities and flows, the compiled policy
 // map entries answer exactly as direct evaluation of the rules does, in
 // both directions — and the incremental engine ends where a fresh full
-// compile of the same state ends.
+// compile of the same state ends. The generator (generator.h) is shared
+// with the datapath's differential test against `policy trace`.
 #include <map>
 #include <random>
 
+#include "generator.h"
 #include "helpers.h"
 
 using namespace axon;
 using namespace axon::policy;
 using namespace axon::policy::test;
-
-namespace {
-
-class Gen {
- public:
-  explicit Gen(uint32_t seed) : rng_(seed) {}
-
-  size_t pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng_); }
-  bool chance(double p) { return std::bernoulli_distribution(p)(rng_); }
-  template <typename T>
-  const T& one(const std::vector<T>& v) {
-    return v[pick(v.size())];
-  }
-
-  Selector selector(bool peer, const std::string& ns, PolicyKind kind) {
-    Selector s;
-    static const std::vector<std::string> kKeys = {"app", "tier", "env"};
-    static const std::vector<std::string> kValues = {"a", "b", "c"};
-    size_t n = pick(3);
-    for (size_t i = 0; i < n; ++i) {
-      Requirement r;
-      r.source = chance(0.5) ? "any" : "k8s";
-      r.key = one(kKeys);
-      switch (pick(5)) {
-        case 0:
-        case 1:
-          r.op = Operator::in;
-          r.values = {one(kValues)};
-          if (chance(0.3)) r.values.push_back(one(kValues));
-          break;
-        case 2:
-          r.op = Operator::not_in;
-          r.values = {one(kValues)};
-          break;
-        case 3:
-          r.op = Operator::exists;
-          break;
-        default:
-          r.op = Operator::does_not_exist;
-          break;
-      }
-      add_requirement(s, std::move(r));
-    }
-    // Namespaces as decoding adds them.
-    if (kind == PolicyKind::cilium_network_policy) {
-      if (peer && chance(0.3)) {
-        add_requirement(s, exists("k8s", std::string(kNamespaceKey)));
-      } else {
-        add_requirement(s, equals("k8s", std::string(kNamespaceKey), peer && chance(0.3) ? "n2" : ns));
-      }
-    } else if (peer) {
-      add_requirement(s, exists("k8s", std::string(kNamespaceKey)));
-    }
-    return s;
-  }
-
-  PortRule port_rule(bool deny, Direction d) {
-    PortRule pr;
-    size_t n = 1 + pick(2);
-    for (size_t i = 0; i < n; ++i) {
-      PortProtocol p;
-      switch (pick(4)) {
-        case 0:
-          p.protocol = Protocol::any;
-          break;
-        case 1:
-          p.protocol = Protocol::udp;
-          break;
-        case 2:
-          p.protocol = Protocol::sctp;
-          break;
-        default:
-          p.protocol = Protocol::tcp;
-          break;
-      }
-      switch (pick(5)) {
-        case 0:
-          p.port = 0;
-          break;
-        case 1:
-          p.name = chance(0.5) ? "http" : "dns";
-          break;
-        case 2:
-          p.port = static_cast<uint16_t>(78 + pick(6));
-          p.end_port = static_cast<uint16_t>(p.port + pick(4));
-          if (p.end_port == p.port) p.end_port = 0;
-          break;
-        default:
-          p.port = static_cast<uint16_t>(78 + pick(6));
-          break;
-      }
-      pr.ports.push_back(p);
-    }
-    if (!deny && chance(0.2)) {
-      bool specific = std::all_of(pr.ports.begin(), pr.ports.end(), [](const PortProtocol& p) {
-        return p.port != 0 || !p.name.empty();
-      });
-      if (specific && d == Direction::egress && chance(0.5)) {
-        pr.rules.dns.push_back(DnsRule{"", "*"});
-      } else if (specific) {
-        pr.rules.http.push_back(HttpRule{"GET", "", "", {}, {}});
-      }
-    }
-    return pr;
-  }
-
-  PeerRule element(Section s, const std::string& ns, PolicyKind kind) {
-    PeerRule el;
-    const bool deny = is_deny(s);
-    switch (pick(6)) {
-      case 0: {
-        size_t n = 1 + pick(2);
-        for (size_t i = 0; i < n; ++i) el.endpoints.push_back(selector(true, ns, kind));
-        break;
-      }
-      case 1: {
-        static const std::vector<std::string> kCidrs = {"10.0.0.0/8", "10.1.0.0/16",
-                                                        "192.168.0.0/16", "0.0.0.0/0"};
-        CidrRule c{parse_prefix(one(kCidrs))->prefix, {}};
-        if (c.cidr.len == 8 && chance(0.5)) c.except.push_back(parse_prefix("10.1.0.0/16")->prefix);
-        el.cidrs.push_back(c);
-        break;
-      }
-      case 2: {
-        static const std::vector<Entity> kEntities = {Entity::world, Entity::cluster, Entity::host,
-                                                      Entity::all, Entity::remote_node};
-        el.entities.push_back(one(kEntities));
-        break;
-      }
-      case 3:
-        break;  // no L3: with ports, any peer; without, {} (nothing)
-      default:
-        el.endpoints.push_back(selector(true, ns, kind));
-        break;
-    }
-    if (chance(0.6)) {
-      el.ports.push_back(port_rule(deny, direction_of(s)));
-    } else if (chance(0.2)) {
-      el.icmps.push_back(IcmpField{4, static_cast<uint8_t>(chance(0.5) ? 8 : 13)});
-    }
-    el.any_peer = el.endpoints.empty() && el.cidrs.empty() && el.entities.empty() &&
-                  (!el.ports.empty() || !el.icmps.empty());
-    if (!deny && chance(0.1)) el.requirements.push_back(selector(true, ns, kind));
-    return el;
-  }
-
-  Policy policy(int index) {
-    Policy p;
-    p.kind = chance(0.25) ? PolicyKind::cilium_clusterwide_network_policy
-                          : PolicyKind::cilium_network_policy;
-    p.ns = p.kind == PolicyKind::cilium_network_policy ? (chance(0.7) ? "n1" : "n2") : "";
-    p.name = "p" + std::to_string(index);
-    Rule r;
-    r.path = "spec";
-    r.subject = selector(false, p.ns, p.kind);
-    for (Section s : {Section::ingress, Section::egress, Section::ingress_deny, Section::egress_deny}) {
-      size_t n = is_deny(s) ? (chance(0.3) ? 1 : 0) : pick(3);
-      auto& list = s == Section::ingress        ? r.ingress
-                   : s == Section::egress       ? r.egress
-                   : s == Section::ingress_deny ? r.ingress_deny
-                                                : r.egress_deny;
-      for (size_t i = 0; i < n; ++i) list.push_back(element(s, p.ns, p.kind));
-    }
-    r.default_deny_ingress = !r.ingress.empty() || !r.ingress_deny.empty();
-    r.default_deny_egress = !r.egress.empty() || !r.egress_deny.empty();
-    if (chance(0.15)) r.default_deny_ingress = !r.default_deny_ingress;
-    if (chance(0.15)) r.default_deny_egress = !r.default_deny_egress;
-    p.rules.push_back(std::move(r));
-    return p;
-  }
-
-  LabelSet pod_labels() {
-    PodLabels pl;
-    pl.ns = chance(0.5) ? "n1" : (chance(0.5) ? "n2" : "n3");
-    for (const char* key : {"app", "tier", "env"}) {
-      if (chance(0.6)) pl.labels[key] = std::string(1, static_cast<char>('a' + pick(3)));
-    }
-    return identity_labels(pl);
-  }
-
-  NamedPorts named_ports() {
-    NamedPorts np;
-    if (chance(0.5)) np["http"] = NamedPort{Protocol::tcp, static_cast<uint16_t>(79 + pick(3))};
-    if (chance(0.4)) np["dns"] = NamedPort{chance(0.5) ? Protocol::udp : Protocol::tcp, 53};
-    return np;
-  }
-
- private:
-  std::mt19937 rng_;
-};
-
-const std::vector<Flow> kFlows = {tcp(78),  tcp(79), tcp(80), tcp(81), tcp(83), tcp(86),
-                                  udp(53),  udp(80), sctp(80), tcp(53), icmp(8), icmp(13),
-                                  tcp(8080)};
-
-}  // namespace
 
 TEST_CASE("property: compiled entries agree with direct evaluation on random inputs") {
   size_t compared = 0, allowed = 0, redirected = 0;
@@ -254,9 +60,9 @@ TEST_CASE("property: compiled entries agree with direct evaluation on random inp
       REQUIRE(c != nullptr);
       const Peer* subject = &peers[index];
       for (const auto& peer : peers) {
-        for (const auto& f : kFlows) {
+        for (const auto& f : kGeneratedFlows) {
           for (Direction d : {Direction::ingress, Direction::egress}) {
-            auto direct = evaluate(policies, d, *subject, peer, f);
+            auto direct = evaluate(policies, d, *subject, peer, f, /*allow_localhost=*/false);
             auto compiled = lookup(c->policy, d, peer.identity.id, f);
             ++compared;
             allowed += direct.allowed;

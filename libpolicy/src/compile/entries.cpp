@@ -124,6 +124,18 @@ std::vector<RuleOrigin> origins_of(const CompiledPolicy& c, size_t i) {
   return out;
 }
 
+void add_allow_localhost(datapath::EndpointPolicy& p) {
+  if (!p.ingress_enforced) return;
+  datapath::PolicyEntry host;
+  host.direction = datapath::Direction::ingress;
+  host.identity = reserved::host;
+  const bool has_key = std::any_of(p.entries.begin(), p.entries.end(), [&](const auto& e) {
+    return e.direction == host.direction && e.identity == host.identity && e.protocol == 0 &&
+           e.port_lo == 0 && e.port_hi == 0;
+  });
+  if (!has_key) p.entries.push_back(host);
+}
+
 Lookup lookup(const datapath::EndpointPolicy& p, Direction d, uint32_t peer, const Flow& flow) {
   using datapath::PolicyAction;
   Lookup out;

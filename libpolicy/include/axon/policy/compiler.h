@@ -64,6 +64,13 @@ struct Lookup {
 Lookup lookup(const datapath::EndpointPolicy& p, Direction d, uint32_t peer_identity,
               const Flow& flow);
 
+// Cilium's allow-localhost (its default): an endpoint whose ingress is in
+// default deny still lets the node itself in (the kubelet's probes): an
+// ingress allow of reserved:host on every protocol and port, unless an entry
+// of that key is there already (an explicit deny wins). What the agent writes
+// on top of the compiled entries; `evaluate(..., allow_localhost)` says the same.
+void add_allow_localhost(datapath::EndpointPolicy& p);
+
 // One-shot compile of one endpoint (tests, `policy trace`, the analysis).
 CompiledPolicy compile(const std::vector<Policy>& policies, const Identity& subject,
                        const NamedPorts& subject_ports, const std::vector<Identity>& identities,

@@ -15,6 +15,8 @@
 //     for the port (as the datapath orders it, redirect before allow); an
 //     L4-only allow of the same flow then lets every request through the
 //     proxy (l7_allow_all);
+//   - ingress from the node itself (reserved:host) with allow_localhost
+//     (Cilium's allow-localhost, as the agent enforces it): allowed;
 //   - otherwise denied (default deny).
 #pragma once
 
@@ -89,6 +91,7 @@ struct DirectionVerdict {
   bool redirected = false;  // allowed through the L7 proxy
   L7Kind l7 = L7Kind::none;
   bool l7_allow_all = false;  // an L4-only allow lets every request through the proxy
+  bool localhost = false;     // allowed only because the node may always reach its pods
   std::vector<RuleOrigin> default_deny_by;  // rules that enabled default deny
   std::vector<RuleOrigin> decided_by;       // deny or allow elements that decided
   std::vector<RuleTrace> rules;             // every rule considered
@@ -96,9 +99,14 @@ struct DirectionVerdict {
 };
 
 // Evaluates one direction at `subject` (the destination for ingress, the
-// source for egress) for traffic with `peer`.
+// source for egress) for traffic with `peer`. `allow_localhost`: the node
+// (reserved:host) may reach pods under ingress default deny unless a deny
+// rule matches, as the agent writes it into every such policy map (Cilium's
+// allow-localhost, default); false gives the rules' verdict alone (what the
+// compiled entries say before the agent adds that entry).
 DirectionVerdict evaluate(const std::vector<Policy>& policies, Direction direction,
-                          const Peer& subject, const Peer& peer, const Flow& flow);
+                          const Peer& subject, const Peer& peer, const Flow& flow,
+                          bool allow_localhost = true);
 
 struct TraceResult {
   DirectionVerdict egress;   // at the source
@@ -107,7 +115,7 @@ struct TraceResult {
 };
 
 TraceResult trace(const std::vector<Policy>& policies, const Peer& src, const Peer& dst,
-                  const Flow& flow);
+                  const Flow& flow, bool allow_localhost = true);
 
 // Human descriptions of an element's parts, as the trace prints them.
 std::string describe_peers(const PeerRule& el, Section section);
