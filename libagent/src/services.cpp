@@ -7,7 +7,8 @@
 //   LoadBalancer ingress IP:port (*) as nodePort                    as nodePort
 //   externalIP:port (*, values)      as nodePort                    as nodePort
 //   hostIP|node address:hostPort (*) the pod of this node           external
-//   (*) with kubeProxyReplacement only
+//   (*) with kubeProxyReplacement only; with eTP Local a second entry
+//       (scope internal) gives the cluster's pods every backend
 //
 // sessionAffinity ClientIP applies to every frontend of the Service.
 #include <net/if.h>
@@ -101,18 +102,32 @@ void Agent::sync_services() {
   std::map<uint16_t, ServiceHealthServer::Target> health;
   auto add = [&](const std::string& name, const std::string& type, const std::string& addr,
                  uint16_t port, uint8_t proto, std::vector<datapath::Backend> list, bool external,
-                 bool snat, uint32_t affinity) {
+                 bool snat, uint32_t affinity, uint8_t scope = 0, bool two_scopes = false) {
     auto ip = datapath::parse_ipv4(addr);
     if (!ip || port == 0) return;
     ServiceInfo info;
     info.name = name;
     info.type = type;
-    info.service.key = {*ip, port, proto};
+    info.service.key = {*ip, port, proto, scope};
     info.service.backends = std::move(list);
     info.service.external = external;
     info.service.snat = snat;
     info.service.affinity_timeout_s = affinity;
+    info.service.two_scopes = two_scopes;
     want[info.service.key] = std::move(info);
+  };
+  // A frontend outside traffic reaches: with externalTrafficPolicy Local
+  // two entries, this node's backends for the outside and all of them for
+  // the cluster's pods (kube-proxy's short-circuit of in-cluster traffic).
+  auto add_external = [&](const std::string& name, const std::string& type, const std::string& addr,
+                          uint16_t port, uint8_t proto, const std::vector<ReadyBackend>& all,
+                          bool etp_local, uint32_t affinity) {
+    if (!etp_local) {
+      add(name, type, addr, port, proto, pick(all, nullptr), true, true, affinity);
+      return;
+    }
+    add(name, type, addr, port, proto, pick(all, &c_.node), true, false, affinity, 0, true);
+    add(name, type, addr, port, proto, pick(all, nullptr), false, false, affinity, 1);
   };
   for (const auto& s : svcs) {
     const Json& meta = member(s, "metadata");
@@ -151,14 +166,17 @@ void Agent::sync_services() {
         add(name, "ClusterIP", cluster_ip, svc_port, proto,
             pick(all, itp_local ? &c_.node : nullptr), false, false, affinity);
       }
-      auto ext = pick(all, etp_local ? &c_.node : nullptr);
       // Without kubeProxyReplacement only pods reach LoadBalancer IPs (as a
       // ClusterIP); with it, the node's device serves them too.
-      for (const auto& [ip, kind] : external)
-        add(name, kind, ip, svc_port, proto, ext, kpr, kpr && !etp_local, affinity);
+      for (const auto& [ip, kind] : external) {
+        if (kpr)
+          add_external(name, kind, ip, svc_port, proto, all, etp_local, affinity);
+        else
+          add(name, kind, ip, svc_port, proto, pick(all, nullptr), false, false, affinity);
+      }
       const auto node_port = static_cast<uint16_t>(port.value("nodePort", 0));
       if (kpr && node_port != 0 && (type == "NodePort" || type == "LoadBalancer"))
-        add(name, "NodePort", self_ip, node_port, proto, ext, true, !etp_local, affinity);
+        add_external(name, "NodePort", self_ip, node_port, proto, all, etp_local, affinity);
     }
     const int hc = spec.value("healthCheckNodePort", 0);
     if (kpr && type == "LoadBalancer" && etp_local && hc > 0 && hc < 65536)

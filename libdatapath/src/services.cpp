@@ -20,6 +20,7 @@ axon_lb4_key lb_key(const ServiceKey& k, uint16_t slot) {
   key.vip = k.vip.network_order();
   key.dport = htons(k.port);
   key.proto = k.protocol;
+  key.scope = k.scope;
   key.backend_slot = slot;
   return key;
 }
@@ -28,7 +29,8 @@ std::string describe(const ServiceKey& k) {
   return k.vip.str() + ":" + std::to_string(k.port) + "/" +
          (k.protocol == IPPROTO_TCP   ? "TCP"
           : k.protocol == IPPROTO_UDP ? "UDP"
-                                      : "?");
+                                      : "?") +
+         (k.scope == AXON_LB_SCOPE_INT ? " (internal)" : "");
 }
 
 template <typename K, typename V>
@@ -239,7 +241,8 @@ Status Services::upsert(const Service& svc) {
   master.algorithm = static_cast<uint8_t>(algorithm);
   master.maglev_table = table_id;
   master.flags = (svc.external ? AXON_LB_F_EXTERNAL : 0) | (svc.snat ? AXON_LB_F_SNAT : 0) |
-                 (next.affinity ? AXON_LB_F_AFFINITY : 0);
+                 (next.affinity ? AXON_LB_F_AFFINITY : 0) |
+                 (svc.two_scopes ? AXON_LB_F_TWO_SCOPES : 0);
   master.affinity_timeout_s = next.affinity ? svc.affinity_timeout_s : 0;
   if (auto s = update(maps_.services, lb_key(key, 0), master, what); !s) {
     if (existing == services_.end()) (void)drop_vip(key.vip, what);
@@ -339,7 +342,7 @@ Status Services::restore() {
     }
   }
   auto to_key = [](const axon_lb4_key& k) {
-    return ServiceKey{Ipv4::from_network_order(k.vip), ntohs(k.dport), k.proto};
+    return ServiceKey{Ipv4::from_network_order(k.vip), ntohs(k.dport), k.proto, k.scope};
   };
   for (const auto& [k, v] : entries) {
     if (k.backend_slot != 0) continue;

@@ -177,6 +177,24 @@ TEST_CASE("from-netdev: SNAT to a backend on another node, and the reply transla
   CHECK(r.daddr == ip("10.0.0.101").addr);
   CHECK(r.dport == 40000);
 
+  SUBCASE("one client port to two NodePorts of one backend: two mappings, neither lost") {
+    Service second = frontend({{ip(kRemote), 8080}}, true);
+    second.key.port = kNodePort + 1;
+    REQUIRE(env.dp->services().upsert(second).ok());
+    auto out2 = env.netdev(tcp(kClient, kNode, 40000, kNodePort + 1, kTcpSyn));
+    CHECK(out2.retval == TC_ACT_REDIRECT);
+    const uint16_t port2 = tuple(out2.packet_out).sport;
+    CHECK(port2 != 40000);  // 40000 towards that backend is the first connection's
+    // The first connection keeps its mapping, and each reply finds its frontend.
+    CHECK(tuple(env.netdev(tcp(kClient, kNode, 40000, kNodePort, kTcpAck)).packet_out).sport ==
+          40000);
+    auto r1 = tuple(env.netdev(tcp(kRemote, kNode, 8080, 40000, kTcpAck)).packet_out);
+    CHECK(r1.sport == kNodePort);
+    CHECK(r1.dport == 40000);
+    auto r2 = tuple(env.netdev(tcp(kRemote, kNode, 8080, port2, kTcpAck)).packet_out);
+    CHECK(r2.sport == kNodePort + 1);
+    CHECK(r2.dport == 40000);
+  }
   SUBCASE("no route to the backend: dropped, FIB lookup failed (169)") {
     auto events = env.dp->open_events();
     REQUIRE(events.ok());
@@ -186,4 +204,26 @@ TEST_CASE("from-netdev: SNAT to a backend on another node, and the reply transla
     REQUIRE(!evs.empty());
     CHECK(evs.back().drop_reason == AXON_DROP_NO_FIB);
   }
+}
+
+TEST_CASE("externalTrafficPolicy Local: outside traffic gets this node's backend, pods every one") {
+  Env env;
+  REQUIRE(env.dp->endpoints().record({1, ip("10.244.1.20"), 4100, 2}).ok());  // a client pod
+  Service outside = frontend({{ip(kLocal), 8080, true}}, false);
+  outside.two_scopes = true;
+  Service inside{{ip(kNode), kNodePort, IPPROTO_TCP, AXON_LB_SCOPE_INT},
+                 {{ip(kRemote), 8080}},
+                 std::nullopt};
+  REQUIRE(env.dp->services().upsert(outside).ok());
+  REQUIRE(env.dp->services().upsert(inside).ok());
+  auto from_lan = env.netdev(tcp(kClient, kNode, 40000, kNodePort, kTcpSyn));
+  CHECK(tuple(from_lan.packet_out).daddr == ip(kLocal).addr);
+  auto from_pod = run(env.dp->from_container(), tcp("10.244.1.20", kNode, 40000, kNodePort, kTcpSyn));
+  CHECK(from_pod.retval == TC_ACT_OK);
+  CHECK(tuple(from_pod.packet_out).daddr == ip(kRemote).addr);
+  // Without the internal entry a pod is not served the external one's
+  // backends by mistake: the packet is left alone.
+  REQUIRE(env.dp->services().erase(inside.key).ok());
+  auto alone = run(env.dp->from_container(), tcp("10.244.1.20", kNode, 40001, kNodePort, kTcpSyn));
+  CHECK(tuple(alone.packet_out).daddr == ip(kNode).addr);
 }

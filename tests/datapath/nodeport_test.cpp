@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "fixture.h"
+#include "two_nodes.h"
 
 using namespace axon::datapath;
 using namespace std::chrono_literals;
@@ -38,78 +39,33 @@ namespace {
 
 constexpr auto kTimeout = 1000ms;
 constexpr uint16_t kNodePort = 30080;
-const char* const kNode1 = "10.0.0.11";
-const char* const kNode2 = "10.0.0.12";
-const char* const kClient = "10.0.0.100";
-constexpr uint32_t kWorld = 2, kHost = 1, kRemoteNode = 6, kIdBackend = 4000, kIdClientPod = 4100;
+using Lan = axon::test::TwoNodeLan;
+const char* const kNode1 = Lan::kNode1;
+const char* const kNode2 = Lan::kNode2;
+const char* const kClient = Lan::kClient;
+constexpr uint32_t kWorld = Lan::kWorld;
 
-void must(int rc, const std::string& what) {
-  REQUIRE_MESSAGE(rc == 0, what << " failed (exit " << rc << ")");
-}
-
-axon::test::Topology topology(const std::string& tag,
-                              const std::vector<std::pair<std::string, std::string>>& pods) {
-  auto t = axon::test::Topology::create(pods, tag);
+Lan two_node_lan() {
+  auto t = Lan::create();
   REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.error().str()));
   return std::move(*t);
 }
 
-NetNs netns(const std::string& name) {
-  auto n = NetNs::create(name);
-  REQUIRE_MESSAGE(n.ok(), (n.ok() ? "" : n.error().str()));
-  return std::move(*n);
-}
-
-// node-1 (pods b1, c1), node-2 (pod b2), the client, one bridge.
+// node-1 (pods b1, c1), node-2 (pod b2), the client, one bridge
+// (tests/support/two_nodes.h), and each node's datapath.
 struct TwoNodes {
-  axon::test::Topology n1 = topology("n1", {{"b1", "10.244.1.10"}, {"c1", "10.244.1.11"}});
-  axon::test::Topology n2 = topology("n2", {{"b2", "10.244.2.10"}});
-  NetNs lan = netns("lan");
-  NetNs client = netns("client");
+  Lan net = two_node_lan();
+  NetNs& client = net.client;
   axon::test::TestDatapath dp1, dp2;
 
   explicit TwoNodes(DatapathConfig config = {}) : dp1(config), dp2(config) {
-    const std::string l = lan.name();
-    must(lan.exec({"ip", "link", "add", "br0", "type", "bridge"}), "bridge");
-    must(lan.exec({"ip", "link", "set", "br0", "up"}), "bridge up");
-    plug(n1.node(), "n1", std::string(kNode1));
-    plug(n2.node(), "n2", std::string(kNode2));
-    plug(client, "cl", std::string(kClient));
-    must(n1.node().exec({"ip", "route", "add", "10.244.2.0/24", "via", kNode2}), "route n1");
-    must(n2.node().exec({"ip", "route", "add", "10.244.1.0/24", "via", kNode1}), "route n2");
-    setup(dp1, n1, kNode1, kNode2, {"b1", "c1"});
-    setup(dp2, n2, kNode2, kNode1, {"b2"});
-  }
-
-  void plug(const NetNs& ns, const std::string& name, const std::string& ip) {
-    must(axon::test::run_command({"ip", "-n", lan.name(), "link", "add", name, "type", "veth",
-                                  "peer", "name", "eth0", "netns", ns.name()}),
-         "veth " + name);
-    must(lan.exec({"ip", "link", "set", name, "master", "br0", "up"}), "plug " + name);
-    must(ns.exec({"ip", "addr", "add", ip + "/24", "dev", "eth0"}), "addr " + name);
-    must(ns.exec({"ip", "link", "set", "eth0", "up"}), "up " + name);
-    must(ns.exec({"ip", "link", "set", "lo", "up"}), "lo " + name);
-  }
-
-  void setup(axon::test::TestDatapath& dp, axon::test::Topology& t, const char* self,
-             const char* other, const std::vector<std::string>& pods) {
-    REQUIRE(dp->ipcache().upsert({axon::test::ip(self), 32}, kHost).ok());
-    REQUIRE(dp->ipcache().upsert({axon::test::ip(other), 32}, kRemoteNode).ok());
-    for (const auto& [cidr, id] : {std::pair{"10.244.1.0", kIdBackend}, {"10.244.2.0", kIdBackend}})
-      REQUIRE(dp->ipcache().upsert({axon::test::ip(cidr), 24}, id).ok());
-    uint32_t ep = 1;
-    axon::test::InNetns in(t.node());
-    for (const auto& name : pods) {
-      Pod& p = t.pod(name);
-      const uint32_t id = name == "c1" ? kIdClientPod : kIdBackend;
-      auto s = dp->endpoints().attach({p.host_ifindex, axon::test::ip(p.ip), id, ep++, p.mac});
+    for (auto [dp, node] : {std::pair{&dp1, 1}, {&dp2, 2}}) {
+      auto s = net.setup(**dp, node);
       REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().str()));
     }
-    auto s = dp->netdevs().attach({if_nametoindex("eth0"), axon::test::ip(self)});
-    REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.error().str()));
   }
 
-  Pod& pod(const std::string& name) { return name == "b2" ? n2.pod(name) : n1.pod(name); }
+  Pod& pod(const std::string& name) { return net.pod(name); }
 };
 
 Fd listen_in(const NetNs& ns, int type, uint16_t port) {

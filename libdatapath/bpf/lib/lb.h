@@ -127,6 +127,12 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, _
 	svc = bpf_map_lookup_elem(&axon_lb4_services_v1, &key);
 	if (!svc || (svc->flags & need_flags) != need_flags)
 		return 0;
+	if ((svc->flags & AXON_LB_F_TWO_SCOPES) && !(need_flags & AXON_LB_F_EXTERNAL)) {
+		key.scope = AXON_LB_SCOPE_INT; /* a pod: every backend */
+		svc = bpf_map_lookup_elem(&axon_lb4_services_v1, &key);
+		if (!svc)
+			return 0;
+	}
 	r->rev_nat_index = svc->rev_nat_index;
 	r->flags = svc->flags;
 	lifetime = (__u64)(p->tuple.proto == IPPROTO_TCP ? cfg_ct_tcp_established_s

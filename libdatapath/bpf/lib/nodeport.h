@@ -47,10 +47,28 @@ static __always_inline void snat_key(struct axon_snat4_key *k, __be32 saddr, __b
 	k->pad = 0;
 }
 
-static __always_inline __u64 nodeport_lifetime_ns(__u8 proto)
+/* How long a translation lives after this packet: TCP's close timeout once a
+ * FIN or RST passed (the mapping ends with the connection), else the
+ * established (or UDP) lifetime. */
+static __always_inline __u64 nodeport_lifetime_ns(const struct axon_pkt *p)
 {
-	return (__u64)(proto == IPPROTO_TCP ? cfg_ct_tcp_established_s : cfg_ct_other_s) *
-	       NSEC_PER_SEC;
+	__u32 s = cfg_ct_other_s;
+
+	if (p->tuple.proto == IPPROTO_TCP)
+		s = p->tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST) ? cfg_ct_tcp_close_s
+								  : cfg_ct_tcp_established_s;
+	return (__u64)s * NSEC_PER_SEC;
+}
+
+/* Moves a translation's deadline: on when it moved by more than a second,
+ * back at once when the connection closes. */
+static __always_inline void snat_refresh(struct axon_snat4_entry *e, const struct axon_pkt *p,
+					 __u64 now)
+{
+	__u64 expires = now + nodeport_lifetime_ns(p);
+
+	if (expires > e->expires_ns + NSEC_PER_SEC || expires < e->expires_ns)
+		e->expires_ns = expires;
 }
 
 /* Sends the packet out of the device the FIB names for its destination, with
@@ -97,8 +115,7 @@ static __always_inline int nodeport_reply(struct __sk_buff *skb, struct axon_pkt
 	rn = bpf_map_lookup_elem(&axon_lb4_reverse_nat_v1, &rev);
 	if (!rn)
 		return -AXON_DROP_NO_SERVICE; /* the Service went away */
-	if (now + nodeport_lifetime_ns(p->tuple.proto) > in->expires_ns + NSEC_PER_SEC)
-		in->expires_ns = now + nodeport_lifetime_ns(p->tuple.proto);
+	snat_refresh(in, p, now);
 	ret = nat_rewrite(skb, p, 1, client, client_port);
 	if (!ret)
 		ret = nat_rewrite(skb, p, 0, rn->addr, rn->port);
@@ -116,7 +133,7 @@ static __always_inline __be16 snat_take_port(const struct axon_flow_tuple *clien
 {
 	struct axon_snat4_key k;
 	struct axon_snat4_entry in = {
-	    .expires_ns = now + nodeport_lifetime_ns(p->tuple.proto),
+	    .expires_ns = now + nodeport_lifetime_ns(p),
 	    .addr = client->saddr,
 	    .port = client->sport,
 	    .rev_nat_index = rev_nat_index,
@@ -128,8 +145,11 @@ static __always_inline __be16 snat_take_port(const struct axon_flow_tuple *clien
 		snat_key(&k, p->tuple.daddr, node_addr, p->tuple.dport, port, p->tuple.proto,
 			 AXON_SNAT_IN);
 		old = bpf_map_lookup_elem(&axon_snat4_v1, &k);
+		/* Free, expired, or this very connection's (same client and
+		 * service: the node's tuple towards the backend is its own). */
 		if (!old || old->expires_ns <= now ||
-		    (old->addr == client->saddr && old->port == client->sport)) {
+		    (old->addr == client->saddr && old->port == client->sport &&
+		     old->rev_nat_index == rev_nat_index)) {
 			if (!bpf_map_update_elem(&axon_snat4_v1, &k, &in, BPF_ANY))
 				return port;
 			return 0;
@@ -137,6 +157,22 @@ static __always_inline __be16 snat_take_port(const struct axon_flow_tuple *clien
 		port = bpf_htons(NODEPORT_NAT_MIN + bpf_get_prandom_u32() % NODEPORT_NAT_RANGE);
 	}
 	return 0;
+}
+
+/* Does the IN entry of node_addr:port towards the packet's backend still
+ * lead back to this client and service? (An LRU eviction or an expiry may
+ * have given the port away.) Refreshes it when it does. */
+static __always_inline int snat_in_is(const struct axon_pkt *p, __be32 node_addr, __be16 port,
+				      const struct axon_flow_tuple *client,
+				      const struct lb4_result *lb)
+{
+	struct axon_snat4_key k;
+	struct axon_snat4_entry *in;
+
+	snat_key(&k, p->tuple.daddr, node_addr, p->tuple.dport, port, p->tuple.proto, AXON_SNAT_IN);
+	in = bpf_map_lookup_elem(&axon_snat4_v1, &k);
+	return in && in->addr == client->saddr && in->port == client->sport &&
+	       in->rev_nat_index == lb->rev_nat_index;
 }
 
 /* Source NAT of an external connection to a backend on another node. */
@@ -158,13 +194,12 @@ static __always_inline int nodeport_snat(struct __sk_buff *skb, struct axon_pkt 
 		 AXON_SNAT_OUT);
 	out = bpf_map_lookup_elem(&axon_snat4_v1, &k);
 	if (out && out->expires_ns > now && out->backend_id == lb->backend_id &&
-	    out->addr == nd->ipv4) {
+	    out->addr == nd->ipv4 && snat_in_is(p, nd->ipv4, out->port, client, lb)) {
 		port = out->port;
-		if (now + nodeport_lifetime_ns(p->tuple.proto) > out->expires_ns + NSEC_PER_SEC)
-			out->expires_ns = now + nodeport_lifetime_ns(p->tuple.proto);
+		snat_refresh(out, p, now);
 	} else {
 		struct axon_snat4_entry e = {
-		    .expires_ns = now + nodeport_lifetime_ns(p->tuple.proto),
+		    .expires_ns = now + nodeport_lifetime_ns(p),
 		    .addr = nd->ipv4,
 		    .backend_id = lb->backend_id,
 		};
@@ -187,16 +222,23 @@ static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct axon_p
 {
 	struct axon_flow_tuple client = p->tuple;
 	struct lb4_result lb = {};
+	struct axon_netdev_info *nd;
 	struct axon_snat4_key k;
 	struct axon_snat4_entry *in;
+	__u32 ifindex = skb->ifindex;
 	__u64 now = bpf_ktime_get_ns();
 	int ret;
 
-	snat_key(&k, p->tuple.saddr, p->tuple.daddr, p->tuple.sport, p->tuple.dport, p->tuple.proto,
-		 AXON_SNAT_IN);
-	in = bpf_map_lookup_elem(&axon_snat4_v1, &k);
-	if (in && in->expires_ns > now)
-		return nodeport_reply(skb, p, in, now);
+	/* A reply to a translated connection is addressed to the node itself:
+	 * only those packets pay the lookup in the (large) translation table. */
+	nd = bpf_map_lookup_elem(&axon_netdevs_v1, &ifindex);
+	if (nd && p->tuple.daddr == nd->ipv4) {
+		snat_key(&k, p->tuple.saddr, p->tuple.daddr, p->tuple.sport, p->tuple.dport,
+			 p->tuple.proto, AXON_SNAT_IN);
+		in = bpf_map_lookup_elem(&axon_snat4_v1, &k);
+		if (in && in->expires_ns > now)
+			return nodeport_reply(skb, p, in, now);
+	}
 
 	ret = lb4_dnat(skb, p, now, AXON_LB_F_EXTERNAL, &lb);
 	if (ret)

@@ -23,11 +23,20 @@
  *   ephemeral port would miss it (a cold bucket per connection). */
 #define AXON_LB4_MAX_VIPS 65536
 
+/* A frontend with externalTrafficPolicy Local has two entries: scope EXT
+ * (this node's backends, for traffic from outside) flagged
+ * AXON_LB_F_TWO_SCOPES, and scope INT (every backend, for the cluster's own
+ * pods, as kube-proxy short-circuits in-cluster traffic to such a frontend). */
+enum axon_lb_scope {
+	AXON_LB_SCOPE_EXT = 0,
+	AXON_LB_SCOPE_INT = 1,
+};
+
 struct axon_lb4_key {
 	__be32 vip;
 	__be16 dport;
 	__u8 proto;
-	__u8 pad;
+	__u8 scope; /* enum axon_lb_scope */
 	__u16 backend_slot; /* 0 = the service itself */
 	__u16 pad2;
 };
@@ -53,6 +62,8 @@ enum axon_lb_flags {
 	/* sessionAffinity ClientIP: a client's new connections go to the
 	 * backend its last one used, until affinity_timeout_s after that use. */
 	AXON_LB_F_AFFINITY = 1 << 2,
+	/* Pods use the frontend's AXON_LB_SCOPE_INT entry instead. */
+	AXON_LB_F_TWO_SCOPES = 1 << 3,
 };
 
 struct axon_lb4_service {

@@ -33,6 +33,9 @@ struct ServiceKey {
   Ipv4 vip;
   uint16_t port = 0;     // host order
   uint8_t protocol = 6;  // IPPROTO_TCP or IPPROTO_UDP
+  // 0: the frontend (for everyone, or for outside traffic when the service
+  // has two_scopes); 1: the frontend as the node's pods reach it.
+  uint8_t scope = 0;
 
   auto operator<=>(const ServiceKey&) const = default;
 };
@@ -51,6 +54,10 @@ struct Service {
   // sessionAffinity ClientIP: seconds a client keeps its backend after its
   // last new connection; 0 = no affinity.
   uint32_t affinity_timeout_s = 0;
+  // This (scope 0) entry serves outside traffic only; the node's pods use
+  // the scope 1 entry of the same frontend (externalTrafficPolicy Local:
+  // outside traffic to this node's backends, pods to all).
+  bool two_scopes = false;
 
   bool operator==(const Service&) const = default;
 };
