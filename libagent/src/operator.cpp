@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "axon/agent/identity_store.h"
+#include "axon/agent/lbipam.h"
+#include "axon/base/strings.h"
 #include "axon/base/duration.h"
 #include "axon/base/log.h"
 #include "axon/client/endpointslices.h"
@@ -43,14 +45,16 @@ struct Caches {
         cilium_nodes(store, "cilium.io/v2", "CiliumNode"),
         namespaces(store, "v1", "Namespace"),
         identities(store, "cilium.io/v2", "CiliumIdentity"),
-        endpoints(store, "cilium.io/v2", "CiliumEndpoint") {
+        endpoints(store, "cilium.io/v2", "CiliumEndpoint"),
+        pools(store, "cilium.io/v2", "CiliumLoadBalancerIPPool") {
     for (auto* i : all()) {
       i->on_change(wake);
       i->start();
     }
   }
   std::vector<client::Informer*> all() {
-    return {&services, &pods, &slices, &nodes, &cilium_nodes, &namespaces, &identities, &endpoints};
+    return {&services,   &pods,       &slices,    &nodes, &cilium_nodes,
+            &namespaces, &identities, &endpoints, &pools};
   }
   bool wait_synced(std::chrono::milliseconds timeout) {
     for (auto* i : all()) {
@@ -58,7 +62,8 @@ struct Caches {
     }
     return true;
   }
-  client::Informer services, pods, slices, nodes, cilium_nodes, namespaces, identities, endpoints;
+  client::Informer services, pods, slices, nodes, cilium_nodes, namespaces, identities, endpoints,
+      pools;
 };
 
 // CiliumEndpoints whose pod is gone, as Cilium's operator collects them: a
@@ -133,6 +138,36 @@ Status sync_endpoint_slices(client::ClusterStore& store, Caches& caches) {
 
 // cluster-pool IPAM: each node gets the next free /mask from the pool, in
 // its CiliumNode's spec.ipam.podCIDRs.
+// LB IPAM (lbipam.h): every LoadBalancer Service's addresses and condition
+// written to its status, every pool's conditions to the pool's.
+void sync_lb_ipam(client::ClusterStore& store, Caches& caches) {
+  const auto pools = caches.pools.list();
+  const auto services = caches.services.list();
+  const auto state = lbipam_allocate(pools, services);
+  const std::string now = client::now_rfc3339();
+  for (auto s : services) {
+    auto status = lbipam_service_status(s, state, now);
+    if (!status) continue;
+    s["status"] = *status;
+    const std::string key = s["metadata"].value("namespace", "") + "/" + s["metadata"].value("name", "");
+    if (auto r = store.replace_status(s); !r) {
+      log::warn("LB IPAM: status of Service {}: {}", key, r.error().str());
+    } else if (auto it = state.services.find(key); it != state.services.end()) {
+      if (it->second.satisfied)
+        log::info("LB IPAM: Service {} has {}", key, join(it->second.ips, ","));
+      else
+        log::info("LB IPAM: Service {} pending: {} ({})", key, it->second.reason, it->second.message);
+    }
+  }
+  for (auto p : pools) {
+    auto status = lbipam_pool_status(p, state, now);
+    if (!status) continue;
+    p["status"] = *status;
+    if (auto r = store.replace_status(p); !r)
+      log::warn("LB IPAM: status of pool {}: {}", p["metadata"].value("name", ""), r.error().str());
+  }
+}
+
 Status sync_pod_cidrs(client::ClusterStore& store, Caches& caches, const std::string& pool,
                       int mask) {
   const auto nodes = caches.nodes.list();
@@ -212,6 +247,8 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
   const std::string pool = read_key(p.config_dir, "cluster-pool-ipv4-cidr", "10.0.0.0/8");
   const int mask = std::stoi(read_key(p.config_dir, "cluster-pool-ipv4-mask-size", "24"));
   const std::string cluster = read_key(p.config_dir, "cluster-name", "default");
+  // enable-lb-ipam (Cilium's default true): LoadBalancer Services get addresses from pools.
+  const bool lb_ipam = read_key(p.config_dir, "enable-lb-ipam", "true") == "true";
   // cilium-config's key and default: identities unused for 15 minutes go.
   auto gc_parsed = parse_duration(read_key(p.config_dir, "identity-gc-interval", "15m"));
   const auto gc_grace = std::max(std::chrono::seconds(1),
@@ -268,6 +305,7 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
       if (auto st = sync_endpoint_slices(store, caches); !st)
         log::warn("endpoint slices: {}", st.error().str());
     }
+    if (lb_ipam) sync_lb_ipam(store, caches);
     if (ipam == "cluster-pool") {
       if (auto st = sync_pod_cidrs(store, caches, pool.substr(0, pool.find(' ')), mask); !st)
         log::warn("pod CIDRs: {}", st.error().str());

@@ -340,6 +340,11 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
   std::vector<Json> operator_rules = {
       rule({""}, {"pods", "namespaces", "nodes", "services"}, kWatch),
       rule({"discovery.k8s.io"}, {"endpointslices"}, kWatch),
+      // LB IPAM: pools watched, addresses and conditions written to the
+      // Services' and the pools' status.
+      rule({""}, {"services/status"}, {"update"}),
+      rule({"cilium.io"}, {"ciliumloadbalancerippools"}, kWatch),
+      rule({"cilium.io"}, {"ciliumloadbalancerippools/status"}, {"update"}),
       // Garbage collection of identities no pod has.
       rule({"cilium.io"}, {"ciliumidentities"}, {"list", "watch", "delete"}),
       // Garbage collection of endpoints whose pod is gone.

@@ -14,6 +14,9 @@
 # - hostPort: node3's address and the port reach the pod; a second pod
 #   asking for the same port on node3 is not scheduled, and says why;
 # - healthCheckNodePort of a Local LoadBalancer: 200 on node2, 503 elsewhere;
+# - LB IPAM: the seed's pool gives the pending LoadBalancer an address a pod
+#   reaches; the seed's fixed-IP Service gets 10.0.0.241; a Service asking
+#   for a taken address stays pending with the reason;
 # - apply refuses a nodePort outside the range or taken (exit 2).
 source "$(dirname "$0")/lib.sh"
 
@@ -71,6 +74,9 @@ expect_contains "... with the client's address kept" "$got" "client=10.0.0.100"
 expect_eq "eTP Local: node1 (no backend) refuses at once" "$(from_lan "http://$N1:$NP_LOCAL/local")" refused
 expect_eq "eTP Local: node3 (no backend) refuses at once" "$(from_lan "http://$N3:$NP_LOCAL/local")" refused
 
+got=$(in_pod svc app=client1 curl -s -m 3 "http://$N1:$NP_LOCAL/local-from-pod")
+expect_contains "eTP Local: a pod on node1 -> node1's NodePort reaches node2's backend (pods: every backend)" "$got" "pod=one-"
+
 # --- internalTrafficPolicy Local --------------------------------------------------------
 ITP=$(ax get svc itp-local -n svc -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])')
 got=$(in_pod svc app=client2 curl -s -m 3 "http://$ITP/itp")
@@ -120,6 +126,41 @@ expect_eq "... HTTP 200" "${got: -3}" 200
 got=$(lan curl -s -m 3 -w '%{http_code}' "http://$N1:$HC/healthz")
 expect_contains "healthCheckNodePort on node1: no local endpoint" "$got" '"localEndpoints":0}'
 expect_eq "... HTTP 503" "${got: -3}" 503
+
+# --- LB IPAM: the seed's pool and fixed-IP Service --------------------------------------------
+SEED=$SRC/../shared/seed/manifests
+if [[ -f $SEED/lb-ip-pool.yaml ]]; then
+  out=$(ax apply -f "$SEED/lb-ip-pool.yaml" 2>&1); rc=$?
+  expect_eq "apply the seed's lb-ip-pool.yaml as pasted" "$rc" 0
+  lb_ip() { ax get svc "$1" -n "$2" -o json | python3 -c 'import json,sys; i=json.load(sys.stdin).get("status",{}).get("loadBalancer",{}).get("ingress",[]); print(i[0]["ip"] if i else "")'; }
+  wait_for "the pending LoadBalancer gets an address from the pool" 30 bash -c "ax get svc lb-local -n svc | grep -q ' 10\.0\.0\.2[45][0-9] '"
+  LBIP=$(lb_ip lb-local svc)
+  got=$(in_pod svc app=client1 curl -s -m 3 "http://$LBIP/lb")
+  expect_contains "a pod reaches the LoadBalancer IP $LBIP" "$got" "pod=one-"
+  out=$(ax apply -f - <<<'{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "production"}}' 2>&1)
+  out=$(ax apply -f "$SEED/service-fixed-ip.yaml" 2>&1); rc=$?
+  expect_eq "apply the seed's service-fixed-ip.yaml as pasted" "$rc" 0
+  wait_for "production/api gets its requested 10.0.0.241" 30 bash -c "ax get svc api -n production | grep -q ' 10.0.0.241 '"
+  cond=$(ax get svc api -n production -o json | python3 -c 'import json,sys; print([c["status"]+" "+c["reason"] for c in json.load(sys.stdin)["status"]["conditions"] if c["type"]=="cilium.io/IPAMRequestSatisfied"][0])')
+  expect_eq "... condition cilium.io/IPAMRequestSatisfied" "$cond" "True satisfied"
+  wait_for "get ippools: no conflict, 14 of 16 available" 30 bash -c "ax get ippools | grep -Eq 'homelab-pool +false +False +14 '"
+  out=$(ax apply -f - 2>&1 <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: wants-taken
+  namespace: svc
+  annotations: {lbipam.cilium.io/ips: "10.0.0.241"}
+spec:
+  type: LoadBalancer
+  selector: {app: one}
+  ports: [{port: 80}]
+YAML
+)
+  wait_for "a Service asking for a taken address: already_allocated" 30 bash -c \
+    "ax get svc wants-taken -n svc -o json | grep -q already_allocated"
+  expect_eq "... and it stays pending" "$(ax get svc wants-taken -n svc | awk 'NR==2 {print $4}')" "<pending>"
+fi
 
 # --- apply-time checks ------------------------------------------------------------------------
 cat > "$STATE/bad-np.yaml" <<YAML

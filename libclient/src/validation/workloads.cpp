@@ -1,4 +1,5 @@
 // Services, Pods and workloads (Deployment, DaemonSet, ...), ConfigMaps and Secrets.
+#include "axon/client/selectors.h"
 #include "validation/checker.h"
 
 #include <algorithm>
@@ -234,43 +235,6 @@ void check_pod_spec(Checker& c, const Json* spec, const std::string& path) {
   }
 }
 
-// Does a label selector (matchLabels/matchExpressions) select `labels`?
-// Returns what does not match, "" when it does.
-std::string selector_mismatch(const Json& selector, const Json& labels) {
-  auto label = [&](const std::string& k) -> std::optional<std::string> {
-    if (!labels.is_object() || !labels.contains(k) || !labels[k].is_string()) return std::nullopt;
-    return labels[k].get<std::string>();
-  };
-  if (const Json* ml = field(selector, "matchLabels"); ml != nullptr && ml->is_object()) {
-    for (const auto& [k, v] : ml->items()) {
-      if (!v.is_string()) continue;
-      auto have = label(k);
-      if (!have) return k + ": " + v.get<std::string>() + " is missing";
-      if (*have != v.get<std::string>())
-        return k + " is \"" + *have + "\", the selector wants \"" + v.get<std::string>() + "\"";
-    }
-  }
-  if (const Json* me = field(selector, "matchExpressions"); me != nullptr && me->is_array()) {
-    for (const auto& e : *me) {
-      if (!e.is_object()) continue;
-      const std::string key = e.value("key", "");
-      const std::string op = e.value("operator", "");
-      std::vector<std::string> values;
-      if (e.contains("values") && e["values"].is_array()) {
-        for (const auto& v : e["values"])
-          if (v.is_string()) values.push_back(v.get<std::string>());
-      }
-      auto have = label(key);
-      bool in = have && std::find(values.begin(), values.end(), *have) != values.end();
-      if (op == "In" && !in) return key + " is not in (" + join(values, ", ") + ")";
-      if (op == "NotIn" && in) return key + " is in (" + join(values, ", ") + ")";
-      if (op == "Exists" && !have) return key + " does not exist";
-      if (op == "DoesNotExist" && have) return key + " exists";
-    }
-  }
-  return "";
-}
-
 void check_workload(Checker& c, const ManifestObject& m) {
   const Json& o = m.object;
   const std::string kind = o.value("kind", "");
@@ -315,7 +279,7 @@ void check_workload(Checker& c, const ManifestObject& m) {
     return;
   }
   if (tmpl != nullptr && tmpl->is_object()) {
-    std::string miss = selector_mismatch(*sel, tmpl_labels ? *tmpl_labels : Json::object());
+    std::string miss = client::label_selector_mismatch(*sel, tmpl_labels ? *tmpl_labels : Json::object());
     if (!miss.empty()) {
       c.error("spec.template.metadata.labels", "selector does not match template labels: " + miss,
               "give spec.template.metadata.labels every label of spec.selector.matchLabels");
