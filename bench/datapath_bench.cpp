@@ -1,11 +1,14 @@
 // Datapath benchmarks (bench/README.md): Service scaling against iptables and
 // nftables, Service load/change time, policy enforcement cost (iperf3,
-// connections/s) and per-packet program cost. Everything runs in network
-// namespaces this program creates (axon-t<pid>-*) and removes; iptables and
-// nftables rules go only into its node namespace. Prints figures; asserts
-// nothing about time.
+// connections/s), per-packet program cost, NodePort from a LAN client
+// against direct routing and iptables, and the cost of session affinity.
+// Everything runs in network namespaces this program creates (axon-t<pid>-*)
+// and removes; iptables and nftables rules go only into its node namespaces.
+// Prints figures; asserts nothing about time.
 //
-//   axon_bench_datapath [services|policy|prog]...   (default: all)
+//   axon_bench_datapath [services|policy|prog|nodeport|affinity]...   (default: all)
+//   axon_bench_datapath connect-axon|connect-bare|connect-nodeport|connect-direct
+//       (a steady connect loop for a profiler, AXON_BENCH_SECONDS)
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -36,6 +39,7 @@
 #include "axon/datapath/prog_test_run.h"
 #include "netns.h"
 #include "packet_builder.h"
+#include "two_nodes.h"
 
 using namespace axon::datapath;
 using namespace std::chrono;
@@ -109,14 +113,14 @@ struct AcceptLoop {
 
 // Connections per second from `client` to ip:port for `seconds` (connect,
 // then close with RST so no TIME_WAIT piles up).
-double connect_rate(const Pod& client, const std::string& dst, uint16_t port, double seconds) {
+double connect_rate(const NetNs& client, const std::string& dst, uint16_t port, double seconds) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
   inet_pton(AF_INET, dst.c_str(), &sa.sin_addr);
   linger lg{1, 0};
   uint64_t n = 0, failed = 0;
-  axon::test::InNetns in(client.ns);  // sockets below are the client pod's
+  axon::test::InNetns in(client);  // sockets below are the client's
   auto end = steady_clock::now() + duration<double>(seconds);
   auto start = steady_clock::now();
   while (steady_clock::now() < end) {
@@ -248,20 +252,20 @@ void bench_services() {
       auto& b = best[n];
 
       attach_all(*dp, topo, pods);
-      (void)connect_rate(client, target, 80, 0.2);  // warm up
-      b[0] = std::max(b[0], connect_rate(client, target, 80, T));
+      (void)connect_rate(client.ns, target, 80, 0.2);  // warm up
+      b[0] = std::max(b[0], connect_rate(client.ns, target, 80, T));
       detach_all(*dp, topo, pods);
       must(dp->conntrack().flush(), "flush");
 
       load_rules(topo.node(), {"iptables-restore"}, iptables_rules(n, backend.ip));
-      (void)connect_rate(client, target, 80, 0.2);
-      b[1] = std::max(b[1], connect_rate(client, target, 80, T));
+      (void)connect_rate(client.ns, target, 80, 0.2);
+      b[1] = std::max(b[1], connect_rate(client.ns, target, 80, T));
       load_rules(topo.node(), {"iptables-restore"}, "*nat\nCOMMIT\n");  // flush
       topo.node().exec({"iptables", "-t", "nat", "-X"});
 
       load_rules(topo.node(), {"nft", "-f"}, nft_rules(n, backend.ip));
-      (void)connect_rate(client, target, 80, 0.2);
-      b[2] = std::max(b[2], connect_rate(client, target, 80, T));
+      (void)connect_rate(client.ns, target, 80, 0.2);
+      b[2] = std::max(b[2], connect_rate(client.ns, target, 80, T));
       topo.node().exec({"nft", "delete", "table", "ip", "axon_bench"});
       std::fprintf(stderr, "round %d, %d services done\n", round + 1, n);
     }
@@ -373,6 +377,15 @@ double median(std::vector<double> v) {
 double best_of(const std::vector<double>& v) {
   return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
 }
+// The median of per-round ratios v[i] / base[i]: each round's base run is its
+// pair, so drift of the machine between rounds cancels out.
+double paired(const std::vector<double>& v, const std::vector<double>& base) {
+  std::vector<double> r;
+  for (size_t i = 0; i < v.size() && i < base.size(); ++i) {
+    if (base[i] > 0) r.push_back(v[i] / base[i]);
+  }
+  return median(r);
+}
 
 // Bare veths (the node's IP stack routes) against axon's programs, once
 // routing through the node's stack (legacy) and once with BPF host routing
@@ -408,7 +421,7 @@ void bench_policy() {
       Mode& m = modes[(k + static_cast<size_t>(r)) % modes.size()];
       if (m.dp) attach_all(**m.dp, topo, pods);
       m.bw.push_back(iperf3(client, backend, 2));
-      m.cps.push_back(connect_rate(client, backend.ip, 8080, 1));
+      m.cps.push_back(connect_rate(client.ns, backend.ip, 8080, 1));
       if (m.dp) {
         detach_all(**m.dp, topo, pods);
         must((*m.dp)->conntrack().flush(), "flush");
@@ -422,13 +435,6 @@ void bench_policy() {
   // the median of the per-round ratios (each round's bare run is its pair:
   // drift of the machine between rounds cancels out).
   const Mode& bare = modes[0];
-  auto paired = [](const std::vector<double>& v, const std::vector<double>& base) {
-    std::vector<double> r;
-    for (size_t i = 0; i < v.size() && i < base.size(); ++i) {
-      if (base[i] > 0) r.push_back(v[i] / base[i]);
-    }
-    return median(r);
-  };
   std::printf("\n%-22s %16s %16s %7s %18s %18s %7s\n", "", "Gbit/s best", "Gbit/s median", "paired",
               "connections best", "connections median", "paired");
   for (const auto& m : modes) {
@@ -449,7 +455,7 @@ void bench_policy() {
     auto s0 = prog_stats(**m.dp);
     (void)iperf3(client, backend, 2);
     auto s1 = prog_stats(**m.dp);
-    m.conns = connect_rate(client, backend.ip, 8080, 1);
+    m.conns = connect_rate(client.ns, backend.ip, 8080, 1);
     m.bpf_iperf = s1 - s0;
     m.bpf_conn = prog_stats(**m.dp) - s1;
     detach_all(**m.dp, topo, pods);
@@ -479,9 +485,9 @@ void bench_connect(bool with_axon) {
   BenchDatapath dp;
   load_policy_state(*dp);
   if (with_axon) attach_all(*dp, topo, pods);
-  (void)connect_rate(client, backend.ip, 8080, 0.2);
+  (void)connect_rate(client.ns, backend.ip, 8080, 0.2);
   std::printf("%s: %.0f connections/s over %.1f s\n", with_axon ? "axon" : "bare",
-              connect_rate(client, backend.ip, 8080, seconds), seconds);
+              connect_rate(client.ns, backend.ip, 8080, seconds), seconds);
   if (with_axon) detach_all(*dp, topo, pods);
 }
 
@@ -599,13 +605,318 @@ void bench_prog() {
   std::printf("%6.0f ns  from-container: the same, 30,000 services loaded\n", best_large);
 }
 
+// ---------------------------------------------------------------------------
+// NodePort: TCP connections/s from a LAN client (10.0.0.100) to node-1's
+// address:NodePort whose one backend is node-2's pod b2
+// (externalTrafficPolicy Cluster: node-1's from-netdev SNATs to its address
+// and sends the packet on at once), against the client reaching b2 directly
+// (a route in the client's namespace to node-2's pod CIDR via node-2),
+// against kube-proxy-style iptables rules doing the NodePort job on node-1
+// (from-netdev detached for those runs), and against the client reaching b2
+// through node-1 plainly routed both ways (the extra LAN hop alone). Two
+// nodes and the client on one bridge (tests/support/two_nodes.h), both
+// datapaths as the agent sets them up.
+
+// The measured Service listens on kNodePort; the other n - 1 on the ports
+// above it. It stays loaded while the others come and go: axon's SNAT state
+// of a client port is kept per backend (6 h, axon_snat4_v1), and a second
+// frontend reusing it would break the first's later connections from the
+// same client port (see bench/RESULTS.md, ninth session).
+constexpr uint16_t kNodePort = 30000;
+uint16_t filler_port(int i) {
+  return static_cast<uint16_t>(kNodePort + 1 + i);
+}
+
+// kube-proxy's iptables NodePort chains: PREROUTING -> KUBE-SERVICES, whose
+// rule for local addresses jumps to KUBE-NODEPORTS with one rule per Service
+// port (the measured one last) -> KUBE-EXT (mark for masquerade) -> KUBE-SVC
+// (DNAT); POSTROUTING -> KUBE-POSTROUTING masquerades marked traffic.
+std::string iptables_nodeport_rules(int n, const std::string& backend) {
+  std::string ipt =
+      "*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-NODEPORTS - [0:0]\n:KUBE-POSTROUTING - [0:0]\n"
+      ":KUBE-MARK-MASQ - [0:0]\n";
+  for (int i = 0; i < n; ++i) {
+    ipt += ":KUBE-EXT-" + std::to_string(i) + " - [0:0]\n:KUBE-SVC-" + std::to_string(i) +
+           " - [0:0]\n";
+  }
+  ipt +=
+      "-A PREROUTING -j KUBE-SERVICES\n"
+      "-A POSTROUTING -j KUBE-POSTROUTING\n"
+      "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n"
+      "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n"
+      "-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0\n"
+      "-A KUBE-POSTROUTING -j MASQUERADE\n"
+      "-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n";
+  for (int i = 0; i < n; ++i) {
+    const std::string id = std::to_string(i);
+    const uint16_t port = i == n - 1 ? kNodePort : filler_port(i);
+    ipt += "-A KUBE-NODEPORTS -p tcp -m tcp --dport " + std::to_string(port) + " -j KUBE-EXT-" +
+           id + "\n";
+    ipt +=
+        "-A KUBE-EXT-" + id + " -j KUBE-MARK-MASQ\n-A KUBE-EXT-" + id + " -j KUBE-SVC-" + id + "\n";
+    ipt += "-A KUBE-SVC-" + id + " -p tcp -j DNAT --to-destination " + backend + ":8080\n";
+  }
+  return ipt + "COMMIT\n";
+}
+
+// A NodePort Service of node-1: external, eTP Cluster, the one backend on
+// node-2.
+Service nodeport_service(uint16_t port, const std::string& backend) {
+  Service s{{ip(axon::test::TwoNodeLan::kNode1), port, IPPROTO_TCP},
+            {{ip(backend), 8080, false}},
+            std::nullopt};
+  s.external = true;
+  s.snat = true;
+  return s;
+}
+
+// node-1's NodePort Services from `loaded` to `n` (the measured one and n - 1
+// others).
+void load_nodeports(Datapath& dp, int& loaded, int n, const std::string& backend) {
+  if (loaded == 0) must(dp.services().upsert(nodeport_service(kNodePort, backend)), "svc");
+  for (int i = std::max(loaded, 1) - 1; i < n - 1; ++i)
+    must(dp.services().upsert(nodeport_service(filler_port(i), backend)), "svc");
+  for (int i = n - 1; i < loaded - 1; ++i)
+    must(dp.services().erase(nodeport_service(filler_port(i), backend).key), "erase");
+  loaded = n;
+}
+
+// The two-node LAN with both datapaths set up and b2 accepting on 8080; the
+// client can also reach node-2's pods directly.
+struct NodePortLab {
+  axon::test::TwoNodeLan net = must(axon::test::TwoNodeLan::create(), "two-node LAN");
+  BenchDatapath dp1{{}, "-n1"}, dp2{{}, "-n2"};
+  Pod& backend = net.pod("b2");
+  AcceptLoop server{backend.ns, 8080};
+  bool bridge_nf = false;
+  NodePortLab() {
+    // The bridge stands in for the LAN's switch: no iptables on bridged frames
+    // in its namespace (br_netfilter, when loaded, defaults to calling them:
+    // a cost the NodePort path, crossing the LAN twice, would pay twice).
+    // AXON_BENCH_BRIDGE_NF=1 keeps it on. A per-namespace sysctl.
+    const char* nf = std::getenv("AXON_BENCH_BRIDGE_NF");
+    bridge_nf = nf && std::string(nf) == "1";
+    if (!bridge_nf && access("/proc/sys/net/bridge", F_OK) == 0) {
+      (void)net.lan.exec({"sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"});
+    }
+    must(net.setup(*dp1, 1), "node-1 datapath");
+    must(net.setup(*dp2, 2), "node-2 datapath");
+    if (net.client.exec(
+            {"ip", "route", "add", "10.244.2.0/24", "via", axon::test::TwoNodeLan::kNode2}) != 0) {
+      die("client route to node-2's pods");
+    }
+    // Routed through node-1, the client must not take node-1's ICMP
+    // redirects (node-2 is on the same LAN) as a shortcut.
+    for (const char* dev : {"all", "eth0"}) {
+      (void)net.client.exec(
+          {"sysctl", "-qw", std::string("net.ipv4.conf.") + dev + ".accept_redirects=0"});
+    }
+  }
+  // The client's traffic to b2 and b2's replies through node-1 (routed), or
+  // directly between the client and node-2 again.
+  void route_via_node1(bool on) {
+    const char* n1 = axon::test::TwoNodeLan::kNode1;
+    const char* n2 = axon::test::TwoNodeLan::kNode2;
+    bool ok =
+        net.client.exec({"ip", "route", "replace", "10.244.2.0/24", "via", on ? n1 : n2}) == 0 &&
+        net.n2.node().exec({"ip", "route", on ? "add" : "del", "10.0.0.100/32", "via", n1}) == 0;
+    if (!ok) die("routes through node-1");
+  }
+  void flush() {
+    must(dp1->conntrack().flush(), "flush");
+    must(dp2->conntrack().flush(), "flush");
+  }
+};
+
+void bench_nodeport() {
+  const char* env = std::getenv("AXON_BENCH_ROUNDS");
+  const int rounds = env ? std::max(1, std::atoi(env)) : 9;
+  const double T = 1;
+  std::printf(
+      "\n== nodeport: TCP connections/s from a LAN client to node-1's NodePort, backend on "
+      "node-2\n"
+      "   (eTP Cluster: node-1 SNATs) vs the client to the backend pod directly, vs\n"
+      "   kube-proxy-style iptables NodePort rules on node-1, and vs the client reaching the pod\n"
+      "   through node-1 both ways, plainly routed (the extra hop alone); %d rounds, each\n"
+      "   measuring every count and mode in turn (order rotated), %.1f s each\n",
+      rounds, T);
+  NodePortLab lab;
+  std::printf("   (iptables on the LAN bridge's frames: %s)\n", lab.bridge_nf ? "on" : "off");
+  const std::string& b2 = lab.backend.ip;
+  const std::string node1 = axon::test::TwoNodeLan::kNode1;
+  const std::vector<int> counts = {10, 10000};
+  struct Mode {
+    const char* name;
+    std::map<int, std::vector<double>> cps;  // count -> per round
+  };
+  std::vector<Mode> modes = {{"direct to pod", {}},
+                             {"axon NodePort", {}},
+                             {"iptables NodePort", {}},
+                             {"routed via node-1", {}}};
+  int loaded = 0;
+  for (int r = 0; r < rounds; ++r) {
+    for (int n : counts) {
+      load_nodeports(*lab.dp1, loaded, n, b2);
+      const uint16_t port = kNodePort;
+      std::printf("round %d, %5d services:", r + 1, n);
+      for (size_t k = 0; k < modes.size(); ++k) {
+        const size_t m = (k + static_cast<size_t>(r)) % modes.size();
+        double c = 0;
+        if (m == 0) {
+          (void)connect_rate(lab.net.client, b2, 8080, 0.2);
+          c = connect_rate(lab.net.client, b2, 8080, T);
+        } else if (m == 1) {
+          (void)connect_rate(lab.net.client, node1, port, 0.2);
+          c = connect_rate(lab.net.client, node1, port, T);
+        } else if (m == 3) {
+          // The floor of any NodePort on this LAN: the same extra hop through
+          // node-1 both ways, plainly routed (no translation; from-netdev
+          // passes the packets on to node-1's stack).
+          lab.route_via_node1(true);
+          (void)connect_rate(lab.net.client, b2, 8080, 0.2);
+          c = connect_rate(lab.net.client, b2, 8080, T);
+          lab.route_via_node1(false);
+        } else {
+          const auto& node = lab.net.n1.node();
+          {
+            axon::test::InNetns in(node);  // node-1's eth0: TC is per namespace
+            must(lab.dp1->netdevs().detach(lab.net.n1_eth0), "detach from-netdev");
+          }
+          load_rules(node, {"iptables-restore"}, iptables_nodeport_rules(n, b2));
+          (void)connect_rate(lab.net.client, node1, port, 0.2);
+          c = connect_rate(lab.net.client, node1, port, T);
+          load_rules(node, {"iptables-restore"}, "*nat\nCOMMIT\n");  // flush
+          node.exec({"iptables", "-t", "nat", "-X"});
+          axon::test::InNetns in(node);
+          must(lab.dp1->netdevs().attach({lab.net.n1_eth0, ip(node1)}), "attach from-netdev");
+        }
+        lab.flush();
+        modes[m].cps[n].push_back(c);
+      }
+      for (const auto& m : modes) std::printf("  %s %6.0f", m.name, m.cps.at(n).back());
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+  std::printf("\n%-9s %-18s %10s %8s %10s %8s %8s\n", "services", "mode", "best c/s", "/direct",
+              "median", "/direct", "paired");
+  for (int n : counts) {
+    const auto& direct = modes[0].cps.at(n);
+    for (const auto& m : modes) {
+      const auto& v = m.cps.at(n);
+      std::printf("%-9d %-18s %10.0f %7.3fx %10.0f %7.3fx %7.3fx\n", n, m.name, best_of(v),
+                  best_of(v) / best_of(direct), median(v), median(v) / median(direct),
+                  paired(v, direct));
+    }
+  }
+  const auto& ax = modes[1].cps;
+  std::printf("axon NodePort at 10,000 / at 10 services: best %.3fx, median %.3fx\n",
+              best_of(ax.at(10000)) / best_of(ax.at(10)), median(ax.at(10000)) / median(ax.at(10)));
+}
+
+// A steady connect loop from the LAN client for a profiler, to node-1's
+// NodePort (10 Services) or to the backend pod directly.
+void bench_connect_nodeport(bool nodeport) {
+  const char* env = std::getenv("AXON_BENCH_SECONDS");
+  const double seconds = env ? std::atof(env) : 10;
+  NodePortLab lab;
+  int loaded = 0;
+  load_nodeports(*lab.dp1, loaded, 10, lab.backend.ip);
+  const std::string dst = nodeport ? axon::test::TwoNodeLan::kNode1 : lab.backend.ip;
+  const uint16_t port = nodeport ? kNodePort : 8080;
+  (void)connect_rate(lab.net.client, dst, port, 0.2);
+  std::printf("%s: %.0f connections/s over %.1f s\n", nodeport ? "NodePort" : "direct",
+              connect_rate(lab.net.client, dst, port, seconds), seconds);
+}
+
+// ---------------------------------------------------------------------------
+// sessionAffinity ClientIP: what it adds to a new connection's first packet.
+// from-container on distinct SYNs (single runs, fresh tuples: conntrack
+// flushed before each run of SYNs) to a ClusterIP Service with three
+// backends, with and without affinity (the same Service switched by an
+// upsert), with 10,000 other Services loaded and the policy state of `prog`;
+// a SYN straight to a pod for reference. The client is one pod, so after its
+// first connection every SYN finds its affinity entry: the steady state of a
+// client with affinity (lookup, backend check, last-use update).
+void bench_affinity() {
+  const char* env = std::getenv("AXON_BENCH_ROUNDS");
+  const int rounds = env ? std::max(1, std::atoi(env)) : 9;
+  const int n = 20000;
+  std::printf(
+      "\n== affinity: from-container, new connection (SYN) to a ClusterIP Service, with and\n"
+      "   without sessionAffinity ClientIP (BPF_PROG_TEST_RUN, mean of %d distinct SYNs per\n"
+      "   run, single runs; %d rounds alternating the modes)\n",
+      n, rounds);
+  BenchDatapath dp;
+  load_policy_state(*dp);
+  must(dp->endpoints().record({1, ip("10.244.1.10"), 1000, 1}), "record");
+  const std::vector<Backend> backends = {
+      {ip("10.244.1.20"), 8080}, {ip("10.244.1.21"), 8080}, {ip("10.244.1.22"), 8080}};
+  for (const auto& b : backends) must(dp->ipcache().upsert({b.addr, 32}, 2000), "ipcache");
+  for (int i = 0; i < 9999; ++i) {
+    must(dp->services().upsert(
+             {{ip(vip_hi(i)), 80, IPPROTO_TCP}, {{ip("10.244.1.20"), 8080}}, std::nullopt}),
+         "svc");
+  }
+  const std::string vip = vip_hi(9999);
+  auto reader = must(dp->open_events(), "events");  // drained so events are really written
+  using axon::test::PacketBuilder;
+  // Mean ns of n SYNs from the client pod to dst:port, each a new tuple.
+  auto syns = [&](const std::string& dst, uint16_t port) {
+    must(dp->conntrack().flush(), "flush");
+    double sum = 0;
+    for (int i = 0; i < n; ++i) {
+      auto pkt = PacketBuilder()
+                     .eth("02:00:00:00:00:01", "02:00:00:00:00:02")
+                     .ipv4("10.244.1.10", dst)
+                     .tcp(static_cast<uint16_t>(1024 + i), port, axon::test::kTcpSyn)
+                     .build();
+      sum += must(prog_test_run(dp->from_container(), pkt, 1), "syn").duration_ns;
+      if (i % 1000 == 999) (void)reader.poll(milliseconds(0), nullptr);
+    }
+    return sum / n;
+  };
+  struct Mode {
+    const char* name;
+    int affinity;  // -1: no Service (straight to a pod)
+    std::vector<double> ns;
+  };
+  std::vector<Mode> modes = {{"SYN to a pod (no Service)", -1, {}},
+                             {"SYN to the Service, no affinity", 0, {}},
+                             {"SYN to the Service, affinity", 1, {}}};
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t k = 0; k < modes.size(); ++k) {
+      Mode& m = modes[(k + static_cast<size_t>(r)) % modes.size()];
+      if (m.affinity < 0) {
+        m.ns.push_back(syns("10.244.1.20", 8080));
+        continue;
+      }
+      Service s{{ip(vip), 80, IPPROTO_TCP}, backends, std::nullopt};
+      s.affinity_timeout_s = m.affinity ? 10800 : 0;
+      must(dp->services().upsert(s), "service");
+      m.ns.push_back(syns(vip, 80));
+    }
+  }
+  for (const auto& m : modes) {
+    auto lowest = *std::min_element(m.ns.begin(), m.ns.end());
+    std::printf("%6.0f ns best, %6.0f ns median  from-container: %s\n", lowest, median(m.ns),
+                m.name);
+  }
+  const auto &off = modes[1].ns, &on = modes[2].ns;
+  std::printf(
+      "affinity / no affinity: best %.3fx, median %.3fx, paired (median of per-round ratios) "
+      "%.3fx\n",
+      *std::min_element(on.begin(), on.end()) / *std::min_element(off.begin(), off.end()),
+      median(on) / median(off), paired(on, off));
+}
+
 }  // namespace
 
 void run(const std::vector<std::string>& which);
 
 int main(int argc, char** argv) {
   std::vector<std::string> which(argv + 1, argv + argc);
-  if (which.empty()) which = {"prog", "services", "policy"};
+  if (which.empty()) which = {"prog", "services", "policy", "nodeport", "affinity"};
   signal(SIGPIPE, SIG_IGN);
   route_libbpf_logs();
   try {
@@ -625,11 +936,18 @@ void run(const std::vector<std::string>& which) {
       bench_policy();
     } else if (w == "prog") {
       bench_prog();
+    } else if (w == "nodeport") {
+      bench_nodeport();
+    } else if (w == "affinity") {
+      bench_affinity();
     } else if (w == "connect-axon" || w == "connect-bare") {
       bench_connect(w == "connect-axon");
+    } else if (w == "connect-nodeport" || w == "connect-direct") {
+      bench_connect_nodeport(w == "connect-nodeport");
     } else {
       die("unknown benchmark " + w +
-          " (known: services, policy, prog, connect-axon, connect-bare)");
+          " (known: services, policy, prog, nodeport, affinity, connect-axon, connect-bare, "
+          "connect-nodeport, connect-direct)");
     }
   }
 }

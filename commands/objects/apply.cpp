@@ -58,6 +58,8 @@ int run(cli::Context& ctx, const ApplyParams& p) {
     ctx.err << "Error: " << ports.error().str() << "\n";
     return cli::kExitFailed;
   }
+  auto lb = client::lb_ipam_problems(*store, objects);  // warnings only
+  if (lb) ports->insert(ports->end(), lb->begin(), lb->end());
   if (cli::report_manifest_problems(ctx, *ports, "nothing was applied")) return cli::kExitUsage;
 
   const bool dry = p.dry_run;

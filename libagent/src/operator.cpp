@@ -16,11 +16,11 @@
 #include <thread>
 
 #include "axon/agent/identity_store.h"
-#include "axon/agent/lbipam.h"
 #include "axon/base/strings.h"
 #include "axon/base/duration.h"
 #include "axon/base/log.h"
 #include "axon/client/endpointslices.h"
+#include "axon/client/lbipam.h"
 #include "axon/client/connect.h"
 #include "axon/client/etcd_store.h"
 #include "axon/client/leader_election.h"
@@ -143,10 +143,10 @@ Status sync_endpoint_slices(client::ClusterStore& store, Caches& caches) {
 void sync_lb_ipam(client::ClusterStore& store, Caches& caches) {
   const auto pools = caches.pools.list();
   const auto services = caches.services.list();
-  const auto state = lbipam_allocate(pools, services);
+  const auto state = client::lbipam_allocate(pools, services);
   const std::string now = client::now_rfc3339();
   for (auto s : services) {
-    auto status = lbipam_service_status(s, state, now);
+    auto status = client::lbipam_service_status(s, state, now);
     if (!status) continue;
     s["status"] = *status;
     const std::string key = s["metadata"].value("namespace", "") + "/" + s["metadata"].value("name", "");
@@ -160,7 +160,7 @@ void sync_lb_ipam(client::ClusterStore& store, Caches& caches) {
     }
   }
   for (auto p : pools) {
-    auto status = lbipam_pool_status(p, state, now);
+    auto status = client::lbipam_pool_status(p, state, now);
     if (!status) continue;
     p["status"] = *status;
     if (auto r = store.replace_status(p); !r)

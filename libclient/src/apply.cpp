@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "axon/base/strings.h"
+#include "axon/client/lbipam.h"
 #include "axon/client/values.h"
 
 namespace axon::client {
@@ -391,6 +392,75 @@ Result<std::vector<Diagnostic>> node_port_problems(ClusterStore& store,
         }
       }
     }
+  }
+  return out;
+}
+
+Result<std::vector<Diagnostic>> lb_ipam_problems(ClusterStore& store,
+                                                 const std::vector<ManifestObject>& objects) {
+  std::vector<Diagnostic> out;
+  auto key_of = [](const Json& o) {
+    return member(o, "metadata").value("namespace", "") + "/" + member(o, "metadata").value("name", "");
+  };
+  std::map<std::string, const ManifestObject*> mine;  // LoadBalancer Services of the set
+  std::map<std::string, Json> pools_in_set;
+  for (const auto& m : objects) {
+    const std::string kind = m.object.value("kind", "");
+    if (kind == "Service" && lbipam_manages(m.object)) mine[key_of(m.object)] = &m;
+    if (kind == "CiliumLoadBalancerIPPool") pools_in_set[key_of(m.object)] = m.object;
+  }
+  if (mine.empty()) return out;
+  std::vector<Json> pools, services;
+  for (const char* version : {"cilium.io/v2", "cilium.io/v2alpha1"}) {
+    auto live = store.list(version, "CiliumLoadBalancerIPPool", "", "");
+    if (!live) continue;  // the kind is not served (no CRDs): no pools there
+    for (auto& p : *live) {
+      if (!pools_in_set.count(key_of(p))) pools.push_back(std::move(p));
+    }
+  }
+  for (auto& [k, p] : pools_in_set) pools.push_back(p);
+  auto live = store.list("v1", "Service", "", "");
+  if (!live) return live.error();
+  for (auto& s : *live) {
+    if (!mine.count(key_of(s))) services.push_back(std::move(s));
+  }
+  for (const auto& [k, m] : mine) {
+    Json s = m->object;
+    if (!member(s, "metadata").contains("creationTimestamp"))
+      s["metadata"]["creationTimestamp"] = "9999-12-31T23:59:59Z";  // newer than all
+    services.push_back(std::move(s));
+  }
+  const LbIpamState state = lbipam_allocate(pools, services);
+  for (const auto& [k, m] : mine) {
+    auto it = state.services.find(k);
+    if (it == state.services.end()) continue;
+    const LbIpamService& r = it->second;
+    const bool requested = !member(member(m->object, "metadata"), "annotations").empty() ||
+                           member(m->object, "spec").contains("loadBalancerIP");
+    std::string message, fix;
+    if (r.reason == "pool_selector_mismatch" || r.reason == "already_allocated" ||
+        r.reason == "already_allocated_incompatible_service" ||
+        (r.reason == "no_pool" && requested && r.message.starts_with("requested"))) {
+      message = "LB IPAM will leave it pending (" + r.reason + "): " + r.message;
+      fix = r.reason == "no_pool" ? "request an address inside a pool, or add a pool that holds it"
+                                  : "request another address, or remove the request to be given one";
+    } else if (!r.not_shared.empty()) {
+      message = "its sharing key finds no Service it may share an address with: " + r.not_shared +
+                "; it gets an address of its own";
+      fix = "give the Services different ports (and the same externalTrafficPolicy), or drop "
+            "the sharing key";
+    } else {
+      continue;
+    }
+    Diagnostic d;
+    d.severity = Severity::warning;
+    d.location = m->where("metadata.annotations");
+    d.document = m->document;
+    d.object = m->describe();
+    d.path = "metadata.annotations";
+    d.message = std::move(message);
+    d.fix = std::move(fix);
+    out.push_back(std::move(d));
   }
   return out;
 }

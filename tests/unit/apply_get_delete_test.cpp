@@ -110,7 +110,10 @@ TEST_CASE("apply: the seed's manifests as pasted, into a lab with their namespac
 
   auto fixed = l.axon({"apply", "-f", kSeed + "service-fixed-ip.yaml"});
   CHECK(fixed.code == 0);
-  CHECK(fixed.err.empty());
+  // Applied before any pool: warned that it stays pending, and why.
+  CHECK(fixed.err.find("service-fixed-ip.yaml:6: document 1 (Service production/api): "
+                       "metadata.annotations: LB IPAM will leave it pending (no_pool): requested "
+                       "IP 10.0.0.241 is in no pool (there is no pool yet)") != std::string::npos);
   CHECK(fixed.out == "service/api created\n");
   auto sharing = l.axon({"apply", "-f", kSeed + "services-sharing-key.yaml"});
   CHECK(sharing.code == 0);
@@ -576,4 +579,60 @@ TEST_CASE("apply: a nodePort outside the cluster's range or taken is refused; ho
   CHECK(host.err.find("spec.containers[0].ports[0].hostPort: hostPort 20010 is inside the "
                       "NodePort range 20000-20100") != std::string::npos);
   CHECK(exists(l, "v1", "Pod", "default", "hp"));
+}
+
+TEST_CASE("apply: LB IPAM warnings (requested address taken or in no pool, sharing refused); "
+          "a pool range that ends before it starts") {
+  TestLab& l = lab();
+  REQUIRE(l.axon({"apply", "-f", "-"}, ns_doc("default")).code == 0);
+  REQUIRE(l.axon({"apply", "-f", "-"},
+                 "apiVersion: cilium.io/v2\nkind: CiliumLoadBalancerIPPool\nmetadata: {name: "
+                 "pool}\nspec:\n  blocks: [{cidr: 10.0.0.240/28}]\n")
+              .code == 0);
+  auto lb = [](const std::string& name, const std::string& annotations, int port) {
+    return "apiVersion: v1\nkind: Service\nmetadata:\n  name: " + name +
+           "\n  annotations: " + annotations +
+           "\nspec:\n  type: LoadBalancer\n  selector: {app: x}\n  ports: [{port: " +
+           std::to_string(port) + "}]\n";
+  };
+  auto first = l.axon({"apply", "-f", "-"}, lb("first", "{lbipam.cilium.io/ips: 10.0.0.241}", 80));
+  CHECK(first.code == 0);
+  CHECK(first.err.empty());
+  // Let the first one hold its address, as the operator would write it.
+  auto live = l.store().get(ObjectRef{"v1", "Service", "default", "first"});
+  REQUIRE(live.ok());
+  REQUIRE(live->has_value());
+  Json held = **live;
+  held["status"]["loadBalancer"]["ingress"] = Json::array({{{"ip", "10.0.0.241"}}});
+  REQUIRE(l.store().replace_status(held).ok());
+
+  auto taken = l.axon({"apply", "-f", "-"}, lb("second", "{lbipam.cilium.io/ips: 10.0.0.241}", 80));
+  CHECK(taken.code == 0);  // applied: it stays pending, as in Cilium
+  CHECK(taken.err.find("LB IPAM will leave it pending (already_allocated): requested IP "
+                       "10.0.0.241 is already allocated: Service default/first uses it") !=
+        std::string::npos);
+  auto outside = l.axon({"apply", "-f", "-"}, lb("third", "{lbipam.cilium.io/ips: 192.168.9.9}", 80));
+  CHECK(outside.err.find("requested IP 192.168.9.9 is in no pool (pools: pool)") != std::string::npos);
+
+  // A sharing key whose Service may not share (same port): warned, with the port.
+  auto now = l.store().get(ObjectRef{"v1", "Service", "default", "first"});
+  REQUIRE(now.ok());
+  Json keyed = **now;
+  keyed["metadata"]["annotations"] = {{"lbipam.cilium.io/sharing-key", "k"}};
+  auto replaced = l.store().replace(keyed);
+  REQUIRE(replaced.ok());
+  REQUIRE(replaced->has_value());
+  auto clash = l.axon({"apply", "-f", "-"}, lb("fourth", "{lbipam.cilium.io/sharing-key: k}", 80));
+  CHECK(clash.code == 0);
+  CHECK(clash.err.find("its sharing key finds no Service it may share an address with: port "
+                       "80/TCP is also used by Service default/first") != std::string::npos);
+  CHECK(l.axon({"apply", "-f", "-"}, lb("fifth", "{lbipam.cilium.io/sharing-key: k}", 8080))
+            .err.empty());
+
+  auto backwards = l.axon({"apply", "-f", "-"},
+                          "apiVersion: cilium.io/v2\nkind: CiliumLoadBalancerIPPool\nmetadata: "
+                          "{name: back}\nspec:\n  blocks: [{start: 10.0.1.20, stop: 10.0.1.10}]\n");
+  CHECK(backwards.code == 2);
+  CHECK(backwards.err.find("spec.blocks[0].stop: the range ends before it starts: start "
+                           "10.0.1.20 comes after stop 10.0.1.10") != std::string::npos);
 }

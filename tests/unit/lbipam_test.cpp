@@ -1,9 +1,9 @@
-// LB IPAM's allocator (libagent/src/lbipam.cpp) against every case of
+// LB IPAM's allocator (libclient/src/lbipam.cpp) against every case of
 // semantics.md §4, table by table, and a property: on random pools, Services,
 // deletions and restarts no address is ever given to two Services that may
 // not share it, every satisfiable request is satisfied, and a restart (the
 // same objects with the allocations written back) changes nothing.
-#include "axon/agent/lbipam.h"
+#include "axon/client/lbipam.h"
 
 #include <doctest/doctest.h>
 
@@ -11,8 +11,8 @@
 #include <random>
 #include <set>
 
-using axon::agent::lbipam_allocate;
-using axon::agent::LbIpamState;
+using axon::client::lbipam_allocate;
+using axon::client::LbIpamState;
 using axon::client::Json;
 
 namespace {

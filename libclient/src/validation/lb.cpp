@@ -1,7 +1,19 @@
 // LB IPAM pools and L2 announcement policies (Cilium's CRDs).
+#include <arpa/inet.h>
+
 #include "validation/checker.h"
 
 namespace axon::client::validation {
+namespace {
+
+// Both IPv4 and a after b.
+bool ipv4_after(const std::string& a, const std::string& b) {
+  in_addr x{}, y{};
+  return inet_pton(AF_INET, a.c_str(), &x) == 1 && inet_pton(AF_INET, b.c_str(), &y) == 1 &&
+         ntohl(x.s_addr) > ntohl(y.s_addr);
+}
+
+}  // namespace
 
 void check_ip_pool(Checker& c, const ManifestObject& m) {
   const Json* spec = field(m.object, "spec");
@@ -40,9 +52,16 @@ void check_ip_pool(Checker& c, const ManifestObject& m) {
     } else if (const Json* start = field(b, "start")) {
       if (c.string(*start, p + ".start") && !parse_ip(start->get<std::string>()))
         c.error(p + ".start", shown(*start) + " is not an IP address");
-      if (const Json* stop = field(b, "stop");
-          stop != nullptr && c.string(*stop, p + ".stop") && !parse_ip(stop->get<std::string>()))
-        c.error(p + ".stop", shown(*stop) + " is not an IP address");
+      if (const Json* stop = field(b, "stop"); stop != nullptr && c.string(*stop, p + ".stop")) {
+        if (!parse_ip(stop->get<std::string>())) {
+          c.error(p + ".stop", shown(*stop) + " is not an IP address");
+        } else if (start->is_string() && ipv4_after(start->get<std::string>(), stop->get<std::string>())) {
+          c.error(p + ".stop",
+                  "the range ends before it starts: start " + start->get<std::string>() +
+                      " comes after stop " + stop->get<std::string>(),
+                  "swap start and stop");
+        }
+      }
     } else {
       c.error(p, "needs cidr (\"10.0.0.240/28\") or start (and optionally stop)");
     }

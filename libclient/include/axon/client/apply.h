@@ -84,6 +84,16 @@ Result<std::pair<int, int>> cluster_node_port_range(ClusterStore& store);
 Result<std::vector<Diagnostic>> node_port_problems(ClusterStore& store,
                                                    const std::vector<ManifestObject>& objects);
 
+// LB IPAM as it would go with `objects` applied (the cluster's pools and
+// Services, these in place of theirs): a warning for each LoadBalancer
+// Service of the set whose requested address cannot be had (in no pool,
+// naming the pools; in a pool that does not select it; held by another
+// Service, named) or whose sharing key finds no Service it may share with
+// (naming the other Service and the clashing port). Warnings only: the
+// Service is applied and stays pending, as Cilium's would.
+Result<std::vector<Diagnostic>> lb_ipam_problems(ClusterStore& store,
+                                                 const std::vector<ManifestObject>& objects);
+
 // What apply would report for `object`, without writing anything.
 Result<ApplyOutcome> preview_apply(ClusterStore& store, const Json& object);
 

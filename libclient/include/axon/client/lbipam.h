@@ -20,7 +20,7 @@
 
 #include "axon/client/yaml.h"
 
-namespace axon::agent {
+namespace axon::client {
 
 // The Service condition LB IPAM writes, and its older name.
 inline constexpr const char* kIpamConditionType = "cilium.io/IPAMRequestSatisfied";
@@ -32,6 +32,9 @@ struct LbIpamService {
   // already_allocated_incompatible_service
   std::string reason;
   std::string message;
+  // A sharing key whose other Services it could not join, and why ("port
+  // 80/TCP is also used by Service x/y"): it got an address of its own.
+  std::string not_shared;
 };
 
 struct LbIpamPool {
@@ -49,24 +52,24 @@ struct LbIpamState {
   std::map<std::string, LbIpamPool> pools;  // by name
 };
 
-LbIpamState lbipam_allocate(const std::vector<client::Json>& pools,
-                            const std::vector<client::Json>& services);
+LbIpamState lbipam_allocate(const std::vector<Json>& pools,
+                            const std::vector<Json>& services);
 
 // Does LB IPAM manage this Service (type and loadBalancerClass)?
-bool lbipam_manages(const client::Json& service);
+bool lbipam_manages(const Json& service);
 
 // The status `service` should have after `state`: status.loadBalancer.ingress
 // and the cilium.io/IPAMRequestSatisfied condition (lastTransitionTime `now`
 // when its status changes), the rest kept; a Service LB IPAM no longer
 // manages loses both. nullopt when nothing changes.
-std::optional<client::Json> lbipam_service_status(const client::Json& service,
+std::optional<Json> lbipam_service_status(const Json& service,
                                                   const LbIpamState& state,
                                                   const std::string& now);
 
 // The status a pool should have: cilium.io/PoolConflict (True, cidr_overlap;
 // False, resolved) and cilium.io/IPsTotal, IPsAvailable, IPsUsed (Unknown,
 // the count as message). nullopt when nothing changes.
-std::optional<client::Json> lbipam_pool_status(const client::Json& pool, const LbIpamState& state,
+std::optional<Json> lbipam_pool_status(const Json& pool, const LbIpamState& state,
                                                const std::string& now);
 
-}  // namespace axon::agent
+}  // namespace axon::client

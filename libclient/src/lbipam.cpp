@@ -1,4 +1,4 @@
-#include "axon/agent/lbipam.h"
+#include "axon/client/lbipam.h"
 
 #include <arpa/inet.h>
 
@@ -9,11 +9,9 @@
 #include "axon/base/strings.h"
 #include "axon/client/selectors.h"
 
-namespace axon::agent {
+namespace axon::client {
 namespace {
 
-using client::Json;
-using client::member;
 
 std::optional<uint32_t> parse_v4(const std::string& s) {
   in_addr a{};
@@ -341,7 +339,8 @@ class Allocator {
         const Pool* p = pool_of(*ip);
         if (p == nullptr) {
           return fail(i, "no_pool", "requested IP " + text + " is in no pool" +
-                                        (pools_.empty() ? "" : " (" + pool_names() + ")"));
+                                        (pools_.empty() ? " (there is no pool yet)"
+                                                        : " (" + pool_names() + ")"));
         }
         if (!selects(*p, s)) {
           return fail(i, "pool_selector_mismatch",
@@ -366,16 +365,21 @@ class Allocator {
       return satisfied(i);
     }
     // A shared key: an address a compatible Service of the key holds.
+    std::string not_shared;
     if (!s.sharing_key.empty()) {
       for (const auto& [ip, users] : users_) {
         if (users.empty() || svcs_[users.front()].sharing_key != s.sharing_key) continue;
         const Pool* p = pool_of(ip);
-        if (p != nullptr && selects(*p, s) && in_use(i, ip).empty()) {
-          take(i, ip);
-          return satisfied(i);
+        if (p == nullptr || !selects(*p, s)) continue;
+        if (std::string why = in_use(i, ip); !why.empty()) {
+          if (not_shared.empty()) not_shared = why;
+          continue;
         }
+        take(i, ip);
+        return satisfied(i);
       }
     }
+    out_[i].not_shared = not_shared;
     bool any_pool = false;
     for (auto& p : pools_) {
       if (p.conflict || p.disabled || !selects(p, s)) continue;
@@ -542,4 +546,4 @@ std::optional<Json> lbipam_pool_status(const Json& pool, const LbIpamState& stat
   return next;
 }
 
-}  // namespace axon::agent
+}  // namespace axon::client
