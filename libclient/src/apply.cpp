@@ -411,13 +411,12 @@ Result<std::vector<Diagnostic>> lb_ipam_problems(ClusterStore& store,
   }
   if (mine.empty()) return out;
   std::vector<Json> pools, services;
-  for (const char* version : {"cilium.io/v2", "cilium.io/v2alpha1"}) {
-    auto live = store.list(version, "CiliumLoadBalancerIPPool", "", "");
-    if (!live) continue;  // the kind is not served (no CRDs): no pools there
+  // Every pool, whichever version it was written in (v2alpha1 is served as v2).
+  if (auto live = store.list("cilium.io/v2", "CiliumLoadBalancerIPPool", "", ""); live) {
     for (auto& p : *live) {
       if (!pools_in_set.count(key_of(p))) pools.push_back(std::move(p));
     }
-  }
+  }  // else the kind is not served (no CRDs yet): no pools there
   for (auto& [k, p] : pools_in_set) pools.push_back(p);
   auto live = store.list("v1", "Service", "", "");
   if (!live) return live.error();

@@ -131,6 +131,7 @@ struct Kind {
   std::vector<std::string> short_names;
   Json schema;  // openAPIV3Schema of the object
   bool status = true;
+  std::vector<std::string> older_versions = {};  // served too (same schema), not stored
 };
 
 Json crd(const Kind& k) {
@@ -144,6 +145,13 @@ Json crd(const Kind& k) {
                   {"storage", true},
                   {"schema", {{"openAPIV3Schema", k.schema}}}};
   if (k.status) version["subresources"] = {{"status", Json::object()}};
+  Json versions = Json::array({version});
+  for (const auto& v : k.older_versions) {
+    Json older = version;
+    older["name"] = v;
+    older["storage"] = false;
+    versions.push_back(older);
+  }
   Json metadata = {{"name", k.plural + "." + k.group},
                    {"labels", {{kPartOfLabel, kPartOfValue}}}};
   if (k.group == kGatewayGroup) {
@@ -163,7 +171,7 @@ Json crd(const Kind& k) {
        {{"group", k.group},
         {"scope", k.scope},
         {"names", names},
-        {"versions", Json::array({version})}}},
+        {"versions", versions}}},
   };
 }
 
@@ -210,7 +218,9 @@ std::vector<Json> custom_resource_definitions(bool gateway_api) {
                   {"serviceSelector", label_selector()},
                   {"disabled", boolean()},
                   {"allowFirstLastIPs", enum_str({"Yes", "No"})}})},
-            {"status", preserve()}})},
+            {"status", preserve()}}),
+       true,
+       {"v2alpha1"}},
       {"cilium.io",
        "v2alpha1",
        "CiliumL2AnnouncementPolicy",

@@ -37,6 +37,8 @@ const std::vector<ResourceInfo>& known_resources() {
        false, {"ccnp"}},
       {"cilium.io", "v2", "CiliumLoadBalancerIPPool", "ciliumloadbalancerippools", false,
        {"ippools", "ippool", "lbippool", "lbippools"}},
+      // The older version Cilium's CRD still serves (the same schema).
+      {"cilium.io", "v2alpha1", "CiliumLoadBalancerIPPool", "ciliumloadbalancerippools", false},
       {"cilium.io", "v2alpha1", "CiliumL2AnnouncementPolicy", "ciliuml2announcementpolicies",
        false, {"l2announcement"}},
       {"cilium.io", "v2", "CiliumIdentity", "ciliumidentities", false, {"ciliumid"}},
@@ -117,6 +119,7 @@ Result<ResourceInfo> resolve_resource(const std::string& typed) {
                                             : r.plural + " (" + join(r.short_names, ", ") + ")");
   }
   std::sort(listing.begin(), listing.end());
+  listing.erase(std::unique(listing.begin(), listing.end()), listing.end());
   return Error{msg + "; axon serves: " + join(listing, ", ")};
 }
 
@@ -124,6 +127,7 @@ std::vector<std::string> resource_plurals() {
   std::vector<std::string> out;
   for (const auto& r : known_resources()) out.push_back(r.plural);
   std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());  // a kind served in two versions
   return out;
 }
 

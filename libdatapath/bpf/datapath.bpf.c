@@ -34,6 +34,7 @@
 #include "lib/conntrack.h"
 #include "lib/lb.h"
 #include "lib/nodeport.h"
+#include "lib/l2.h"
 
 /* Frames that are not IPv4. ARP and other non-IP frames pass untouched;
  * IPv6 is dropped: axon enforces policy on IPv4 only, and letting IPv6 by
@@ -485,8 +486,9 @@ int axon_to_container_local(struct __sk_buff *skb)
 
 /* The node's network device (TC ingress), as Cilium's from-netdev: external
  * clients (the LAN, other nodes, pods of other nodes) reaching a NodePort,
- * LoadBalancer IP, externalIP or hostPort of this node (lib/nodeport.h).
- * Everything else goes on to the node's stack untouched. */
+ * LoadBalancer IP, externalIP or hostPort of this node (lib/nodeport.h), and
+ * ARP requests for the addresses this node announces (lib/l2.h). Everything
+ * else goes on to the node's stack untouched. */
 SEC("tc")
 int axon_from_netdev(struct __sk_buff *skb)
 {
@@ -497,7 +499,13 @@ int axon_from_netdev(struct __sk_buff *skb)
 	struct ethhdr *eth = data;
 	int ret;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	if ((void *)(eth + 1) > data_end)
+		return TC_ACT_OK;
+	if (eth->h_proto == bpf_htons(ETH_P_ARP)) {
+		ret = l2_arp_reply(skb); /* an address this node announces? */
+		return ret >= 0 ? ret : TC_ACT_OK;
+	}
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return TC_ACT_OK;
 	if (parse_ipv4(skb, &p) || (p.tuple.proto != IPPROTO_TCP && p.tuple.proto != IPPROTO_UDP))
 		return TC_ACT_OK; /* the stack's to judge */

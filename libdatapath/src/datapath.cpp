@@ -30,6 +30,7 @@ struct Datapath::State {
   PolicyMaps policy;
   Services services;
   Netdevs netdevs;
+  L2Responder l2;
   Conntrack conntrack;
 
   State(DatapathConfig c, Skeleton<axon_datapath> s)
@@ -45,6 +46,7 @@ struct Datapath::State {
                         skel->maps.axon_lb4_vips_v1, skel->maps.axon_lb4_affinity_match_v1},
             ServicesConfig{config.maglev_table_size, config.maglev_seed, config.default_algorithm}),
         netdevs(skel->maps.axon_netdevs_v1, skel->progs.axon_from_netdev),
+        l2(skel->maps.axon_l2_responder_v1),
         conntrack(skel->maps.axon_ct4_v2) {}
 };
 
@@ -148,6 +150,9 @@ Services& Datapath::services() {
 }
 Netdevs& Datapath::netdevs() {
   return s_->netdevs;
+}
+L2Responder& Datapath::l2() {
+  return s_->l2;
 }
 Conntrack& Datapath::conntrack() {
   return s_->conntrack;

@@ -21,20 +21,6 @@
 namespace axon::datapath {
 namespace {
 
-// The MAC address of a link of the calling namespace.
-Result<std::array<uint8_t, 6>> link_mac(uint32_t ifindex) {
-  ifreq ifr{};
-  if (if_indextoname(ifindex, ifr.ifr_name) == nullptr)
-    return sys_error("no interface with ifindex " + std::to_string(ifindex));
-  Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!s.valid()) return sys_error("socket");
-  if (ioctl(s.get(), SIOCGIFHWADDR, &ifr) != 0)
-    return sys_error(std::string("read the MAC address of ") + ifr.ifr_name);
-  std::array<uint8_t, 6> mac{};
-  std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, mac.size());
-  return mac;
-}
-
 }  // namespace
 
 Status Endpoints::attach(const Endpoint& ep) {

@@ -2,7 +2,9 @@
 
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "axon/abi/lb.h"
 #include "tc.h"
@@ -10,13 +12,20 @@
 namespace axon::datapath {
 
 Status Netdevs::attach(const Netdev& dev) {
-  if (auto s = record(dev); !s) return s;
+  Netdev d = dev;
+  if (std::all_of(d.mac.begin(), d.mac.end(), [](uint8_t b) { return b == 0; })) {
+    auto mac = link_mac(d.ifindex);
+    if (!mac) return mac.error();
+    d.mac = *mac;
+  }
+  if (auto s = record(d); !s) return s;
   return tc_attach(dev.ifindex, BPF_TC_INGRESS, prog_);
 }
 
 Status Netdevs::record(const Netdev& dev) {
   axon_netdev_info info{};
   info.ipv4 = dev.addr.network_order();
+  std::memcpy(info.mac, dev.mac.data(), sizeof(info.mac));
   if (bpf_map__update_elem(map_, &dev.ifindex, sizeof(dev.ifindex), &info, sizeof(info),
                            BPF_ANY) != 0) {
     return sys_error("record network device " + std::to_string(dev.ifindex));

@@ -6,6 +6,7 @@
 // never attached, and the runs that look routes up happen inside a test
 // namespace of their own with a route to the other node's pods.
 #include <doctest/doctest.h>
+#include <array>
 #include <linux/pkt_cls.h>
 
 #include "axon/abi/lb.h"
@@ -226,4 +227,71 @@ TEST_CASE("externalTrafficPolicy Local: outside traffic gets this node's backend
   REQUIRE(env.dp->services().erase(inside.key).ok());
   auto alone = run(env.dp->from_container(), tcp("10.244.1.20", kNode, 40001, kNodePort, kTcpSyn));
   CHECK(tuple(alone.packet_out).daddr == ip(kNode).addr);
+}
+
+namespace {
+
+// An Ethernet ARP frame (op 1 request, 2 reply).
+std::vector<uint8_t> arp(uint16_t op, const std::array<uint8_t, 6>& sha, const char* spa,
+                         const char* tpa) {
+  std::vector<uint8_t> f = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  f.insert(f.end(), sha.begin(), sha.end());
+  f.insert(f.end(), {0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0, static_cast<uint8_t>(op)});
+  auto ip4 = [&](const char* text) {
+    const uint32_t a = ip(text).addr;  // host order
+    f.insert(f.end(), {static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
+                       static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a)});
+  };
+  f.insert(f.end(), sha.begin(), sha.end());
+  ip4(spa);
+  f.insert(f.end(), 6, 0);
+  ip4(tpa);
+  f.resize(60, 0);  // Ethernet minimum
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("L2 responder: ARP who-has an announced address is answered with the device's MAC") {
+  Env env;
+  const std::array<uint8_t, 6> dev = {0x02, 0xaa, 0, 0, 0, 0x11}, client = {0x02, 0xcc, 0, 0, 0, 1};
+  REQUIRE(env.dp->netdevs().record({1, ip(kNode), dev}).ok());
+  REQUIRE(env.dp->l2().announce({ip("10.0.0.241"), 1}).ok());
+  REQUIRE(env.dp->l2().announce({ip("10.0.0.243"), 2}).ok());  // another device
+
+  auto out = env.netdev(arp(1, client, kClient, "10.0.0.241"));
+  CHECK(out.retval == TC_ACT_REDIRECT);  // back out of the device it came in on
+  const auto& r = out.packet_out;
+  CHECK(std::vector<uint8_t>(r.begin(), r.begin() + 6) == std::vector<uint8_t>(client.begin(), client.end()));
+  CHECK(std::vector<uint8_t>(r.begin() + 6, r.begin() + 12) == std::vector<uint8_t>(dev.begin(), dev.end()));
+  CHECK(get16(r, 20) == 2);  // reply
+  CHECK(std::vector<uint8_t>(r.begin() + 22, r.begin() + 28) == std::vector<uint8_t>(dev.begin(), dev.end()));
+  CHECK(get32(r, 28) == ip("10.0.0.241").addr);
+  CHECK(std::vector<uint8_t>(r.begin() + 32, r.begin() + 38) == std::vector<uint8_t>(client.begin(), client.end()));
+  CHECK(get32(r, 38) == ip(kClient).addr);
+  auto listed = env.dp->l2().list();
+  REQUIRE(listed.size() == 2);
+  for (const auto& [a, n] : listed) CHECK(n == (a.ip == ip("10.0.0.241") ? 1u : 0u));
+
+  // Everything else passes untouched: other addresses, the other device's,
+  // gratuitous ARP, replies.
+  for (const auto& f : {arp(1, client, kClient, "10.0.0.242"), arp(1, client, kClient, "10.0.0.243"),
+                        arp(1, client, "10.0.0.241", "10.0.0.241"),
+                        arp(2, client, kClient, "10.0.0.241")}) {
+    auto pass = env.netdev(f);
+    CHECK(pass.retval == TC_ACT_OK);
+    CHECK(pass.packet_out == f);
+  }
+  REQUIRE(env.dp->l2().withdraw({ip("10.0.0.241"), 1}).ok());
+  CHECK(env.netdev(arp(1, client, kClient, "10.0.0.241")).retval == TC_ACT_OK);
+
+  // The announced address as a LoadBalancer frontend: translated like a NodePort.
+  Service lb{{ip("10.0.0.241"), 80, IPPROTO_TCP}, {{ip(kLocal), 8080, true}}, std::nullopt};
+  lb.external = true;
+  lb.snat = true;
+  REQUIRE(env.dp->services().upsert(lb).ok());
+  auto to_lb = env.netdev(tcp(kClient, "10.0.0.241", 41000, 80, kTcpSyn));
+  CHECK(to_lb.retval == TC_ACT_OK);
+  CHECK(tuple(to_lb.packet_out).daddr == ip(kLocal).addr);
+  CHECK(tuple(to_lb.packet_out).saddr == ip(kClient).addr);
 }

@@ -629,6 +629,16 @@ TEST_CASE("apply: LB IPAM warnings (requested address taken or in no pool, shari
   CHECK(l.axon({"apply", "-f", "-"}, lb("fifth", "{lbipam.cilium.io/sharing-key: k}", 8080))
             .err.empty());
 
+  // The older version of the pool kind is accepted (Cilium's CRD serves both).
+  auto older = l.axon({"apply", "-f", "-"},
+                      "apiVersion: cilium.io/v2alpha1\nkind: CiliumLoadBalancerIPPool\nmetadata: "
+                      "{name: old}\nspec:\n  blocks: [{cidr: 10.0.2.0/28}]\n");
+  CHECK(older.code == 0);
+  CHECK(older.out == "ciliumloadbalancerippool.cilium.io/old created\n");
+  auto pools = l.store().list("cilium.io/v2", "CiliumLoadBalancerIPPool", "", "");
+  REQUIRE(pools.ok());
+  CHECK(pools->size() == 2);
+
   auto backwards = l.axon({"apply", "-f", "-"},
                           "apiVersion: cilium.io/v2\nkind: CiliumLoadBalancerIPPool\nmetadata: "
                           "{name: back}\nspec:\n  blocks: [{start: 10.0.1.20, stop: 10.0.1.10}]\n");

@@ -125,7 +125,10 @@ TEST_CASE("kind names as kubectl reads them: plural, singular, short, Kind, kind
   CHECK(ds.qualified_plural() == "daemonsets.apps");
   auto plurals = resource_plurals();
   CHECK(std::is_sorted(plurals.begin(), plurals.end()));
-  CHECK(plurals.size() == known_resources().size());
+  CHECK(std::adjacent_find(plurals.begin(), plurals.end()) == plurals.end());  // once each
+  CHECK(plurals.size() + 1 == known_resources().size());  // the pool kind is served in two versions
+  CHECK(resolve_resource("ippools")->version == "v2");
+  CHECK(resolve_resource("ciliumloadbalancerippools.v2alpha1.cilium.io")->version == "v2alpha1");
 }
 
 TEST_CASE("ages as kubectl writes them") {

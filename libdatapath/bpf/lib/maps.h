@@ -10,6 +10,7 @@
 #include "lib/endpoint_maps.h"
 #include "lib/events_maps.h"
 #include "lib/ipcache_maps.h"
+#include "lib/l2_maps.h"
 #include "lib/lb_maps.h"
 #include "lib/policy_maps.h"
 

@@ -1,7 +1,7 @@
 /* ABI of axon's datapath (libdatapath/bpf/datapath.bpf.c): every map key and
  * value and every ring-buffer event, shared by the BPF C programs and the C++
  * that loads and drives them, one header per feature (events, endpoints,
- * ipcache, policy, conntrack, lb), all included here with the counters and
+ * ipcache, policy, conntrack, lb, l2), all included here with the counters and
  * the pinned maps' configuration. Two compilers, no mirror types.
  *
  * Byte order: fields named __be* are in network order (as in the packet);
@@ -18,6 +18,7 @@
 #include "axon/abi/endpoints.h"
 #include "axon/abi/events.h"
 #include "axon/abi/ipcache.h"
+#include "axon/abi/l2.h"
 #include "axon/abi/lb.h"
 #include "axon/abi/policy.h"
 

@@ -140,9 +140,10 @@ AXON_ABI_ASSERT(sizeof(struct axon_lb4_affinity_match_key) == 8, "axon_lb4_affin
  * The from-netdev program runs on TC ingress of each. */
 struct axon_netdev_info {
 	__be32 ipv4;
-	__u32 flags;
+	__u8 mac[6]; /* the device's: the L2 responder answers with it */
+	__u16 flags;
 };
-AXON_ABI_ASSERT(sizeof(struct axon_netdev_info) == 8, "axon_netdev_info layout");
+AXON_ABI_ASSERT(sizeof(struct axon_netdev_info) == 12, "axon_netdev_info layout");
 
 /* ---------------------------------------------------------------------------
  * Source NAT of external connections to a backend on another node

@@ -22,6 +22,7 @@
 #include "axon/datapath/endpoints.h"
 #include "axon/datapath/events.h"
 #include "axon/datapath/ipcache.h"
+#include "axon/datapath/l2.h"
 #include "axon/datapath/netdevs.h"
 #include "axon/datapath/policy_map.h"
 #include "axon/datapath/services.h"
@@ -69,6 +70,7 @@ class Datapath {
   PolicyMaps& policy();
   Services& services();
   Netdevs& netdevs();
+  L2Responder& l2();
   Conntrack& conntrack();
   Result<EventReader> open_events() const;
   Result<Stats> stats() const;

@@ -6,6 +6,7 @@
 //   dp->netdevs().attach({.ifindex = if_nametoindex("eth0"), .addr = node_ip});
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 #include "axon/base/result.h"
@@ -19,6 +20,8 @@ namespace axon::datapath {
 struct Netdev {
   uint32_t ifindex = 0;
   Ipv4 addr;  // the node's address on it: the source of translated connections
+  // Its MAC, what the L2 responder answers with; all zero: attach() reads it.
+  std::array<uint8_t, 6> mac{};
 };
 
 class Netdevs {
