@@ -60,6 +60,16 @@ void print_summary(cli::Context& ctx, const client::StatusReport& r) {
   }
   t.row({"Cluster Pods:",
          std::to_string(r.managed_pods) + "/" + std::to_string(r.pods) + " managed by axon", ""});
+  if (r.lb_ipam.pools > 0 || r.lb_ipam.services > 0) {
+    const auto& lb = r.lb_ipam;
+    t.row({"LB IPAM:",
+           std::to_string(lb.pools) + " pools" +
+               (lb.conflicting ? " (" + std::to_string(lb.conflicting) + " conflicting)" : "") +
+               ", " + std::to_string(lb.ips_used) + "/" + std::to_string(lb.ips_total) +
+               " addresses used; " + std::to_string(lb.services) + " LoadBalancer Services, " +
+               std::to_string(lb.pending) + " pending",
+           ""});
+  }
   bool first = true;
   for (const auto& w : r.workloads) {
     for (const auto& img : w.images) {

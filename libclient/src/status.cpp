@@ -5,6 +5,7 @@
 #include <map>
 
 #include "axon/agent/v1/agent.grpc.pb.h"
+#include "axon/client/lbipam.h"
 
 namespace axon::client {
 namespace {
@@ -59,7 +60,14 @@ std::string to_string(Health h) {
 Json StatusReport::to_json() const {
   Json j = {{"ready", errors.empty()}, {"errors", errors},
             {"warnings", warnings},    {"workloads", Json::array()},
-            {"agents", Json::array()}, {"pods", {{"total", pods}, {"managed", managed_pods}}}};
+            {"agents", Json::array()}, {"pods", {{"total", pods}, {"managed", managed_pods}}},
+            {"lbIPAM",
+             {{"pools", lb_ipam.pools},
+              {"conflictingPools", lb_ipam.conflicting},
+              {"ipsUsed", lb_ipam.ips_used},
+              {"ipsTotal", lb_ipam.ips_total},
+              {"loadBalancerServices", lb_ipam.services},
+              {"pending", lb_ipam.pending}}}};
   for (const auto& w : workloads) {
     j["workloads"].push_back({{"component", w.label},
                               {"kind", w.kind},
@@ -200,6 +208,33 @@ Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
       ++report.pods;
       if (!member(p, "status").value("podIP", "").empty()) ++report.managed_pods;
     }
+  }
+  // LB IPAM: counts from the pools' conditions and the Services' status.
+  if (auto pools = store.list("cilium.io/v2", "CiliumLoadBalancerIPPool", "", ""); pools) {
+    for (const auto& pool : *pools) {
+      ++report.lb_ipam.pools;
+      for (const auto& c : member(member(pool, "status"), "conditions")) {
+        const std::string type = c.value("type", ""), msg = c.value("message", "");
+        auto count = [&] {
+          return !msg.empty() && msg.find_first_not_of("0123456789") == std::string::npos &&
+                         msg.size() < 18
+                     ? std::stoll(msg)
+                     : int64_t{0};
+        };
+        if (type == "cilium.io/PoolConflict" && c.value("status", "") == "True")
+          ++report.lb_ipam.conflicting;
+        if (type == "cilium.io/IPsUsed") report.lb_ipam.ips_used += count();
+        if (type == "cilium.io/IPsTotal") report.lb_ipam.ips_total += count();
+      }
+    }
+  }  // no pool kind (no CRDs): nothing to count
+  auto services = store.list("v1", "Service", "", "");
+  if (!services) return services.error();
+  for (const auto& svc : *services) {
+    if (!lbipam_manages(svc)) continue;
+    ++report.lb_ipam.services;
+    if (member(member(member(svc, "status"), "loadBalancer"), "ingress").empty())
+      ++report.lb_ipam.pending;
   }
   return report;
 }

@@ -144,6 +144,9 @@ if [[ -f $SEED/lb-ip-pool.yaml ]]; then
   cond=$(ax get svc api -n production -o json | python3 -c 'import json,sys; print([c["status"]+" "+c["reason"] for c in json.load(sys.stdin)["status"]["conditions"] if c["type"]=="cilium.io/IPAMRequestSatisfied"][0])')
   expect_eq "... condition cilium.io/IPAMRequestSatisfied" "$cond" "True satisfied"
   wait_for "get ippools: no conflict, 14 of 16 available" 30 bash -c "ax get ippools | grep -Eq 'homelab-pool +false +False +14 '"
+  got=$(ax status 2>&1)
+  expect_contains "status counts LB IPAM" "$got" "LB IPAM:"
+  expect_contains "... pools and addresses" "$got" "1 pools, 2/16 addresses used"
   out=$(ax apply -f - 2>&1 <<'YAML'
 apiVersion: v1
 kind: Service

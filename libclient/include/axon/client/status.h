@@ -34,8 +34,16 @@ struct AgentStatus {
   std::vector<std::string> errors;
 };
 
+// LB IPAM as the pools' and Services' status say.
+struct LbIpamSummary {
+  int64_t pools = 0, conflicting = 0;
+  int64_t ips_used = 0, ips_total = 0;
+  int64_t services = 0, pending = 0;  // LoadBalancer Services LB IPAM manages
+};
+
 struct StatusReport {
   std::vector<WorkloadStatus> workloads;
+  LbIpamSummary lb_ipam;
   std::vector<AgentStatus> agents;
   int64_t pods = 0, managed_pods = 0;
   std::vector<std::string> errors;  // "axon-agent: 1/2 ready; not ready on node2"
