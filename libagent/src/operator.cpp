@@ -140,7 +140,9 @@ Status sync_endpoint_slices(client::ClusterStore& store, Caches& caches) {
 // its CiliumNode's spec.ipam.podCIDRs.
 // LB IPAM (lbipam.h): every LoadBalancer Service's addresses and condition
 // written to its status, every pool's conditions to the pool's.
-void sync_lb_ipam(client::ClusterStore& store, Caches& caches) {
+// False when a write failed (the next pass tries again).
+bool sync_lb_ipam(client::ClusterStore& store, Caches& caches) {
+  bool ok = true;
   const auto pools = caches.pools.list();
   const auto services = caches.services.list();
   const auto state = client::lbipam_allocate(pools, services);
@@ -151,6 +153,7 @@ void sync_lb_ipam(client::ClusterStore& store, Caches& caches) {
     s["status"] = *status;
     const std::string key = s["metadata"].value("namespace", "") + "/" + s["metadata"].value("name", "");
     if (auto r = store.replace_status(s); !r) {
+      ok = false;
       log::warn("LB IPAM: status of Service {}: {}", key, r.error().str());
     } else if (auto it = state.services.find(key); it != state.services.end()) {
       if (it->second.satisfied)
@@ -163,9 +166,12 @@ void sync_lb_ipam(client::ClusterStore& store, Caches& caches) {
     auto status = client::lbipam_pool_status(p, state, now);
     if (!status) continue;
     p["status"] = *status;
-    if (auto r = store.replace_status(p); !r)
+    if (auto r = store.replace_status(p); !r) {
+      ok = false;
       log::warn("LB IPAM: status of pool {}: {}", p["metadata"].value("name", ""), r.error().str());
+    }
   }
+  return ok;
 }
 
 Status sync_pod_cidrs(client::ClusterStore& store, Caches& caches, const std::string& pool,
@@ -289,6 +295,7 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
       }
     }
   };
+  std::pair<uint64_t, uint64_t> lb_done{~uint64_t{0}, ~uint64_t{0}};  // informer generations LB IPAM saw
   while (!stop.load() && !caches.wait_synced(std::chrono::seconds(1))) report();
   while (!stop.load()) {
     report();
@@ -305,7 +312,10 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
       if (auto st = sync_endpoint_slices(store, caches); !st)
         log::warn("endpoint slices: {}", st.error().str());
     }
-    if (lb_ipam) sync_lb_ipam(store, caches);
+    // LB IPAM only when Services or pools changed (not on every lease tick),
+    // or when a status write failed last time.
+    const std::pair lb_seen{caches.services.generation(), caches.pools.generation()};
+    if (lb_ipam && lb_seen != lb_done && sync_lb_ipam(store, caches)) lb_done = lb_seen;
     if (ipam == "cluster-pool") {
       if (auto st = sync_pod_cidrs(store, caches, pool.substr(0, pool.find(' ')), mask); !st)
         log::warn("pod CIDRs: {}", st.error().str());
