@@ -100,6 +100,7 @@ void Agent::sync_services() {
   const bool kpr = c_.kube_proxy_replacement;
   std::map<datapath::ServiceKey, ServiceInfo> want;
   std::map<uint16_t, ServiceHealthServer::Target> health;
+  std::vector<std::string> unenforced;  // Services with loadBalancerSourceRanges
   auto add = [&](const std::string& name, const std::string& type, const std::string& addr,
                  uint16_t port, uint8_t proto, std::vector<datapath::Backend> list, bool external,
                  bool snat, uint32_t affinity, uint8_t scope = 0, bool two_scopes = false) {
@@ -155,6 +156,9 @@ void Agent::sync_services() {
       for (const auto& ip : spec.value("externalIPs", Json::array()))
         if (ip.is_string()) external.emplace_back(ip, "ExternalIPs");
     }
+    const bool source_ranges = !spec.value("loadBalancerSourceRanges", Json::array()).empty();
+    if (kpr && source_ranges && !external.empty())
+      unenforced.push_back(name);
     const std::string cluster_ip = spec.value("clusterIP", "");
     int local_total = 0;
     for (const auto& port : spec.value("ports", Json::array())) {
@@ -169,7 +173,9 @@ void Agent::sync_services() {
       // Without kubeProxyReplacement only pods reach LoadBalancer IPs (as a
       // ClusterIP); with it, the node's device serves them too.
       for (const auto& [ip, kind] : external) {
-        if (kpr)
+        // loadBalancerSourceRanges is not enforced yet: fail closed, the
+        // LoadBalancer IP is served to the cluster's pods only (status says so).
+        if (kpr && !(kind == "LoadBalancer" && source_ranges))
           add_external(name, kind, ip, svc_port, proto, all, etp_local, affinity);
         else
           add(name, kind, ip, svc_port, proto, pick(all, nullptr), false, false, affinity);
@@ -209,6 +215,12 @@ void Agent::sync_services() {
       }
     }
   }
+  std::string which;
+  for (const auto& n : unenforced) which += (which.empty() ? "" : ", ") + n;
+  note_error("loadBalancerSourceRanges",
+             which.empty() ? ""
+                           : "not enforced yet: the LoadBalancer IPs of " + which +
+                                 " are served to the cluster's pods only, not from outside");
   if (!health.empty() && !service_health_) service_health_ = std::make_unique<ServiceHealthServer>();
   if (service_health_) {
     const std::string failed = service_health_->update(health);

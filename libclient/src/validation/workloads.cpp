@@ -87,6 +87,14 @@ void check_service(Checker& c, const ManifestObject& m) {
       c.error("spec.externalName", "required when type is ExternalName",
               "set externalName: to the DNS name the Service stands for");
   }
+  if (const Json* r = field(*spec, "loadBalancerSourceRanges");
+      r != nullptr && r->is_array() && !r->empty()) {
+    c.warning("spec.loadBalancerSourceRanges",
+              "not enforced by axon yet: to fail closed, the LoadBalancer IPs of this Service are "
+              "served to the cluster's pods only, not from outside (axon status says so)",
+              "remove loadBalancerSourceRanges to serve the LoadBalancer IPs from outside, or "
+              "filter clients with a CiliumNetworkPolicy (fromCIDR) on the backends");
+  }
   bool headless = false;
   if (const Json* ip = field(*spec, "clusterIP");
       ip != nullptr && c.string(*ip, "spec.clusterIP")) {
