@@ -46,7 +46,7 @@ struct Datapath::State {
                         skel->maps.axon_lb4_vips_v1, skel->maps.axon_lb4_affinity_match_v1},
             ServicesConfig{config.maglev_table_size, config.maglev_seed, config.default_algorithm}),
         netdevs(skel->maps.axon_netdevs_v1, skel->progs.axon_from_netdev),
-        l2(skel->maps.axon_l2_responder_v1),
+        l2(skel->maps.axon_l2_responder_v1, skel->maps.axon_l2_lease_v1),
         conntrack(skel->maps.axon_ct4_v2) {}
 };
 

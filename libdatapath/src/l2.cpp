@@ -2,6 +2,7 @@
 
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "axon/abi/l2.h"
@@ -38,6 +39,23 @@ std::vector<std::pair<Announcement, uint64_t>> L2Responder::list() const {
     out.push_back({Announcement{Ipv4::from_network_order(key.ip), key.ifindex}, v.responses});
   }
   return out;
+}
+
+// steady_clock is CLOCK_MONOTONIC on Linux, the clock of bpf_ktime_get_ns().
+Status L2Responder::hold_until(std::chrono::steady_clock::time_point deadline) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch());
+  axon_l2_lease lease{static_cast<uint64_t>(std::max<int64_t>(ns.count(), 0))};
+  uint32_t zero = 0;
+  if (bpf_map__update_elem(lease_, &zero, sizeof(zero), &lease, sizeof(lease), 0) != 0)
+    return sys_error("set the L2 lease");
+  return {};
+}
+
+std::chrono::steady_clock::time_point L2Responder::held_until() const {
+  axon_l2_lease lease{};
+  uint32_t zero = 0;
+  if (bpf_map__lookup_elem(lease_, &zero, sizeof(zero), &lease, sizeof(lease), 0) != 0) return {};
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(lease.expires_ns));
 }
 
 }  // namespace axon::datapath

@@ -258,6 +258,11 @@ TEST_CASE("L2 responder: ARP who-has an announced address is answered with the d
   REQUIRE(env.dp->netdevs().record({1, ip(kNode), dev}).ok());
   REQUIRE(env.dp->l2().announce({ip("10.0.0.241"), 1}).ok());
   REQUIRE(env.dp->l2().announce({ip("10.0.0.243"), 2}).ok());  // another device
+  // No lease yet (or a lapsed one): the node answers nothing.
+  CHECK(env.netdev(arp(1, client, kClient, "10.0.0.241")).retval == TC_ACT_OK);
+  REQUIRE(env.dp->l2().hold_until(std::chrono::steady_clock::now() - std::chrono::milliseconds(1)).ok());
+  CHECK(env.netdev(arp(1, client, kClient, "10.0.0.241")).retval == TC_ACT_OK);
+  REQUIRE(env.dp->l2().hold_until(std::chrono::steady_clock::now() + std::chrono::minutes(1)).ok());
 
   auto out = env.netdev(arp(1, client, kClient, "10.0.0.241"));
   CHECK(out.retval == TC_ACT_REDIRECT);  // back out of the device it came in on
@@ -282,6 +287,11 @@ TEST_CASE("L2 responder: ARP who-has an announced address is answered with the d
     CHECK(pass.retval == TC_ACT_OK);
     CHECK(pass.packet_out == f);
   }
+  // The lease runs out (the agent stopped renewing): silent again.
+  REQUIRE(env.dp->l2().hold_until(std::chrono::steady_clock::now()).ok());
+  CHECK(env.netdev(arp(1, client, kClient, "10.0.0.241")).retval == TC_ACT_OK);
+  REQUIRE(env.dp->l2().hold_until(std::chrono::steady_clock::now() + std::chrono::minutes(1)).ok());
+  CHECK(env.netdev(arp(1, client, kClient, "10.0.0.241")).retval == TC_ACT_REDIRECT);
   REQUIRE(env.dp->l2().withdraw({ip("10.0.0.241"), 1}).ok());
   CHECK(env.netdev(arp(1, client, kClient, "10.0.0.241")).retval == TC_ACT_OK);
 

@@ -1,8 +1,10 @@
 /* The L2 responder (Cilium's): on the node's device, an ARP request that asks
  * who has an address this node announces there (axon_l2_responder_v1) is
  * turned, in place, into the reply "it is at <the device's MAC>" and sent
- * back out of the device. Requests for other addresses, gratuitous ARP and
- * everything that is not an Ethernet/IPv4 ARP request pass to the stack. */
+ * back out of the device, while the node's L2 lease (axon_l2_lease_v1) has
+ * not run out. Requests for other addresses, gratuitous ARP, everything
+ * that is not an Ethernet/IPv4 ARP request, and every request once the lease
+ * ran out pass to the stack. */
 #ifndef AXON_BPF_L2_H
 #define AXON_BPF_L2_H
 
@@ -32,6 +34,8 @@ static __always_inline int l2_arp_reply(struct __sk_buff *skb)
 	struct axon_l2_responder_key key = {.ifindex = skb->ifindex};
 	struct axon_l2_responder_value *v;
 	struct axon_netdev_info *nd;
+	struct axon_l2_lease *lease;
+	__u32 zero = 0;
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
@@ -50,6 +54,11 @@ static __always_inline int l2_arp_reply(struct __sk_buff *skb)
 	key.ip = arp->tpa;
 	v = bpf_map_lookup_elem(&axon_l2_responder_v1, &key);
 	if (!v)
+		return -1;
+	/* Fenced: an agent that stopped renewing its lease answers nothing,
+	 * so two nodes never answer for one address. */
+	lease = bpf_map_lookup_elem(&axon_l2_lease_v1, &zero);
+	if (!lease || bpf_ktime_get_ns() >= lease->expires_ns)
 		return -1;
 	nd = bpf_map_lookup_elem(&axon_netdevs_v1, &ifindex);
 	if (!nd)

@@ -19,4 +19,14 @@ struct axon_l2_responder_value {
 };
 AXON_ABI_ASSERT(sizeof(struct axon_l2_responder_value) == 8, "axon_l2_responder_value layout");
 
+/* axon_l2_lease_v1 (an array of one): the node answers ARP for its
+ * announced addresses only while bpf_ktime_get_ns() < expires_ns. The agent
+ * moves it forward each time it renews its L2 lease in the store; an agent
+ * that stops renewing (killed, cut off from the store) falls silent on its
+ * own, before another node may take its addresses over. 0: answer nothing. */
+struct axon_l2_lease {
+	__u64 expires_ns; /* CLOCK_MONOTONIC */
+};
+AXON_ABI_ASSERT(sizeof(struct axon_l2_lease) == 8, "axon_l2_lease layout");
+
 #endif /* AXON_ABI_L2_H */
