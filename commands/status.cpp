@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "axon/base/duration.h"
+#include "axon/base/strings.h"
 #include "axon/lab/paths.h"
 #include "cli/cluster.h"
 #include "cli/command.h"
@@ -68,6 +69,13 @@ void print_summary(cli::Context& ctx, const client::StatusReport& r) {
                ", " + std::to_string(lb.ips_used) + "/" + std::to_string(lb.ips_total) +
                " addresses used; " + std::to_string(lb.services) + " LoadBalancer Services, " +
                std::to_string(lb.pending) + " pending",
+           ""});
+  }
+  for (size_t i = 0; i < r.l2.size(); ++i) {
+    const auto& a = r.l2[i];
+    t.row({i == 0 ? "L2 announcements:" : "",
+           a.ip + " " + (a.node.empty() ? "not announced" : "by " + a.node) + " (" +
+               join(a.services, ", ") + ")",
            ""});
   }
   bool first = true;

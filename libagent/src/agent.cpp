@@ -9,11 +9,13 @@
 #include "axon/agent/agent.h"
 
 #include "axon/base/build_info.h"
+#include "axon/base/duration.h"
 #include "axon/base/log.h"
 #include "axon/base/process.h"
 #include "axon/datapath/bpffs.h"
 #include "axon/policy/identity.h"
 #include "config_keys.h"
+#include "l2_announcer.h"
 #include "service_health.h"
 
 
@@ -43,6 +45,20 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   c.external_ips = read_key(dir, "enable-external-ips", "false") == "true";
   c.devices = read_key(dir, "devices", c.devices);
   c.cni_uninstall = read_key(dir, "cni-uninstall", "false") == "true";
+  c.l2_announcements = read_key(dir, "enable-l2-announcements", "false") == "true";
+  for (auto [key, out] : {std::pair{"l2-announcements-lease-duration", &c.l2_lease_duration},
+                          std::pair{"l2-announcements-renew-deadline", &c.l2_renew_deadline},
+                          std::pair{"l2-announcements-retry-period", &c.l2_retry_period}}) {
+    const std::string text = read_key(dir, key, "");
+    if (text.empty()) continue;
+    auto d = parse_duration(text);
+    if (!d) return Error{key + std::string(": ") + d.error().message};
+    *out = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  }
+  if (!(c.l2_retry_period < c.l2_renew_deadline && c.l2_renew_deadline < c.l2_lease_duration))
+    return Error{"L2 announcements need retry period < renew deadline < lease duration"};
+  if (const char* ns = std::getenv("AXON_K8S_NAMESPACE"); ns != nullptr && *ns != '\0')
+    c.k8s_namespace = ns;
   c.hubble = read_key(dir, "enable-hubble", "false") == "true";
   c.hubble_listen_address = read_key(dir, "hubble-listen-address", "");
   c.hubble_buffer_capacity = std::stoul(read_key(dir, "hubble-event-buffer-capacity", "4095"));
@@ -110,6 +126,15 @@ std::string Agent::pod_cidr() const {
   return ipam_ ? ipam_->cidr() : "";
 }
 
+Json Agent::l2_status() const {
+  if (!l2_) return nullptr;
+  auto v = l2_->view();
+  Json announced = Json::object();
+  for (const auto& [ip, devs] : v.announced) announced[ip] = devs;
+  return {{"live", v.live},     {"term", v.term},         {"held", v.held}, {"announced", announced},
+          {"problems", v.problems}, {"writes", v.writes}, {"garps", v.garps}};
+}
+
 size_t Agent::policy_count() const {
   std::lock_guard lock(mu_);
   return policies_;
@@ -175,6 +200,17 @@ Status Agent::start() {
   restore_endpoints();
   log::info("agent of {}: pod CIDR {}, pins in {}, {} endpoints restored", c_.node, *cidr,
             dc.pin_dir, endpoints_.size());
+  if (c_.l2_announcements) {
+    if (!c_.kube_proxy_replacement) {
+      note_error("l2-announcements", "need kube-proxy-replacement (the ARP responder is part of it): "
+                                     "nothing is announced");
+    } else {
+      L2AnnouncerConfig lc{c_.node, c_.k8s_namespace, c_.l2_lease_duration, c_.l2_renew_deadline,
+                           c_.l2_retry_period, {c_.devices}, c_.external_ips};
+      l2_ = std::make_unique<L2Announcer>(lc, *store_, *services_watch_, *slices_, *nodes_, dp_->l2());
+      l2_->start([this] { return netdev_attached_.load(); });
+    }
+  }
   return {};
 }
 
@@ -601,6 +637,7 @@ int Agent::run(const std::atomic<bool>& stop) {
       woken_ = false;
     }
   }
+  if (l2_) l2_->stop();  // others take the addresses over at once
   for (auto* inf : informers()) inf->stop();
   if (c_.cni_uninstall) uninstall_cni();
   log::info("agent of {} stopping; the datapath keeps running from its pinned maps", c_.node);

@@ -25,6 +25,7 @@
 #include "axon/client/etcd_store.h"
 #include "axon/client/leader_election.h"
 #include "axon/client/informer.h"
+#include "axon/client/l2announce.h"
 #include "config_keys.h"
 
 namespace axon::agent {
@@ -46,7 +47,8 @@ struct Caches {
         namespaces(store, "v1", "Namespace"),
         identities(store, "cilium.io/v2", "CiliumIdentity"),
         endpoints(store, "cilium.io/v2", "CiliumEndpoint"),
-        pools(store, "cilium.io/v2", "CiliumLoadBalancerIPPool") {
+        pools(store, "cilium.io/v2", "CiliumLoadBalancerIPPool"),
+        l2_policies(store, "cilium.io/v2alpha1", "CiliumL2AnnouncementPolicy") {
     for (auto* i : all()) {
       i->on_change(wake);
       i->start();
@@ -54,7 +56,7 @@ struct Caches {
   }
   std::vector<client::Informer*> all() {
     return {&services,   &pods,       &slices,    &nodes, &cilium_nodes,
-            &namespaces, &identities, &endpoints, &pools};
+            &namespaces, &identities, &endpoints, &pools, &l2_policies};
   }
   bool wait_synced(std::chrono::milliseconds timeout) {
     for (auto* i : all()) {
@@ -63,7 +65,7 @@ struct Caches {
     return true;
   }
   client::Informer services, pods, slices, nodes, cilium_nodes, namespaces, identities, endpoints,
-      pools;
+      pools, l2_policies;
 };
 
 // CiliumEndpoints whose pod is gone, as Cilium's operator collects them: a
@@ -169,6 +171,27 @@ bool sync_lb_ipam(client::ClusterStore& store, Caches& caches) {
     if (auto r = store.replace_status(p); !r) {
       ok = false;
       log::warn("LB IPAM: status of pool {}: {}", p["metadata"].value("name", ""), r.error().str());
+    }
+  }
+  return ok;
+}
+
+// L2 announcement policies (l2announce.h): bad selectors and interface
+// regexes in each one's status, as Cilium's conditions. The agents elect
+// the announcing nodes. False when a write failed.
+bool sync_l2_policies(client::ClusterStore& store, Caches& caches) {
+  bool ok = true;
+  const auto policies = caches.l2_policies.list();
+  const auto plan = client::l2_plan(policies, {}, {}, {}, {}, false);
+  const std::string now = client::now_rfc3339();
+  for (auto p : policies) {
+    auto status = client::l2_policy_status(p, plan, now);
+    if (!status) continue;
+    p["status"] = *status;
+    if (auto r = store.replace_status(p); !r) {
+      ok = false;
+      log::warn("L2 announcements: status of policy {}: {}", p["metadata"].value("name", ""),
+                r.error().str());
     }
   }
   return ok;
@@ -296,6 +319,7 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     }
   };
   std::pair<uint64_t, uint64_t> lb_done{~uint64_t{0}, ~uint64_t{0}};  // informer generations LB IPAM saw
+  uint64_t l2_done = ~uint64_t{0};  // the policies' generation their status was written for
   while (!stop.load() && !caches.wait_synced(std::chrono::seconds(1))) report();
   while (!stop.load()) {
     report();
@@ -316,6 +340,8 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     // or when a status write failed last time.
     const std::pair lb_seen{caches.services.generation(), caches.pools.generation()};
     if (lb_ipam && lb_seen != lb_done && sync_lb_ipam(store, caches)) lb_done = lb_seen;
+    if (const auto g = caches.l2_policies.generation(); g != l2_done && sync_l2_policies(store, caches))
+      l2_done = g;
     if (ipam == "cluster-pool") {
       if (auto st = sync_pod_cidrs(store, caches, pool.substr(0, pool.find(' ')), mask); !st)
         log::warn("pod CIDRs: {}", st.error().str());

@@ -90,6 +90,7 @@ void Agent::attach_netdev() {
     return;
   }
   note_error("devices", "");
+  netdev_attached_ = true;
   log::info("serving external traffic to Services on {} ({})", c_.devices, node_ip_);
 }
 

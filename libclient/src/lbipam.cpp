@@ -7,6 +7,7 @@
 #include <set>
 
 #include "axon/base/strings.h"
+#include "axon/client/conditions.h"
 #include "axon/client/selectors.h"
 
 namespace axon::client {
@@ -444,40 +445,6 @@ LbIpamState lbipam_allocate(const std::vector<Json>& pools, const std::vector<Js
   return Allocator(std::move(ps), std::move(ss)).run();
 }
 
-namespace {
-
-// conditions with `c` in place of the condition of its type; the transition
-// time moves only when the status does.
-Json with_condition(const Json& conditions, Json c, const std::string& now) {
-  Json out = Json::array();
-  bool placed = false;
-  for (const auto& old : conditions.is_array() ? conditions : Json::array()) {
-    if (!old.is_object() || old.value("type", "") != c["type"]) {
-      out.push_back(old);
-      continue;
-    }
-    c["lastTransitionTime"] = old.value("status", "") == c["status"]
-                                  ? old.value("lastTransitionTime", now)
-                                  : now;
-    out.push_back(c);
-    placed = true;
-  }
-  if (!placed) {
-    c["lastTransitionTime"] = now;
-    out.push_back(c);
-  }
-  return out;
-}
-
-Json without_condition(const Json& conditions, const std::string& type) {
-  Json out = Json::array();
-  for (const auto& c : conditions.is_array() ? conditions : Json::array()) {
-    if (!c.is_object() || c.value("type", "") != type) out.push_back(c);
-  }
-  return out;
-}
-
-}  // namespace
 
 std::optional<Json> lbipam_service_status(const Json& service, const LbIpamState& state,
                                           const std::string& now) {

@@ -337,6 +337,13 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
       // pod CIDR; all of them watched for the routes to the other nodes' pods.
       rule({"cilium.io"}, {"ciliumnodes"}, {"get", "list", "watch", "create"}),
   };
+  if (v.l2_announcements) {
+    // L2 announcements: the policies, and the Leases (watched across
+    // namespaces: an informer lists a kind cluster-wide; written only in the
+    // agents' namespace, by the Role below).
+    agent_rules.push_back(rule({"cilium.io"}, {"ciliuml2announcementpolicies"}, kWatch));
+    agent_rules.push_back(rule({"coordination.k8s.io"}, {"leases"}, kWatch));
+  }
   std::vector<Json> operator_rules = {
       rule({""}, {"pods", "namespaces", "nodes", "services"}, kWatch),
       rule({"discovery.k8s.io"}, {"endpointslices"}, kWatch),
@@ -345,6 +352,9 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
       rule({""}, {"services/status"}, {"update"}),
       rule({"cilium.io"}, {"ciliumloadbalancerippools"}, kWatch),
       rule({"cilium.io"}, {"ciliumloadbalancerippools/status"}, {"update"}),
+      // L2 announcement policies: bad selectors and regexes in their status.
+      rule({"cilium.io"}, {"ciliuml2announcementpolicies"}, kWatch),
+      rule({"cilium.io"}, {"ciliuml2announcementpolicies/status"}, {"update"}),
       // Garbage collection of identities no pod has.
       rule({"cilium.io"}, {"ciliumidentities"}, {"list", "watch", "delete"}),
       // Garbage collection of endpoints whose pod is gone.
@@ -365,6 +375,12 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
   out.push_back(role(kOperatorName, ns, "operator",
                      {rule({"coordination.k8s.io"}, {"leases"}, {"get", "create", "update"})}));
   out.push_back(role_binding(kOperatorName, ns, "operator"));
+  if (v.l2_announcements) {
+    // The agents' L2 Leases: each node's own, and one per announced Service.
+    out.push_back(role(kAgentName, ns, "agent",
+                       {rule({"coordination.k8s.io"}, {"leases"}, {"get", "create", "update", "delete"})}));
+    out.push_back(role_binding(kAgentName, ns, "agent"));
+  }
 
   // Configuration
   out.push_back({{"apiVersion", "v1"},

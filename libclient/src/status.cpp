@@ -5,6 +5,7 @@
 #include <map>
 
 #include "axon/agent/v1/agent.grpc.pb.h"
+#include "axon/client/l2announce.h"
 #include "axon/client/lbipam.h"
 
 namespace axon::client {
@@ -68,6 +69,9 @@ Json StatusReport::to_json() const {
               {"ipsTotal", lb_ipam.ips_total},
               {"loadBalancerServices", lb_ipam.services},
               {"pending", lb_ipam.pending}}}};
+  j["l2Announcements"] = Json::array();
+  for (const auto& a : l2)
+    j["l2Announcements"].push_back({{"ip", a.ip}, {"services", a.services}, {"node", a.node}});
   for (const auto& w : workloads) {
     j["workloads"].push_back({{"component", w.label},
                               {"kind", w.kind},
@@ -92,6 +96,58 @@ Json StatusReport::to_json() const {
   }
   return j;
 }
+
+namespace {
+
+// L2 announcements: what the policies select (l2announce.h) and who holds
+// each Service's Lease. Off (enable-l2-announcements false) with policies
+// in the store: a warning that they have no effect.
+void collect_l2(ClusterStore& store, const std::string& ns, const std::vector<Json>& services,
+                StatusReport& report) {
+  auto policies = store.list("cilium.io/v2alpha1", "CiliumL2AnnouncementPolicy", "", "");
+  if (!policies || policies->empty()) return;
+  auto config = store.get(ObjectRef{"v1", "ConfigMap", ns, "axon-config"});
+  const Json data = config && *config ? member(**config, "data") : Json::object();
+  if (data.value("enable-l2-announcements", "false") != "true") {
+    report.warnings.push_back("CiliumL2AnnouncementPolicy " +
+                              member(policies->front(), "metadata").value("name", "") +
+                              (policies->size() > 1 ? " (and " + std::to_string(policies->size() - 1) + " more)" : "") +
+                              ": L2 announcements are off (l2announcements.enabled: false), nothing is announced");
+    return;
+  }
+  auto nodes = store.list("v1", "Node", "", "");
+  auto slices = store.list("discovery.k8s.io/v1", "EndpointSlice", "", "");
+  auto leases = store.list("coordination.k8s.io/v1", "Lease", ns, "");
+  if (!nodes || !slices || !leases) return;
+  const auto plan = l2_plan(*policies, services, *slices, *nodes, {data.value("devices", "eth0")},
+                            data.value("enable-external-ips", "false") == "true");
+  for (const auto& [name, conds] : plan.policies) {
+    for (const auto& c : conds)
+      report.warnings.push_back("CiliumL2AnnouncementPolicy " + name + ": " + c.type + ": " + c.message);
+  }
+  std::map<std::string, std::string> holders;  // Service -> node
+  for (const auto& l : *leases) {
+    const std::string name = member(l, "metadata").value("name", "");
+    if (!name.starts_with(kL2LeasePrefix)) continue;
+    holders[member(member(l, "metadata"), "annotations").value(kL2ServiceAnnotation, "")] =
+        member(l, "spec").value("holderIdentity", "");
+  }
+  std::map<std::string, L2Announced> by_ip;
+  for (const auto& [key, s] : plan.services) {
+    for (const auto& ip : s.ips) {
+      auto& a = by_ip[ip];
+      a.ip = ip;
+      a.services.push_back(key);
+      auto h = holders.find(key);
+      const std::string node = h == holders.end() ? "" : h->second;
+      // Sharing Services move together; while they do, they may disagree.
+      a.node = a.services.size() == 1 || a.node == node ? node : "";
+    }
+  }
+  for (auto& [ip, a] : by_ip) report.l2.push_back(std::move(a));
+}
+
+}  // namespace
 
 Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
                                     const AgentSocketFinder& agents) {
@@ -236,6 +292,7 @@ Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
     if (member(member(member(svc, "status"), "loadBalancer"), "ingress").empty())
       ++report.lb_ipam.pending;
   }
+  collect_l2(store, ns, *services, report);
   return report;
 }
 

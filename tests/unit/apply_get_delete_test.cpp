@@ -122,7 +122,7 @@ TEST_CASE("apply: the seed's manifests as pasted, into a lab with their namespac
       l.axon({"apply", "-f", kSeed + "lb-ip-pool.yaml", "-f", kSeed + "l2-announcement-policy.yaml",
               "-f", kSeed + "gateway-and-route.yaml"});
   CHECK(pool.code == 0);
-  CHECK(pool.err.empty());
+  CHECK_MESSAGE(pool.err.empty(), pool.err);
   CHECK(pool.out ==
         "ciliumloadbalancerippool.cilium.io/homelab-pool created\n"
         "ciliuml2announcementpolicy.cilium.io/homelab-announce created\n"

@@ -139,7 +139,7 @@ TEST_CASE("the ConfigMap carries cilium-config's keys, all strings") {
   auto l2 = render(seed_values({"l2announcements.enabled=true"}));
   const Json& d2 = (*find(l2, "ConfigMap", "axon-config"))["data"];
   CHECK(d2["enable-l2-announcements"] == "true");
-  CHECK(d2["l2-announcements-lease-duration"] == "15s");
+  CHECK(d2["l2-announcements-lease-duration"] == "2s");  // axon's default (Cilium's: 15s)
   CHECK(d["cni-uninstall"] == "false");
 }
 

@@ -1,6 +1,7 @@
 // LB IPAM pools and L2 announcement policies (Cilium's CRDs).
 #include <arpa/inet.h>
 
+#include "axon/client/l2announce.h"
 #include "validation/checker.h"
 
 namespace axon::client::validation {
@@ -79,7 +80,19 @@ void check_l2_policy(Checker& c, const ManifestObject& m) {
                {"serviceSelector", "nodeSelector", "interfaces", "loadBalancerIPs", "externalIPs"});
   if (const Json* ifs = field(*spec, "interfaces");
       ifs != nullptr && c.list(*ifs, "spec.interfaces")) {
-    for (size_t i = 0; i < ifs->size(); ++i) c.string((*ifs)[i], child_path("spec.interfaces", i));
+    for (size_t i = 0; i < ifs->size(); ++i) {
+      const std::string p = child_path("spec.interfaces", i);
+      if (!c.string((*ifs)[i], p)) continue;
+      if (auto problem = interface_regex_problem((*ifs)[i].get<std::string>()); !problem.empty())
+        c.error(p, shown((*ifs)[i]) + ": " + problem, "write a regular expression (RE2), e.g. ^eth[0-9]+");
+    }
+  }
+  for (const char* key : {"serviceSelector", "nodeSelector"}) {
+    if (const Json* sel = field(*spec, key)) {
+      if (auto problem = label_selector_problem(*sel); !problem.empty())
+        c.error(std::string("spec.") + key, problem,
+                "write matchLabels: {key: value} or matchExpressions with In, NotIn, Exists, DoesNotExist");
+    }
   }
   bool lb = false, ext = false;
   for (auto [key, flag] : {std::pair{"loadBalancerIPs", &lb}, std::pair{"externalIPs", &ext}}) {

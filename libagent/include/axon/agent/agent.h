@@ -47,6 +47,7 @@ inline constexpr policy::PolicyKind kPolicyKinds[] = {
 };
 
 class ServiceHealthServer;  // services' healthCheckNodePorts (src/service_health.h)
+class L2Announcer;          // L2 announcements (src/l2_announcer.h)
 
 struct AgentConfig {
   std::string node;                 // NODE_NAME
@@ -64,6 +65,13 @@ struct AgentConfig {
   // devices: the node's network device that external traffic (NodePort,
   // LoadBalancer IPs, externalIPs, hostPort) arrives on.
   std::string devices = "eth0";
+  // L2 announcements (enable-l2-announcements, l2-announcements-*): this
+  // node's lease, renewed every retry period; the kernel answers ARP until
+  // the renew deadline after a renewal; another node ends the lease after
+  // the lease duration without one.
+  bool l2_announcements = false;
+  std::chrono::milliseconds l2_lease_duration{2000}, l2_renew_deadline{1500}, l2_retry_period{500};
+  std::string k8s_namespace = "kube-system";  // AXON_K8S_NAMESPACE: where the Leases live
   std::string run_dir = "/run/axon";
   std::string cni_conf_dir = "/host/etc/cni/net.d";
   std::string cni_bin_dir = "/host/opt/cni/bin";
@@ -127,6 +135,9 @@ class Agent {
   const datapath::Datapath* datapath() const { return ready() ? &*dp_ : nullptr; }
   std::vector<std::string> errors() const;
   size_t policy_count() const;
+  // L2 announcements on this node: {"live", "term", "held", "announced", ...};
+  // null when they are off.
+  Json l2_status() const;
   // The cluster's pods as the agent's watch holds them (empty before start).
   std::vector<Json> pods() const { return pods_ ? pods_->list() : std::vector<Json>{}; }
   // What the agent's watches cost the store: lists, watches, events.
@@ -194,6 +205,8 @@ class Agent {
   std::map<datapath::ServiceKey, ServiceInfo> services_;
   std::string node_ip_;  // this node's InternalIP
   std::unique_ptr<agent::ServiceHealthServer> service_health_;
+  std::unique_ptr<agent::L2Announcer> l2_;
+  std::atomic<bool> netdev_attached_{false};
   std::map<uint32_t, std::map<std::string, std::string>> identities_;
   std::set<std::string> ipcache_;   // pod prefixes we wrote
   std::set<std::string> node_ips_;  // node addresses we wrote (host, remote-node)

@@ -41,9 +41,18 @@ struct LbIpamSummary {
   int64_t services = 0, pending = 0;  // LoadBalancer Services LB IPAM manages
 };
 
+// L2 announcements: each announced address, its Services and the node
+// whose Lease says it answers ARP for it ("" when none does).
+struct L2Announced {
+  std::string ip;
+  std::vector<std::string> services;  // "namespace/name"
+  std::string node;
+};
+
 struct StatusReport {
   std::vector<WorkloadStatus> workloads;
   LbIpamSummary lb_ipam;
+  std::vector<L2Announced> l2;
   std::vector<AgentStatus> agents;
   int64_t pods = 0, managed_pods = 0;
   std::vector<std::string> errors;  // "axon-agent: 1/2 ready; not ready on node2"
