@@ -684,6 +684,7 @@ void load_nodeports(Datapath& dp, int& loaded, int n, const std::string& backend
 // The two-node LAN with both datapaths set up and b2 accepting on 8080; the
 // client can also reach node-2's pods directly.
 struct NodePortLab {
+  static constexpr const char* kLbIp = "10.0.0.241";
   axon::test::TwoNodeLan net = must(axon::test::TwoNodeLan::create(), "two-node LAN");
   BenchDatapath dp1{{}, "-n1"}, dp2{{}, "-n2"};
   Pod& backend = net.pod("b2");
@@ -705,6 +706,13 @@ struct NodePortLab {
             {"ip", "route", "add", "10.244.2.0/24", "via", axon::test::TwoNodeLan::kNode2}) != 0) {
       die("client route to node-2's pods");
     }
+    // A LoadBalancer IP node-1 announces (its ARP responder answers the
+    // client), the same backend behind it.
+    Service lb = nodeport_service(80, backend.ip);
+    lb.key.vip = ip(kLbIp);
+    must(dp1->services().upsert(lb), "LoadBalancer IP");
+    must(dp1->l2().announce({ip(kLbIp), net.n1_eth0}), "announce");
+    must(dp1->l2().hold_until(std::chrono::steady_clock::now() + std::chrono::hours(24)), "L2 lease");
     // Routed through node-1, the client must not take node-1's ICMP
     // redirects (node-2 is on the same LAN) as a shortcut.
     for (const char* dev : {"all", "eth0"}) {
@@ -737,7 +745,8 @@ void bench_nodeport() {
       "node-2\n"
       "   (eTP Cluster: node-1 SNATs) vs the client to the backend pod directly, vs\n"
       "   kube-proxy-style iptables NodePort rules on node-1, and vs the client reaching the pod\n"
-      "   through node-1 both ways, plainly routed (the extra hop alone); %d rounds, each\n"
+      "   through node-1 both ways, plainly routed (the extra hop alone), and to a LoadBalancer\n"
+      "   IP node-1 announces (its eBPF ARP responder answers); %d rounds, each\n"
       "   measuring every count and mode in turn (order rotated), %.1f s each\n",
       rounds, T);
   NodePortLab lab;
@@ -752,7 +761,8 @@ void bench_nodeport() {
   std::vector<Mode> modes = {{"direct to pod", {}},
                              {"axon NodePort", {}},
                              {"iptables NodePort", {}},
-                             {"routed via node-1", {}}};
+                             {"routed via node-1", {}},
+                             {"axon LB IP (L2)", {}}};
   int loaded = 0;
   for (int r = 0; r < rounds; ++r) {
     for (int n : counts) {
@@ -768,6 +778,11 @@ void bench_nodeport() {
         } else if (m == 1) {
           (void)connect_rate(lab.net.client, node1, port, 0.2);
           c = connect_rate(lab.net.client, node1, port, T);
+        } else if (m == 4) {
+          // The LoadBalancer IP node-1 answers ARP for: the path of NodePort
+          // (from-netdev, SNAT) on an address of its own.
+          (void)connect_rate(lab.net.client, NodePortLab::kLbIp, 80, 0.2);
+          c = connect_rate(lab.net.client, NodePortLab::kLbIp, 80, T);
         } else if (m == 3) {
           // The floor of any NodePort on this LAN: the same extra hop through
           // node-1 both ways, plainly routed (no translation; from-netdev

@@ -49,7 +49,7 @@ export -f lan node_mac holder client_mac  # for wait_for's bash -c
 # ARP on the LAN, all along: a capture on every port, and 20 requests a second.
 ip netns exec "$LANNS" python3 "$SRC/tests/e2e/arp_probe.py" capture "$STATE/arp.log" &
 capture=$!
-lan python3 "$SRC/tests/e2e/arp_probe.py" ask eth0 10.0.0.241 600 >/dev/null &
+ip netns exec "axon-$LAB-client" python3 "$SRC/tests/e2e/arp_probe.py" ask eth0 10.0.0.241 600 >/dev/null &  # ip execs python: $! is its pid
 asker=$!
 trap 'kill $capture $asker 2>/dev/null; cleanup' EXIT
 
