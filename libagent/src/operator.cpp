@@ -143,17 +143,22 @@ Status sync_endpoint_slices(client::ClusterStore& store, Caches& caches) {
 // LB IPAM (lbipam.h): every LoadBalancer Service's addresses and condition
 // written to its status, every pool's conditions to the pool's.
 // False when a write failed (the next pass tries again).
-bool sync_lb_ipam(client::ClusterStore& store, Caches& caches) {
+bool sync_lb_ipam(client::ClusterStore& store, Caches& caches, client::LbIpam& ipam, bool check_all) {
   bool ok = true;
   const auto pools = caches.pools.list();
   const auto services = caches.services.list();
-  const auto state = client::lbipam_allocate(pools, services);
+  // Incremental (lbipam.h): only the Services whose object or outcome moved
+  // are looked at (every one after a full run, or after a failed write).
+  const auto update = ipam.update(pools, services);
+  const auto& state = *update.state;
+  const std::set<std::string> changed(update.changed.begin(), update.changed.end());
   const std::string now = client::now_rfc3339();
   for (auto s : services) {
+    const std::string key = s["metadata"].value("namespace", "") + "/" + s["metadata"].value("name", "");
+    if (!update.full && !check_all && !changed.count(key)) continue;
     auto status = client::lbipam_service_status(s, state, now);
     if (!status) continue;
     s["status"] = *status;
-    const std::string key = s["metadata"].value("namespace", "") + "/" + s["metadata"].value("name", "");
     if (auto r = store.replace_status(s); !r) {
       ok = false;
       log::warn("LB IPAM: status of Service {}: {}", key, r.error().str());
@@ -319,6 +324,8 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     }
   };
   std::pair<uint64_t, uint64_t> lb_done{~uint64_t{0}, ~uint64_t{0}};  // informer generations LB IPAM saw
+  client::LbIpam lb_state;  // the allocation between runs
+  bool lb_failed = false;  // a status write failed: look at every Service next time
   uint64_t l2_done = ~uint64_t{0};  // the policies' generation their status was written for
   while (!stop.load() && !caches.wait_synced(std::chrono::seconds(1))) report();
   while (!stop.load()) {
@@ -339,7 +346,11 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     // LB IPAM only when Services or pools changed (not on every lease tick),
     // or when a status write failed last time.
     const std::pair lb_seen{caches.services.generation(), caches.pools.generation()};
-    if (lb_ipam && lb_seen != lb_done && sync_lb_ipam(store, caches)) lb_done = lb_seen;
+    if (lb_ipam && lb_seen != lb_done) {
+      const bool ok = sync_lb_ipam(store, caches, lb_state, lb_failed);
+      lb_failed = !ok;
+      if (ok) lb_done = lb_seen;
+    }
     if (const auto g = caches.l2_policies.generation(); g != l2_done && sync_l2_policies(store, caches))
       l2_done = g;
     if (ipam == "cluster-pool") {

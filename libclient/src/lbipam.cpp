@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "axon/base/strings.h"
 #include "axon/client/conditions.h"
@@ -12,6 +13,14 @@
 
 namespace axon::client {
 namespace {
+
+// A string member of an object, without a copy ("" when absent).
+const std::string& str_member(const Json& o, const char* key) {
+  static const std::string empty;
+  if (!o.is_object()) return empty;
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get_ref<const std::string&>() : empty;
+}
 
 
 std::optional<uint32_t> parse_v4(const std::string& s) {
@@ -166,6 +175,14 @@ Svc parse_service(const Json& o) {
   return s;
 }
 
+// The same request (everything LB IPAM reads but the status).
+bool same_request(const Svc& a, const Svc& b) {
+  return a.key == b.key && a.created == b.created && a.labels == b.labels &&
+         a.requested == b.requested && a.sharing_key == b.sharing_key && a.cross_ns == b.cross_ns &&
+         a.permit_different_pods == b.permit_different_pods && a.ports == b.ports &&
+         a.etp_local == b.etp_local && a.selector == b.selector;
+}
+
 bool lists(const std::vector<std::string>& l, const std::string& ns) {
   return std::find(l.begin(), l.end(), ns) != l.end() || std::find(l.begin(), l.end(), "*") != l.end();
 }
@@ -194,6 +211,23 @@ class Allocator {
  public:
   Allocator(std::vector<Pool> pools, std::vector<Svc> svcs)
       : pools_(std::move(pools)), svcs_(std::move(svcs)) {}
+
+  // A Service newer than every other, with no address yet, allocated on top
+  // of the last run: what a full run would give it (older Services come
+  // first and it frees nothing). Returns its outcome; `pool_used` gets the
+  // pool of each address it is the first to use.
+  const LbIpamService& add(Svc s, std::vector<std::string>* pool_used) {
+    svcs_.push_back(std::move(s));
+    out_.emplace_back();
+    const size_t i = svcs_.size() - 1;
+    allocate(i);
+    for (const auto& text : out_[i].ips) {
+      auto ip = parse_v4(text);
+      if (!ip || users_[*ip].size() != 1) continue;
+      if (const Pool* p = pool_of(*ip)) pool_used->push_back(p->name);
+    }
+    return out_[i];
+  }
 
   LbIpamState run() {
     find_conflicts();
@@ -288,7 +322,9 @@ class Allocator {
   }
 
   void take(size_t i, uint32_t ip) {
-    users_[ip].push_back(i);
+    auto& users = users_[ip];
+    if (users.empty() && !svcs_[i].sharing_key.empty()) key_ips_[svcs_[i].sharing_key].insert(ip);
+    users.push_back(i);
     out_[i].ips.push_back(v4_text(ip));
   }
 
@@ -367,9 +403,8 @@ class Allocator {
     }
     // A shared key: an address a compatible Service of the key holds.
     std::string not_shared;
-    if (!s.sharing_key.empty()) {
-      for (const auto& [ip, users] : users_) {
-        if (users.empty() || svcs_[users.front()].sharing_key != s.sharing_key) continue;
+    if (auto keyed = key_ips_.find(s.sharing_key); !s.sharing_key.empty() && keyed != key_ips_.end()) {
+      for (uint32_t ip : keyed->second) {
         const Pool* p = pool_of(ip);
         if (p == nullptr || !selects(*p, s)) continue;
         if (std::string why = in_use(i, ip); !why.empty()) {
@@ -422,17 +457,119 @@ class Allocator {
   std::vector<Svc> svcs_;
   std::vector<LbIpamService> out_ = std::vector<LbIpamService>(svcs_.size());
   std::map<uint32_t, std::vector<size_t>> users_;  // ordered: runs are deterministic
+  // The addresses whose first user has a sharing key, by key (ascending).
+  std::map<std::string, std::set<uint32_t>> key_ips_;
 };
 
 }  // namespace
 
 bool lbipam_manages(const Json& service) {
   const Json& spec = member(service, "spec");
-  if (spec.value("type", "") != "LoadBalancer") return false;
+  if (str_member(spec, "type") != "LoadBalancer") return false;
   const Json& cls = member(spec, "loadBalancerClass");
   if (!cls.is_string()) return true;
-  const std::string c = cls.get<std::string>();
+  const std::string& c = cls.get_ref<const std::string&>();
   return c.empty() || c == "io.cilium/l2-announcer" || c == "io.cilium/bgp-control-plane";
+}
+
+struct LbIpam::Impl {
+  std::string pools_seen;  // the pools as last run with
+  struct Parsed {
+    std::string version;  // metadata.resourceVersion
+    Svc svc;
+  };
+  std::unordered_map<std::string, Parsed> parsed;  // the managed Services by key
+  std::optional<Allocator> alloc;
+  LbIpamState state;
+  std::pair<std::string, std::string> newest;  // (created, key) of the newest Service
+};
+
+LbIpam::LbIpam() : impl_(std::make_unique<Impl>()) {}
+LbIpam::~LbIpam() = default;
+
+LbIpam::Update LbIpam::update(const std::vector<Json>& pools, const std::vector<Json>& services) {
+  Impl& m = *impl_;
+  Update u;
+  std::string pools_seen;
+  for (const auto& p : pools) pools_seen += p.dump();
+  bool full = !m.alloc || pools_seen != m.pools_seen;
+  std::vector<Impl::Parsed> added;
+  size_t managed = 0;
+  std::string key;
+  for (const auto& o : services) {
+    const Json& meta = member(o, "metadata");
+    key.assign(str_member(meta, "namespace")).append("/").append(str_member(meta, "name"));
+    const std::string& version = str_member(meta, "resourceVersion");
+    auto it = m.parsed.find(key);
+    // The same version as last time: managed then, managed now.
+    if (it != m.parsed.end() && !version.empty() && it->second.version == version) {
+      ++managed;
+      continue;
+    }
+    if (!lbipam_manages(o)) continue;  // (one that stopped being managed: `parsed` is left bigger)
+    ++managed;
+    Svc svc = parse_service(o);
+    u.changed.push_back(key);
+    if (it == m.parsed.end()) {
+      added.push_back({version, std::move(svc)});
+      continue;
+    }
+    // Changed: only its status echoing the last outcome (the operator's own
+    // write coming back) changes nothing.
+    auto last = m.state.services.find(key);
+    if (!same_request(it->second.svc, svc) || last == m.state.services.end() ||
+        svc.current != last->second.ips)
+      full = true;
+    it->second = {version, std::move(svc)};
+  }
+  std::sort(added.begin(), added.end(), [](const Impl::Parsed& a, const Impl::Parsed& b) {
+    return std::tie(a.svc.created, a.svc.key) < std::tie(b.svc.created, b.svc.key);
+  });
+  for (const auto& a : added) {
+    if (!a.svc.current.empty() ||
+        std::tie(a.svc.created, a.svc.key) <= std::tie(m.newest.first, m.newest.second))
+      full = true;  // not simply the newest: its place in the order matters
+  }
+  for (auto& a : added) {
+    const std::string k = a.svc.key;
+    m.newest = std::max(m.newest, std::pair{a.svc.created, k});
+    if (!full) {
+      std::vector<std::string> used;
+      m.state.services[k] = m.alloc->add(a.svc, &used);
+      for (const auto& pool : used) ++m.state.pools[pool].used;
+    }
+    m.parsed[k] = std::move(a);
+  }
+  // Every Service of the input is in `parsed` now: more there means some went.
+  if (m.parsed.size() != managed) {
+    full = true;
+    std::set<std::string> present;
+    for (const auto& o : services) {
+      if (!lbipam_manages(o)) continue;
+      const Json& meta = member(o, "metadata");
+      present.insert(str_member(meta, "namespace") + "/" + str_member(meta, "name"));
+    }
+    for (auto it = m.parsed.begin(); it != m.parsed.end();)
+      it = present.count(it->first) ? std::next(it) : m.parsed.erase(it);
+  }
+  if (full) {
+    std::vector<Pool> ps;
+    for (const auto& p : pools) ps.push_back(parse_pool(p));
+    std::vector<Svc> ss;
+    for (const auto& [k, e] : m.parsed) ss.push_back(e.svc);
+    m.alloc.emplace(std::move(ps), std::move(ss));
+    m.state = m.alloc->run();
+    m.pools_seen = std::move(pools_seen);
+    u.changed.clear();
+    m.newest = {};
+    for (const auto& [k, e] : m.parsed) {
+      u.changed.push_back(k);
+      if (std::tie(e.svc.created, k) > std::tie(m.newest.first, m.newest.second)) m.newest = {e.svc.created, k};
+    }
+  }
+  u.state = &m.state;
+  u.full = full;
+  return u;
 }
 
 LbIpamState lbipam_allocate(const std::vector<Json>& pools, const std::vector<Json>& services) {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,32 @@ struct LbIpamState {
 
 LbIpamState lbipam_allocate(const std::vector<Json>& pools,
                             const std::vector<Json>& services);
+
+// LB IPAM kept between runs, as the operator runs it on every change: the
+// result of lbipam_allocate, with less work for the common changes. A
+// Service is parsed again only when its resourceVersion moved; one created
+// after every other is allocated on top of the last result; a status that
+// echoes the last result (the operator's own write coming back) changes
+// nothing; anything else — a pool, a deletion, a changed request, a status
+// someone else wrote — is a full run.
+class LbIpam {
+ public:
+  LbIpam();
+  ~LbIpam();
+  LbIpam(const LbIpam&) = delete;
+  LbIpam& operator=(const LbIpam&) = delete;
+
+  struct Update {
+    const LbIpamState* state = nullptr;  // valid until the next update
+    std::vector<std::string> changed;    // Services whose status to check (all after a full run)
+    bool full = false;
+  };
+  Update update(const std::vector<Json>& pools, const std::vector<Json>& services);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Does LB IPAM manage this Service (type and loadBalancerClass)?
 bool lbipam_manages(const Json& service);
