@@ -174,8 +174,19 @@ bool L2Announcer::write(Json lease, bool create) {
               r.error().str());
     return false;
   }
-  if (!*r) return false;  // someone else wrote it first
-  overlay_[member(**r, "metadata").value("name", "")] = **r;
+  const std::string name = member(lease, "metadata").value("name", "");
+  if (!*r) {  // someone else wrote it first: our view of it is old
+    overlay_.erase(name);
+    return false;
+  }
+  // Until the watch moves past the version it had (ours comes next, or a
+  // later one), our write stands in for what it shows.
+  std::string base;
+  for (const auto& l : leases_.list()) {
+    if (member(l, "metadata").value("namespace", "") == c_.ns && member(l, "metadata").value("name", "") == name)
+      base = version_of(l);
+  }
+  overlay_[name] = {**r, base};
   return true;
 }
 
@@ -277,11 +288,12 @@ void L2Announcer::elect(Clock::time_point now) {
   }
   for (auto it = overlay_.begin(); it != overlay_.end();) {
     auto live = leases.find(it->first);
-    if (live != leases.end() && version_of(live->second) == version_of(it->second)) {
+    const std::string shown = live == leases.end() ? "" : version_of(live->second);
+    if (shown != it->second.base) {  // the watch caught up (with ours or a later write)
       it = overlay_.erase(it);
       continue;
     }
-    leases[it->first] = it->second;
+    leases[it->first] = it->second.lease;
     ++it;
   }
 
@@ -400,10 +412,14 @@ void L2Announcer::elect(Clock::time_point now) {
       if (const std::string mh = holder(m); !mh.empty() && candidate(key, mh)) preferred = mh;
     }
     if (preferred.empty()) {
+      // Hashed by the first Service of its address group, so Services that
+      // share an address prefer the same node.
+      std::string group = key;
+      for (const auto& m : mates(key)) group = std::min(group, m);
       size_t best = 0;
       for (const auto& [node, ifs] : s.candidates) {
         if (!candidate(key, node)) continue;
-        const size_t h2 = std::hash<std::string>{}(key + "@" + node);
+        const size_t h2 = std::hash<std::string>{}(group + "@" + node);
         if (preferred.empty() || h2 > best) best = h2, preferred = node;
       }
     }

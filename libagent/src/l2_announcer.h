@@ -109,7 +109,13 @@ class L2Announcer {
   std::map<std::string, Seen> seen_;  // other nodes' leases: version, when it changed (our clock)
   std::map<std::string, std::chrono::steady_clock::time_point> free_since_;  // Service -> first seen free
   std::set<std::string> devices_up_;
-  std::map<std::string, client::Json> overlay_;  // Leases this node wrote that the watch has not shown yet
+  // Leases this node wrote that the watch has not shown yet, with the
+  // version the watch showed then.
+  struct Written {
+    client::Json lease;
+    std::string base;
+  };
+  std::map<std::string, Written> overlay_;
   client::L2Plan plan_;
   std::string last_seen_;  // the Services' holders and candidates as last logged
   std::array<uint64_t, 4> plan_gens_{~0ull, ~0ull, ~0ull, ~0ull};  // informer generations plan_ was made from

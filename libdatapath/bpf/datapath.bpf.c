@@ -489,6 +489,8 @@ int axon_to_container_local(struct __sk_buff *skb)
  * LoadBalancer IP, externalIP or hostPort of this node (lib/nodeport.h), and
  * ARP requests for the addresses this node announces (lib/l2.h). Everything
  * else goes on to the node's stack untouched. */
+#define PACKET_HOST_ 0 /* skb->pkt_type: to this host's MAC (linux/if_packet.h) */
+
 SEC("tc")
 int axon_from_netdev(struct __sk_buff *skb)
 {
@@ -506,6 +508,11 @@ int axon_from_netdev(struct __sk_buff *skb)
 		return ret >= 0 ? ret : TC_ACT_OK;
 	}
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	/* Only frames sent to this node: a switch floods unicast it has no
+	 * port for (a failed node's MAC, until the LAN learns the new one) to
+	 * every node, and none but the addressee may answer it. */
+	if (skb->pkt_type != PACKET_HOST_)
 		return TC_ACT_OK;
 	if (parse_ipv4(skb, &p) || (p.tuple.proto != IPPROTO_TCP && p.tuple.proto != IPPROTO_UDP))
 		return TC_ACT_OK; /* the stack's to judge */

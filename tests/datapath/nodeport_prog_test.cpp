@@ -29,9 +29,14 @@ constexpr const char* kLocal = "10.244.1.10";   // a backend on this node
 constexpr const char* kRemote = "10.244.2.10";  // a backend on another node
 constexpr uint16_t kNodePort = 30080;
 
-std::vector<uint8_t> tcp(const char* s, const char* d, uint16_t sp, uint16_t dp, uint8_t flags) {
+// To the test run's device (the loopback, MAC zero): the skb is PACKET_HOST,
+// as a frame sent to the node's own MAC.
+constexpr const char* kDevMac = "00:00:00:00:00:00";
+
+std::vector<uint8_t> tcp(const char* s, const char* d, uint16_t sp, uint16_t dp, uint8_t flags,
+                         const char* dst_mac = kDevMac) {
   return PacketBuilder()
-      .eth("02:00:00:00:00:01", "02:00:00:00:00:02")
+      .eth("02:00:00:00:00:01", dst_mac)
       .ipv4(s, d)
       .tcp(sp, dp, flags)
       .payload("x")
@@ -88,6 +93,17 @@ struct Env {
 };
 
 }  // namespace
+
+TEST_CASE("from-netdev: frames to another host's MAC pass untouched (a switch flooding them)") {
+  Env env;
+  REQUIRE(env.dp->services().upsert(frontend({{ip(kLocal), 8080, true}}, true)).ok());
+  auto mine = env.netdev(tcp(kClient, kNode, 40000, kNodePort, kTcpSyn));
+  CHECK(tuple(mine.packet_out).daddr == ip(kLocal).addr);  // translated
+  const auto flooded = tcp(kClient, kNode, 40001, kNodePort, kTcpSyn, "02:00:00:00:00:99");
+  auto out = env.netdev(flooded);
+  CHECK(out.retval == TC_ACT_OK);
+  CHECK(out.packet_out == flooded);  // another node's to answer
+}
 
 TEST_CASE("from-netdev: packets that are not for an external frontend pass untouched") {
   Env env;
