@@ -423,6 +423,17 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 	if (ret >= 0 || !ep)
 		return ret >= 0 ? ret : TC_ACT_SHOT;
 	vi.dst_identity = ep->identity;
+	if (nodeport_rev_nat) {
+		/* Its flow names the frontend the client asked for (the
+		 * NodePort or LoadBalancer IP), as a pod's Service flows do. */
+		struct axon_lb4_reverse_nat *rn =
+		    bpf_map_lookup_elem(&axon_lb4_reverse_nat_v1, &nodeport_rev_nat);
+
+		if (rn) {
+			vi.orig.daddr = rn->addr;
+			vi.orig.dport = rn->port;
+		}
+	}
 	if (!now)
 		now = bpf_ktime_get_ns();
 	epoch = policy_epoch();

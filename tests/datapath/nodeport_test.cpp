@@ -177,10 +177,21 @@ TEST_CASE("netns: NodePort from the LAN, externalTrafficPolicy Cluster and Local
     }
   }
   SUBCASE("Cluster, backend on the receiving node: the client's address is kept") {
+    auto events = lab.dp1->open_events();
+    REQUIRE(events.ok());
     REQUIRE(lab.dp1->services().upsert(node_port(kNode1, IPPROTO_TCP, {backend(b1.ip)}, true)).ok());
     auto a = tcp_exchange(lab.client, kNode1, kNodePort, both);
     CHECK(a.by == "b1");
     CHECK(a.peer == kClient);
+    // The backend's flow names the frontend the client asked for (its
+    // Service, to observe) and the pod it reached.
+    std::this_thread::sleep_for(20ms);
+    bool named = false;
+    for (const auto& e : axon::test::drain(*events)) {
+      named |= e.type != EventType::drop && e.orig.saddr.str() == kClient && e.orig.daddr.str() == kNode1 &&
+               e.orig.dport == kNodePort && e.xlated.daddr.str() == b1.ip && e.src_identity == kWorld;
+    }
+    CHECK(named);
   }
   SUBCASE("Local: the node's own backend, client address kept") {
     REQUIRE(lab.dp2->services().upsert(node_port(kNode2, IPPROTO_TCP, {backend2(b2.ip)}, false)).ok());

@@ -17,6 +17,8 @@
 #   the LAN's ports) was answered by one MAC at most;
 # - externalTrafficPolicy Local: only a node with a ready backend announces,
 #   and the address moves when that backend goes;
+# - the LAN client is world: a policy leaving admin in default deny drops it,
+#   fromEntities: [world] lets it in; observe shows both with the Service;
 # - a policy with a bad interface regex is refused by apply (exit 2), and
 #   one that got in anyway says so in its status.
 source "$(dirname "$0")/lib.sh"
@@ -156,6 +158,54 @@ YAML
 )
 wait_for "the backend moved to node3: node3 announces $LIP" 60 bash -c "[[ \$(holder admin-local) == node3 ]]"
 wait_for "... and the client reaches it there" 20 bash -c "lan curl -s -m 1 http://$LIP/ | grep -q client=10.0.0.100"
+
+# --- the LAN is world: default deny drops it, fromEntities [world] allows it --
+# admin-local keeps the client's address (Local), so admin's pod sees 10.0.0.100.
+deny_world() {
+  ax apply -f - <<YAML
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: admin-ingress, namespace: production}
+spec:
+  endpointSelector: {matchLabels: {role: admin}}
+  ingress:
+    - fromEndpoints: [{matchLabels: {role: api}}]
+$1
+YAML
+}
+out=$(deny_world "" 2>&1); rc=$?
+expect_eq "a policy puts admin in default deny" "$rc" 0
+wait_for "... LAN client -> $LIP dropped" 20 bash -c "! lan curl -s -m 1 http://$LIP/ >/dev/null"
+ADMIN_NODE=$(ax get pods -n production -l role=admin -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["spec"]["nodeName"])')
+sock="unix://$STATE/$LAB/nodes/$ADMIN_NODE/run/axon/hubble.sock"
+got=$(ax observe --server "$sock" --last 500 --verdict DROPPED -o json 2>&1)
+drop=$(python3 -c '
+import json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"): continue
+    f = json.loads(line).get("flow", {})
+    if f.get("IP", {}).get("source") == "10.0.0.100":
+        print(f.get("verdict"), f.get("drop_reason_desc"), f.get("source", {}).get("identity"),
+              f.get("destination_service", {}).get("name", "-"))
+        break' <<<"$got")
+expect_eq "observe: the LAN client's packet DROPPED by policy, from world (identity 2), to Service admin-local" "$drop" "DROPPED POLICY_DENIED 2 admin-local"
+out=$(deny_world "    - fromEntities: [world]" 2>&1); rc=$?
+expect_eq "fromEntities: [world] added" "$rc" 0
+wait_for "... LAN client -> $LIP allowed again" 20 bash -c "lan curl -s -m 1 http://$LIP/ | grep -q client=10.0.0.100"
+got=$(ax observe --server "$sock" --last 500 --verdict FORWARDED -o json 2>&1)
+fwd=$(python3 -c '
+import json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"): continue
+    f = json.loads(line).get("flow", {})
+    if f.get("IP", {}).get("source") == "10.0.0.100" and f.get("destination", {}).get("pod_name", "").startswith("admin-"):
+        print(f.get("verdict"), f.get("source", {}).get("identity"), f.get("destination", {}).get("pod_name", "-"),
+              f.get("destination_service", {}).get("name", "-"))
+        break' <<<"$got")
+expect_contains "observe: ... FORWARDED to admin's pod" "$fwd" "FORWARDED 2 admin-"
+expect_contains "... of Service admin-local" "$fwd" " admin-local"
 
 # --- bad policies ------------------------------------------------------------
 out=$(ax apply -f - 2>&1 <<'YAML'
