@@ -689,6 +689,7 @@ struct NodePortLab {
   BenchDatapath dp1{{}, "-n1"}, dp2{{}, "-n2"};
   Pod& backend = net.pod("b2");
   AcceptLoop server{backend.ns, 8080};
+  AcceptLoop lb_server{backend.ns, 8081};  // behind the LoadBalancer IP
   bool bridge_nf = false;
   NodePortLab() {
     // The bridge stands in for the LAN's switch: no iptables on bridged frames
@@ -707,9 +708,13 @@ struct NodePortLab {
       die("client route to node-2's pods");
     }
     // A LoadBalancer IP node-1 announces (its ARP responder answers the
-    // client), the same backend behind it.
+    // client), the same pod behind it on a port of its own: the two
+    // frontends' connections do not compete for node-1's SNAT ports
+    // towards one backend address and port (closed ones hold theirs for the
+    // close timeout; the rates here would exhaust the range between them).
     Service lb = nodeport_service(80, backend.ip);
     lb.key.vip = ip(kLbIp);
+    lb.backends.front().port = 8081;
     must(dp1->services().upsert(lb), "LoadBalancer IP");
     must(dp1->l2().announce({ip(kLbIp), net.n1_eth0}), "announce");
     must(dp1->l2().hold_until(std::chrono::steady_clock::now() + std::chrono::hours(24)), "L2 lease");
@@ -831,14 +836,14 @@ void bench_nodeport() {
 
 // A steady connect loop from the LAN client for a profiler, to node-1's
 // NodePort (10 Services) or to the backend pod directly.
-void bench_connect_nodeport(bool nodeport) {
+void bench_connect_nodeport(bool nodeport, bool lb = false) {
   const char* env = std::getenv("AXON_BENCH_SECONDS");
   const double seconds = env ? std::atof(env) : 10;
   NodePortLab lab;
   int loaded = 0;
   load_nodeports(*lab.dp1, loaded, 10, lab.backend.ip);
-  const std::string dst = nodeport ? axon::test::TwoNodeLan::kNode1 : lab.backend.ip;
-  const uint16_t port = nodeport ? kNodePort : 8080;
+  const std::string dst = lb ? NodePortLab::kLbIp : nodeport ? axon::test::TwoNodeLan::kNode1 : lab.backend.ip;
+  const uint16_t port = lb ? 80 : nodeport ? kNodePort : 8080;
   (void)connect_rate(lab.net.client, dst, port, 0.2);
   std::printf("%s: %.0f connections/s over %.1f s\n", nodeport ? "NodePort" : "direct",
               connect_rate(lab.net.client, dst, port, seconds), seconds);
@@ -957,8 +962,8 @@ void run(const std::vector<std::string>& which) {
       bench_affinity();
     } else if (w == "connect-axon" || w == "connect-bare") {
       bench_connect(w == "connect-axon");
-    } else if (w == "connect-nodeport" || w == "connect-direct") {
-      bench_connect_nodeport(w == "connect-nodeport");
+    } else if (w == "connect-nodeport" || w == "connect-direct" || w == "connect-lb") {
+      bench_connect_nodeport(w == "connect-nodeport", w == "connect-lb");
     } else {
       die("unknown benchmark " + w +
           " (known: services, policy, prog, nodeport, affinity, connect-axon, connect-bare, "
