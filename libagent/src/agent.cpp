@@ -116,23 +116,19 @@ void Agent::note_error(const std::string& what, const std::string& message) {
 }
 
 std::vector<std::string> Agent::errors() const {
-  std::lock_guard lock(mu_);
   std::vector<std::string> out;
-  for (const auto& [k, v] : errors_) out.push_back(k + ": " + v);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, v] : errors_) out.push_back(k + ": " + v);
+  }
+  // L2 announcements: a node whose lease is not renewed answers no ARP.
+  if (l2_ && l2_->view().failing)
+    out.push_back("l2-announcements: this node's L2 lease is not renewed (the store?): it announces nothing");
   return out;
 }
 
 std::string Agent::pod_cidr() const {
   return ipam_ ? ipam_->cidr() : "";
-}
-
-Json Agent::l2_status() const {
-  if (!l2_) return nullptr;
-  auto v = l2_->view();
-  Json announced = Json::object();
-  for (const auto& [ip, devs] : v.announced) announced[ip] = devs;
-  return {{"live", v.live},     {"term", v.term},         {"held", v.held}, {"announced", announced},
-          {"problems", v.problems}, {"writes", v.writes}, {"garps", v.garps}};
 }
 
 size_t Agent::policy_count() const {

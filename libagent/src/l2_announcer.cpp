@@ -124,6 +124,7 @@ L2Announcer::View L2Announcer::view() const {
 }
 
 void L2Announcer::run() {
+  started_ = Clock::now();
   leases_.wait_synced(std::chrono::seconds(30));
   policies_.wait_synced(std::chrono::seconds(30));
   // Ticks of a fifth of the retry period (at most 100 ms): another node's
@@ -152,12 +153,15 @@ void L2Announcer::tick() {
       announce({});
       std::lock_guard lock(mu_);
       view_.live = false;
+      // Failing: renewals stopped, or none ever came in a lease duration.
+      view_.failing = renewed_ != Clock::time_point{} || now - started_ >= c_.lease_duration;
     }
     return;
   }
   {
     std::lock_guard lock(mu_);
     view_.live = true;
+    view_.failing = false;
     view_.term = annotation(written_, client::kL2TermAnnotation);
   }
   elect(now);
@@ -165,10 +169,6 @@ void L2Announcer::tick() {
 
 bool L2Announcer::write(Json lease, bool create) {
   auto r = create ? store_.create(lease) : store_.replace(lease);
-  {
-    std::lock_guard lock(mu_);
-    ++view_.writes;
-  }
   if (!r) {
     log::warn("L2 announcements: writing Lease {}: {}", member(lease, "metadata").value("name", ""),
               r.error().str());
@@ -216,10 +216,6 @@ bool L2Announcer::renew(Clock::time_point now) {
   };
   if (written_.is_object()) {
     auto r = store_.replace(stamped(written_));
-    {
-      std::lock_guard lock(mu_);
-      ++view_.writes;
-    }
     if (!r) return false;
     if (*r) return done(**r);
     written_ = nullptr;  // someone else wrote it: another node ended our term
@@ -258,10 +254,6 @@ bool L2Announcer::renew(Clock::time_point now) {
     auto r = store_.replace(next);
     if (!r || !*r) return false;
     stored = **r;
-  }
-  {
-    std::lock_guard lock(mu_);
-    view_.writes += 1;
   }
   if (annotation(*stored, client::kL2TermAnnotation) != old_term)
     log::info("L2 announcements: {} leases term {}", c_.node, annotation(*stored, client::kL2TermAnnotation));
@@ -460,7 +452,7 @@ void L2Announcer::elect(Clock::time_point now) {
   // What to answer ARP for: an address whose every Service (of those some
   // node can announce) this node holds.
   std::map<std::string, std::set<std::string>> want;
-  std::vector<std::string> problems, held;
+  std::vector<std::string> held;
   for (const auto& [ip, keys] : by_ip) {
     bool all = true, any = false;
     std::set<std::string> devs;
@@ -475,7 +467,6 @@ void L2Announcer::elect(Clock::time_point now) {
       for (const auto& d : s.candidates.at(me))
         if (devices_up_.count(d)) devs.insert(d);
     }
-    if (!any) problems.push_back(ip + ": no node can announce it (" + join(keys, ", ") + ")");
     if (all && any && !devs.empty()) want[ip] = devs;
   }
   for (const auto& [key, s] : plan_.services)
@@ -490,13 +481,10 @@ void L2Announcer::elect(Clock::time_point now) {
   }
   for (const auto& name : orphans) {
     auto r = store_.remove(client::ObjectRef{"coordination.k8s.io/v1", "Lease", c_.ns, name});
-    std::lock_guard lock(mu_);
-    ++view_.writes;
     if (!r) log::warn("L2 announcements: deleting Lease {}: {}", name, r.error().str());
   }
   std::lock_guard lock(mu_);
   view_.held = std::move(held);
-  view_.problems = std::move(problems);
 }
 
 void L2Announcer::announce(const std::map<std::string, std::set<std::string>>& want) {
@@ -534,10 +522,10 @@ void L2Announcer::announce(const std::map<std::string, std::set<std::string>>& w
     garp_left_[a] = kGarpRepeats;
     log::info("L2 announcements: answering ARP for {} on ifindex {}", a.ip.str(), a.ifindex);
   }
-  uint64_t sent = 0;
   for (auto it = garp_left_.begin(); it != garp_left_.end();) {
     auto d = device_of.find(it->first);
-    if (d != device_of.end() && send_garp(*d->second, it->first.ip)) ++sent;
+    if (d != device_of.end() && !send_garp(*d->second, it->first.ip))
+      log::warn("L2 announcements: gratuitous ARP for {}: {}", it->first.ip.str(), std::strerror(errno));
     if (--it->second <= 0 || d == device_of.end()) {
       it = garp_left_.erase(it);
     } else {
@@ -545,7 +533,6 @@ void L2Announcer::announce(const std::map<std::string, std::set<std::string>>& w
     }
   }
   std::lock_guard lock(mu_);
-  view_.garps += sent;
   view_.announced.clear();
   for (const auto& [ip, names] : want) view_.announced[ip] = {names.begin(), names.end()};
 }

@@ -71,13 +71,11 @@ class L2Announcer {
   void stop();
 
   struct View {
-    bool live = false;   // this node's lease is renewed
+    bool live = false;     // this node's lease is renewed
+    bool failing = false;  // it has not been for longer than the renew deadline
     std::string term;
     std::vector<std::string> held;                          // Services whose Lease it holds
     std::map<std::string, std::vector<std::string>> announced;  // IP -> devices
-    std::vector<std::string> problems;                      // addresses no node can announce, and why
-    uint64_t writes = 0;  // store writes: renewals, acquisitions, releases, expiries
-    uint64_t garps = 0;   // gratuitous ARPs sent
   };
   View view() const;
 
@@ -106,6 +104,7 @@ class L2Announcer {
   // The announcer's thread only.
   client::Json written_;  // this node's lease as last written
   std::chrono::steady_clock::time_point renewed_{};  // when the last successful renewal began
+  std::chrono::steady_clock::time_point started_{};
   std::map<std::string, Seen> seen_;  // other nodes' leases: version, when it changed (our clock)
   std::map<std::string, std::chrono::steady_clock::time_point> free_since_;  // Service -> first seen free
   std::set<std::string> devices_up_;

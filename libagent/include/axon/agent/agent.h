@@ -135,9 +135,6 @@ class Agent {
   const datapath::Datapath* datapath() const { return ready() ? &*dp_ : nullptr; }
   std::vector<std::string> errors() const;
   size_t policy_count() const;
-  // L2 announcements on this node: {"live", "term", "held", "announced", ...};
-  // null when they are off.
-  Json l2_status() const;
   // The cluster's pods as the agent's watch holds them (empty before start).
   std::vector<Json> pods() const { return pods_ ? pods_->list() : std::vector<Json>{}; }
   // What the agent's watches cost the store: lists, watches, events.
