@@ -1,3 +1,4 @@
+#include <net/if.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "axon/base/duration.h"
 #include "axon/base/log.h"
 #include "axon/base/process.h"
+#include "axon/abi/policy.h"
 #include "axon/datapath/bpffs.h"
 #include "axon/policy/identity.h"
 #include "config_keys.h"
@@ -136,6 +138,9 @@ size_t Agent::policy_count() const {
   return policies_;
 }
 
+constexpr const char* kProxyHost = "axon_host";  // as Cilium's cilium_host/cilium_net
+constexpr const char* kProxyPeer = "axon_net";
+
 Status Agent::start() {
   auto store = client::connect_store(c_.store);
   if (!store) return store.error();
@@ -185,11 +190,17 @@ Status Agent::start() {
   dc.maglev_table_size = c_.maglev_table_size;
   dc.host_routing = c_.host_routing;
   dc.no_backend_reject = c_.no_backend_reject;
+  dc.proxy_ifindex = ensure_proxy_device();
   dc.default_algorithm =
       c_.lb_algorithm == "maglev" ? datapath::LbAlgorithm::maglev : datapath::LbAlgorithm::random;
   auto dp = datapath::Datapath::open(dc);
   if (!dp) return dp.error();
   dp_.emplace(std::move(*dp));
+  if (dc.proxy_ifindex != 0) {
+    if (auto st = dp_->attach_proxy_device(if_nametoindex(kProxyPeer)); !st)
+      note_error("proxy device", st.error().str());
+  }
+  setup_proxy_routing();
   engine_ = std::make_unique<policy::PolicyEngine>(policy::CompileOptions{}, &cidr_identities_);
   if (auto st = dp_->services().restore(); !st)
     log::warn("restoring services: {}", st.error().str());
@@ -208,6 +219,61 @@ Status Agent::start() {
     }
   }
   return {};
+}
+
+constexpr int kProxyRouteTable = 2004;  // Cilium's
+
+// The node's proxy device: a veth pair in the node's namespace. to-container
+// sends packets for the proxy out of axon_host; axon_to_proxy on axon_net
+// hands them to the proxy's socket (lib/proxy.h). They come from other
+// addresses, the node's own among them: no reverse-path filter, local
+// sources accepted. Returns axon_host's ifindex, 0 when it cannot be made
+// (the datapath then drops those packets; status says why).
+uint32_t Agent::ensure_proxy_device() {
+  if (if_nametoindex(kProxyHost) == 0) {
+    auto r = proc::ip({"link", "add", kProxyHost, "type", "veth", "peer", "name", kProxyPeer});
+    if (!r) {
+      note_error("proxy device", r.error().message);
+      return 0;
+    }
+  }
+  for (const char* dev : {kProxyHost, kProxyPeer}) {
+    if (auto r = proc::ip({"link", "set", dev, "up"}); !r) {
+      note_error("proxy device", r.error().message);
+      return 0;
+    }
+  }
+  // Early demux would attach the proxy's transparent socket (it holds the
+  // connection's own addresses) to packets arriving from other nodes before
+  // routing, and the stack then drops them instead of forwarding them on to
+  // to-container, which sends them to the proxy: off, as with any TPROXY.
+  const std::string conf = std::string("/proc/sys/net/ipv4/conf/") + kProxyPeer + "/";
+  for (auto [path, value] :
+       {std::pair{conf + "rp_filter", "0"}, {conf + "accept_local", "1"},
+        {std::string("/proc/sys/net/ipv4/tcp_early_demux"), "0"},
+        {std::string("/proc/sys/net/ipv4/udp_early_demux"), "0"}}) {
+    std::ofstream f(path);
+    f << value;
+    if (!f) note_error("proxy device", "cannot write " + path);
+  }
+  return if_nametoindex(kProxyHost);
+}
+
+// Packets the datapath hands to the node's proxy (lib/proxy.h: marked
+// AXON_MARK_PROXY, the proxy's socket assigned) are delivered locally, as
+// Cilium's proxy routing rule (fwmark 0x200/0xf00 lookup 2004): a local
+// default route in a table of their own. Without it the stack would try to
+// forward them and drop them (a packet with a socket is never forwarded),
+// so a failure here fails closed; it shows in status.
+void Agent::setup_proxy_routing() {
+  const std::string mark = fmt::format("{:#x}/{:#x}", AXON_MARK_PROXY, AXON_MARK_PROXY_MASK);
+  const std::string table = std::to_string(kProxyRouteTable);
+  auto route = proc::ip({"route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", table});
+  if (!route) return note_error("proxy routing", route.error().message);
+  auto rules = proc::ip({"rule", "show", "table", table});
+  if (rules && rules->find("fwmark") != std::string::npos) return;
+  auto rule = proc::ip({"rule", "add", "fwmark", mark, "lookup", table, "pref", "9"});
+  if (!rule) note_error("proxy routing", rule.error().message);
 }
 
 Result<std::string> Agent::pod_cidr_from_store() {

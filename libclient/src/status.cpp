@@ -7,6 +7,8 @@
 #include "axon/agent/v1/agent.grpc.pb.h"
 #include "axon/client/l2announce.h"
 #include "axon/client/lbipam.h"
+#include "axon/policy/decode.h"
+#include "axon/policy/yaml.h"
 
 namespace axon::client {
 namespace {
@@ -40,6 +42,23 @@ std::optional<AgentStatus> ask_agent(const std::string& socket) {
   a.pod_cidr = r.pod_cidr();
   for (const auto& e : r.errors()) a.errors.push_back(e);
   return a;
+}
+
+// Policies with parts the nodes cannot enforce yet (L7 rules, toFQDNs):
+// each named, with what happens to its traffic instead (it fails closed).
+void collect_unenforced(ClusterStore& store, StatusReport& report) {
+  for (const char* kind : {"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"}) {
+    auto policies = store.list("cilium.io/v2", kind, "", "");
+    if (!policies) continue;  // no CRD
+    for (const auto& obj : *policies) {
+      auto doc = policy::document_from_json(obj, "store", 1);
+      if (!doc) continue;
+      auto decoded = policy::decode_policy(*doc);
+      if (!decoded.policy) continue;  // invalid: nothing of it is enforced (the agents say so)
+      for (const auto& u : policy::unenforced_rules(*decoded.policy))
+        report.warnings.push_back(policy::describe(*decoded.policy) + " " + u.path + ": " + u.reason);
+    }
+  }
 }
 
 }  // namespace
@@ -293,6 +312,7 @@ Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
       ++report.lb_ipam.pending;
   }
   collect_l2(store, ns, *services, report);
+  collect_unenforced(store, report);
   return report;
 }
 

@@ -35,6 +35,7 @@
 #include "lib/lb.h"
 #include "lib/nodeport.h"
 #include "lib/l2.h"
+#include "lib/proxy.h"
 
 /* Frames that are not IPv4. ARP and other non-IP frames pass untouched;
  * IPv6 is dropped: axon enforces policy on IPv4 only, and letting IPv6 by
@@ -93,14 +94,21 @@ static __always_inline int pass(struct __sk_buff *skb, const struct axon_pkt *p,
 {
 	__u8 verdict = AXON_VERDICT_FORWARDED;
 
-	account(vi->direction, AXON_DROP_NONE, skb->len);
 	if (vi->proxy_port) {
-		skb->mark = AXON_MARK_PROXY | ((__u32)vi->proxy_port << 16);
+		int reason = proxy_redirect(skb, p, vi->proxy_port, vi->tc_ingress);
+
+		if (reason)
+			return drop(skb, p, vi, reason);
 		point = AXON_TRACE_TO_PROXY;
 		verdict = AXON_VERDICT_REDIRECTED;
 	}
+	account(vi->direction, AXON_DROP_NONE, skb->len);
 	if (report || cfg_trace_every_packet)
 		emit_event(skb, p, vi, AXON_EVENT_TRACE, point, verdict);
+	/* At TC egress: out of the proxy device, to axon_to_proxy on its peer
+	 * (lib/proxy.h). */
+	if (vi->proxy_port && !vi->tc_ingress)
+		return bpf_redirect(cfg_proxy_ifindex, 0);
 	return TC_ACT_OK;
 }
 
@@ -301,7 +309,8 @@ SEC("tc")
 int axon_from_container(struct __sk_buff *skb)
 {
 	struct axon_pkt p = {};
-	struct axon_verdict_info vi = {.direction = AXON_DIR_EGRESS, .ifindex = skb->ifindex};
+	struct axon_verdict_info vi = {
+	    .direction = AXON_DIR_EGRESS, .ifindex = skb->ifindex, .tc_ingress = 1};
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
 	struct axon_lxc_info *lxc = NULL;
@@ -401,8 +410,10 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 				       __u64 now)
 {
 	struct axon_pkt p = {};
-	struct axon_verdict_info vi = {
-	    .direction = AXON_DIR_INGRESS, .ifindex = ifindex, .peer_hint = src_identity};
+	struct axon_verdict_info vi = {.direction = AXON_DIR_INGRESS,
+				       .ifindex = ifindex,
+				       .peer_hint = src_identity,
+				       .tc_ingress = ifindex != skb->ifindex}; /* host routing */
 	struct axon_endpoint_info *ep = NULL;
 	struct axon_ct_entry *ct = NULL;
 	__u32 epoch, nodeport_rev_nat = 0;
@@ -495,12 +506,38 @@ int axon_to_container_local(struct __sk_buff *skb)
 	return bpf_redirect_peer(ifindex, 0);
 }
 
+#define PACKET_HOST_ 0 /* skb->pkt_type: to this host's MAC (linux/if_packet.h) */
+
+/* The node's proxy device axon_net (TC ingress): packets to-container sent
+ * out of its peer axon_host for the proxy (lib/proxy.h), their policy verdict
+ * and event done; only the socket assignment is left. Anything else on this
+ * device is dropped: it is no way into the node. */
+SEC("tc")
+int axon_to_proxy(struct __sk_buff *skb)
+{
+	struct axon_pkt p = {};
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((skb->mark & AXON_MARK_PROXY_MASK) != AXON_MARK_PROXY)
+		return TC_ACT_SHOT;
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    parse_ipv4(skb, &p) || proxy_redirect(skb, &p, skb->mark >> 16, 1) ||
+	    /* The frame is still addressed to the pod's MAC: the stack would
+	     * drop it as for another host. */
+	    bpf_skb_change_type(skb, PACKET_HOST_)) {
+		count(AXON_COUNTER_PROXY_REENTRY_FAILED);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
+}
+
 /* The node's network device (TC ingress), as Cilium's from-netdev: external
  * clients (the LAN, other nodes, pods of other nodes) reaching a NodePort,
  * LoadBalancer IP, externalIP or hostPort of this node (lib/nodeport.h), and
  * ARP requests for the addresses this node announces (lib/l2.h). Everything
  * else goes on to the node's stack untouched. */
-#define PACKET_HOST_ 0 /* skb->pkt_type: to this host's MAC (linux/if_packet.h) */
 
 SEC("tc")
 int axon_from_netdev(struct __sk_buff *skb)

@@ -17,6 +17,7 @@
 #include "axon/datapath/maglev.h"
 #include "axon/datapath/skeleton.h"
 #include "datapath.skel.h"
+#include "tc.h"
 
 AXON_SKELETON_OPS(axon_datapath);
 
@@ -109,6 +110,7 @@ Result<Datapath> Datapath::open(const DatapathConfig& config) {
   rodata->cfg_trace_every_packet = config.trace_every_packet ? 1 : 0;
   rodata->cfg_host_routing = config.host_routing ? 1 : 0;
   rodata->cfg_no_backend_reject = config.no_backend_reject ? 1 : 0;
+  rodata->cfg_proxy_ifindex = config.proxy_ifindex;
   rodata->cfg_ct_tcp_syn_s = config.ct_timeouts.tcp_syn_s;
   rodata->cfg_ct_tcp_established_s = config.ct_timeouts.tcp_established_s;
   rodata->cfg_ct_tcp_close_s = config.ct_timeouts.tcp_close_s;
@@ -171,6 +173,12 @@ const bpf_program* Datapath::from_container() const {
 }
 const bpf_program* Datapath::to_container() const {
   return s_->skel->progs.axon_to_container;
+}
+const bpf_program* Datapath::to_proxy() const {
+  return s_->skel->progs.axon_to_proxy;
+}
+Status Datapath::attach_proxy_device(uint32_t peer_ifindex) {
+  return tc_attach(peer_ifindex, BPF_TC_INGRESS, s_->skel->progs.axon_to_proxy);
 }
 const bpf_program* Datapath::from_netdev() const {
   return s_->skel->progs.axon_from_netdev;

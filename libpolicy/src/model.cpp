@@ -159,4 +159,38 @@ std::string to_string(const RuleOrigin& o) {
   return describe(o.kind, o.ns, o.name) + " " + field_path(o);
 }
 
+std::string unenforced_reason(std::string_view what) {
+  if (what == "toFQDNs") {
+    return "is not enforced yet: no DNS proxy runs on the nodes to learn the names' addresses, so "
+           "it allows nothing (fail closed)";
+  }
+  return std::string(what) +
+         " rules are not enforced yet: no L7 proxy runs on the nodes, so the traffic they would "
+         "filter on this port is dropped (SOCKET_LOOKUP_FAILED), never let through unfiltered";
+}
+
+std::vector<Unenforced> unenforced_rules(const Policy& p) {
+  std::vector<Unenforced> out;
+  for (const Rule& r : p.rules) {
+    for (Section s : {Section::ingress, Section::egress}) {
+      const auto& elems = section(r, s);
+      for (size_t i = 0; i < elems.size(); ++i) {
+        const std::string el =
+            r.path + "." + std::string(section_name(s)) + "[" + std::to_string(i) + "]";
+        if (!elems[i].fqdns.empty())
+          out.push_back({el + ".toFQDNs", unenforced_reason("toFQDNs")});
+        for (size_t j = 0; j < elems[i].ports.size(); ++j) {
+          const L7Kind k = l7_kind(elems[i].ports[j].rules);
+          if (k == L7Kind::none) continue;
+          const std::string kind(l7_name(k));
+          out.push_back({el + "." + "toPorts" + "[" +
+                             std::to_string(j) + "].rules." + kind,
+                         unenforced_reason(kind)});
+        }
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace axon::policy

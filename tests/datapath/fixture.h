@@ -52,4 +52,17 @@ datapath::TestRunResult run(const bpf_program* prog, const std::vector<uint8_t>&
 // Every event currently in the ring buffer.
 std::vector<datapath::Event> drain(datapath::EventReader& reader);
 
+// Whether a drop is the proxy step's (lib/proxy.h) for a packet of IP
+// protocol `ip_protocol` the policy redirected: a test run cannot deliver to
+// a socket (bpf_sk_assign works at TC ingress only), so a redirect ends as
+// SOCKET_LOOKUP_FAILED (nothing listens on the proxy port), SOCKET_ASSIGN_
+// FAILED (something does) or, other than TCP/UDP, PROXY_REDIRECTION_NOT_
+// SUPPORTED_FOR_PROTOCOL.
+inline bool proxy_step_drop(uint8_t drop_reason, int ip_protocol) {
+  if (ip_protocol != IPPROTO_TCP && ip_protocol != IPPROTO_UDP)
+    return drop_reason == AXON_DROP_PROXY_UNSUPPORTED_PROTO;
+  return drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED ||
+         drop_reason == AXON_DROP_SOCKET_ASSIGN_FAILED;
+}
+
 }  // namespace axon::test

@@ -615,19 +615,81 @@ TEST_CASE("protocols without ports match only any-port entries") {
   CHECK(env.to(frame().ipv4(kC, kA).sctp(1, 9).build()) == TC_ACT_OK);
 }
 
-TEST_CASE("redirect: allowed, marked for the proxy, reported as redirected") {
-  Env env;
+// A listening socket of the test's network namespace on a free port (any
+// address, as the proxy's): the proxy step's socket lookup finds it.
+struct Listener {
+  axon::Fd fd;
+  uint16_t port = 0;
+  explicit Listener(int type) : fd(socket(AF_INET, type, 0)) {
+    REQUIRE(fd.valid());
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    REQUIRE(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    if (type == SOCK_STREAM) REQUIRE(listen(fd.get(), 4) == 0);
+    socklen_t len = sizeof(a);
+    REQUIRE(getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+  }
+};
+
+TEST_CASE("redirect: handed to the proxy's socket, dropped when nothing listens (fail closed)") {
+  DatapathConfig config;
+  config.proxy_ifindex = 1;  // the proxy device (test runs send nothing)
+  Env env(config);
+  Listener tcp_proxy(SOCK_STREAM), udp_proxy(SOCK_DGRAM);
   env.policy({true,
-              false,
-              {entry(In, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::redirect, 15001),
-               entry(In, 0, IPPROTO_TCP, 80, 80)}});
-  CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
+              true,
+              {entry(In, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::redirect, tcp_proxy.port),
+               entry(In, kIdB, IPPROTO_UDP, 53, 53, PolicyAction::redirect, udp_proxy.port),
+               entry(In, 0, IPPROTO_TCP, 80, 80),
+               entry(Eg, 0, IPPROTO_TCP, 80, 80, PolicyAction::redirect, tcp_proxy.port)}});
+  // to-container runs at TC egress: the listener found, the packet goes back
+  // in at the veth's ingress for the socket assignment.
+  CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_REDIRECT);
   auto e = env.last_event();
   CHECK(e.verdict == AXON_VERDICT_REDIRECTED);
   CHECK(e.trace_point == AXON_TRACE_TO_PROXY);
-  CHECK(e.proxy_port == 15001);
+  CHECK(e.proxy_port == tcp_proxy.port);
+  CHECK(env.to(frame().ipv4(kB, kA).udp(5, 53).payload("q").build()) == TC_ACT_REDIRECT);
+  CHECK(env.last_event().proxy_port == udp_proxy.port);
+  // Not redirected: forwarded as before.
   CHECK(env.to(tcp(kC, kA, 1, 80, kTcpSyn)) == TC_ACT_OK);
   CHECK(env.last_event().verdict == AXON_VERDICT_FORWARDED);
+  // from-container (TC ingress) assigns the socket itself; a test run is no
+  // TC ingress, so the kernel refuses the assignment: the lookup did find it.
+  CHECK(env.from(tcp(kA, kB, 2, 80, kTcpSyn)) == TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_SOCKET_ASSIGN_FAILED);
+
+  // The proxy gone: nothing passes, new or established.
+  tcp_proxy.fd.reset();
+  udp_proxy.fd.reset();
+  CHECK(env.to(tcp(kB, kA, 1, 80, kTcpAck)) == TC_ACT_SHOT);
+  e = env.last_event();
+  CHECK(e.verdict == AXON_VERDICT_DROPPED);
+  CHECK(e.drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED);
+  CHECK(e.proxy_port != 0);
+  CHECK(env.to(tcp(kB, kA, 3, 80, kTcpSyn)) == TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED);
+  CHECK(env.to(frame().ipv4(kB, kA).udp(6, 53).payload("q").build()) == TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED);
+  CHECK(env.from(tcp(kA, kB, 4, 80, kTcpSyn)) == TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED);
+  CHECK(env.to(tcp(kC, kA, 5, 80, kTcpSyn)) == TC_ACT_OK);
+}
+
+TEST_CASE("redirect at to-container without the proxy device: dropped, not passed") {
+  Env env;  // proxy_ifindex 0
+  Listener tcp_proxy(SOCK_STREAM);
+  env.policy({true, false, {entry(In, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::redirect, tcp_proxy.port)}});
+  CHECK(env.to(tcp(kB, kA, 1, 80, kTcpSyn)) == TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_SOCKET_ASSIGN_FAILED);
+}
+
+TEST_CASE("redirect of a protocol without sockets: dropped, not passed") {
+  Env env;
+  env.policy({true, false, {entry(In, kIdB, IPPROTO_SCTP, 9, 9, PolicyAction::redirect, 15001)}});
+  CHECK(env.to(frame().ipv4(kB, kA).sctp(1, 9).build()) == TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_PROXY_UNSUPPORTED_PROTO);
 }
 
 TEST_CASE("stats count packets per direction and reason") {

@@ -18,6 +18,10 @@ const volatile __u32 cfg_host_routing = 1;
 /* A Service without backends: 1 answers ICMP port unreachable (Cilium's
  * serviceNoBackendResponse: reject, the default), 0 drops silently. */
 const volatile __u32 cfg_no_backend_reject = 1;
+/* The node's proxy device (axon_host, its veth peer axon_net runs
+ * axon_to_proxy): to-container sends packets for the proxy out of it, as
+ * Cilium's hairpin through cilium_host. 0: none, such packets are dropped. */
+const volatile __u32 cfg_proxy_ifindex = 0;
 /* Conntrack lifetimes in seconds (Cilium's defaults). */
 const volatile __u32 cfg_ct_tcp_syn_s = 60;
 const volatile __u32 cfg_ct_tcp_established_s = 21600;

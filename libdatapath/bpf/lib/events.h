@@ -18,6 +18,7 @@ struct axon_verdict_info {
 	__u8 match_type;
 	__u8 trace_reason;
 	__u8 is_reply;
+	__u8 tc_ingress; /* run at TC ingress (bpf_sk_assign works only there) */
 };
 
 static __always_inline void count(__u32 idx)

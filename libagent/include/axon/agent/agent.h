@@ -150,6 +150,8 @@ class Agent {
  private:
   Status start();
   Result<std::string> pod_cidr_from_store();
+  void setup_proxy_routing();
+  uint32_t ensure_proxy_device();
   void sync();
   Result<uint32_t> identity_of(const Json& pod, const std::map<std::string, Json>& namespaces,
                                std::map<std::string, std::string>* labels_out);

@@ -37,6 +37,7 @@ enum axon_counter {
 	AXON_COUNTER_EVENTS_LOST = 0, /* ring buffer full: event not written */
 	AXON_COUNTER_NON_IP = 1,      /* non-IP frames passed untouched (ARP, ...) */
 	AXON_COUNTER_HOST_ROUTED = 2, /* passed straight to a local pod's veth */
+	AXON_COUNTER_PROXY_REENTRY_FAILED = 3, /* dropped on the proxy device (axon_to_proxy) */
 	AXON_COUNTER_NR = 4,
 };
 

@@ -28,6 +28,9 @@
 	X(NO_CONFIG, 165, "NO_CONFIGURATION_AVAILABLE_TO_PERFORM_POLICY_DECISION", "No configuration available to perform policy decision") \
 	X(NAT_NO_MAPPING, 167, "NO_MAPPING_FOR_NAT_MASQUERADE", "No mapping for NAT masquerade") \
 	X(NO_FIB, 169, "FIB_LOOKUP_FAILED", "FIB lookup failed") \
+	X(SOCKET_LOOKUP_FAILED, 178, "SOCKET_LOOKUP_FAILED", "Socket lookup failed") \
+	X(SOCKET_ASSIGN_FAILED, 179, "SOCKET_ASSIGN_FAILED", "Socket assign failed") \
+	X(PROXY_UNSUPPORTED_PROTO, 180, "PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL", "Proxy redirection not supported for protocol") \
 	X(POLICY_DENY, 181, "POLICY_DENY", "Policy denied by denylist")
 
 enum axon_drop_reason {

@@ -54,6 +54,10 @@ struct DatapathConfig {
   // A Service without backends: true answers ICMP port unreachable (Cilium's
   // serviceNoBackendResponse: reject, its default), false drops silently.
   bool no_backend_reject = true;
+  // The node's proxy device (axon_host): to-container sends packets for the
+  // L7 proxy out of it, to its veth peer running axon_to_proxy
+  // (attach_proxy_device). 0: none; such packets are dropped.
+  uint32_t proxy_ifindex = 0;
   CtTimeouts ct_timeouts;
 };
 
@@ -79,7 +83,12 @@ class Datapath {
   const bpf_program* from_container() const;
   const bpf_program* to_container() const;
   const bpf_program* from_netdev() const;
+  const bpf_program* to_proxy() const;
   const DatapathConfig& config() const;
+
+  // Attaches axon_to_proxy at the TC ingress of the proxy device's peer
+  // (axon_net), where packets for the proxy get their socket.
+  Status attach_proxy_device(uint32_t peer_ifindex);
 
   // Removes the pins of a node's datapath by name (lab down, tests). Loaded
   // programs and attached filters keep their maps until they go away.

@@ -246,6 +246,20 @@ struct RuleOrigin {
 
 // "CiliumNetworkPolicy production/allow-frontend-to-api spec.ingress[0]".
 std::string to_string(const RuleOrigin& o);
+
+// Parts of a policy the nodes cannot enforce yet, each failing closed: L7
+// rules (their port's traffic is redirected to a proxy that does not run, so
+// it is dropped: SOCKET_LOOKUP_FAILED) and toFQDNs (no DNS proxy learns the
+// names' addresses, so it allows nothing). `apply`, `policy validate` and
+// `status` name them. Empty once the node proxy enforces them.
+struct Unenforced {
+  std::string path;    // "spec.ingress[0].toPorts[1].rules.http"
+  std::string reason;  // what happens to the traffic instead
+};
+std::vector<Unenforced> unenforced_rules(const Policy& p);
+// The reason an L7 rule kind ("http", "dns") or toFQDNs ("toFQDNs") is not
+// enforced, shared by the decoder's warnings and unenforced_rules().
+std::string unenforced_reason(std::string_view what);
 // "spec.ingress[0]"
 std::string field_path(const RuleOrigin& o);
 
