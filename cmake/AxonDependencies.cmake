@@ -12,6 +12,10 @@ pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf>=1.0)
 pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+# The L7 proxy's HTTP rules: RE2, as Envoy's safe_regex (libproxy)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+# The L7 proxy (libproxy): Boost.Asio and Beast, header-only
+find_package(Boost 1.81 REQUIRED)
 # The web UI's HTTP server (axon ui)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 

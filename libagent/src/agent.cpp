@@ -48,6 +48,7 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   c.devices = read_key(dir, "devices", c.devices);
   c.cni_uninstall = read_key(dir, "cni-uninstall", "false") == "true";
   c.l2_announcements = read_key(dir, "enable-l2-announcements", "false") == "true";
+  c.l7_proxy = read_key(dir, "enable-l7-proxy", "true") == "true";
   for (auto [key, out] : {std::pair{"l2-announcements-lease-duration", &c.l2_lease_duration},
                           std::pair{"l2-announcements-renew-deadline", &c.l2_renew_deadline},
                           std::pair{"l2-announcements-retry-period", &c.l2_retry_period}}) {
@@ -201,6 +202,7 @@ Status Agent::start() {
       note_error("proxy device", st.error().str());
   }
   setup_proxy_routing();
+  start_l7_proxy();
   engine_ = std::make_unique<policy::PolicyEngine>(policy::CompileOptions{}, &cidr_identities_);
   if (auto st = dp_->services().restore(); !st)
     log::warn("restoring services: {}", st.error().str());
@@ -700,6 +702,7 @@ int Agent::run(const std::atomic<bool>& stop) {
     }
   }
   if (l2_) l2_->stop();  // others take the addresses over at once
+  if (http_proxy_) http_proxy_->stop();  // its port's traffic is dropped from now on
   for (auto* inf : informers()) inf->stop();
   if (c_.cni_uninstall) uninstall_cni();
   log::info("agent of {} stopping; the datapath keeps running from its pinned maps", c_.node);

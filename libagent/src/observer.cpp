@@ -209,6 +209,31 @@ Status FlowObserver::start() {
   } else {
     log::warn("flow metrics on {}: {}", kMetricsAddress, http.error().str());
   }
+  agent_.set_l7_sink([this](const proxy::RequestRecord& r) {
+    hubble::HttpEvent e;
+    e.time = std::chrono::system_clock::now() -
+             std::chrono::duration_cast<std::chrono::system_clock::duration>(r.latency);
+    auto src = datapath::parse_ipv4(r.connection.src_ip);
+    auto dst = datapath::parse_ipv4(r.connection.dst_ip);
+    if (!src || !dst) return;
+    e.src = *src;
+    e.dst = *dst;
+    e.sport = r.connection.src_port;
+    e.dport = r.connection.dst_port;
+    e.src_identity = r.src_identity;
+    e.dst_identity = r.dst_identity;
+    e.ingress = r.ingress;
+    e.proxy_port = r.connection.listener_port;
+    e.method = r.method;
+    e.url = r.url;
+    e.protocol = r.protocol;
+    e.headers = r.headers;
+    e.code = r.code;
+    e.forwarded = r.forwarded;
+    e.latency = r.latency;
+    std::lock_guard lock(http_mu_);
+    if (http_events_.size() < 65536) http_events_.push_back(std::move(e));  // else: the ring would drop them anyway
+  });
   log::info("flow observer on {} (ring of {} flows)", join(addresses, ", "), c.hubble_buffer_capacity);
   thread_ = std::thread([this] { run(); });
   return {};
@@ -247,6 +272,19 @@ void FlowObserver::run() {
     if (!n) {
       log::warn("flow observer: reading events: {}", n.error().str());
       std::this_thread::sleep_for(1s);
+    }
+    std::vector<hubble::HttpEvent> http;
+    {
+      std::lock_guard lock(http_mu_);
+      http.swap(http_events_);
+    }
+    for (const auto& h : http) {
+      auto [request, response] = decoder.decode_http(h);
+      for (auto* f : {&request, &response}) {
+        auto entry = hubble::make_flow_entry(std::move(*f));
+        metrics_->observe(*entry);
+        ring_->write(std::move(entry));
+      }
     }
     if (Clock::now() - last_stats >= 1s) {
       last_stats = Clock::now();

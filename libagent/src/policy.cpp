@@ -19,9 +19,12 @@
 
 #include <algorithm>
 
+#include "axon/abi/policy.h"
 #include "axon/agent/agent.h"
 #include "axon/base/log.h"
 #include "axon/policy/decode.h"
+#include "axon/policy/evaluate.h"
+#include "axon/proxy/http_rules.h"
 
 namespace axon::agent {
 namespace {
@@ -274,6 +277,119 @@ std::vector<std::string> Agent::policy_names() const {
   std::vector<std::string> out;
   for (const auto& [k, rv] : policy_versions_) out.push_back(policy::describe(k.kind, k.ns, k.name));
   return out;
+}
+
+// ---- the node's L7 proxy (ingress http rules) ------------------------------
+
+void Agent::start_l7_proxy() {
+  if (!c_.l7_proxy) {
+    log::info("L7 proxy off (enable-l7-proxy: false): traffic of ports with L7 rules is dropped");
+    return;
+  }
+  proxy::ProxyOptions o;
+  o.port = policy::CompileOptions{}.http_proxy_port;
+  o.upstream_mark = AXON_MARK_FROM_PROXY;  // checked by policy, never redirected again
+  http_proxy_ = std::make_unique<proxy::HttpProxy>(
+      o, [this](const proxy::ConnectionInfo& c) { return decide_l7(c); },
+      [this](const proxy::RequestRecord& r) {
+        if (l7_sink_) l7_sink_(r);
+      });
+  if (auto st = http_proxy_->start(); !st) {
+    note_error("l7 proxy", st.error().str() + ": traffic of ports with http rules is dropped");
+    http_proxy_.reset();
+    return;
+  }
+  log::info("L7 proxy listening on :{} (ingress http rules)", o.port);
+}
+
+namespace {
+
+// The element a rule origin names, or null (the policy changed meanwhile).
+const policy::PeerRule* element_of(const std::vector<policy::Policy>& policies,
+                                   const policy::RuleOrigin& o) {
+  for (const auto& p : policies) {
+    if (p.kind != o.kind || p.ns != o.ns || p.name != o.name) continue;
+    for (const auto& r : p.rules) {
+      if (r.path != o.rule_path) continue;
+      const auto& els = policy::section(r, o.section);
+      if (o.element >= 0 && static_cast<size_t>(o.element) < els.size()) return &els[o.element];
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// What a connection the datapath redirected to the ingress HTTP proxy may
+// do: the destination is a pod of this node; its ingress policy for the
+// source's identity (the ipcache's, as the datapath saw it) on this port,
+// evaluated as `policy trace` does, and the http rules of every allow
+// element that matched (ORed, Cilium's semantics); an L4-only allow of the
+// same flow lets every request through. Anything unknown: deny every request.
+proxy::Decision Agent::decide_l7(const proxy::ConnectionInfo& c) {
+  proxy::Decision d;
+  d.ingress = true;
+  auto src = datapath::parse_ipv4(c.src_ip);
+  std::lock_guard lock(mu_);
+  if (!engine_ || !dp_ || !src) {
+    d.reason = "agent not ready";
+    return d;
+  }
+  const EndpointInfo* ep = nullptr;
+  for (const auto& [id, e] : endpoints_) {
+    if (e.ip == c.dst_ip) ep = &e;
+  }
+  if (ep == nullptr) {
+    d.reason = "no endpoint " + c.dst_ip + " on this node";
+    return d;
+  }
+  const uint32_t peer_id = dp_->ipcache().lookup(*src);
+  d.src_identity = peer_id;
+  d.dst_identity = ep->identity;
+  policy::Peer subject{{ep->identity, label_set(ep->labels)}, {}};
+  if (auto np = named_ports_.find(ep->identity); np != named_ports_.end())
+    subject.named_ports = np->second;
+  policy::Peer peer{{peer_id, {}}, {}};
+  if (policy::is_reserved(peer_id)) {
+    peer.identity.labels = policy::reserved_labels(peer_id);
+  } else if (auto it = identities_.find(peer_id); it != identities_.end()) {
+    peer.identity.labels = label_set(it->second);
+  } else if (auto cidr = cidr_identities_.find(peer_id)) {
+    peer.identity = *cidr;
+  } else {
+    d.reason = "unknown identity " + std::to_string(peer_id);
+    return d;
+  }
+  std::vector<policy::Policy> policies;
+  for (const auto& p : engine_->policies()) policies.push_back(*p);
+  const policy::Flow flow{policy::Protocol::tcp, c.dst_port};
+  const auto v = policy::evaluate(policies, policy::Direction::ingress, subject, peer, flow);
+  if (!v.allowed) {
+    d.reason = "denied by policy";
+    return d;
+  }
+  std::vector<policy::HttpRule> rules;
+  for (const auto& r : v.rules) {
+    for (const auto& e : r.elements) {
+      if (!e.matched || e.deny || e.l7 != policy::L7Kind::http) continue;
+      const policy::PeerRule* el = element_of(policies, e.origin);
+      if (el == nullptr) continue;
+      for (const auto& pr : el->ports) {
+        policy::PeerRule one = *el;
+        one.ports = {pr};
+        policy::L7Kind kind = policy::L7Kind::none;
+        if (policy::l4_matches(one, flow, subject.named_ports, &kind) && kind == policy::L7Kind::http)
+          rules.insert(rules.end(), pr.rules.http.begin(), pr.rules.http.end());
+      }
+    }
+  }
+  auto set = proxy::HttpRuleSet::compile(rules, v.l7_allow_all || !v.redirected);
+  if (!set) {
+    d.reason = set.error().str();
+    return d;
+  }
+  d.rules = *set;
+  return d;
 }
 
 }  // namespace axon::agent

@@ -175,7 +175,7 @@ static __always_inline int pass_established(struct __sk_buff *skb, struct axon_p
 		*proxy = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : 0;
 		*checked = epoch;
 	}
-	vi->proxy_port = *proxy;
+	vi->proxy_port = vi->from_proxy ? 0 : *proxy;
 	report = ct_update(ct, p, 0, dir, now);
 	if ((report || cfg_trace_every_packet) && !peer)
 		set_peer(vi, dir, peer_identity(vi, p, dir));
@@ -296,7 +296,7 @@ static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
 	vi->match_type = pol.match_type;
 	if (ret)
 		return drop(skb, p, vi, ret);
-	if (pol.verdict == AXON_POLICY_REDIRECT)
+	if (pol.verdict == AXON_POLICY_REDIRECT && !vi->from_proxy)
 		vi->proxy_port = pol.proxy_port;
 	ret = ct_create(p, dir, rev_nat_index, vi->proxy_port, epoch, now, ct_flags, ct);
 	if (ret)
@@ -425,6 +425,7 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 		skb->mark = 0;
 		return TC_ACT_OK;
 	}
+	vi.from_proxy = (skb->mark & AXON_MARK_PROXY_MASK) == AXON_MARK_FROM_PROXY;
 	/* An external connection from-netdev translated to this backend. */
 	if ((skb->mark & AXON_MARK_PROXY_MASK) == AXON_MARK_NODEPORT) {
 		nodeport_rev_nat = skb->mark >> 16;

@@ -30,6 +30,16 @@ Status Ipcache::upsert(const Cidr& prefix, uint32_t identity) {
   return bump_policy_epoch(epoch_);
 }
 
+uint32_t Ipcache::lookup(Ipv4 addr) const {
+  axon_ipcache_key key{};
+  key.prefixlen = 32;
+  key.addr = addr.network_order();
+  axon_ipcache_value v{};
+  if (bpf_map__lookup_elem(map_, &key, sizeof(key), &v, sizeof(v), 0) != 0)
+    return AXON_IDENTITY_WORLD;
+  return v.identity;
+}
+
 Status Ipcache::erase(const Cidr& prefix) {
   auto key = key_of(prefix);
   if (bpf_map__delete_elem(map_, &key, sizeof(key), 0) != 0 && errno != ENOENT) {

@@ -189,6 +189,53 @@ void FlowDecoder::fill_endpoint(flow::Endpoint* ep, Ipv4 ip, uint32_t identity,
   for (auto& l : labels) ep->add_labels(std::move(l));
 }
 
+std::pair<flow::Flow, flow::Flow> FlowDecoder::decode_http(const HttpEvent& e) {
+  std::pair<flow::Flow, flow::Flow> out;
+  for (int i = 0; i < 2; ++i) {
+    const bool response = i == 1;
+    flow::Flow& f = response ? out.second : out.first;
+    set_time(f.mutable_time(), response ? e.time + std::chrono::duration_cast<std::chrono::system_clock::duration>(e.latency) : e.time);
+    f.set_uuid(uuid());
+    f.set_type(flow::L7);
+    f.set_node_name(config_.node_name);
+    for (const auto& l : config_.node_labels) f.add_node_labels(l);
+    f.mutable_event_type()->set_type(kMessageTypeL7);
+    f.set_verdict(e.forwarded ? flow::FORWARDED : flow::DROPPED);
+    f.set_traffic_direction(e.ingress ? flow::INGRESS : flow::EGRESS);
+    f.mutable_is_reply()->set_value(response);
+    f.set_reply(response);
+    f.set_proxy_port(e.proxy_port);
+    const Ipv4 src = response ? e.dst : e.src, dst = response ? e.src : e.dst;
+    auto* ip = f.mutable_ip();
+    ip->set_source(src.str());
+    ip->set_destination(dst.str());
+    ip->set_ipversion(flow::IPv4);
+    auto* tcp = f.mutable_l4()->mutable_tcp();
+    tcp->set_source_port(response ? e.dport : e.sport);
+    tcp->set_destination_port(response ? e.sport : e.dport);
+    fill_endpoint(f.mutable_source(), src, response ? e.dst_identity : e.src_identity, 0);
+    fill_endpoint(f.mutable_destination(), dst, response ? e.src_identity : e.dst_identity, 0);
+    auto* l7 = f.mutable_l7();
+    l7->set_type(response ? flow::RESPONSE : flow::REQUEST);
+    if (response) l7->set_latency_ns(static_cast<uint64_t>(e.latency.count()));
+    auto* http = l7->mutable_http();
+    http->set_method(e.method);
+    http->set_url(e.url);
+    http->set_protocol(e.protocol);
+    if (response) http->set_code(e.code);
+    for (const auto& [k, v] : e.headers) {
+      auto* h = http->add_headers();
+      h->set_key(k);
+      h->set_value(v);
+    }
+    f.set_summary(e.protocol + " " + (response ? std::to_string(e.code) + " " +
+                                                     std::to_string(e.latency.count() / 1000000) +
+                                                     "ms (" + e.method + " " + e.url + ")"
+                                               : e.method + " " + e.url));
+  }
+  return out;
+}
+
 flow::Flow FlowDecoder::decode(const Event& e) {
   flow::Flow f;
   decode(e, &f);

@@ -102,10 +102,6 @@ struct Expected {
   bool localhost = false;  // allowed only by allow-localhost (trace says so too)
 };
 
-uint16_t proxy_port_of(pol::L7Kind k, const pol::CompileOptions& o) {
-  return k == pol::L7Kind::dns ? o.dns_proxy_port : o.http_proxy_port;
-}
-
 Expected expected_of(const pol::DirectionVerdict& v, uint32_t /*peer_identity*/,
                      const pol::CompileOptions& o) {
   Expected x;
@@ -123,7 +119,7 @@ Expected expected_of(const pol::DirectionVerdict& v, uint32_t /*peer_identity*/,
     for (const auto& r : v.rules) {
       for (const auto& e : r.elements) {
         if (!e.matched || e.deny || e.l7 == pol::L7Kind::none) continue;
-        uint16_t p = proxy_port_of(e.l7, o);
+        uint16_t p = o.proxy_port(e.l7, v.direction);
         if (port == 0 || p < port) port = p;
       }
     }

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # L7 policy end to end on a 3-node lab (the seed's production scenario):
 # - the security defect of issue 19, tried as a new user would: a
-#   CiliumNetworkPolicy with http rules on api's port. `apply`, `policy
-#   validate` and `status` name the rules as not enforced; the traffic they
-#   would filter is dropped, never let through (POST /path1/sub used to get
-#   200 from the app), and observe shows the drops as SOCKET_LOOKUP_FAILED
-#   with the proxy port; egress http rules the same;
-# - the datapath's redirect delivers to the proxy's socket: a transparent
-#   listener on the proxy port in the node's namespace (the stand-in for the
-#   node proxy) receives the connection with its original destination (the
-#   api pod's address and port) and answers it, for a pod on the same node
-#   (host routing) and one on another node; killed, nothing gets through.
+#   CiliumNetworkPolicy with http rules on api's port (GET /path1$; PUT
+#   /path2$ with a header). POST /path1/sub used to get 200 from the app; now
+#   the node's L7 proxy answers 403 "Access denied", allowed requests get
+#   the app's 200 through it (another node and, when placed so, the same
+#   node), on one keep-alive connection too;
+# - the proxy is the agent's: the agent stopped or killed, nothing reaches
+#   the app; restarted, the proxy answers again;
+# - egress http rules are not enforced yet: apply and status say so, the
+#   traffic is dropped (observe: SOCKET_LOOKUP_FAILED, proxy port 15002),
+#   and a transparent stand-in listening on 15002 in the node receives the
+#   connection with its original destination (the datapath's half works).
 source "$(dirname "$0")/lib.sh"
 
 cluster_up 3 --set hubble.ui.enabled=false
@@ -64,70 +65,87 @@ spec:
                 headers: ["X-My-Header: true"]
 YAML
 out=$(ax policy validate -f "$STATE/l7.yaml" 2>&1); rc=$?
-expect_eq "policy validate: valid (warnings only)" "$rc" 0
-expect_contains "policy validate names the http rules as not enforced" "$out" \
-  "spec.ingress[0].toPorts[0].rules.http: http rules are not enforced yet"
+expect_eq "policy validate: valid" "$rc" 0
+expect_eq "ingress http rules are enforced: no 'not enforced' warning" "$(grep -c 'not enforced' <<<"$out")" 0
 out=$(ax apply -f "$STATE/l7.yaml" 2>&1); rc=$?
 expect_eq "apply the L7 policy" "$rc" 0
-expect_contains "apply names the http rules as not enforced, and what happens instead" "$out" \
-  "rules.http: http rules are not enforced yet: no L7 proxy runs on the nodes, so the traffic they would filter on this port is dropped"
-out=$(ax status 2>&1)
-expect_contains "status names them too" "$out" \
-  "CiliumNetworkPolicy production/api-l7 spec.ingress[0].toPorts[0].rules.http: http rules are not enforced yet"
 
-# The defect: POST /path1/sub got 200 from the app. Now no request on the
-# port gets through, allowed or not (fail closed), until a proxy listens.
+# The defect: POST /path1/sub got 200 from the app. Now the node's proxy
+# answers it 403 Access denied (Cilium's), and lets the allowed ones through.
 for api in "${APIS[@]}"; do
   url=http://$(api_ip "$api"):8080
-  wait_for "frontend -> $api POST /path1/sub: dropped, not answered by the app" 20 \
-    bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 1 -X POST $url/path1/sub) == 000 ]]"
-  expect_eq "frontend -> $api GET /path1: dropped too (no proxy to allow it)" "$(code "$FE" "$url/path1")" dropped
+  node=$(field "$api" "['spec']['nodeName']")
+  path="from another node"
+  [[ $node == "$FE_NODE" ]] && path="on the same node (host routing)"
+  wait_for "frontend -> $api ($path) POST /path1/sub: 403 from the proxy" 20 \
+    bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 2 -X POST $url/path1/sub) == 403 ]]"
+  got=$(ax lab exec -n production "$FE" -- curl -s -m 2 -X POST "$url/path1/sub" 2>/dev/null | od -c | head -1)
+  expect_contains "... with Cilium's body (Access denied CR LF)" "$got" 'A   c   c   e   s   s       d   e   n   i   e   d  \r  \n'
+
+  expect_eq "frontend -> $api GET /path1: 200 from the app" "$(code "$FE" "$url/path1")" 200
+  got=$(ax lab exec -n production "$FE" -- curl -s -m 2 "$url/path1" 2>/dev/null)
+  expect_contains "... the app's answer, through the proxy" "$got" "pod=$api"
+  expect_eq "frontend -> $api GET /path1/sub: 403" "$(code "$FE" "$url/path1/sub")" 403
+  expect_eq "frontend -> $api PUT /path2 with X-My-Header: true: 200" \
+    "$(code "$FE" "$url/path2" -X PUT -H 'X-My-Header: true')" 200
+  expect_eq "frontend -> $api PUT /path2 without the header: 403" "$(code "$FE" "$url/path2" -X PUT)" 403
+  expect_eq "frontend -> $api two requests on one keep-alive connection: 200 then 403" \
+    "$(ax lab exec -n production "$FE" -- curl -s -o /dev/null -w '%{http_code} ' -m 3 "$url/path1" -X GET --next -s -o /dev/null -w '%{http_code}' -X POST "$url/path1/sub" 2>/dev/null)" "200 403"
 done
-sock() { echo "unix://$STATE/$LAB/nodes/$1/run/axon/hubble.sock"; }
+# Each request is an L7 flow (Hubble's l7.http), request and response.
 API0_NODE=$(field "${APIS[0]}" "['spec']['nodeName']")
-got=$(ax observe --server "$(sock "$API0_NODE")" --last 1000 --verdict DROPPED -o json 2>&1)
-drop=$(python3 -c '
+L7SOCK="unix://$STATE/$LAB/nodes/$API0_NODE/run/axon/hubble.sock"
+l7flows() {  # observe ARGS...: "verdict type method url code" per L7 flow
+  ax observe --server "$L7SOCK" --last 1000 -o json "$@" 2>/dev/null | python3 -c '
 import json, sys
 for line in sys.stdin:
     line = line.strip()
     if not line.startswith("{"): continue
     f = json.loads(line).get("flow", {})
-    if f.get("IP", {}).get("source") == sys.argv[1] and f.get("l4", {}).get("TCP", {}).get("destination_port") == 8080:
-        print(f.get("verdict"), f.get("drop_reason_desc"), f.get("proxy_port", 0))
-        break' "$FE_IP" <<<"$got")
-expect_eq "observe: frontend -> api DROPPED SOCKET_LOOKUP_FAILED, proxy port 15001" "$drop" "DROPPED SOCKET_LOOKUP_FAILED 15001"
-
-# The redirect delivers to the proxy's socket: a transparent listener on
-# 15001 in the api pod's node (the node proxy's stand-in) gets the
-# connection with its original destination, and its answer reaches the pod.
-proxy_stub() {  # NODE: answers 403 naming the original destination, once per connection
-  ip netns exec "axon-$LAB-$1" python3 -c '
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 15001)); s.listen(16)
-while True:
-    c, peer = s.accept()
-    c.recv(4096)
-    body = "Access denied (stub) to %s:%d from %s\n" % (c.getsockname() + (peer[0],))
-    c.sendall(("HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)).encode())
-    c.close()' &
+    h = f.get("l7", {}).get("http")
+    if h is None: continue
+    print(f.get("verdict"), f["l7"].get("type"), h.get("method"), h.get("url"), h.get("code", 0))'
 }
-for api in "${APIS[@]}"; do
-  node=$(field "$api" "['spec']['nodeName']")
-  ip=$(api_ip "$api")
-  proxy_stub "$node"
-  stub=$!
-  trap 'kill $stub 2>/dev/null; cleanup' EXIT
-  path="another node (to-container, sent back in for the socket)"
-  [[ $node == "$FE_NODE" ]] && path="the same node (host routing)"
-  wait_for "frontend -> $api on $path: delivered to the proxy's socket" 20 \
-    bash -c "ax lab exec -n production $FE -- curl -s -m 1 http://$ip:8080/path1 | grep -q 'Access denied (stub) to $ip:8080 from $FE_IP'"
-  kill "$stub"; wait "$stub" 2>/dev/null
-  trap cleanup EXIT
-  expect_eq "... the stand-in gone: dropped again, nothing reaches the app" "$(code "$FE" "http://$ip:8080/path1")" dropped
-done
+wait_for "observe --type l7: the denied POST /path1/sub as a DROPPED http request" 10 \
+  bash -c "ax observe --server $L7SOCK --last 1000 --type l7 -o json | grep -q '\"url\":\"http://$(api_ip "${APIS[0]}"):8080/path1/sub\"'"
+got=$(l7flows --type l7)
+expect_contains "... request DROPPED" "$got" "DROPPED REQUEST POST http://$(api_ip "${APIS[0]}"):8080/path1/sub 0"
+expect_contains "... its 403 response" "$got" "DROPPED RESPONSE POST http://$(api_ip "${APIS[0]}"):8080/path1/sub 403"
+expect_contains "... GET /path1 FORWARDED with the app's 200" "$got" "FORWARDED RESPONSE GET http://$(api_ip "${APIS[0]}"):8080/path1 200"
+got=$(l7flows --http-status 403)
+expect_eq "observe --http-status 403: only 403 responses" "$(grep -vc ' 403$' <<<"$got")" 0
+got=$(l7flows --type l7 --http-method PUT)
+expect_eq "observe --http-method PUT: only PUT" "$(awk '{print $3}' <<<"$got" | sort -u)" PUT
+got=$(l7flows --type l7 --http-path '/path1$')
+expect_eq "observe --http-path /path1\$: only /path1" "$(awk '{print $4}' <<<"$got" | sed 's|.*:8080||' | sort -u)" /path1
+
+OUT=$(ax get pods -n elsewhere -l role=outsider -o name | head -1 | cut -d/ -f2)
+expect_eq "outsider -> api (no allow for it): dropped by L3/L4 policy as before" \
+  "$(ax lab exec -n elsewhere "$OUT" -- curl -s -o /dev/null -w '%{http_code}' -m 2 "http://$(api_ip "${APIS[0]}"):8080/path1" 2>/dev/null)" 000
+
+# The proxy is the agent's: while the agent of api's node is stopped
+# (SIGSTOP) nothing passes; killed, its restart brings the proxy back and
+# no request was let through unfiltered meanwhile.
+API0=${APIS[0]}
+API0_NODE=$(field "$API0" "['spec']['nodeName']")
+API0_URL=http://$(api_ip "$API0"):8080
+agent_pid() {
+  ax get pods -n kube-system -o json | python3 -c "
+import json, sys
+for p in json.load(sys.stdin)['items']:
+    if p['metadata']['name'].startswith('axon-agent') and p['spec'].get('nodeName') == '$1':
+        print(p['status']['containerStatuses'][0]['containerID'].split('//')[1])"
+}
+pid=$(agent_pid "$API0_NODE")
+kill -STOP "$pid"
+expect_eq "agent (and its proxy) stopped: POST /path1/sub does not reach the app" "$(code "$FE" "$API0_URL/path1/sub" -X POST)" dropped
+kill -KILL "$pid"; kill -CONT "$pid" 2>/dev/null
+got=$(code "$FE" "$API0_URL/path1/sub" -X POST)
+[[ $got == dropped || $got == 403 ]] && got="not the app"  # dropped until the agent is back, then 403
+expect_eq "agent killed: POST /path1/sub does not reach the app" "$got" "not the app"
+wait_for "agent restarted: its proxy answers again (GET /path1 200)" 60 \
+  bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 2 $API0_URL/path1) == 200 ]]"
+expect_eq "... and denies again (POST /path1/sub 403)" "$(code "$FE" "$API0_URL/path1/sub" -X POST)" 403
 
 # Egress http rules: the same, at the sender.
 cat >"$STATE/l7-egress.yaml" <<'YAML'
@@ -145,6 +163,20 @@ spec:
           rules:
             http: [{method: GET}]
 YAML
+proxy_stub() {  # NODE: the egress proxy port's stand-in, answers 403 naming the original destination
+  ip netns exec "axon-$LAB-$1" python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 15002)); s.listen(16)
+while True:
+    c, peer = s.accept()
+    c.recv(4096)
+    body = "Access denied (stub) to %s:%d from %s\n" % (c.getsockname() + (peer[0],))
+    c.sendall(("HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)).encode())
+    c.close()' &
+}
 UP=$(ax get pods -n production -l role=upstream-service -o name | head -1 | cut -d/ -f2)
 UP_IP=$(ax get pods -n production -o json | python3 -c "
 import json, sys
@@ -153,8 +185,24 @@ for p in json.load(sys.stdin)['items']:
 expect_eq "no egress policy: frontend -> upstream answered" "$(code "$FE" "http://$UP_IP:8080/")" 200
 out=$(ax apply -f "$STATE/l7-egress.yaml" 2>&1); rc=$?
 expect_eq "apply the egress L7 policy" "$rc" 0
+expect_contains "apply names the egress http rules as not enforced, and what happens instead" "$out" \
+  "spec.egress[0].toPorts[0].rules.http: http rules are not enforced yet: the node's L7 proxy applies ingress http rules only, so the traffic these would filter on this port is dropped"
+out=$(ax status 2>&1)
+expect_contains "status names them too" "$out" \
+  "CiliumNetworkPolicy production/frontend-l7 spec.egress[0].toPorts[0].rules.http: http rules are not enforced yet"
 wait_for "egress http rules: frontend -> upstream dropped, not answered" 20 \
   bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 1 http://$UP_IP:8080/) == 000 ]]"
+got=$(ax observe --server "unix://$STATE/$LAB/nodes/$FE_NODE/run/axon/hubble.sock" --last 1000 --verdict DROPPED -o json 2>&1)
+drop=$(python3 -c '
+import json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"): continue
+    f = json.loads(line).get("flow", {})
+    if f.get("IP", {}).get("destination") == sys.argv[1] and f.get("l4", {}).get("TCP", {}).get("destination_port") == 8080:
+        print(f.get("verdict"), f.get("drop_reason_desc"), f.get("proxy_port", 0))
+        break' "$UP_IP" <<<"$got")
+expect_eq "observe: frontend -> upstream DROPPED SOCKET_LOOKUP_FAILED, egress proxy port 15002" "$drop" "DROPPED SOCKET_LOOKUP_FAILED 15002"
 proxy_stub "$FE_NODE"
 stub=$!
 trap 'kill $stub 2>/dev/null; cleanup' EXIT

@@ -128,7 +128,7 @@ TEST_CASE("compile: entities, CIDRs, ICMP and L7 redirects as entries") {
                    entry(Direction::ingress, hole->id, Protocol::any, 0, 0)) == 0);
   CHECK(entries_for(*compiled, Direction::egress, web.identity.id) ==
         std::vector<PolicyEntry>{entry(Direction::egress, web.identity.id, Protocol::tcp, 80, 80,
-                                       PolicyAction::redirect, CompileOptions{}.http_proxy_port)});
+                                       PolicyAction::redirect, CompileOptions{}.http_egress_proxy_port)});
   CHECK(entries_for(*compiled, Direction::egress, 0) ==
         std::vector<PolicyEntry>{entry(Direction::egress, 0, Protocol::udp, 53, 53,
                                        PolicyAction::redirect, CompileOptions{}.dns_proxy_port)});

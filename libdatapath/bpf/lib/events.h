@@ -19,6 +19,7 @@ struct axon_verdict_info {
 	__u8 trace_reason;
 	__u8 is_reply;
 	__u8 tc_ingress; /* run at TC ingress (bpf_sk_assign works only there) */
+	__u8 from_proxy; /* sent by the proxy (AXON_MARK_FROM_PROXY): no redirect */
 };
 
 static __always_inline void count(__u32 idx)

@@ -55,7 +55,7 @@ inline datapath::PolicyEntry make_entry(Direction direction, bool deny, uint32_t
     e.action = datapath::PolicyAction::allow;
   } else {
     e.action = datapath::PolicyAction::redirect;
-    e.proxy_port = spec.l7 == L7Kind::http ? options.http_proxy_port : options.dns_proxy_port;
+    e.proxy_port = options.proxy_port(spec.l7, direction);
   }
   return e;
 }

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,7 @@
 #include "axon/agent/ipam.h"
 #include "axon/datapath/datapath.h"
 #include "axon/policy/engine.h"
+#include "axon/proxy/http_proxy.h"
 
 namespace axon::agent {
 
@@ -70,6 +72,9 @@ struct AgentConfig {
   // the renew deadline after a renewal; another node ends the lease after
   // the lease duration without one.
   bool l2_announcements = false;
+  // enable-l7-proxy: the node's L7 proxy enforces http rules (ingress). Off:
+  // nothing listens, traffic of ports with L7 rules is dropped.
+  bool l7_proxy = true;
   std::chrono::milliseconds l2_lease_duration{2000}, l2_renew_deadline{1500}, l2_retry_period{500};
   std::string k8s_namespace = "kube-system";  // AXON_K8S_NAMESPACE: where the Leases live
   std::string run_dir = "/run/axon";
@@ -146,12 +151,21 @@ class Agent {
   };
   std::vector<EndpointPolicyView> policy_view() const;
   std::vector<std::string> policy_names() const;
+  // Where the node's L7 proxy reports each request (the flow observer's
+  // L7 flows); set before the agent runs.
+  void set_l7_sink(std::function<void(const proxy::RequestRecord&)> sink) {
+    l7_sink_ = std::move(sink);
+  }
 
  private:
   Status start();
   Result<std::string> pod_cidr_from_store();
   void setup_proxy_routing();
   uint32_t ensure_proxy_device();
+  // The node's L7 proxy (l7_proxy.cpp): started once the datapath is; what
+  // each redirected connection may do, from the policy.
+  void start_l7_proxy();
+  proxy::Decision decide_l7(const proxy::ConnectionInfo& c);
   void sync();
   Result<uint32_t> identity_of(const Json& pod, const std::map<std::string, Json>& namespaces,
                                std::map<std::string, std::string>* labels_out);
@@ -205,6 +219,8 @@ class Agent {
   std::string node_ip_;  // this node's InternalIP
   std::unique_ptr<agent::ServiceHealthServer> service_health_;
   std::unique_ptr<agent::L2Announcer> l2_;
+  std::unique_ptr<proxy::HttpProxy> http_proxy_;
+  std::function<void(const proxy::RequestRecord&)> l7_sink_;
   std::atomic<bool> netdev_attached_{false};
   std::map<uint32_t, std::map<std::string, std::string>> identities_;
   std::set<std::string> ipcache_;   // pod prefixes we wrote

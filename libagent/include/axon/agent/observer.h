@@ -15,11 +15,13 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "axon/agent/agent.h"
 #include "axon/client/informer.h"
 #include "axon/datapath/stats.h"
+#include "axon/hubble/flow_decoder.h"
 #include "axon/hubble/metrics.h"
 #include "axon/hubble/observer.h"
 #include "axon/hubble/ring.h"
@@ -80,6 +82,10 @@ class FlowObserver {
   std::unique_ptr<hubble::MetricsHttpServer> metrics_server_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  // HTTP requests the node's proxy handled, waiting for the event thread
+  // (which owns the decoder and its enrichment) to make them flows.
+  std::mutex http_mu_;
+  std::vector<hubble::HttpEvent> http_events_;
 };
 
 }  // namespace axon::agent

@@ -68,5 +68,8 @@ AXON_ABI_ASSERT(sizeof(struct axon_policy_value) == 8, "axon_policy_value layout
 /* skb->mark of a packet redirected to the proxy: AXON_MARK_PROXY | port << 16. */
 #define AXON_MARK_PROXY 0x0a00
 #define AXON_MARK_PROXY_MASK 0xff00
+/* skb->mark (SO_MARK) of the proxy's own upstream connections: their policy
+ * is checked, but they are never redirected to the proxy again. */
+#define AXON_MARK_FROM_PROXY 0x0d00
 
 #endif /* AXON_ABI_POLICY_H */

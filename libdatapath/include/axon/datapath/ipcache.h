@@ -21,6 +21,9 @@ class Ipcache {
   Status upsert(const Cidr& prefix, uint32_t identity);
   Status erase(const Cidr& prefix);  // absent is fine
   Result<std::vector<std::pair<Cidr, uint32_t>>> list() const;
+  // The identity of an address as the datapath sees it: the longest prefix
+  // holding it, world (2) when none does.
+  uint32_t lookup(Ipv4 addr) const;
 
  private:
   bpf_map* map_;

@@ -20,8 +20,8 @@ struct TestRunResult {
   uint32_t duration_ns = 0;         // mean run time per repetition, as the kernel measured
 };
 
-// Runs `prog` `repeat` times on a copy of `packet`.
+// Runs `prog` `repeat` times on a copy of `packet`, with skb->mark `mark`.
 Result<TestRunResult> prog_test_run(const bpf_program* prog, std::span<const uint8_t> packet,
-                                    uint32_t repeat = 1);
+                                    uint32_t repeat = 1, uint32_t mark = 0);
 
 }  // namespace axon::datapath

@@ -16,6 +16,7 @@
 // destination_service.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -80,6 +81,25 @@ struct FlowDecoderConfig {
   uint64_t uuid_seed = 0;               // 0: random (tests fix it for stable UUIDs)
 };
 
+// One HTTP request (and its answer) as the node's L7 proxy saw it: becomes
+// two L7 flows, as Cilium's proxy access log does: the request (client to
+// server, l7.type REQUEST) and the response (server to client, is_reply,
+// RESPONSE, with the status code and the latency). Denied requests (403 from
+// the proxy) are DROPPED, the rest FORWARDED.
+struct HttpEvent {
+  std::chrono::system_clock::time_point time;
+  Ipv4 src, dst;  // client, server
+  uint16_t sport = 0, dport = 0;
+  uint32_t src_identity = 0, dst_identity = 0;
+  bool ingress = true;  // held to the server's ingress policy (else the client's egress)
+  uint16_t proxy_port = 0;
+  std::string method, url, protocol = "HTTP/1.1";
+  std::vector<std::pair<std::string, std::string>> headers;
+  unsigned code = 0;
+  bool forwarded = true;
+  std::chrono::nanoseconds latency{0};
+};
+
 // Not thread-safe: one decoder per event thread.
 class FlowDecoder {
  public:
@@ -90,6 +110,8 @@ class FlowDecoder {
   // Fills `out` (cleared first) from `e`.
   void decode(const Event& e, flow::Flow* out);
   flow::Flow decode(const Event& e);
+  // The request and response flows of an HTTP event.
+  std::pair<flow::Flow, flow::Flow> decode_http(const HttpEvent& e);
 
  private:
   void fill_endpoint(flow::Endpoint* ep, Ipv4 ip, uint32_t identity, uint32_t local_id) const;

@@ -29,10 +29,16 @@
 namespace axon::policy {
 
 struct CompileOptions {
-  // Where redirect entries send traffic: the node's L7 proxies (none runs
-  // yet; the numbers are part of the entries already).
-  uint16_t http_proxy_port = 15001;
+  // Where redirect entries send traffic: the node's L7 proxy listeners, one
+  // per direction for HTTP (the proxy knows from the port which end's
+  // policy a connection is held to, also when both pods are on the node).
+  uint16_t http_proxy_port = 15001;         // ingress http rules
+  uint16_t http_egress_proxy_port = 15002;  // egress http rules
   uint16_t dns_proxy_port = 15053;
+  uint16_t proxy_port(L7Kind kind, Direction direction) const {
+    if (kind == L7Kind::dns) return dns_proxy_port;
+    return direction == Direction::egress ? http_egress_proxy_port : http_proxy_port;
+  }
 };
 
 struct CompiledPolicy {

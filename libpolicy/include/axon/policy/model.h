@@ -89,8 +89,8 @@ struct HeaderMatch {
 };
 
 // One HTTP rule; method, path and host are extended POSIX regexes matched
-// against the whole value; empty means any. Validated, not enforced yet:
-// no L7 proxy runs.
+// against the whole value; empty means any. Enforced by the node's proxy
+// (libproxy) for ingress; egress ones fail closed (unenforced_rules).
 struct HttpRule {
   std::string method;
   std::string path;
@@ -247,11 +247,12 @@ struct RuleOrigin {
 // "CiliumNetworkPolicy production/allow-frontend-to-api spec.ingress[0]".
 std::string to_string(const RuleOrigin& o);
 
-// Parts of a policy the nodes cannot enforce yet, each failing closed: L7
-// rules (their port's traffic is redirected to a proxy that does not run, so
-// it is dropped: SOCKET_LOOKUP_FAILED) and toFQDNs (no DNS proxy learns the
-// names' addresses, so it allows nothing). `apply`, `policy validate` and
-// `status` name them. Empty once the node proxy enforces them.
+// Parts of a policy the nodes cannot enforce yet, each failing closed:
+// egress http rules and dns rules (their port's traffic is redirected to a
+// proxy port nothing listens on, so it is dropped: SOCKET_LOOKUP_FAILED) and
+// toFQDNs (no DNS proxy learns the names' addresses, so it allows nothing).
+// Ingress http rules are enforced by the node's proxy. `apply`, `policy
+// validate` and `status` name them.
 struct Unenforced {
   std::string path;    // "spec.ingress[0].toPorts[1].rules.http"
   std::string reason;  // what happens to the traffic instead

@@ -1,0 +1,109 @@
+// The node's HTTP/1.1 proxy (Cilium's per-node Envoy, for http rules): a
+// transparent listener the datapath hands redirected connections to
+// (lib/proxy.h: the accepted socket carries the original destination),
+// which asks `Decide` once per connection what its requests may do (the
+// agent answers from the policy, source identity included), answers
+// requests the rules do not allow with 403 "Access denied" and forwards the
+// rest to the original destination.
+//
+// HTTP/1.1 with keep-alive on both sides (one upstream connection per
+// client connection, reused across its requests), bodies streamed in both
+// directions through a fixed window (never a whole body in memory; a slow
+// reader slows the writer), limits and timeouts answered as Envoy does:
+// 400 malformed, 408 request not complete in time, 413 body over the
+// limit, 431 request line and headers over the limit, 503 when the original
+// destination does not answer. Routing (where a request goes) and policy
+// (whether it may) stay apart: the Gateway API builds routing on this.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "axon/base/result.h"
+#include "axon/proxy/http_rules.h"
+
+namespace axon::proxy {
+
+struct ConnectionInfo {
+  std::string src_ip;
+  uint16_t src_port = 0;
+  std::string dst_ip;  // the original destination
+  uint16_t dst_port = 0;
+  uint16_t listener_port = 0;  // which proxy port the datapath chose
+};
+
+// What a connection's requests may do.
+struct Decision {
+  std::shared_ptr<const HttpRuleSet> rules;  // null: every request denied
+  std::string reason;                        // why, when there are no rules (logged)
+  uint32_t src_identity = 0;
+  uint32_t dst_identity = 0;
+  bool ingress = true;  // held to the destination's ingress rules (else the source's egress)
+  // Routing: where allowed requests go; empty: the original destination.
+  std::string upstream_ip;
+  uint16_t upstream_port = 0;
+};
+
+// One request and its answer, for L7 flows.
+struct RequestRecord {
+  ConnectionInfo connection;
+  uint32_t src_identity = 0;
+  uint32_t dst_identity = 0;
+  bool ingress = true;
+  std::string method;
+  std::string url;  // "http://host/path?query"
+  std::string protocol = "HTTP/1.1";
+  std::vector<std::pair<std::string, std::string>> headers;
+  unsigned code = 0;     // the status sent to the client
+  bool forwarded = false;  // false: answered by the proxy (denied or error)
+  std::chrono::nanoseconds latency{0};
+};
+
+struct ProxyOptions {
+  uint16_t port = 15001;
+  std::string address = "0.0.0.0";
+  unsigned threads = 1;
+  uint32_t header_limit = 60 * 1024;            // request line + headers (Envoy's 60 KiB)
+  uint64_t body_limit = 0;                      // 0: unlimited (streamed)
+  std::chrono::milliseconds header_timeout{30000};  // a request started must be complete by then
+  std::chrono::milliseconds idle_timeout{60000};    // keep-alive connection without a request
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds io_timeout{60000};  // no progress on a body or response
+  uint32_t upstream_mark = 0;  // SO_MARK of upstream connections (AXON_MARK_FROM_PROXY)
+  bool transparent = true;     // IP_TRANSPARENT listener (tests may listen plainly)
+};
+
+class HttpProxy {
+ public:
+  using Decide = std::function<Decision(const ConnectionInfo&)>;
+  using Record = std::function<void(const RequestRecord&)>;
+
+  HttpProxy(ProxyOptions options, Decide decide, Record record = {});
+  ~HttpProxy();  // stops
+  HttpProxy(const HttpProxy&) = delete;
+  HttpProxy& operator=(const HttpProxy&) = delete;
+
+  // Listens and starts serving on its threads.
+  Status start();
+  // Stops accepting and closes every connection.
+  void stop();
+  uint16_t port() const;  // the bound port (options.port, or the one picked for 0)
+
+  struct Stats {
+    uint64_t connections = 0;
+    uint64_t requests = 0;
+    uint64_t denied = 0;
+    uint64_t errors = 0;  // answered 4xx/5xx by the proxy other than 403
+  };
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace axon::proxy

@@ -1,0 +1,344 @@
+// HttpProxy on Boost.Asio/Beast with C++20 coroutines: one coroutine per
+// client connection on its own strand; reading and writing each side in turn
+// through a fixed 16 KiB window (Beast's buffer_body), so a body is never
+// held whole and the slower side sets the pace.
+#include "axon/proxy/http_proxy.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <thread>
+
+#include "axon/base/log.h"
+
+namespace axon::proxy {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using beast::error_code;
+
+namespace {
+
+using transparent_option = net::detail::socket_option::boolean<SOL_IP, IP_TRANSPARENT>;
+using mark_option = net::detail::socket_option::integer<SOL_SOCKET, SO_MARK>;
+
+constexpr size_t kWindow = 16 * 1024;
+constexpr const char* kDenied = "Access denied\r\n";  // Cilium's (Envoy's) body
+constexpr const char* kNoUpstream =
+    "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+
+// The status a failed request read gets (Envoy's), or 0: just close.
+unsigned status_of_read_error(const error_code& ec, bool started) {
+  if (ec == http::error::end_of_stream || ec == net::error::eof ||
+      ec == net::error::connection_reset || ec == net::error::operation_aborted)
+    return 0;
+  if (ec == beast::error::timeout) return started ? 408 : 0;
+  if (ec == http::error::header_limit) return 431;
+  if (ec == http::error::body_limit) return 413;
+  return 400;
+}
+
+}  // namespace
+
+struct HttpProxy::Impl {
+  ProxyOptions o;
+  Decide decide;
+  Record record;
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<uint64_t> connections{0}, requests{0}, denied{0}, errors{0};
+  uint16_t bound_port = 0;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+
+  net::awaitable<void> accept_loop();
+  net::awaitable<void> session(tcp::socket socket);
+};
+
+namespace {
+
+// Writes a response the proxy makes itself.
+net::awaitable<void> respond(beast::tcp_stream& client, unsigned code, std::string body,
+                             bool keep_alive, std::chrono::milliseconds timeout) {
+  http::response<http::string_body> res{static_cast<http::status>(code), 11};
+  res.set(http::field::content_type, "text/plain");
+  res.set(http::field::server, "axon");
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  error_code ec;
+  client.expires_after(timeout);
+  co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
+}
+
+// Streams a message whose header `p` has read from `in` (rest in `buf`) to
+// `out`: header, then the body window by window (Beast's relay). Sets
+// `read_failed` when the error is on the reading side.
+template <bool isRequest>
+net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
+                                 http::parser<isRequest, http::buffer_body>& p,
+                                 beast::tcp_stream& out, std::chrono::milliseconds timeout,
+                                 bool& read_failed) {
+  std::vector<char> window(kWindow);
+  error_code ec;
+  http::serializer<isRequest, http::buffer_body> sr{p.get()};
+  out.expires_after(timeout);
+  co_await http::async_write_header(out, sr, net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return ec;
+  do {
+    if (!p.is_done()) {
+      p.get().body().data = window.data();
+      p.get().body().size = window.size();
+      in.expires_after(timeout);
+      co_await http::async_read(in, buf, p, net::redirect_error(net::use_awaitable, ec));
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        read_failed = true;
+        co_return ec;
+      }
+      p.get().body().size = window.size() - p.get().body().size;
+      p.get().body().data = window.data();
+      p.get().body().more = !p.is_done();
+    } else {
+      p.get().body().data = nullptr;
+      p.get().body().size = 0;
+    }
+    out.expires_after(timeout);
+    co_await http::async_write(out, sr, net::redirect_error(net::use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return ec;
+  } while (!p.is_done() && !sr.is_done());
+  co_return error_code{};
+}
+
+std::string endpoint_ip(const tcp::endpoint& e) { return e.address().to_string(); }
+
+}  // namespace
+
+net::awaitable<void> HttpProxy::Impl::accept_loop() {
+  for (;;) {
+    error_code ec;
+    tcp::socket socket = co_await acceptor->async_accept(
+        net::make_strand(ioc), net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor->is_open()) co_return;
+      continue;
+    }
+    ++connections;
+    auto ex = socket.get_executor();
+    net::co_spawn(ex, session(std::move(socket)), net::detached);
+  }
+}
+
+net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
+  error_code ec;
+  ConnectionInfo ci;
+  {
+    auto local = socket.local_endpoint(ec);
+    auto remote = socket.remote_endpoint(ec);
+    if (ec) co_return;
+    ci = {endpoint_ip(remote), remote.port(), endpoint_ip(local), local.port(), bound_port};
+  }
+  beast::tcp_stream client(std::move(socket));
+  Decision d;
+  if (decide) {
+    d = decide(ci);
+  } else {
+    d.reason = "no policy";
+  }
+  if (!d.rules) log::debug("proxy: {}:{} -> {}:{}: {}", ci.src_ip, ci.src_port, ci.dst_ip, ci.dst_port, d.reason);
+  beast::flat_buffer cbuf;
+  std::optional<beast::tcp_stream> up;
+  beast::flat_buffer ubuf;
+
+  for (;;) {
+    http::request_parser<http::buffer_body> rp;
+    rp.header_limit(o.header_limit);
+    rp.body_limit(o.body_limit ? boost::optional<std::uint64_t>(o.body_limit) : boost::none);
+    const bool started = cbuf.size() > 0;
+    // Not the stream's own timeout, which closes the socket: a request
+    // begun and not finished in time is answered 408 first.
+    client.expires_never();
+    bool timed_out = false;
+    net::steady_timer timer(client.get_executor());
+    timer.expires_after(started ? o.header_timeout : o.idle_timeout);
+    timer.async_wait([&timed_out, &client](const error_code& e) {
+      if (e) return;  // cancelled: the frame may be gone, touch nothing
+      timed_out = true;
+      error_code ignored;
+      client.socket().cancel(ignored);
+    });
+    co_await http::async_read_header(client, cbuf, rp, net::redirect_error(net::use_awaitable, ec));
+    timer.cancel();
+    if (ec && timed_out) ec = beast::error::timeout;
+    if (ec) {
+      // A request begun and not finished in time: 408 (the bytes read say so).
+      const unsigned code = status_of_read_error(ec, started || rp.got_some() || cbuf.size() > 0);
+      if (code != 0) {
+        ++errors;
+        co_await respond(client, code, std::string(http::obsolete_reason(static_cast<http::status>(code))) + "\r\n", false, o.io_timeout);
+      }
+      client.socket().shutdown(tcp::socket::shutdown_both, ec);
+      co_return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    ++requests;
+    auto& req = rp.get();
+    HttpRequestView view;
+    view.method = std::string(req.method_string());
+    view.target = std::string(req.target());
+    view.host = std::string(req[http::field::host]);
+    for (const auto& f : req) view.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    const HttpVerdict verdict = d.rules ? d.rules->check(view) : HttpVerdict{};
+
+    RequestRecord rec;
+    if (record) {
+      rec.connection = ci;
+      rec.src_identity = d.src_identity;
+      rec.dst_identity = d.dst_identity;
+      rec.ingress = d.ingress;
+      rec.method = view.method;
+      rec.url = "http://" + (view.host.empty() ? ci.dst_ip : view.host) + view.target;
+      rec.headers = view.headers;
+    }
+    auto finish = [&](unsigned code, bool forwarded) {
+      if (!record) return;
+      rec.code = code;
+      rec.forwarded = forwarded;
+      rec.latency = std::chrono::steady_clock::now() - start;
+      record(rec);
+    };
+    const bool has_body = rp.chunked() || (rp.content_length() && *rp.content_length() > 0);
+
+    if (!verdict.allowed) {
+      ++denied;
+      // A body not read would be taken for the next request: close after.
+      const bool keep = req.keep_alive() && !has_body;
+      co_await respond(client, 403, kDenied, keep, o.io_timeout);
+      finish(403, false);
+      if (!keep) break;
+      continue;
+    }
+    for (const auto& name : verdict.remove) req.erase(name);
+    for (const auto& [name, value] : verdict.add) req.set(name, value);
+
+    if (!up) {
+      tcp::socket s(client.get_executor());
+      s.open(tcp::v4(), ec);
+      if (!ec && o.upstream_mark != 0) s.set_option(mark_option(static_cast<int>(o.upstream_mark)), ec);
+      if (!ec) {
+        up.emplace(std::move(s));
+        up->expires_after(o.connect_timeout);
+        const bool routed = !d.upstream_ip.empty();
+        auto addr = net::ip::make_address(routed ? d.upstream_ip : ci.dst_ip, ec);
+        if (!ec) {
+          co_await up->async_connect(tcp::endpoint(addr, routed ? d.upstream_port : ci.dst_port),
+                                     net::redirect_error(net::use_awaitable, ec));
+        }
+      }
+      if (ec) {
+        up.reset();
+        ++errors;
+        co_await respond(client, 503, kNoUpstream, false, o.io_timeout);
+        finish(503, false);
+        break;
+      }
+      ubuf.clear();
+    }
+    bool read_failed = false;
+    ec = co_await relay<true>(client, cbuf, rp, *up, o.io_timeout, read_failed);
+    if (ec) {
+      if (!read_failed) {  // the destination went away mid-request
+        ++errors;
+        co_await respond(client, 503, kNoUpstream, false, o.io_timeout);
+        finish(503, false);
+      }
+      break;
+    }
+    http::response_parser<http::buffer_body> sp;
+    sp.body_limit(boost::none);
+    if (req.method() == http::verb::head) sp.skip(true);
+    up->expires_after(o.io_timeout);
+    co_await http::async_read_header(*up, ubuf, sp, net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      ++errors;
+      co_await respond(client, 503, kNoUpstream, false, o.io_timeout);
+      finish(503, false);
+      break;
+    }
+    const unsigned code = sp.get().result_int();
+    const bool upstream_keep = sp.get().keep_alive();
+    const bool client_keep = req.keep_alive();
+    if (!client_keep) sp.get().keep_alive(false);
+    read_failed = false;
+    ec = co_await relay<false>(*up, ubuf, sp, client, o.io_timeout, read_failed);
+    finish(code, true);
+    if (ec) break;
+    if (!upstream_keep) up.reset();
+    if (!client_keep) break;
+  }
+  client.socket().shutdown(tcp::socket::shutdown_both, ec);
+  if (up) up->socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+HttpProxy::HttpProxy(ProxyOptions options, Decide decide, Record record)
+    : impl_(std::make_shared<Impl>()) {
+  impl_->o = std::move(options);
+  impl_->decide = std::move(decide);
+  impl_->record = std::move(record);
+}
+
+HttpProxy::~HttpProxy() { stop(); }
+
+Status HttpProxy::start() {
+  auto& s = *impl_;
+  error_code ec;
+  s.acceptor.emplace(s.ioc);
+  tcp::endpoint ep(net::ip::make_address(s.o.address, ec), s.o.port);
+  if (ec) return Error{"proxy address " + s.o.address + ": " + ec.message()};
+  s.acceptor->open(ep.protocol(), ec);
+  if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec && s.o.transparent) s.acceptor->set_option(transparent_option(true), ec);
+  if (!ec) s.acceptor->bind(ep, ec);
+  if (!ec) s.acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    s.acceptor.reset();
+    return Error{"proxy listener on " + s.o.address + ":" + std::to_string(s.o.port) + ": " +
+                 ec.message()};
+  }
+  s.bound_port = s.acceptor->local_endpoint(ec).port();
+  s.work.emplace(s.ioc.get_executor());
+  net::co_spawn(s.ioc, s.accept_loop(), net::detached);
+  for (unsigned i = 0; i < std::max(1u, s.o.threads); ++i)
+    s.threads.emplace_back([impl = impl_] { impl->ioc.run(); });
+  return {};
+}
+
+void HttpProxy::stop() {
+  auto& s = *impl_;
+  if (s.threads.empty()) return;
+  net::post(s.ioc, [impl = impl_] {
+    error_code ec;
+    if (impl->acceptor) impl->acceptor->close(ec);
+  });
+  s.work.reset();
+  s.ioc.stop();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+}
+
+uint16_t HttpProxy::port() const { return impl_->bound_port; }
+
+HttpProxy::Stats HttpProxy::stats() const {
+  return {impl_->connections.load(), impl_->requests.load(), impl_->denied.load(),
+          impl_->errors.load()};
+}
+
+}  // namespace axon::proxy
