@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import wait
+from benchlib import rss_kib, wait
 
 
 def run(axon, state, *args, check=True, input=None):
@@ -32,14 +32,6 @@ def run(axon, state, *args, check=True, input=None):
     if check and r.returncode != 0:
         raise RuntimeError(f"axon {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
     return r
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 PROBER = r"""

@@ -96,6 +96,12 @@ void print_summary(cli::Context& ctx, const client::StatusReport& r) {
     t.row({first ? "Agents:" : "", a.node, what});
     first = false;
   }
+  first = true;
+  for (const auto& a : r.agents) {
+    if (!a.reachable || a.l7_proxy.empty()) continue;
+    t.row({first ? "L7 proxy:" : "", a.node, a.l7_proxy});
+    first = false;
+  }
   t.print(ctx.out);
   // Problems after the table: long lines would widen its columns.
   for (size_t i = 0; i < r.errors.size(); ++i)

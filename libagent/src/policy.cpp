@@ -127,6 +127,7 @@ void Agent::policy_sync_cidrs_locked() {
 
 void Agent::policy_write_locked() {
   auto stats = engine_->commit();
+  l7_decisions_.clear();  // the proxy asks again
   policy_sync_cidrs_locked();
   for (auto& [c, ep] : endpoints_) {
     datapath::EndpointPolicy p;
@@ -302,6 +303,14 @@ void Agent::start_l7_proxy() {
   log::info("L7 proxy listening on :{} (ingress http rules)", o.port);
 }
 
+std::string Agent::l7_proxy_status() const {
+  if (!c_.l7_proxy) return "off (enable-l7-proxy: false): traffic of ports with L7 rules is dropped";
+  if (!http_proxy_) return ready() ? "not running: traffic of ports with http rules is dropped" : "starting";
+  const auto st = http_proxy_->stats();
+  return ":" + std::to_string(http_proxy_->port()) + " (ingress http rules), " +
+         std::to_string(st.requests) + " requests, " + std::to_string(st.denied) + " denied";
+}
+
 namespace {
 
 // The element a rule origin names, or null (the policy changed meanwhile).
@@ -344,6 +353,8 @@ proxy::Decision Agent::decide_l7(const proxy::ConnectionInfo& c) {
     return d;
   }
   const uint32_t peer_id = dp_->ipcache().lookup(*src);
+  const auto key = std::make_tuple(c.dst_ip, peer_id, c.dst_port);
+  if (auto it = l7_decisions_.find(key); it != l7_decisions_.end()) return it->second;
   d.src_identity = peer_id;
   d.dst_identity = ep->identity;
   policy::Peer subject{{ep->identity, label_set(ep->labels)}, {}};
@@ -389,6 +400,8 @@ proxy::Decision Agent::decide_l7(const proxy::ConnectionInfo& c) {
     return d;
   }
   d.rules = *set;
+  if (l7_decisions_.size() > 65536) l7_decisions_.clear();
+  l7_decisions_[key] = d;
   return d;
 }
 

@@ -54,6 +54,7 @@ class AgentService final : public pb::Agent::Service {
     r->set_policies(static_cast<uint32_t>(a_.policy_count()));
     r->set_services(static_cast<uint32_t>(a_.services().size()));
     r->set_pod_cidr(a_.pod_cidr());
+    r->set_l7_proxy(a_.l7_proxy_status());
     return grpc::Status::OK;
   }
 

@@ -40,6 +40,7 @@ std::optional<AgentStatus> ask_agent(const std::string& socket) {
   a.policies = r.policies();
   a.services = r.services();
   a.pod_cidr = r.pod_cidr();
+  a.l7_proxy = r.l7_proxy();
   for (const auto& e : r.errors()) a.errors.push_back(e);
   return a;
 }
@@ -111,6 +112,7 @@ Json StatusReport::to_json() const {
                            {"policies", a.policies},
                            {"services", a.services},
                            {"podCIDR", a.pod_cidr},
+                           {"l7Proxy", a.l7_proxy},
                            {"errors", a.errors}});
   }
   return j;

@@ -73,6 +73,24 @@ void run_catalogue(Suite& s) {
                Json::array({{{"fromEndpoints", Json::array({{{"matchLabels", {{"kind", "client"}}}}})},
                              {"toPorts", Json::array({{{"ports", Json::array({{{"port", "8080"},
                                                                                {"protocol", "TCP"}}})}}})}}})}})});
+  // cilium-cli's echo-ingress-l7: http rules on echo's port; the node's
+  // proxy answers what they do not allow with 403.
+  s.run("echo-ingress-l7",
+        [&](TestResult& t) {
+          s.http_l7(t, c, "GET", url(s.echo_same.ip), to_pod(s.echo_same), 200);
+          s.http_l7(t, c, "GET", url(s.echo_same.ip) + "public", to_pod(s.echo_same) + "/public", 200);
+          s.http_l7(t, c, "POST", url(s.echo_same.ip), to_pod(s.echo_same), 403);
+          s.http_l7(t, c, "GET", url(s.echo_same.ip) + "private", to_pod(s.echo_same) + "/private", 403);
+          s.http(t, c, url(s.echo_other.ip), to_pod(s.echo_other), Expect::success, s.echo_other.name);
+        },
+        {cnp(ns, "echo-ingress-l7",
+             {{"endpointSelector", {{"matchLabels", {{"app", "echo-same-node"}}}}},
+              {"ingress",
+               Json::array({{{"fromEndpoints", Json::array({{{"matchLabels", {{"kind", "client"}}}}})},
+                             {"toPorts",
+                              Json::array({{{"ports", Json::array({{{"port", "8080"}, {"protocol", "TCP"}}})},
+                                            {"rules", {{"http", Json::array({{{"method", "GET"}, {"path", "/"}},
+                                                                             {{"method", "GET"}, {"path", "/public"}}})}}}}})}}})}})});
   s.run("default-deny",
         [&](TestResult& t) {
           s.http(t, c, url(s.echo_same.ip), to_pod(s.echo_same), Expect::drop);

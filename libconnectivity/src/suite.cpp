@@ -13,6 +13,7 @@
 #include "axon/base/duration.h"
 #include "axon/connectivity/catalogue.h"
 #include "axon/hubble/client.h"
+#include "axon/hubble/flow_decoder.h"
 #include "axon/lab/process.h"
 
 namespace axon::connectivity {
@@ -329,47 +330,68 @@ static void judge(Action& a, int code, const std::string& out, Expect e, const s
   }
 }
 
-void Suite::confirm_drop(Action& a, const std::string& src_ip,
-                         std::chrono::system_clock::time_point since, uint16_t dst_port) {
-  if (flow_server.empty() || !a.passed) return;
-  observer::GetFlowsRequest req;
-  req.set_number(50);
-  // A little before the action started (clocks of the kernel and of this
-  // process are converted separately), not as far back as the previous one.
+namespace {
+
+// GetFlows `since` a little before an action started (the kernel's and this
+// process's clocks are converted separately), not as far back as the
+// previous action.
+void set_since(observer::GetFlowsRequest& req, std::chrono::system_clock::time_point started) {
   const auto ns_since = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            (since - std::chrono::milliseconds(250)).time_since_epoch())
+                            (started - std::chrono::milliseconds(250)).time_since_epoch())
                             .count();
   req.mutable_since()->set_seconds(ns_since / 1'000'000'000);
   req.mutable_since()->set_nanos(static_cast<int32_t>(ns_since % 1'000'000'000));
-  auto* f = req.add_whitelist();
-  f->add_source_ip(src_ip);
-  f->add_verdict(flow::DROPPED);
-  if (dst_port != 0) f->add_destination_port(std::to_string(dst_port));
+}
+
+// The first flow `req` finds, described by `describe`; flows reach the relay
+// within a moment, so it looks a few times. Empty: none.
+std::string first_flow(const std::string& server, const observer::GetFlowsRequest& req,
+                       const std::function<std::string(const flow::Flow&)>& describe) {
   std::string seen;
-  // Events reach the relay within a moment; look a few times.
   for (int i = 0; i < 10 && seen.empty(); ++i) {
-    auto src = hubble::grpc_flow_source(flow_server, {});
+    auto src = hubble::grpc_flow_source(server, {});
     (void)src->get_flows(
         req,
         [&](const observer::GetFlowsResponse& r) -> Status {
-          if (r.has_flow() && seen.empty()) {
-            const auto& fl = r.flow();
-            seen = "flow: DROPPED (" + flow::DropReason_Name(fl.drop_reason_desc()) + ") " +
-                   fl.ip().source() + " -> " + fl.ip().destination();
-          }
+          if (r.has_flow() && seen.empty()) seen = describe(r.flow());
           return {};
         },
         [] { return false; });
     if (seen.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
+  return seen;
+}
+
+}  // namespace
+
+// Appends the flow log's evidence to a passed action (`what` names the flow
+// looked for); with --flow-validation strict, none fails it.
+void Suite::note_flow(Action& a, const std::string& seen, const std::string& what) {
   if (!seen.empty()) {
     a.message += "; " + seen;
   } else if (o_.flow_validation == "strict") {
     a.passed = false;
-    a.message += "; but no DROPPED flow from " + src_ip + " was seen (--flow-validation strict)";
+    a.message += "; but no " + what + " was seen (--flow-validation strict)";
   } else {
-    a.message += "; ⚠️  no DROPPED flow from " + src_ip + " seen in the flow log";
+    a.message += "; ⚠️  no " + what + " seen in the flow log";
   }
+}
+
+void Suite::confirm_drop(Action& a, const std::string& src_ip,
+                         std::chrono::system_clock::time_point since, uint16_t dst_port) {
+  if (flow_server.empty() || !a.passed) return;
+  observer::GetFlowsRequest req;
+  req.set_number(50);
+  set_since(req, since);
+  auto* f = req.add_whitelist();
+  f->add_source_ip(src_ip);
+  f->add_verdict(flow::DROPPED);
+  if (dst_port != 0) f->add_destination_port(std::to_string(dst_port));
+  const std::string seen = first_flow(flow_server, req, [](const flow::Flow& fl) {
+    return "flow: DROPPED (" + flow::DropReason_Name(fl.drop_reason_desc()) + ") " +
+           fl.ip().source() + " -> " + fl.ip().destination();
+  });
+  note_flow(a, seen, "DROPPED flow from " + src_ip);
 }
 
 void Suite::http(TestResult& t, const PodRef& from, const std::string& url, const std::string& to,
@@ -386,6 +408,40 @@ void Suite::http(TestResult& t, const PodRef& from, const std::string& url, cons
   }
   judge(a, r.code, r.out, e, want_backend);
   if (e == Expect::drop) confirm_drop(a, from.ip, started, url_port(url));
+  record(t, std::move(a));
+}
+
+void Suite::http_l7(TestResult& t, const PodRef& from, const std::string& method,
+                    const std::string& url, const std::string& to, int want_code) {
+  if (stop_.load()) return;
+  Action a{"curl", ns() + "/" + where(from), method + " " + to, false, ""};
+  const auto started = std::chrono::system_clock::now();
+  lab::ExecResult r;
+  for (int attempt = 0; attempt <= o_.retry; ++attempt) {
+    r = exec(from, {"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method,
+                    "--connect-timeout", std::to_string(seconds(o_.connect_timeout, 2)), "-m",
+                    std::to_string(seconds(o_.request_timeout, 10)), url});
+    if (r.code == 0 && r.out == std::to_string(want_code)) break;
+  }
+  a.passed = r.code == 0 && r.out == std::to_string(want_code);
+  a.message = r.code != 0 ? "command failed with exit code " + std::to_string(r.code)
+                          : "HTTP " + r.out + (a.passed ? "" : ", expected " + std::to_string(want_code));
+  if (a.passed && !flow_server.empty()) {
+    // The proxy's L7 flow of this request: DROPPED when it answered 403.
+    observer::GetFlowsRequest req;
+    req.set_number(50);
+    set_since(req, started);
+    auto* f = req.add_whitelist();
+    f->add_source_ip(from.ip);
+    f->add_event_type()->set_type(hubble::kMessageTypeL7);
+    f->add_http_method(method);
+    f->add_verdict(want_code == 403 ? flow::DROPPED : flow::FORWARDED);
+    const std::string seen = first_flow(flow_server, req, [](const flow::Flow& fl) {
+      return "flow: " + flow::Verdict_Name(fl.verdict()) + " " + fl.l7().http().method() + " " +
+             fl.l7().http().url();
+    });
+    note_flow(a, seen, "L7 flow of it");
+  }
   record(t, std::move(a));
 }
 

@@ -79,23 +79,26 @@ net::awaitable<void> respond(beast::tcp_stream& client, unsigned code, std::stri
 }
 
 // Streams a message whose header `p` has read from `in` (rest in `buf`) to
-// `out`: header, then the body window by window (Beast's relay). Sets
-// `read_failed` when the error is on the reading side.
+// `out` through `window` (kWindow bytes): the header with the first piece of
+// body in one write (`header_first`: the header alone first, for a client
+// waiting for 100 Continue), then the body window by window (Beast's relay).
+// Sets `read_failed` when the error is on the reading side.
 template <bool isRequest>
 net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
                                  http::parser<isRequest, http::buffer_body>& p,
                                  beast::tcp_stream& out, std::chrono::milliseconds timeout,
-                                 bool& read_failed) {
-  std::vector<char> window(kWindow);
+                                 bool& read_failed, char* window, bool header_first) {
   error_code ec;
   http::serializer<isRequest, http::buffer_body> sr{p.get()};
-  out.expires_after(timeout);
-  co_await http::async_write_header(out, sr, net::redirect_error(net::use_awaitable, ec));
-  if (ec) co_return ec;
+  if (header_first) {
+    out.expires_after(timeout);
+    co_await http::async_write_header(out, sr, net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return ec;
+  }
   do {
     if (!p.is_done()) {
-      p.get().body().data = window.data();
-      p.get().body().size = window.size();
+      p.get().body().data = window;
+      p.get().body().size = kWindow;
       in.expires_after(timeout);
       co_await http::async_read(in, buf, p, net::redirect_error(net::use_awaitable, ec));
       if (ec == http::error::need_buffer) ec = {};
@@ -103,12 +106,13 @@ net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
         read_failed = true;
         co_return ec;
       }
-      p.get().body().size = window.size() - p.get().body().size;
-      p.get().body().data = window.data();
+      p.get().body().size = kWindow - p.get().body().size;
+      p.get().body().data = window;
       p.get().body().more = !p.is_done();
     } else {
       p.get().body().data = nullptr;
       p.get().body().size = 0;
+      p.get().body().more = false;  // else the header would wait for a body that never comes
     }
     out.expires_after(timeout);
     co_await http::async_write(out, sr, net::redirect_error(net::use_awaitable, ec));
@@ -146,14 +150,28 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     if (ec) co_return;
     ci = {endpoint_ip(remote), remote.port(), endpoint_ip(local), local.port(), bound_port};
   }
+  // Headers and bodies go out in separate writes: no Nagle delay between them.
+  socket.set_option(tcp::no_delay(true), ec);
   beast::tcp_stream client(std::move(socket));
+  // Asked again for every request: a policy change applies to the next
+  // request of a kept-alive connection (the agent caches its answers).
+  auto ask = [&] {
+    Decision d;
+    if (decide) {
+      d = decide(ci);
+    } else {
+      d.reason = "no policy";
+    }
+    if (!d.rules)
+      log::debug("proxy: {}:{} -> {}:{}: {}", ci.src_ip, ci.src_port, ci.dst_ip, ci.dst_port, d.reason);
+    return d;
+  };
   Decision d;
-  if (decide) {
-    d = decide(ci);
-  } else {
-    d.reason = "no policy";
-  }
-  if (!d.rules) log::debug("proxy: {}:{} -> {}:{}: {}", ci.src_ip, ci.src_port, ci.dst_ip, ci.dst_port, d.reason);
+  // The header read's timer, for the connection's life.
+  bool timed_out = false;
+  net::steady_timer timer(client.get_executor());
+  // The body windows, one per direction, for the connection's life.
+  std::unique_ptr<char[]> windows;
   beast::flat_buffer cbuf;
   std::optional<beast::tcp_stream> up;
   beast::flat_buffer ubuf;
@@ -166,8 +184,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     // Not the stream's own timeout, which closes the socket: a request
     // begun and not finished in time is answered 408 first.
     client.expires_never();
-    bool timed_out = false;
-    net::steady_timer timer(client.get_executor());
+    timed_out = false;
     timer.expires_after(started ? o.header_timeout : o.idle_timeout);
     timer.async_wait([&timed_out, &client](const error_code& e) {
       if (e) return;  // cancelled: the frame may be gone, touch nothing
@@ -191,11 +208,14 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     const auto start = std::chrono::steady_clock::now();
     ++requests;
     auto& req = rp.get();
+    d = ask();
     HttpRequestView view;
     view.method = std::string(req.method_string());
     view.target = std::string(req.target());
     view.host = std::string(req[http::field::host]);
-    for (const auto& f : req) view.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    if (record || (d.rules && d.rules->needs_headers())) {
+      for (const auto& f : req) view.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    }
     const HttpVerdict verdict = d.rules ? d.rules->check(view) : HttpVerdict{};
 
     RequestRecord rec;
@@ -233,6 +253,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       tcp::socket s(client.get_executor());
       s.open(tcp::v4(), ec);
       if (!ec && o.upstream_mark != 0) s.set_option(mark_option(static_cast<int>(o.upstream_mark)), ec);
+      if (!ec) s.set_option(tcp::no_delay(true), ec);
       if (!ec) {
         up.emplace(std::move(s));
         up->expires_after(o.connect_timeout);
@@ -253,7 +274,9 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       ubuf.clear();
     }
     bool read_failed = false;
-    ec = co_await relay<true>(client, cbuf, rp, *up, o.io_timeout, read_failed);
+    if (!windows) windows.reset(new char[2 * kWindow]);
+    ec = co_await relay<true>(client, cbuf, rp, *up, o.io_timeout, read_failed, windows.get(),
+                              !req[http::field::expect].empty());
     if (ec) {
       if (!read_failed) {  // the destination went away mid-request
         ++errors;
@@ -278,7 +301,8 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     const bool client_keep = req.keep_alive();
     if (!client_keep) sp.get().keep_alive(false);
     read_failed = false;
-    ec = co_await relay<false>(*up, ubuf, sp, client, o.io_timeout, read_failed);
+    ec = co_await relay<false>(*up, ubuf, sp, client, o.io_timeout, read_failed,
+                               windows.get() + kWindow, false);
     finish(code, true);
     if (ec) break;
     if (!upstream_keep) up.reset();

@@ -72,6 +72,7 @@ Result<std::shared_ptr<const HttpRuleSet>> HttpRuleSet::compile(
       }
     }
     c.matches = r.header_matches;
+    set->needs_headers_ = set->needs_headers_ || !c.headers.empty() || !c.matches.empty();
     set->rules_.push_back(std::move(c));
   }
   return std::shared_ptr<const HttpRuleSet>(std::move(set));

@@ -119,6 +119,10 @@ expect_eq "observe --http-method PUT: only PUT" "$(awk '{print $3}' <<<"$got" | 
 got=$(l7flows --type l7 --http-path '/path1$')
 expect_eq "observe --http-path /path1\$: only /path1" "$(awk '{print $4}' <<<"$got" | sed 's|.*:8080||' | sort -u)" /path1
 
+out=$(ax status 2>&1)
+expect_contains "status shows each node's L7 proxy with its counts" "$out" "L7 proxy:"
+expect_contains "... listening on 15001 for ingress http rules" "$out" ":15001 (ingress http rules), "
+
 OUT=$(ax get pods -n elsewhere -l role=outsider -o name | head -1 | cut -d/ -f2)
 expect_eq "outsider -> api (no allow for it): dropped by L3/L4 policy as before" \
   "$(ax lab exec -n elsewhere "$OUT" -- curl -s -o /dev/null -w '%{http_code}' -m 2 "http://$(api_ip "${APIS[0]}"):8080/path1" 2>/dev/null)" 000

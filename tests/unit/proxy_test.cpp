@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -275,4 +276,57 @@ TEST_CASE("proxy: malformed and oversized requests get Envoy's status codes; a d
   const std::string got = exchange(dead.proxy->port(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK(got.rfind("HTTP/1.1 503", 0) == 0);
   CHECK(got.find("upstream connect error") != std::string::npos);
+}
+
+TEST_CASE("proxy: a policy change applies to the next request of a kept-alive connection") {
+  Backend backend;
+  auto open_rules = rules({}, true);
+  auto closed_rules = rules({{"GET", "/only$", "", {}, {}}});
+  std::atomic<bool> closed{false};
+  ProxyOptions o;
+  o.port = 0;
+  o.address = "127.0.0.1";
+  o.transparent = false;
+  HttpProxy proxy(o, [&](const ConnectionInfo&) {
+    Decision d;
+    d.rules = closed.load() ? closed_rules : open_rules;
+    d.upstream_ip = "127.0.0.1";
+    d.upstream_port = static_cast<uint16_t>(backend.port);
+    return d;
+  });
+  REQUIRE(proxy.start().ok());
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(proxy.port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  auto request = [&](const std::string& bytes) {
+    REQUIRE(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+    std::string out;
+    char buf[4096];
+    // One whole answer: headers, then Content-Length bytes.
+    auto complete = [&] {
+      size_t end = out.find("\r\n\r\n");
+      if (end == std::string::npos) return false;
+      size_t cl = out.find("Content-Length: ");
+      if (cl == std::string::npos || cl > end) return true;
+      return out.size() >= end + 4 + std::stoul(out.substr(cl + 16));
+    };
+    while (!complete()) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 3000) <= 0) break;
+      ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  };
+  CHECK(request("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+  closed = true;  // the policy changed: same connection, next request
+  const std::string second = request("GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+  CHECK_MESSAGE(second.rfind("HTTP/1.1 403", 0) == 0, second);
+  CHECK(request("GET /only HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+  close(fd);
+  CHECK(proxy.stats().connections == 1);
 }

@@ -26,6 +26,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "axon/base/result.h"
@@ -139,6 +140,8 @@ class Agent {
   // The node's datapath once ready (null before): for the flow observer.
   const datapath::Datapath* datapath() const { return ready() ? &*dp_ : nullptr; }
   std::vector<std::string> errors() const;
+  // The node's L7 proxy, for status (see StatusResponse.l7_proxy).
+  std::string l7_proxy_status() const;
   size_t policy_count() const;
   // The cluster's pods as the agent's watch holds them (empty before start).
   std::vector<Json> pods() const { return pods_ ? pods_->list() : std::vector<Json>{}; }
@@ -221,6 +224,9 @@ class Agent {
   std::unique_ptr<agent::L2Announcer> l2_;
   std::unique_ptr<proxy::HttpProxy> http_proxy_;
   std::function<void(const proxy::RequestRecord&)> l7_sink_;
+  // decide_l7's answers by (destination, source identity, port); cleared
+  // whenever the policy is written (guarded by mu_).
+  std::map<std::tuple<std::string, uint32_t, uint16_t>, proxy::Decision> l7_decisions_;
   std::atomic<bool> netdev_attached_{false};
   std::map<uint32_t, std::map<std::string, std::string>> identities_;
   std::set<std::string> ipcache_;   // pod prefixes we wrote

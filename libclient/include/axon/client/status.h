@@ -31,6 +31,7 @@ struct AgentStatus {
   std::string state;  // the agent's: "Ok", "Warning", "Failure"
   uint32_t endpoints = 0, identities = 0, policies = 0, services = 0;
   std::string pod_cidr;
+  std::string l7_proxy;  // the node's L7 proxy (StatusResponse.l7_proxy)
   std::vector<std::string> errors;
 };
 

@@ -114,6 +114,11 @@ class Suite {
   void http(TestResult& t, const PodRef& from, const std::string& url, const std::string& to,
             Expect e, const std::string& want_backend = "");
   void http_from_node(TestResult& t, const std::string& node, const PodRef& to, Expect e);
+  // An HTTP request that L7 policy judges: passes when the answer's status
+  // is `want_code` (403 from the node's proxy for a denied request), and,
+  // with Hubble, when an L7 flow of it with that verdict is in the flow log.
+  void http_l7(TestResult& t, const PodRef& from, const std::string& method,
+               const std::string& url, const std::string& to, int want_code);
   void ping(TestResult& t, const PodRef& from, const PodRef& to, Expect e);
   void udp(TestResult& t, const PodRef& from, const PodRef& to, int port, Expect e);
   void dns(TestResult& t, const PodRef& from, const std::string& name, bool tcp, Expect e,
@@ -132,6 +137,7 @@ class Suite {
   // Confirms through the flow API (the relay) that a drop from `src_ip`
   // was seen after `since`; says what it saw in the action's message.
   // `dst_port` (0: any) narrows it to the action's own traffic.
+  void note_flow(Action& a, const std::string& seen, const std::string& what);
   void confirm_drop(Action& a, const std::string& src_ip,
                     std::chrono::system_clock::time_point since, uint16_t dst_port = 0);
   std::string flow_server;  // "" when flow validation is off or no relay answers

@@ -1,8 +1,9 @@
 // The node's HTTP/1.1 proxy (Cilium's per-node Envoy, for http rules): a
 // transparent listener the datapath hands redirected connections to
 // (lib/proxy.h: the accepted socket carries the original destination),
-// which asks `Decide` once per connection what its requests may do (the
-// agent answers from the policy, source identity included), answers
+// which asks `Decide` for each request what the connection's requests may do
+// (the agent answers from the policy, source identity included, and caches
+// its answers until the policy changes), answers
 // requests the rules do not allow with 403 "Access denied" and forwards the
 // rest to the original destination.
 //

@@ -53,6 +53,9 @@ class HttpRuleSet {
 
   bool allow_all() const { return allow_all_; }
   size_t size() const;
+  // Whether any rule looks at headers (else a request's headers need not be
+  // gathered for check()).
+  bool needs_headers() const { return needs_headers_; }
   HttpVerdict check(const HttpRequestView& req) const;
 
  private:
@@ -60,6 +63,7 @@ class HttpRuleSet {
   HttpRuleSet() = default;
   std::vector<Compiled> rules_;
   bool allow_all_ = false;
+  bool needs_headers_ = false;
 };
 
 }  // namespace axon::proxy

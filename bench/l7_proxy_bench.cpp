@@ -1,0 +1,53 @@
+// The node's L7 proxy on its own, for bench/l7_bench.py: listens on
+// 127.0.0.1 (plain, not transparent: no datapath) and sends allowed
+// requests to --upstream-port on 127.0.0.1, with one http rule to check per
+// request (GET /.*, a regex match per request as a real rule costs). Prints
+// "port N", serves until stdin closes.
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "axon/proxy/http_proxy.h"
+
+using namespace axon::proxy;
+
+int main(int argc, char** argv) {
+  uint16_t upstream = 0;
+  unsigned threads = 1;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--upstream-port") upstream = static_cast<uint16_t>(std::stoi(argv[i + 1]));
+    if (a == "--threads") threads = static_cast<unsigned>(std::stoi(argv[i + 1]));
+  }
+  axon::policy::HttpRule rule;
+  rule.method = "GET";
+  rule.path = "/.*";
+  auto rules = HttpRuleSet::compile({rule}, false);
+  if (!rules) return 1;
+  ProxyOptions o;
+  o.port = 0;
+  o.address = "127.0.0.1";
+  o.transparent = false;
+  o.threads = threads;
+  auto set = *rules;
+  HttpProxy proxy(o, [set, upstream](const ConnectionInfo&) {
+    Decision d;
+    d.rules = set;
+    d.upstream_ip = "127.0.0.1";
+    d.upstream_port = upstream;
+    return d;
+  });
+  if (auto st = proxy.start(); !st) {
+    std::cerr << st.error().str() << "\n";
+    return 1;
+  }
+  std::cout << "port " << proxy.port() << std::endl;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+  }
+  proxy.stop();
+  auto s = proxy.stats();
+  std::cerr << "connections " << s.connections << " requests " << s.requests << " denied "
+            << s.denied << " errors " << s.errors << "\n";
+  return 0;
+}
