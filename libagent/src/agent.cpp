@@ -702,7 +702,8 @@ int Agent::run(const std::atomic<bool>& stop) {
     }
   }
   if (l2_) l2_->stop();  // others take the addresses over at once
-  if (http_proxy_) http_proxy_->stop();  // its port's traffic is dropped from now on
+  for (auto& hp : http_proxies_)
+    if (hp) hp->stop();  // its port's traffic is dropped from now on
   for (auto* inf : informers()) inf->stop();
   if (c_.cni_uninstall) uninstall_cni();
   log::info("agent of {} stopping; the datapath keeps running from its pinned maps", c_.node);

@@ -280,35 +280,53 @@ std::vector<std::string> Agent::policy_names() const {
   return out;
 }
 
-// ---- the node's L7 proxy (ingress http rules) ------------------------------
+// ---- the node's L7 proxy (http rules) -------------------------------------
 
 void Agent::start_l7_proxy() {
   if (!c_.l7_proxy) {
     log::info("L7 proxy off (enable-l7-proxy: false): traffic of ports with L7 rules is dropped");
     return;
   }
-  proxy::ProxyOptions o;
-  o.port = policy::CompileOptions{}.http_proxy_port;
-  o.upstream_mark = AXON_MARK_FROM_PROXY;  // checked by policy, never redirected again
-  http_proxy_ = std::make_unique<proxy::HttpProxy>(
-      o, [this](const proxy::ConnectionInfo& c) { return decide_l7(c); },
-      [this](const proxy::RequestRecord& r) {
-        if (l7_sink_) l7_sink_(r);
-      });
-  if (auto st = http_proxy_->start(); !st) {
-    note_error("l7 proxy", st.error().str() + ": traffic of ports with http rules is dropped");
-    http_proxy_.reset();
-    return;
+  const policy::CompileOptions ports;
+  for (int egress = 0; egress < 2; ++egress) {
+    proxy::ProxyOptions o;
+    o.port = egress ? ports.http_egress_proxy_port : ports.http_proxy_port;
+    o.socket_mark = AXON_MARK_FROM_PROXY;  // checked by policy, never redirected again
+    auto& hp = http_proxies_[egress];
+    hp = std::make_unique<proxy::HttpProxy>(
+        o, [this](const proxy::ConnectionInfo& c) { return decide_l7(c); },
+        [this](const proxy::RequestRecord& r) {
+          if (l7_sink_) l7_sink_(r);
+        });
+    const char* what = egress ? "egress http rules" : "ingress http rules";
+    if (auto st = hp->start(); !st) {
+      note_error("l7 proxy", st.error().str() + ": traffic of ports with " + what + " is dropped");
+      hp.reset();
+      continue;
+    }
+    log::info("L7 proxy listening on :{} ({})", o.port, what);
   }
-  log::info("L7 proxy listening on :{} (ingress http rules)", o.port);
 }
 
 std::string Agent::l7_proxy_status() const {
   if (!c_.l7_proxy) return "off (enable-l7-proxy: false): traffic of ports with L7 rules is dropped";
-  if (!http_proxy_) return ready() ? "not running: traffic of ports with http rules is dropped" : "starting";
-  const auto st = http_proxy_->stats();
-  return ":" + std::to_string(http_proxy_->port()) + " (ingress http rules), " +
-         std::to_string(st.requests) + " requests, " + std::to_string(st.denied) + " denied";
+  if (!http_proxies_[0] && !http_proxies_[1])
+    return ready() ? "not running: traffic of ports with http rules is dropped" : "starting";
+  std::string out;
+  proxy::HttpProxy::Stats total;
+  for (int egress = 0; egress < 2; ++egress) {
+    const char* what = egress ? "egress" : "ingress";
+    if (!out.empty()) out += ", ";
+    if (!http_proxies_[egress]) {
+      out += std::string(what) + " not running (dropped)";
+      continue;
+    }
+    out += ":" + std::to_string(http_proxies_[egress]->port()) + " (" + what + " http rules)";
+    const auto st = http_proxies_[egress]->stats();
+    total.requests += st.requests;
+    total.denied += st.denied;
+  }
+  return out + ", " + std::to_string(total.requests) + " requests, " + std::to_string(total.denied) + " denied";
 }
 
 namespace {
@@ -329,56 +347,34 @@ const policy::PeerRule* element_of(const std::vector<policy::Policy>& policies,
 
 }  // namespace
 
-// What a connection the datapath redirected to the ingress HTTP proxy may
-// do: the destination is a pod of this node; its ingress policy for the
-// source's identity (the ipcache's, as the datapath saw it) on this port,
-// evaluated as `policy trace` does, and the http rules of every allow
-// element that matched (ORed, Cilium's semantics); an L4-only allow of the
-// same flow lets every request through. Anything unknown: deny every request.
-proxy::Decision Agent::decide_l7(const proxy::ConnectionInfo& c) {
-  proxy::Decision d;
-  d.ingress = true;
-  auto src = datapath::parse_ipv4(c.src_ip);
-  std::lock_guard lock(mu_);
-  if (!engine_ || !dp_ || !src) {
-    d.reason = "agent not ready";
-    return d;
-  }
-  const EndpointInfo* ep = nullptr;
-  for (const auto& [id, e] : endpoints_) {
-    if (e.ip == c.dst_ip) ep = &e;
-  }
-  if (ep == nullptr) {
-    d.reason = "no endpoint " + c.dst_ip + " on this node";
-    return d;
-  }
-  const uint32_t peer_id = dp_->ipcache().lookup(*src);
-  const auto key = std::make_tuple(c.dst_ip, peer_id, c.dst_port);
-  if (auto it = l7_decisions_.find(key); it != l7_decisions_.end()) return it->second;
-  d.src_identity = peer_id;
-  d.dst_identity = ep->identity;
-  policy::Peer subject{{ep->identity, label_set(ep->labels)}, {}};
-  if (auto np = named_ports_.find(ep->identity); np != named_ports_.end())
+// The http rules a pod's policy puts on a flow with a peer, or why none:
+// the verdict of `policy::evaluate` (as `policy trace`), and the http rules of
+// every allow element that matched, ORed (Cilium's semantics); an L4-only
+// allow of the same flow lets every request through.
+Result<std::shared_ptr<const proxy::HttpRuleSet>> Agent::http_rules_locked(
+    const EndpointInfo& ep, uint32_t peer_id, bool ingress, uint16_t port) const {
+  policy::Peer subject{{ep.identity, label_set(ep.labels)}, {}};
+  if (auto np = named_ports_.find(ep.identity); np != named_ports_.end())
     subject.named_ports = np->second;
   policy::Peer peer{{peer_id, {}}, {}};
   if (policy::is_reserved(peer_id)) {
     peer.identity.labels = policy::reserved_labels(peer_id);
   } else if (auto it = identities_.find(peer_id); it != identities_.end()) {
     peer.identity.labels = label_set(it->second);
+    if (auto np = named_ports_.find(peer_id); np != named_ports_.end()) peer.named_ports = np->second;
   } else if (auto cidr = cidr_identities_.find(peer_id)) {
     peer.identity = *cidr;
   } else {
-    d.reason = "unknown identity " + std::to_string(peer_id);
-    return d;
+    return Error("unknown identity " + std::to_string(peer_id));
   }
   std::vector<policy::Policy> policies;
   for (const auto& p : engine_->policies()) policies.push_back(*p);
-  const policy::Flow flow{policy::Protocol::tcp, c.dst_port};
-  const auto v = policy::evaluate(policies, policy::Direction::ingress, subject, peer, flow);
-  if (!v.allowed) {
-    d.reason = "denied by policy";
-    return d;
-  }
+  const policy::Flow flow{policy::Protocol::tcp, port};
+  const auto v = policy::evaluate(policies, ingress ? policy::Direction::ingress : policy::Direction::egress,
+                                  subject, peer, flow);
+  if (!v.allowed) return Error(std::string(ingress ? "ingress" : "egress") + " denied by policy");
+  // A named port is the destination's.
+  const auto& port_names = ingress ? subject.named_ports : peer.named_ports;
   std::vector<policy::HttpRule> rules;
   for (const auto& r : v.rules) {
     for (const auto& e : r.elements) {
@@ -389,17 +385,66 @@ proxy::Decision Agent::decide_l7(const proxy::ConnectionInfo& c) {
         policy::PeerRule one = *el;
         one.ports = {pr};
         policy::L7Kind kind = policy::L7Kind::none;
-        if (policy::l4_matches(one, flow, subject.named_ports, &kind) && kind == policy::L7Kind::http)
+        if (policy::l4_matches(one, flow, port_names, &kind) && kind == policy::L7Kind::http)
           rules.insert(rules.end(), pr.rules.http.begin(), pr.rules.http.end());
       }
     }
   }
   auto set = proxy::HttpRuleSet::compile(rules, v.l7_allow_all || !v.redirected);
-  if (!set) {
-    d.reason = set.error().str();
+  if (!set) return set.error();
+  return std::shared_ptr<const proxy::HttpRuleSet>(*set);
+}
+
+// What a connection the datapath redirected to the HTTP proxy may do. The
+// proxy port says the direction: ingress, the destination is a pod of this
+// node, held to its ingress policy for the source; egress, the source is a
+// pod of this node, held to its egress policy for the destination, and a
+// destination on this node to its ingress policy too (the upstream
+// connection, from the proxy, is not redirected again). The peer's identity
+// is the ipcache's, as the datapath saw it. Anything unknown: deny every
+// request.
+proxy::Decision Agent::decide_l7(const proxy::ConnectionInfo& c) {
+  proxy::Decision d;
+  d.ingress = c.listener_port != policy::CompileOptions{}.http_egress_proxy_port;
+  // Egress keeps the pod's own address upstream (lib/proxy.h).
+  d.keep_source = !d.ingress;
+  auto src = datapath::parse_ipv4(c.src_ip);
+  auto dst = datapath::parse_ipv4(c.dst_ip);
+  std::lock_guard lock(mu_);
+  if (!engine_ || !dp_ || !src || !dst) {
+    d.reason = "agent not ready";
     return d;
   }
-  d.rules = *set;
+  const EndpointInfo* src_ep = nullptr;
+  const EndpointInfo* dst_ep = nullptr;
+  for (const auto& [id, e] : endpoints_) {
+    if (e.ip == c.src_ip) src_ep = &e;
+    if (e.ip == c.dst_ip) dst_ep = &e;
+  }
+  const EndpointInfo* ep = d.ingress ? dst_ep : src_ep;
+  if (ep == nullptr) {
+    d.reason = "no endpoint " + (d.ingress ? c.dst_ip : c.src_ip) + " on this node";
+    return d;
+  }
+  d.src_identity = d.ingress ? dp_->ipcache().lookup(*src) : ep->identity;
+  d.dst_identity = d.ingress ? ep->identity : dp_->ipcache().lookup(*dst);
+  const uint32_t peer_id = d.ingress ? d.src_identity : d.dst_identity;
+  const auto key = std::make_tuple(c.listener_port, ep->ip, peer_id, c.dst_port);
+  if (auto it = l7_decisions_.find(key); it != l7_decisions_.end()) return it->second;
+  auto rules = http_rules_locked(*ep, peer_id, d.ingress, c.dst_port);
+  if (!rules) {
+    d.reason = rules.error().str();
+    return d;
+  }
+  if (!d.ingress && dst_ep != nullptr) {
+    auto in = http_rules_locked(*dst_ep, d.src_identity, true, c.dst_port);
+    if (!in) {
+      d.reason = in.error().str();
+      return d;
+    }
+    d.peer_rules = *in;
+  }
+  d.rules = *rules;
   if (l7_decisions_.size() > 65536) l7_decisions_.clear();
   l7_decisions_[key] = d;
   return d;

@@ -91,6 +91,38 @@ void run_catalogue(Suite& s) {
                               Json::array({{{"ports", Json::array({{{"port", "8080"}, {"protocol", "TCP"}}})},
                                             {"rules", {{"http", Json::array({{{"method", "GET"}, {"path", "/"}},
                                                                              {{"method", "GET"}, {"path", "/public"}}})}}}}})}}})}})});
+  // cilium-cli's client-egress-l7 and client-egress-l7-method: http rules on
+  // client2's egress to the echo pods; its node's proxy answers the rest with
+  // 403 and forwards the others from client2's own address (on either node).
+  auto client2_egress_l7 = [&](const std::string& name, Json http) {
+    Json kube_dns = {{"matchLabels", {{"k8s:io.kubernetes.pod.namespace", "kube-system"}, {"k8s-app", "kube-dns"}}}};
+    return cnp(ns, name,
+               {{"endpointSelector", {{"matchLabels", {{"other", "client"}}}}},
+                {"egress",
+                 Json::array({{{"toEndpoints", Json::array({{{"matchLabels", {{"kind", "echo"}}}}})},
+                               {"toPorts", Json::array({{{"ports", Json::array({{{"port", "8080"}, {"protocol", "TCP"}}})},
+                                                         {"rules", {{"http", std::move(http)}}}}})}},
+                              {{"toEndpoints", Json::array({kube_dns})},
+                               {"toPorts", Json::array({{{"ports", Json::array({{{"port", "53"}, {"protocol", "ANY"}}})}}})}}})}});
+  };
+  s.run("client-egress-l7",
+        [&](TestResult& t) {
+          const auto& c2 = s.client2;
+          s.http_l7(t, c2, "GET", url(s.echo_same.ip), to_pod(s.echo_same), 200);
+          if (s.nodes.size() > 1) s.http_l7(t, c2, "GET", url(s.echo_other.ip), to_pod(s.echo_other), 200);
+          s.http_l7(t, c2, "GET", url(s.echo_same.ip) + "private", to_pod(s.echo_same) + "/private", 403);
+          s.http_l7(t, c2, "POST", url(s.echo_same.ip), to_pod(s.echo_same), 403);
+          s.http(t, c, url(s.echo_same.ip) + "private", to_pod(s.echo_same), Expect::success, s.echo_same.name);
+        },
+        {client2_egress_l7("client-egress-l7-http", Json::array({{{"method", "GET"}, {"path", "/"}}}))});
+  s.run("client-egress-l7-method",
+        [&](TestResult& t) {
+          const auto& c2 = s.client2;
+          s.http_l7(t, c2, "POST", url(s.echo_same.ip), to_pod(s.echo_same), 200);
+          if (s.nodes.size() > 1) s.http_l7(t, c2, "POST", url(s.echo_other.ip), to_pod(s.echo_other), 200);
+          s.http_l7(t, c2, "GET", url(s.echo_same.ip), to_pod(s.echo_same), 403);
+        },
+        {client2_egress_l7("client-egress-l7-http-method", Json::array({{{"method", "POST"}, {"path", "/"}}}))});
   s.run("default-deny",
         [&](TestResult& t) {
           s.http(t, c, url(s.echo_same.ip), to_pod(s.echo_same), Expect::drop);

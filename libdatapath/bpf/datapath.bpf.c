@@ -95,7 +95,7 @@ static __always_inline int pass(struct __sk_buff *skb, const struct axon_pkt *p,
 	__u8 verdict = AXON_VERDICT_FORWARDED;
 
 	if (vi->proxy_port) {
-		int reason = proxy_redirect(skb, p, vi->proxy_port, vi->tc_ingress);
+		int reason = proxy_redirect(skb, p, vi->proxy_port, vi->tc_ingress, vi->is_reply);
 
 		if (reason)
 			return drop(skb, p, vi, reason);
@@ -469,6 +469,13 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, __u32 ifindex, __u
 		report = ct_update(ct, &p, 1, AXON_DIR_INGRESS, now);
 		if (report || cfg_trace_every_packet) /* the backend, before reverse NAT */
 			vi.src_identity = peer_identity(&vi, &p, AXON_DIR_INGRESS);
+		/* The peer answers the proxy's upstream connection (its egress
+		 * went to the proxy, lib/proxy.h): to that socket, untranslated. */
+		if (ct->egress_proxy && !vi.from_proxy) {
+			vi.proxy_port = ct->egress_proxy;
+			return pass_reply(skb, &p, &vi, AXON_DIR_INGRESS, AXON_TRACE_REASON_REPLY,
+					  report);
+		}
 		if (ct->rev_nat_index) {
 			ret = lb4_rev_nat(skb, &p, ct->rev_nat_index);
 			if (ret)
@@ -502,7 +509,7 @@ int axon_to_container_local(struct __sk_buff *skb)
 	__u32 ifindex = skb->cb[0];
 	int ret = to_endpoint(skb, ifindex, skb->cb[1], skb->cb[2] | (__u64)skb->cb[3] << 32);
 
-	if (ret != TC_ACT_OK || (skb->mark & 0xffff) == AXON_MARK_PROXY)
+	if (ret != TC_ACT_OK || (skb->mark & AXON_MARK_PROXY_MASK) == AXON_MARK_PROXY)
 		return ret;
 	return bpf_redirect_peer(ifindex, 0);
 }
@@ -524,7 +531,8 @@ int axon_to_proxy(struct __sk_buff *skb)
 	if ((skb->mark & AXON_MARK_PROXY_MASK) != AXON_MARK_PROXY)
 		return TC_ACT_SHOT;
 	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
-	    parse_ipv4(skb, &p) || proxy_redirect(skb, &p, skb->mark >> 16, 1) ||
+	    parse_ipv4(skb, &p) ||
+	    proxy_redirect(skb, &p, skb->mark >> 16, 1, skb->mark & AXON_MARK_PROXY_REPLY) ||
 	    /* The frame is still addressed to the pod's MAC: the stack would
 	     * drop it as for another host. */
 	    bpf_skb_change_type(skb, PACKET_HOST_)) {

@@ -165,7 +165,7 @@ std::string unenforced_reason(std::string_view what) {
            "it allows nothing (fail closed)";
   }
   return std::string(what) +
-         " rules are not enforced yet: the node's L7 proxy applies ingress http rules only, so "
+         " rules are not enforced yet: the node's L7 proxy applies http rules only, so "
          "the traffic these would filter on this port is dropped (SOCKET_LOOKUP_FAILED), never "
          "let through unfiltered";
 }
@@ -182,8 +182,8 @@ std::vector<Unenforced> unenforced_rules(const Policy& p) {
           out.push_back({el + ".toFQDNs", unenforced_reason("toFQDNs")});
         for (size_t j = 0; j < elems[i].ports.size(); ++j) {
           const L7Kind k = l7_kind(elems[i].ports[j].rules);
-          // Ingress http rules: the node proxy enforces them.
-          if (k == L7Kind::none || (k == L7Kind::http && s == Section::ingress)) continue;
+          // http rules: the node proxy enforces them, both directions.
+          if (k == L7Kind::none || k == L7Kind::http) continue;
           const std::string kind(l7_name(k));
           out.push_back({el + "." + "toPorts" + "[" +
                              std::to_string(j) + "].rules." + kind,

@@ -213,10 +213,16 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     view.method = std::string(req.method_string());
     view.target = std::string(req.target());
     view.host = std::string(req[http::field::host]);
-    if (record || (d.rules && d.rules->needs_headers())) {
+    if (record || (d.rules && d.rules->needs_headers()) || (d.peer_rules && d.peer_rules->needs_headers())) {
       for (const auto& f : req) view.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     }
-    const HttpVerdict verdict = d.rules ? d.rules->check(view) : HttpVerdict{};
+    HttpVerdict verdict = d.rules ? d.rules->check(view) : HttpVerdict{};
+    if (verdict.allowed && d.peer_rules) {
+      HttpVerdict also = d.peer_rules->check(view);
+      verdict.allowed = also.allowed;
+      verdict.add.insert(verdict.add.end(), also.add.begin(), also.add.end());
+      verdict.remove.insert(verdict.remove.end(), also.remove.begin(), also.remove.end());
+    }
 
     RequestRecord rec;
     if (record) {
@@ -252,8 +258,15 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     if (!up) {
       tcp::socket s(client.get_executor());
       s.open(tcp::v4(), ec);
-      if (!ec && o.upstream_mark != 0) s.set_option(mark_option(static_cast<int>(o.upstream_mark)), ec);
+      if (!ec && o.socket_mark != 0) s.set_option(mark_option(static_cast<int>(o.socket_mark)), ec);
       if (!ec) s.set_option(tcp::no_delay(true), ec);
+      if (!ec && d.keep_source) {
+        s.set_option(net::socket_base::reuse_address(true), ec);
+        if (!ec) s.set_option(transparent_option(true), ec);
+        auto src = net::ip::make_address(ci.src_ip, ec);
+        if (!ec) s.bind(tcp::endpoint(src, ci.src_port), ec);
+        if (ec) log::debug("proxy: upstream from {}:{}: {}", ci.src_ip, ci.src_port, ec.message());
+      }
       if (!ec) {
         up.emplace(std::move(s));
         up->expires_after(o.connect_timeout);
@@ -330,6 +343,8 @@ Status HttpProxy::start() {
   s.acceptor->open(ep.protocol(), ec);
   if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec && s.o.transparent) s.acceptor->set_option(transparent_option(true), ec);
+  // Accepted sockets inherit it; the SYN-ACK is sent with it too.
+  if (!ec && s.o.socket_mark != 0) s.acceptor->set_option(mark_option(static_cast<int>(s.o.socket_mark)), ec);
   if (!ec) s.acceptor->bind(ep, ec);
   if (!ec) s.acceptor->listen(net::socket_base::max_listen_connections, ec);
   if (ec) {

@@ -696,6 +696,37 @@ TEST_CASE("the proxy's own connections (AXON_MARK_FROM_PROXY) are checked, never
   CHECK(env.to(tcp(kB, kA, 9, 80, kTcpSyn)) == TC_ACT_REDIRECT);  // unmarked: to the proxy
 }
 
+TEST_CASE("egress redirect: the peer's answers go to the proxy's upstream socket, the proxy's to the pod") {
+  DatapathConfig config;
+  config.proxy_ifindex = 1;
+  Env env(config);
+  Listener tcp_proxy(SOCK_STREAM);
+  env.policy({false, true, {entry(Eg, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::redirect, tcp_proxy.port)}});
+  // The pod's SYN is redirected (from-container assigns the listener: a test
+  // run is no TC ingress, so the found socket is refused).
+  CHECK(env.from(tcp(kA, kB, 7, 80, kTcpSyn)) == TC_ACT_SHOT);
+  CHECK(env.last_event().drop_reason == AXON_DROP_SOCKET_ASSIGN_FAILED);
+  // The connection's entry holds the redirect; the peer's SYN-ACK on that
+  // tuple answers the proxy's upstream connection (same 4-tuple). With no
+  // such socket it is dropped, never delivered to the pod, and never handed
+  // to a listener.
+  CHECK(env.to(tcp(kB, kA, 80, 7, kTcpSyn | kTcpAck)) == TC_ACT_SHOT);
+  auto e = env.last_event();
+  CHECK(e.drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED);
+  CHECK(e.proxy_port == tcp_proxy.port);
+  // What the proxy answers the pod (its sockets carry AXON_MARK_FROM_PROXY)
+  // goes in.
+  auto r = prog_test_run(env.dp->to_container(), tcp(kB, kA, 80, 7, kTcpSyn | kTcpAck), 1,
+                         AXON_MARK_FROM_PROXY);
+  REQUIRE(r.ok());
+  CHECK(r->retval == TC_ACT_OK);
+  // The proxy device takes a reply for that socket only, never the listener.
+  auto p = prog_test_run(env.dp->to_proxy(), tcp(kB, kA, 80, 7, kTcpAck), 1,
+                         AXON_MARK_PROXY | AXON_MARK_PROXY_REPLY | (uint32_t(tcp_proxy.port) << 16));
+  REQUIRE(p.ok());
+  CHECK(p->retval == TC_ACT_SHOT);
+}
+
 TEST_CASE("the proxy device passes only packets marked for the proxy, with a socket to go to") {
   axon::test::TestDatapath dp;
   Listener tcp_proxy(SOCK_STREAM);

@@ -8,10 +8,9 @@
 #   node), on one keep-alive connection too;
 # - the proxy is the agent's: the agent stopped or killed, nothing reaches
 #   the app; restarted, the proxy answers again;
-# - egress http rules are not enforced yet: apply and status say so, the
-#   traffic is dropped (observe: SOCKET_LOOKUP_FAILED, proxy port 15002),
-#   and a transparent stand-in listening on 15002 in the node receives the
-#   connection with its original destination (the datapath's half works).
+# - egress http rules: the sender's node proxy (port 15002) answers 403 and
+#   forwards the rest from the pod's own address (the destination's L3/L4
+#   policy admits frontend only, and the app sees frontend as client).
 source "$(dirname "$0")/lib.sh"
 
 cluster_up 3 --set hubble.ui.enabled=false
@@ -95,8 +94,10 @@ done
 # Each request is an L7 flow (Hubble's l7.http), request and response.
 API0_NODE=$(field "${APIS[0]}" "['spec']['nodeName']")
 L7SOCK="unix://$STATE/$LAB/nodes/$API0_NODE/run/axon/hubble.sock"
-l7flows() {  # observe ARGS...: "verdict type method url code" per L7 flow
-  ax observe --server "$L7SOCK" --last 1000 -o json "$@" 2>/dev/null | python3 -c '
+l7flows() {  # SERVER ARGS...: "verdict type direction method url code" per L7 flow observed
+  local server=$1
+  shift
+  ax observe --server "$server" --last 1000 -o json "$@" 2>/dev/null | python3 -c '
 import json, sys
 for line in sys.stdin:
     line = line.strip()
@@ -104,20 +105,20 @@ for line in sys.stdin:
     f = json.loads(line).get("flow", {})
     h = f.get("l7", {}).get("http")
     if h is None: continue
-    print(f.get("verdict"), f["l7"].get("type"), h.get("method"), h.get("url"), h.get("code", 0))'
+    print(f.get("verdict"), f["l7"].get("type"), f.get("traffic_direction"), h.get("method"), h.get("url"), h.get("code", 0))'
 }
 wait_for "observe --type l7: the denied POST /path1/sub as a DROPPED http request" 10 \
   bash -c "ax observe --server $L7SOCK --last 1000 --type l7 -o json | grep -q '\"url\":\"http://$(api_ip "${APIS[0]}"):8080/path1/sub\"'"
-got=$(l7flows --type l7)
-expect_contains "... request DROPPED" "$got" "DROPPED REQUEST POST http://$(api_ip "${APIS[0]}"):8080/path1/sub 0"
-expect_contains "... its 403 response" "$got" "DROPPED RESPONSE POST http://$(api_ip "${APIS[0]}"):8080/path1/sub 403"
-expect_contains "... GET /path1 FORWARDED with the app's 200" "$got" "FORWARDED RESPONSE GET http://$(api_ip "${APIS[0]}"):8080/path1 200"
-got=$(l7flows --http-status 403)
+got=$(l7flows "$L7SOCK" --type l7)
+expect_contains "... request DROPPED" "$got" "DROPPED REQUEST INGRESS POST http://$(api_ip "${APIS[0]}"):8080/path1/sub 0"
+expect_contains "... its 403 response" "$got" "DROPPED RESPONSE INGRESS POST http://$(api_ip "${APIS[0]}"):8080/path1/sub 403"
+expect_contains "... GET /path1 FORWARDED with the app's 200" "$got" "FORWARDED RESPONSE INGRESS GET http://$(api_ip "${APIS[0]}"):8080/path1 200"
+got=$(l7flows "$L7SOCK" --http-status 403)
 expect_eq "observe --http-status 403: only 403 responses" "$(grep -vc ' 403$' <<<"$got")" 0
-got=$(l7flows --type l7 --http-method PUT)
-expect_eq "observe --http-method PUT: only PUT" "$(awk '{print $3}' <<<"$got" | sort -u)" PUT
-got=$(l7flows --type l7 --http-path '/path1$')
-expect_eq "observe --http-path /path1\$: only /path1" "$(awk '{print $4}' <<<"$got" | sed 's|.*:8080||' | sort -u)" /path1
+got=$(l7flows "$L7SOCK" --type l7 --http-method PUT)
+expect_eq "observe --http-method PUT: only PUT" "$(awk '{print $4}' <<<"$got" | sort -u)" PUT
+got=$(l7flows "$L7SOCK" --type l7 --http-path '/path1$')
+expect_eq "observe --http-path /path1\$: only /path1" "$(awk '{print $5}' <<<"$got" | sed 's|.*:8080||' | sort -u)" /path1
 
 out=$(ax status 2>&1)
 expect_contains "status shows each node's L7 proxy with its counts" "$out" "L7 proxy:"
@@ -161,61 +162,108 @@ metadata:
 spec:
   endpointSelector: {matchLabels: {role: frontend}}
   egress:
-    - toEndpoints: [{matchLabels: {role: upstream-service}}]
+    - toEndpoints: [{matchLabels: {role: upstream-service}}, {matchLabels: {role: local-echo}}]
       toPorts:
         - ports: [{port: "8080", protocol: TCP}]
           rules:
             http: [{method: GET}]
 YAML
-proxy_stub() {  # NODE: the egress proxy port's stand-in, answers 403 naming the original destination
-  ip netns exec "axon-$LAB-$1" python3 -c '
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 15002)); s.listen(16)
-while True:
-    c, peer = s.accept()
-    c.recv(4096)
-    body = "Access denied (stub) to %s:%d from %s\n" % (c.getsockname() + (peer[0],))
-    c.sendall(("HTTP/1.1 403 Forbidden\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)).encode())
-    c.close()' &
-}
 UP=$(ax get pods -n production -l role=upstream-service -o name | head -1 | cut -d/ -f2)
 UP_IP=$(ax get pods -n production -o json | python3 -c "
 import json, sys
 for p in json.load(sys.stdin)['items']:
     if p['metadata']['name'] == '$UP': print(p['status']['podIP'])")
 expect_eq "no egress policy: frontend -> upstream answered" "$(code "$FE" "http://$UP_IP:8080/")" 200
-out=$(ax apply -f "$STATE/l7-egress.yaml" 2>&1); rc=$?
-expect_eq "apply the egress L7 policy" "$rc" 0
-expect_contains "apply names the egress http rules as not enforced, and what happens instead" "$out" \
-  "spec.egress[0].toPorts[0].rules.http: http rules are not enforced yet: the node's L7 proxy applies ingress http rules only, so the traffic these would filter on this port is dropped"
+# upstream admits frontend only (L3/L4): the proxy's upstream connection
+# must still be frontend's (the pod's address kept), or it is dropped.
+cat >"$STATE/upstream-in.yaml" <<'YAML'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: upstream-from-frontend
+  namespace: production
+spec:
+  endpointSelector: {matchLabels: {role: upstream-service}}
+  ingress:
+    - fromEndpoints: [{matchLabels: {role: frontend}}]
+      toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+YAML
+out=$(ax apply -f "$STATE/l7-egress.yaml" -f "$STATE/upstream-in.yaml" 2>&1); rc=$?
+expect_eq "apply the egress L7 policy (and upstream's ingress allow for frontend)" "$rc" 0
+expect_eq "egress http rules are enforced: no 'not enforced' warning" "$(grep -c 'not enforced' <<<"$out")" 0
 out=$(ax status 2>&1)
-expect_contains "status names them too" "$out" \
-  "CiliumNetworkPolicy production/frontend-l7 spec.egress[0].toPorts[0].rules.http: http rules are not enforced yet"
-wait_for "egress http rules: frontend -> upstream dropped, not answered" 20 \
-  bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 1 http://$UP_IP:8080/) == 000 ]]"
-got=$(ax observe --server "unix://$STATE/$LAB/nodes/$FE_NODE/run/axon/hubble.sock" --last 1000 --verdict DROPPED -o json 2>&1)
-drop=$(python3 -c '
-import json, sys
-for line in sys.stdin:
-    line = line.strip()
-    if not line.startswith("{"): continue
-    f = json.loads(line).get("flow", {})
-    if f.get("IP", {}).get("destination") == sys.argv[1] and f.get("l4", {}).get("TCP", {}).get("destination_port") == 8080:
-        print(f.get("verdict"), f.get("drop_reason_desc"), f.get("proxy_port", 0))
-        break' "$UP_IP" <<<"$got")
-expect_eq "observe: frontend -> upstream DROPPED SOCKET_LOOKUP_FAILED, egress proxy port 15002" "$drop" "DROPPED SOCKET_LOOKUP_FAILED 15002"
-proxy_stub "$FE_NODE"
-stub=$!
-trap 'kill $stub 2>/dev/null; cleanup' EXIT
-wait_for "... with the stand-in listening on frontend's node: delivered to it, original destination kept" 20 \
-  bash -c "ax lab exec -n production $FE -- curl -s -m 1 http://$UP_IP:8080/ | grep -q 'Access denied (stub) to $UP_IP:8080 from $FE_IP'"
-kill "$stub"; wait "$stub" 2>/dev/null
-trap cleanup EXIT
+expect_eq "status: nothing named as not enforced" "$(grep -c 'not enforced' <<<"$out")" 0
+expect_contains "status: the egress proxy listens on 15002" "$out" ":15002 (egress http rules)"
+wait_for "egress http rules: frontend -> upstream POST /: 403 from frontend's node proxy" 20 \
+  bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 2 -X POST http://$UP_IP:8080/) == 403 ]]"
+got=$(ax lab exec -n production "$FE" -- curl -s -m 2 -X POST "http://$UP_IP:8080/" 2>/dev/null | od -c | head -1)
+expect_contains "... with Cilium's body" "$got" 'A   c   c   e   s   s       d   e   n   i   e   d  \r  \n'
+expect_eq "frontend -> upstream GET /: 200" "$(code "$FE" "http://$UP_IP:8080/x")" 200
+got=$(ax lab exec -n production "$FE" -- curl -s -m 2 "http://$UP_IP:8080/x" 2>/dev/null)
+expect_contains "... the app's answer, to frontend's own address (the proxy keeps the source)" "$got" \
+  "pod=$UP request=\"GET /x HTTP/1.1\" client=$FE_IP"
+expect_eq "frontend -> upstream two requests on one keep-alive connection: 200 then 403" \
+  "$(ax lab exec -n production "$FE" -- curl -s -o /dev/null -w '%{http_code} ' -m 3 "http://$UP_IP:8080/a" --next -s -o /dev/null -w '%{http_code}' -X DELETE "http://$UP_IP:8080/a" 2>/dev/null)" "200 403"
+expect_eq "frontend -> api (no egress allow): dropped by L3/L4 policy" \
+  "$(code "$FE" "http://$(api_ip "${APIS[0]}"):8080/path1")" dropped
+FESOCK="unix://$STATE/$LAB/nodes/$FE_NODE/run/axon/hubble.sock"
+got=$(l7flows "$FESOCK" --type l7)
+expect_contains "observe on frontend's node: the denied POST, an EGRESS L7 flow" "$got" \
+  "DROPPED RESPONSE EGRESS POST http://$UP_IP:8080/ 403"
+expect_contains "... the allowed GET FORWARDED with the app's 200" "$got" "FORWARDED RESPONSE EGRESS GET http://$UP_IP:8080/x 200"
 
-out=$(ax delete cnp api-l7 frontend-l7 -n production 2>&1); rc=$?
+# Egress http rules to a pod of the same node that has ingress http rules of
+# its own: the sender's proxy applies both (its upstream connection is not
+# redirected to the proxy a second time).
+cat >"$STATE/local-echo.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: local-echo
+  namespace: production
+  labels: {role: local-echo}
+spec:
+  nodeName: $FE_NODE
+  containers:
+    - name: echo
+      image: axon/http-echo
+      command: [axon, workload, http-echo, --port, "8080"]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: local-echo-l7
+  namespace: production
+spec:
+  endpointSelector: {matchLabels: {role: local-echo}}
+  ingress:
+    - fromEndpoints: [{matchLabels: {role: frontend}}]
+      toPorts:
+        - ports: [{port: "8080", protocol: TCP}]
+          rules:
+            http: [{path: "/ok"}]
+YAML
+out=$(ax apply -f "$STATE/local-echo.yaml" 2>&1); rc=$?
+expect_eq "apply a pod on frontend's node with ingress http rules (path /ok)" "$rc" 0
+local_ip() {
+  ax get pods -n production -o json | python3 -c "
+import json, sys
+for p in json.load(sys.stdin)['items']:
+    if p['metadata']['name'] == 'local-echo' and p.get('status', {}).get('phase') == 'Running': print(p['status'].get('podIP', ''))"
+}
+export -f local_ip
+wait_for "local-echo running" 60 bash -c '[[ -n $(local_ip) ]]'
+LE_IP=$(local_ip)
+wait_for "same node, egress and ingress http rules: GET /ok 200" 20 \
+  bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 2 http://$LE_IP:8080/ok) == 200 ]]"
+got=$(ax lab exec -n production "$FE" -- curl -s -m 2 "http://$LE_IP:8080/ok" 2>/dev/null)
+expect_contains "... the app's answer, to frontend's own address" "$got" "pod=local-echo request=\"GET /ok HTTP/1.1\" client=$FE_IP"
+expect_eq "... GET /no: 403 (the destination's ingress rules)" "$(code "$FE" "http://$LE_IP:8080/no")" 403
+expect_eq "... POST /ok: 403 (the sender's egress rules)" "$(code "$FE" "http://$LE_IP:8080/ok" -X POST)" 403
+out=$(ax delete pod local-echo -n production 2>&1); rc=$?
+expect_eq "delete local-echo" "$rc" 0
+
+out=$(ax delete cnp api-l7 frontend-l7 upstream-from-frontend local-echo-l7 -n production 2>&1); rc=$?
 expect_eq "delete the L7 policies" "$rc" 0
 for api in "${APIS[@]}"; do
   wait_for "policies gone: frontend -> $api answered by the app again" 20 \

@@ -356,14 +356,14 @@ TEST_CASE("L7 rules and toFQDNs are named as not enforced, with what happens ins
   CHECK(un[0].reason.find("allows nothing") != std::string::npos);
   CHECK(un[1].path == "spec.egress[0].toPorts[0].rules.dns");
   CHECK(un[1].reason.find("dropped") != std::string::npos);
-  // Egress http rules: not enforced yet, named.
+  // Egress http rules: enforced too (the node proxy's egress port).
   auto eg = axon::policy::decode_policies(cnp(
       "  endpointSelector: {}\n  egress:\n    - toPorts: [{ports: [{port: \"80\", protocol: TCP}], "
       "rules: {http: [{method: GET}]}}]\n"), "t.yaml");
   REQUIRE(eg.policies.size() == 1);
-  un = axon::policy::unenforced_rules(eg.policies.front());
-  REQUIRE(un.size() == 1);
-  CHECK(un[0].path == "spec.egress[0].toPorts[0].rules.http");
+  CHECK(axon::policy::unenforced_rules(eg.policies.front()).empty());
+  CHECK(problems_of(cnp("  endpointSelector: {}\n  egress:\n    - toPorts: [{ports: [{port: \"80\", "
+                        "protocol: TCP}], rules: {http: [{method: GET}]}}]\n")).empty());
 }
 
 TEST_CASE("selectors: operators, values, label sources") {

@@ -17,7 +17,16 @@
  * the listener, then sends the packet, marked, out of the node's proxy device
  * axon_host (cfg_proxy_ifindex), as Cilium's hairpin through cilium_host:
  * it arrives on the veth peer axon_net, whose TC ingress program
- * (axon_to_proxy) assigns the socket. Only the datapath sends on axon_host. */
+ * (axon_to_proxy) assigns the socket. Only the datapath sends on axon_host.
+ *
+ * Egress redirect keeps the pod's address: the proxy's upstream connection
+ * has the client's own 4-tuple (a transparent socket bound to the pod's
+ * address and port), so the destination's policy sees the pod, and the
+ * connection's conntrack entry is the one the redirect made. The peer's
+ * packets of that tuple, on their way into the pod, are replies of a
+ * connection whose egress went to the proxy: they go to the upstream
+ * socket instead (`reply`: that socket only, never a listener). What the
+ * proxy itself sends the pod carries AXON_MARK_FROM_PROXY and goes in. */
 #ifndef AXON_BPF_PROXY_H
 #define AXON_BPF_PROXY_H
 
@@ -66,15 +75,16 @@ static __always_inline struct bpf_sock *proxy_socket(struct __sk_buff *skb,
 	return sk;
 }
 
-/* The socket for the packet, established first (TCP). */
+/* The socket for the packet, established first (TCP); a reply: only its
+ * connection's. */
 static __always_inline struct bpf_sock *proxy_lookup(struct __sk_buff *skb,
-						     const struct axon_pkt *p, __u16 port)
+						     const struct axon_pkt *p, __u16 port, int reply)
 {
 	struct bpf_sock *sk = NULL;
 
 	if (p->tuple.proto == IPPROTO_TCP)
 		sk = proxy_socket(skb, p, port, 1);
-	if (!sk)
+	if (!sk && !reply)
 		sk = proxy_socket(skb, p, port, 0);
 	return sk;
 }
@@ -83,14 +93,14 @@ static __always_inline struct bpf_sock *proxy_lookup(struct __sk_buff *skb,
  * ingress) or checked (at egress: the caller sends it back in), else the drop
  * reason. */
 static __always_inline int proxy_redirect(struct __sk_buff *skb, const struct axon_pkt *p,
-					  __u16 port, int tc_ingress)
+					  __u16 port, int tc_ingress, int reply)
 {
 	struct bpf_sock *sk;
 	long err = 0;
 
 	if (p->tuple.proto != IPPROTO_TCP && p->tuple.proto != IPPROTO_UDP)
 		return AXON_DROP_PROXY_UNSUPPORTED_PROTO;
-	sk = proxy_lookup(skb, p, port);
+	sk = proxy_lookup(skb, p, port, reply);
 	if (!sk)
 		return AXON_DROP_SOCKET_LOOKUP_FAILED;
 	if (!tc_ingress && !cfg_proxy_ifindex)
@@ -98,7 +108,7 @@ static __always_inline int proxy_redirect(struct __sk_buff *skb, const struct ax
 	else if (tc_ingress)
 		err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
-	skb->mark = AXON_MARK_PROXY | ((__u32)port << 16);
+	skb->mark = AXON_MARK_PROXY | (reply ? AXON_MARK_PROXY_REPLY : 0) | ((__u32)port << 16);
 	return err ? AXON_DROP_SOCKET_ASSIGN_FAILED : 0;
 }
 

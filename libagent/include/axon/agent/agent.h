@@ -16,6 +16,7 @@
 // flowing while it restarts.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -169,6 +170,9 @@ class Agent {
   // each redirected connection may do, from the policy.
   void start_l7_proxy();
   proxy::Decision decide_l7(const proxy::ConnectionInfo& c);
+  Result<std::shared_ptr<const proxy::HttpRuleSet>> http_rules_locked(const EndpointInfo& ep,
+                                                                      uint32_t peer_id, bool ingress,
+                                                                      uint16_t port) const;
   void sync();
   Result<uint32_t> identity_of(const Json& pod, const std::map<std::string, Json>& namespaces,
                                std::map<std::string, std::string>* labels_out);
@@ -222,11 +226,13 @@ class Agent {
   std::string node_ip_;  // this node's InternalIP
   std::unique_ptr<agent::ServiceHealthServer> service_health_;
   std::unique_ptr<agent::L2Announcer> l2_;
-  std::unique_ptr<proxy::HttpProxy> http_proxy_;
+  // The node's HTTP proxy: one listener per direction (the port says whose
+  // policy applies), ingress [0] and egress [1].
+  std::array<std::unique_ptr<proxy::HttpProxy>, 2> http_proxies_;
   std::function<void(const proxy::RequestRecord&)> l7_sink_;
-  // decide_l7's answers by (destination, source identity, port); cleared
+  // decide_l7's answers by (proxy port, pod, peer identity, port); cleared
   // whenever the policy is written (guarded by mu_).
-  std::map<std::tuple<std::string, uint32_t, uint16_t>, proxy::Decision> l7_decisions_;
+  std::map<std::tuple<uint16_t, std::string, uint32_t, uint16_t>, proxy::Decision> l7_decisions_;
   std::atomic<bool> netdev_attached_{false};
   std::map<uint32_t, std::map<std::string, std::string>> identities_;
   std::set<std::string> ipcache_;   // pod prefixes we wrote

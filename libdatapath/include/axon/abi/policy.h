@@ -65,11 +65,16 @@ struct axon_policy_value {
 };
 AXON_ABI_ASSERT(sizeof(struct axon_policy_value) == 8, "axon_policy_value layout");
 
-/* skb->mark of a packet redirected to the proxy: AXON_MARK_PROXY | port << 16. */
+/* skb->mark of a packet redirected to the proxy: AXON_MARK_PROXY | port << 16,
+ * plus AXON_MARK_PROXY_REPLY for a reply to one of the proxy's own upstream
+ * connections (only that connection's socket may take it, never a listener). */
 #define AXON_MARK_PROXY 0x0a00
 #define AXON_MARK_PROXY_MASK 0xff00
-/* skb->mark (SO_MARK) of the proxy's own upstream connections: their policy
- * is checked, but they are never redirected to the proxy again. */
+#define AXON_MARK_PROXY_REPLY 0x0001
+/* skb->mark (SO_MARK) of the proxy's own sockets: its upstream connections
+ * (their policy is checked, but they are never redirected to the proxy
+ * again) and its accepted ones (what it answers a pod is not taken for the
+ * answer of the pod's peer, lib/proxy.h). */
 #define AXON_MARK_FROM_PROXY 0x0d00
 
 #endif /* AXON_ABI_POLICY_H */

@@ -13,7 +13,8 @@
 // reader slows the writer), limits and timeouts answered as Envoy does:
 // 400 malformed, 408 request not complete in time, 413 body over the
 // limit, 431 request line and headers over the limit, 503 when the original
-// destination does not answer. Routing (where a request goes) and policy
+// destination does not answer (or, keeping the client's source, the
+// client's 4-tuple is still taken by an earlier upstream connection). Routing (where a request goes) and policy
 // (whether it may) stay apart: the Gateway API builds routing on this.
 #pragma once
 
@@ -40,10 +41,18 @@ struct ConnectionInfo {
 // What a connection's requests may do.
 struct Decision {
   std::shared_ptr<const HttpRuleSet> rules;  // null: every request denied
+  // Rules a request must pass as well: egress to a pod of the same node, the
+  // destination's ingress rules (the upstream connection is the proxy's and
+  // is not redirected to it again).
+  std::shared_ptr<const HttpRuleSet> peer_rules;
   std::string reason;                        // why, when there are no rules (logged)
   uint32_t src_identity = 0;
   uint32_t dst_identity = 0;
   bool ingress = true;  // held to the destination's ingress rules (else the source's egress)
+  // The upstream connection keeps the client's address and port (a
+  // transparent socket): the destination's policy sees the client, and the
+  // datapath steers the answers back to the proxy (egress redirect).
+  bool keep_source = false;
   // Routing: where allowed requests go; empty: the original destination.
   std::string upstream_ip;
   uint16_t upstream_port = 0;
@@ -74,7 +83,9 @@ struct ProxyOptions {
   std::chrono::milliseconds idle_timeout{60000};    // keep-alive connection without a request
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds io_timeout{60000};  // no progress on a body or response
-  uint32_t upstream_mark = 0;  // SO_MARK of upstream connections (AXON_MARK_FROM_PROXY)
+  // SO_MARK of the proxy's sockets, upstream and accepted
+  // (AXON_MARK_FROM_PROXY: the datapath never hands them back to the proxy).
+  uint32_t socket_mark = 0;
   bool transparent = true;     // IP_TRANSPARENT listener (tests may listen plainly)
 };
 
