@@ -11,6 +11,27 @@
 namespace axon::agent {
 namespace {
 
+// The client and server of a proxied connection, for its L7 event (HTTP or
+// DNS); false when an address is not IPv4.
+template <typename Event>
+bool fill_peers(Event& e, const proxy::ConnectionInfo& c, uint32_t src_identity, uint32_t dst_identity) {
+  auto src = datapath::parse_ipv4(c.src_ip);
+  auto dst = datapath::parse_ipv4(c.dst_ip);
+  if (!src || !dst) return false;
+  e.src = *src;
+  e.dst = *dst;
+  e.sport = c.src_port;
+  e.dport = c.dst_port;
+  e.src_identity = src_identity;
+  e.dst_identity = dst_identity;
+  e.proxy_port = c.listener_port;
+  return true;
+}
+
+}  // namespace
+
+namespace {
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -213,17 +234,8 @@ Status FlowObserver::start() {
     hubble::HttpEvent e;
     e.time = std::chrono::system_clock::now() -
              std::chrono::duration_cast<std::chrono::system_clock::duration>(r.latency);
-    auto src = datapath::parse_ipv4(r.connection.src_ip);
-    auto dst = datapath::parse_ipv4(r.connection.dst_ip);
-    if (!src || !dst) return;
-    e.src = *src;
-    e.dst = *dst;
-    e.sport = r.connection.src_port;
-    e.dport = r.connection.dst_port;
-    e.src_identity = r.src_identity;
-    e.dst_identity = r.dst_identity;
+    if (!fill_peers(e, r.connection, r.src_identity, r.dst_identity)) return;
     e.ingress = r.ingress;
-    e.proxy_port = r.connection.listener_port;
     e.method = r.method;
     e.url = r.url;
     e.protocol = r.protocol;
@@ -233,6 +245,25 @@ Status FlowObserver::start() {
     e.latency = r.latency;
     std::lock_guard lock(http_mu_);
     if (http_events_.size() < 65536) http_events_.push_back(std::move(e));  // else: the ring would drop them anyway
+  });
+  agent_.set_dns_sink([this](const proxy::DnsExchange& x) {
+    hubble::DnsEvent e;
+    e.time = std::chrono::system_clock::now();
+    if (!fill_peers(e, x.connection, x.src_identity, x.dst_identity)) return;
+    e.udp = x.udp;
+    e.response = x.response;
+    e.forwarded = x.forwarded;
+    e.query = x.query;
+    e.qtype = proxy::dns_type_name(x.qtype);
+    e.rcode = x.rcode;
+    e.rcode_name = proxy::dns_rcode_name(x.rcode);
+    e.ips = x.ips;
+    e.cnames = x.cnames;
+    for (auto t : x.rrtypes) e.rrtypes.push_back(proxy::dns_type_name(t));
+    e.ttl = x.ttl;
+    e.latency = x.latency;
+    std::lock_guard lock(http_mu_);
+    if (dns_events_.size() < 65536) dns_events_.push_back(std::move(e));
   });
   log::info("flow observer on {} (ring of {} flows)", join(addresses, ", "), c.hubble_buffer_capacity);
   thread_ = std::thread([this] { run(); });
@@ -274,9 +305,16 @@ void FlowObserver::run() {
       std::this_thread::sleep_for(1s);
     }
     std::vector<hubble::HttpEvent> http;
+    std::vector<hubble::DnsEvent> dns;
     {
       std::lock_guard lock(http_mu_);
       http.swap(http_events_);
+      dns.swap(dns_events_);
+    }
+    for (const auto& d : dns) {
+      auto entry = hubble::make_flow_entry(decoder.decode_dns(d));
+      metrics_->observe(*entry);
+      ring_->write(std::move(entry));
     }
     for (const auto& h : http) {
       auto [request, response] = decoder.decode_http(h);

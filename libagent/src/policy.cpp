@@ -127,7 +127,8 @@ void Agent::policy_sync_cidrs_locked() {
 
 void Agent::policy_write_locked() {
   auto stats = engine_->commit();
-  l7_decisions_.clear();  // the proxy asks again
+  l7_decisions_.clear();  // the proxies ask again
+  dns_decisions_.clear();
   policy_sync_cidrs_locked();
   for (auto& [c, ep] : endpoints_) {
     datapath::EndpointPolicy p;
@@ -306,6 +307,20 @@ void Agent::start_l7_proxy() {
     }
     log::info("L7 proxy listening on :{} ({})", o.port, what);
   }
+  proxy::DnsProxyOptions o;
+  o.port = ports.dns_proxy_port;
+  o.socket_mark = AXON_MARK_FROM_PROXY;
+  dns_proxy_ = std::make_unique<proxy::DnsProxy>(
+      o, [this](const proxy::ConnectionInfo& c, bool udp) { return decide_dns(c, udp); },
+      [this](const proxy::DnsExchange& e) {
+        if (dns_sink_) dns_sink_(e);
+      });
+  if (auto st = dns_proxy_->start(); !st) {
+    note_error("dns proxy", st.error().str() + ": traffic of ports with dns rules is dropped");
+    dns_proxy_.reset();
+    return;
+  }
+  log::info("DNS proxy listening on :{} (dns rules, UDP and TCP)", o.port);
 }
 
 std::string Agent::l7_proxy_status() const {
@@ -326,7 +341,11 @@ std::string Agent::l7_proxy_status() const {
     total.requests += st.requests;
     total.denied += st.denied;
   }
-  return out + ", " + std::to_string(total.requests) + " requests, " + std::to_string(total.denied) + " denied";
+  out += ", " + std::to_string(total.requests) + " requests, " + std::to_string(total.denied) + " denied; ";
+  if (!dns_proxy_) return out + "dns not running (dropped)";
+  const auto st = dns_proxy_->stats();
+  return out + "dns :" + std::to_string(dns_proxy_->port()) + ", " + std::to_string(st.queries) +
+         " queries, " + std::to_string(st.refused) + " refused";
 }
 
 namespace {
@@ -347,12 +366,14 @@ const policy::PeerRule* element_of(const std::vector<policy::Policy>& policies,
 
 }  // namespace
 
-// The http rules a pod's policy puts on a flow with a peer, or why none:
-// the verdict of `policy::evaluate` (as `policy trace`), and the http rules of
-// every allow element that matched, ORed (Cilium's semantics); an L4-only
-// allow of the same flow lets every request through.
-Result<std::shared_ptr<const proxy::HttpRuleSet>> Agent::http_rules_locked(
-    const EndpointInfo& ep, uint32_t peer_id, bool ingress, uint16_t port) const {
+// The L7 rules of `kind` a pod's policy puts on a flow with a peer, or why
+// the flow is denied: the verdict of `policy::evaluate` (as `policy trace`),
+// and the rules of every allow element that matched, ORed (Cilium's
+// semantics); an L4-only allow of the same flow lets everything through
+// (allow_all).
+Result<Agent::MatchedL7> Agent::matched_l7_locked(const EndpointInfo& ep, uint32_t peer_id, bool ingress,
+                                                  policy::Protocol proto, uint16_t port,
+                                                  policy::L7Kind want) const {
   policy::Peer subject{{ep.identity, label_set(ep.labels)}, {}};
   if (auto np = named_ports_.find(ep.identity); np != named_ports_.end())
     subject.named_ports = np->second;
@@ -369,30 +390,76 @@ Result<std::shared_ptr<const proxy::HttpRuleSet>> Agent::http_rules_locked(
   }
   std::vector<policy::Policy> policies;
   for (const auto& p : engine_->policies()) policies.push_back(*p);
-  const policy::Flow flow{policy::Protocol::tcp, port};
+  const policy::Flow flow{proto, port};
   const auto v = policy::evaluate(policies, ingress ? policy::Direction::ingress : policy::Direction::egress,
                                   subject, peer, flow);
   if (!v.allowed) return Error(std::string(ingress ? "ingress" : "egress") + " denied by policy");
   // A named port is the destination's.
   const auto& port_names = ingress ? subject.named_ports : peer.named_ports;
-  std::vector<policy::HttpRule> rules;
+  MatchedL7 out;
+  out.allow_all = v.l7_allow_all || !v.redirected;
   for (const auto& r : v.rules) {
     for (const auto& e : r.elements) {
-      if (!e.matched || e.deny || e.l7 != policy::L7Kind::http) continue;
+      if (!e.matched || e.deny || e.l7 != want) continue;
       const policy::PeerRule* el = element_of(policies, e.origin);
       if (el == nullptr) continue;
       for (const auto& pr : el->ports) {
         policy::PeerRule one = *el;
         one.ports = {pr};
         policy::L7Kind kind = policy::L7Kind::none;
-        if (policy::l4_matches(one, flow, port_names, &kind) && kind == policy::L7Kind::http)
-          rules.insert(rules.end(), pr.rules.http.begin(), pr.rules.http.end());
+        if (!policy::l4_matches(one, flow, port_names, &kind) || kind != want) continue;
+        out.rules.http.insert(out.rules.http.end(), pr.rules.http.begin(), pr.rules.http.end());
+        out.rules.dns.insert(out.rules.dns.end(), pr.rules.dns.begin(), pr.rules.dns.end());
       }
     }
   }
-  auto set = proxy::HttpRuleSet::compile(rules, v.l7_allow_all || !v.redirected);
-  if (!set) return set.error();
-  return std::shared_ptr<const proxy::HttpRuleSet>(*set);
+  return out;
+}
+
+Result<std::shared_ptr<const proxy::HttpRuleSet>> Agent::http_rules_locked(
+    const EndpointInfo& ep, uint32_t peer_id, bool ingress, uint16_t port) const {
+  auto m = matched_l7_locked(ep, peer_id, ingress, policy::Protocol::tcp, port, policy::L7Kind::http);
+  if (!m) return m.error();
+  return proxy::HttpRuleSet::compile(m->rules.http, m->allow_all);
+}
+
+// What a pod's DNS query the datapath redirected to the DNS proxy may ask:
+// the pod's egress policy to the server (as decide_l7).
+proxy::DnsDecision Agent::decide_dns(const proxy::ConnectionInfo& c, bool udp) {
+  proxy::DnsDecision d;
+  auto dst = datapath::parse_ipv4(c.dst_ip);
+  std::lock_guard lock(mu_);
+  if (!engine_ || !dp_ || !dst) {
+    d.reason = "agent not ready";
+    return d;
+  }
+  const EndpointInfo* ep = nullptr;
+  for (const auto& [id, e] : endpoints_) {
+    if (e.ip == c.src_ip) ep = &e;
+  }
+  if (ep == nullptr) {
+    d.reason = "no endpoint " + c.src_ip + " on this node";
+    return d;
+  }
+  d.src_identity = ep->identity;
+  d.dst_identity = dp_->ipcache().lookup(*dst);
+  const auto key = std::make_tuple(uint16_t(udp ? 1 : 0), ep->ip, d.dst_identity, c.dst_port);
+  if (auto it = dns_decisions_.find(key); it != dns_decisions_.end()) return it->second;
+  auto m = matched_l7_locked(*ep, d.dst_identity, false, udp ? policy::Protocol::udp : policy::Protocol::tcp,
+                             c.dst_port, policy::L7Kind::dns);
+  if (!m) {
+    d.reason = m.error().str();
+    return d;
+  }
+  auto set = proxy::DnsRuleSet::compile(m->rules.dns, m->allow_all);
+  if (!set) {
+    d.reason = set.error().str();
+    return d;
+  }
+  d.rules = *set;
+  if (dns_decisions_.size() > 65536) dns_decisions_.clear();
+  dns_decisions_[key] = d;
+  return d;
 }
 
 // What a connection the datapath redirected to the HTTP proxy may do. The

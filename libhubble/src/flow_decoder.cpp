@@ -189,32 +189,46 @@ void FlowDecoder::fill_endpoint(flow::Endpoint* ep, Ipv4 ip, uint32_t identity,
   for (auto& l : labels) ep->add_labels(std::move(l));
 }
 
+void FlowDecoder::fill_l7(flow::Flow& f, std::chrono::system_clock::time_point time, bool forwarded,
+                          bool ingress, bool reply, uint16_t proxy_port, Ipv4 client, Ipv4 server,
+                          uint16_t cport, uint16_t sport, uint32_t client_id, uint32_t server_id,
+                          bool udp) {
+  set_time(f.mutable_time(), time);
+  f.set_uuid(uuid());
+  f.set_type(flow::L7);
+  f.set_node_name(config_.node_name);
+  for (const auto& l : config_.node_labels) f.add_node_labels(l);
+  f.mutable_event_type()->set_type(kMessageTypeL7);
+  f.set_verdict(forwarded ? flow::FORWARDED : flow::DROPPED);
+  f.set_traffic_direction(ingress ? flow::INGRESS : flow::EGRESS);
+  f.mutable_is_reply()->set_value(reply);
+  f.set_reply(reply);
+  f.set_proxy_port(proxy_port);
+  const Ipv4 src = reply ? server : client, dst = reply ? client : server;
+  auto* ip = f.mutable_ip();
+  ip->set_source(src.str());
+  ip->set_destination(dst.str());
+  ip->set_ipversion(flow::IPv4);
+  const uint16_t from = reply ? sport : cport, to = reply ? cport : sport;
+  if (udp) {
+    f.mutable_l4()->mutable_udp()->set_source_port(from);
+    f.mutable_l4()->mutable_udp()->set_destination_port(to);
+  } else {
+    f.mutable_l4()->mutable_tcp()->set_source_port(from);
+    f.mutable_l4()->mutable_tcp()->set_destination_port(to);
+  }
+  fill_endpoint(f.mutable_source(), src, reply ? server_id : client_id, 0);
+  fill_endpoint(f.mutable_destination(), dst, reply ? client_id : server_id, 0);
+}
+
 std::pair<flow::Flow, flow::Flow> FlowDecoder::decode_http(const HttpEvent& e) {
   std::pair<flow::Flow, flow::Flow> out;
   for (int i = 0; i < 2; ++i) {
     const bool response = i == 1;
     flow::Flow& f = response ? out.second : out.first;
-    set_time(f.mutable_time(), response ? e.time + std::chrono::duration_cast<std::chrono::system_clock::duration>(e.latency) : e.time);
-    f.set_uuid(uuid());
-    f.set_type(flow::L7);
-    f.set_node_name(config_.node_name);
-    for (const auto& l : config_.node_labels) f.add_node_labels(l);
-    f.mutable_event_type()->set_type(kMessageTypeL7);
-    f.set_verdict(e.forwarded ? flow::FORWARDED : flow::DROPPED);
-    f.set_traffic_direction(e.ingress ? flow::INGRESS : flow::EGRESS);
-    f.mutable_is_reply()->set_value(response);
-    f.set_reply(response);
-    f.set_proxy_port(e.proxy_port);
-    const Ipv4 src = response ? e.dst : e.src, dst = response ? e.src : e.dst;
-    auto* ip = f.mutable_ip();
-    ip->set_source(src.str());
-    ip->set_destination(dst.str());
-    ip->set_ipversion(flow::IPv4);
-    auto* tcp = f.mutable_l4()->mutable_tcp();
-    tcp->set_source_port(response ? e.dport : e.sport);
-    tcp->set_destination_port(response ? e.sport : e.dport);
-    fill_endpoint(f.mutable_source(), src, response ? e.dst_identity : e.src_identity, 0);
-    fill_endpoint(f.mutable_destination(), dst, response ? e.src_identity : e.dst_identity, 0);
+    fill_l7(f, response ? e.time + std::chrono::duration_cast<std::chrono::system_clock::duration>(e.latency) : e.time,
+            e.forwarded, e.ingress, response, e.proxy_port, e.src, e.dst, e.sport, e.dport,
+            e.src_identity, e.dst_identity, false);
     auto* l7 = f.mutable_l7();
     l7->set_type(response ? flow::RESPONSE : flow::REQUEST);
     if (response) l7->set_latency_ns(static_cast<uint64_t>(e.latency.count()));
@@ -234,6 +248,36 @@ std::pair<flow::Flow, flow::Flow> FlowDecoder::decode_http(const HttpEvent& e) {
                                                : e.method + " " + e.url));
   }
   return out;
+}
+
+flow::Flow FlowDecoder::decode_dns(const DnsEvent& e) {
+  flow::Flow f;
+  fill_l7(f, e.time, e.forwarded, false, e.response, e.proxy_port, e.src, e.dst, e.sport, e.dport,
+          e.src_identity, e.dst_identity, e.udp);
+  auto* l7 = f.mutable_l7();
+  l7->set_type(e.response ? flow::RESPONSE : flow::REQUEST);
+  if (e.response) l7->set_latency_ns(static_cast<uint64_t>(e.latency.count()));
+  auto* dns = l7->mutable_dns();
+  dns->set_query(e.query);
+  dns->add_qtypes(e.qtype);
+  dns->set_observation_source("proxy");
+  std::string summary;
+  if (e.response) {
+    dns->set_rcode(e.rcode);
+    dns->set_ttl(e.ttl);
+    for (const auto& ip : e.ips) dns->add_ips(ip);
+    for (const auto& c : e.cnames) dns->add_cnames(c);
+    for (const auto& t : e.rrtypes) dns->add_rrtypes(t);
+    std::string ips;
+    for (const auto& ip : e.ips) ips += (ips.empty() ? "" : ",") + ip;
+    summary = e.rcode != 0 ? "DNS Answer RCode: " + e.rcode_name
+                           : "DNS Answer \"" + ips + "\" TTL: " + std::to_string(e.ttl);
+    summary += " (Proxy " + e.query + " " + e.qtype + ")";
+  } else {
+    summary = "DNS Query " + e.query + " " + e.qtype;
+  }
+  f.set_summary(summary);
+  return f;
 }
 
 flow::Flow FlowDecoder::decode(const Event& e) {

@@ -161,8 +161,8 @@ std::string to_string(const RuleOrigin& o) {
 
 std::string unenforced_reason(std::string_view what) {
   if (what == "toFQDNs") {
-    return "is not enforced yet: no DNS proxy runs on the nodes to learn the names' addresses, so "
-           "it allows nothing (fail closed)";
+    return "is not enforced yet: the DNS proxy does not yet give the datapath the names' "
+           "addresses, so it allows nothing (fail closed)";
   }
   return std::string(what) +
          " rules are not enforced yet: the node's L7 proxy applies http rules only, so "
@@ -180,15 +180,7 @@ std::vector<Unenforced> unenforced_rules(const Policy& p) {
             r.path + "." + std::string(section_name(s)) + "[" + std::to_string(i) + "]";
         if (!elems[i].fqdns.empty())
           out.push_back({el + ".toFQDNs", unenforced_reason("toFQDNs")});
-        for (size_t j = 0; j < elems[i].ports.size(); ++j) {
-          const L7Kind k = l7_kind(elems[i].ports[j].rules);
-          // http rules: the node proxy enforces them, both directions.
-          if (k == L7Kind::none || k == L7Kind::http) continue;
-          const std::string kind(l7_name(k));
-          out.push_back({el + "." + "toPorts" + "[" +
-                             std::to_string(j) + "].rules." + kind,
-                         unenforced_reason(kind)});
-        }
+        // http and dns rules: the node's proxies enforce them.
       }
     }
   }

@@ -263,7 +263,57 @@ expect_eq "... POST /ok: 403 (the sender's egress rules)" "$(code "$FE" "http://
 out=$(ax delete pod local-echo -n production 2>&1); rc=$?
 expect_eq "delete local-echo" "$rc" 0
 
-out=$(ax delete cnp api-l7 frontend-l7 upstream-from-frontend local-echo-l7 -n production 2>&1); rc=$?
+# dns rules: the DNS proxy (port 15053, UDP and TCP) answers names outside
+# the list REFUSED and forwards the rest to the cluster DNS.
+cat >"$STATE/dns.yaml" <<'YAML'
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: frontend-dns
+  namespace: production
+spec:
+  endpointSelector: {matchLabels: {role: frontend}}
+  egress:
+    - toEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": kube-system, k8s-app: kube-dns}}]
+      toPorts:
+        - ports: [{port: "53", protocol: ANY}]
+          rules:
+            dns: [{matchPattern: "*.production.svc.cluster.local"}]
+YAML
+out=$(ax apply -f "$STATE/dns.yaml" 2>&1); rc=$?
+expect_eq "apply dns rules on frontend's egress" "$rc" 0
+expect_eq "dns rules are enforced: no 'not enforced' warning" "$(grep -c 'not enforced' <<<"$out")" 0
+API_VIP=$(ax get svc -n production api-service -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])')
+dig_in() { ax lab exec -n production "$FE" -- dig +tries=1 +time=2 "$@" 2>/dev/null; }
+wait_for "dns rules: api-service.production.svc.cluster.local resolved through the DNS proxy (UDP)" 20 \
+  bash -c "ax lab exec -n production $FE -- dig +short +tries=1 +time=2 api-service.production.svc.cluster.local | grep -qx '$API_VIP'"
+expect_eq "... over TCP too" "$(dig_in +short +tcp api-service.production.svc.cluster.local)" "$API_VIP"
+got=$(dig_in kubernetes.default.svc.cluster.local)
+expect_contains "a name outside the list: REFUSED (Cilium's default)" "$got" "status: REFUSED"
+got=$(dig_in +tcp kubernetes.default.svc.cluster.local)
+expect_contains "... over TCP too" "$got" "status: REFUSED"
+dnsflows() {  # "verdict type query rcode ips" per L7 DNS flow on frontend's node
+  ax observe --server "$FESOCK" --last 2000 --type l7 -o json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"): continue
+    f = json.loads(line).get("flow", {})
+    d = f.get("l7", {}).get("dns")
+    if d is None: continue
+    print(f.get("verdict"), f["l7"].get("type"), d.get("query"), d.get("rcode", 0), ",".join(d.get("ips", [])))'
+}
+export -f dnsflows
+export FESOCK
+wait_for "observe: the refused query, a DROPPED L7 DNS flow" 10 \
+  bash -c "dnsflows | grep -qx 'DROPPED REQUEST kubernetes.default.svc.cluster.local. 0 '"
+got=$(dnsflows)
+expect_contains "... its REFUSED answer (rcode 5)" "$got" "DROPPED RESPONSE kubernetes.default.svc.cluster.local. 5"
+expect_contains "... the allowed answer FORWARDED with its address" "$got" "FORWARDED RESPONSE api-service.production.svc.cluster.local. 0 $API_VIP"
+out=$(ax status 2>&1)
+expect_contains "status: the DNS proxy with its counts" "$out" "dns :15053, "
+
+out=$(ax delete cnp api-l7 frontend-l7 upstream-from-frontend local-echo-l7 frontend-dns -n production 2>&1); rc=$?
 expect_eq "delete the L7 policies" "$rc" 0
 for api in "${APIS[@]}"; do
   wait_for "policies gone: frontend -> $api answered by the app again" 20 \

@@ -34,12 +34,6 @@ void Decoder::decode_l7(const YAML::Node& n, const std::string& path, Section se
           "split them into separate toPorts entries on different ports");
     return;
   }
-  if (kinds.size() == 1 && kinds.front() == "dns") {
-    const Field* f = find(fs, kinds.front());
-    warn(f->key_node, child(path, kinds.front()), unenforced_reason(kinds.front()),
-         "allow the port without rules (L4 only) if its traffic must pass until axon's L7 "
-         "proxy lands");
-  }
   if (const Field* f = find(fs, "http")) {
     std::string p = child(path, "http");
     if (host) error(f->key_node, p, "host policies (nodeSelector) cannot have http rules");

@@ -37,6 +37,7 @@
 #include "axon/agent/ipam.h"
 #include "axon/datapath/datapath.h"
 #include "axon/policy/engine.h"
+#include "axon/proxy/dns_proxy.h"
 #include "axon/proxy/http_proxy.h"
 
 namespace axon::agent {
@@ -160,6 +161,7 @@ class Agent {
   void set_l7_sink(std::function<void(const proxy::RequestRecord&)> sink) {
     l7_sink_ = std::move(sink);
   }
+  void set_dns_sink(std::function<void(const proxy::DnsExchange&)> sink) { dns_sink_ = std::move(sink); }
 
  private:
   Status start();
@@ -170,6 +172,13 @@ class Agent {
   // each redirected connection may do, from the policy.
   void start_l7_proxy();
   proxy::Decision decide_l7(const proxy::ConnectionInfo& c);
+  struct MatchedL7 {
+    bool allow_all = false;
+    policy::L7Rules rules;
+  };
+  Result<MatchedL7> matched_l7_locked(const EndpointInfo& ep, uint32_t peer_id, bool ingress,
+                                      policy::Protocol proto, uint16_t port, policy::L7Kind want) const;
+  proxy::DnsDecision decide_dns(const proxy::ConnectionInfo& c, bool udp);
   Result<std::shared_ptr<const proxy::HttpRuleSet>> http_rules_locked(const EndpointInfo& ep,
                                                                       uint32_t peer_id, bool ingress,
                                                                       uint16_t port) const;
@@ -233,6 +242,11 @@ class Agent {
   // decide_l7's answers by (proxy port, pod, peer identity, port); cleared
   // whenever the policy is written (guarded by mu_).
   std::map<std::tuple<uint16_t, std::string, uint32_t, uint16_t>, proxy::Decision> l7_decisions_;
+  // The node's DNS proxy (dns rules) and decide_dns's answers by (udp, pod,
+  // server identity, port), cleared as l7_decisions_.
+  std::unique_ptr<proxy::DnsProxy> dns_proxy_;
+  std::function<void(const proxy::DnsExchange&)> dns_sink_;
+  std::map<std::tuple<uint16_t, std::string, uint32_t, uint16_t>, proxy::DnsDecision> dns_decisions_;
   std::atomic<bool> netdev_attached_{false};
   std::map<uint32_t, std::map<std::string, std::string>> identities_;
   std::set<std::string> ipcache_;   // pod prefixes we wrote

@@ -86,6 +86,7 @@ class FlowObserver {
   // (which owns the decoder and its enrichment) to make them flows.
   std::mutex http_mu_;
   std::vector<hubble::HttpEvent> http_events_;
+  std::vector<hubble::DnsEvent> dns_events_;  // the DNS proxy's, as http_events_
 };
 
 }  // namespace axon::agent

@@ -100,6 +100,27 @@ struct HttpEvent {
   std::chrono::nanoseconds latency{0};
 };
 
+// A DNS query or its answer at the node's DNS proxy: one L7 flow (l7.dns),
+// a query as REQUEST, an answer as RESPONSE (is_reply) with the rcode, the
+// addresses and the TTL; a refused query and its REFUSED answer are DROPPED.
+struct DnsEvent {
+  std::chrono::system_clock::time_point time;
+  Ipv4 src, dst;  // the pod, the server it asked
+  uint16_t sport = 0, dport = 0;
+  bool udp = true;
+  uint32_t src_identity = 0, dst_identity = 0;
+  uint16_t proxy_port = 0;
+  bool response = false;
+  bool forwarded = true;
+  std::string query;  // trailing dot
+  std::string qtype;  // "A"
+  unsigned rcode = 0;
+  std::string rcode_name;  // "NOERROR"
+  std::vector<std::string> ips, cnames, rrtypes;
+  uint32_t ttl = 0;
+  std::chrono::nanoseconds latency{0};
+};
+
 // Not thread-safe: one decoder per event thread.
 class FlowDecoder {
  public:
@@ -112,9 +133,15 @@ class FlowDecoder {
   flow::Flow decode(const Event& e);
   // The request and response flows of an HTTP event.
   std::pair<flow::Flow, flow::Flow> decode_http(const HttpEvent& e);
+  flow::Flow decode_dns(const DnsEvent& e);
 
  private:
   void fill_endpoint(flow::Endpoint* ep, Ipv4 ip, uint32_t identity, uint32_t local_id) const;
+  // What every L7 flow has: time, verdict, direction, addresses, ports,
+  // endpoints; `reply` swaps the client's and the server's sides.
+  void fill_l7(flow::Flow& f, std::chrono::system_clock::time_point time, bool forwarded, bool ingress,
+               bool reply, uint16_t proxy_port, Ipv4 client, Ipv4 server, uint16_t cport,
+               uint16_t sport, uint32_t client_id, uint32_t server_id, bool udp);
   std::string uuid();
 
   FlowDecoderConfig config_;
