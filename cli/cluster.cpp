@@ -57,4 +57,16 @@ std::unique_ptr<client::ClusterStore> connect_or_report(Context& ctx) {
   return std::move(*store);
 }
 
+Result<LabAgents> lab_agents(Context& ctx, const std::string& command) {
+  if (!ctx.global.kubeconfig.empty() || !ctx.global.kube_context.empty())
+    return Error{command + " reads the agents of the embedded lab; a Kubernetes cluster's "
+                 "agents are reached through their pods (not built yet)"};
+  auto lab = lab::find_lab(ctx.global.state_dir, ctx.global.lab);
+  if (!lab) return lab.error();
+  auto store = connect_cluster(ctx);
+  if (!store) return store.error();
+  return LabAgents{std::move(*store), lab->name,
+                   [paths = *lab](const std::string& node) { return paths.node_agent_socket(node); }};
+}
+
 }  // namespace axon::cli

@@ -4,7 +4,9 @@
 // or the only lab that is up).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "axon/base/result.h"
 #include "axon/client/cluster_store.h"
@@ -22,5 +24,15 @@ std::unique_ptr<client::ClusterStore> connect_or_report(Context& ctx);
 // The selected lab's store (--lab / AXON_LAB, or the only lab that is up):
 // its etcd, or for a Kubernetes lab its API server (the lab's kubeconfig).
 Result<std::unique_ptr<client::ClusterStore>> connect_lab(Context& ctx);
+
+// The embedded lab's node agents (`axon endpoint`, `axon fqdn`): its store
+// and where each node's agent listens. `command` names the command in the
+// error a Kubernetes cluster gets (its agents are not reachable yet).
+struct LabAgents {
+  std::unique_ptr<client::ClusterStore> store;
+  std::string lab;
+  std::function<std::string(const std::string&)> socket_of;
+};
+Result<LabAgents> lab_agents(Context& ctx, const std::string& command);
 
 }  // namespace axon::cli

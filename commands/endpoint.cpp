@@ -27,16 +27,10 @@ using client::NodePolicy;
 
 // Asks every node's agent (or one) for its endpoints and their policy maps.
 Result<std::vector<NodePolicy>> ask_agents(cli::Context& ctx, const std::string& only) {
-  if (!ctx.global.kubeconfig.empty() || !ctx.global.kube_context.empty())
-    return Error{"axon endpoint reads the agents of the embedded lab; a Kubernetes cluster's "
-                 "agents are reached through their pods (not built yet)"};
-  auto lab = lab::find_lab(ctx.global.state_dir, ctx.global.lab);
-  if (!lab) return lab.error();
-  auto store = cli::connect_cluster(ctx);
-  if (!store) return store.error();
-  auto out = client::agent_policies(
-      **store, [&](const std::string& node) { return lab->node_agent_socket(node); }, only);
-  if (out && !only.empty() && out->empty()) return Error{"no node " + only + " in lab " + lab->name};
+  auto agents = cli::lab_agents(ctx, "axon endpoint");
+  if (!agents) return agents.error();
+  auto out = client::agent_policies(*agents->store, agents->socket_of, only);
+  if (out && !only.empty() && out->empty()) return Error{"no node " + only + " in lab " + agents->lab};
   return out;
 }
 

@@ -7,10 +7,12 @@
 # __axon_subcommands PATH: subcommands of the command at PATH ('' is axon).
 __axon_subcommands() {
   case $1 in
-    '') echo 'agent apply completion connectivity delete endpoint get install lab observe operator policy port-forward relay status ui uninstall values version workload' ;;
+    '') echo 'agent apply completion connectivity delete endpoint fqdn get install lab observe operator policy port-forward relay status ui uninstall values version workload' ;;
     'agent') echo 'clean-state mount-bpf-fs mount-cgroup' ;;
     'connectivity') echo 'test' ;;
     'endpoint') echo 'get list' ;;
+    'fqdn') echo 'cache' ;;
+    'fqdn cache') echo 'list' ;;
     'lab') echo 'down exec logs status up' ;;
     'policy') echo 'fix get trace validate' ;;
     'values') echo 'fix validate' ;;
@@ -34,6 +36,9 @@ __axon_flags() {
     'endpoint') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'endpoint get') echo '-h --help -n --namespace --node -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'endpoint list') echo '-h --help --node -n --namespace --no-headers -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'fqdn') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'fqdn cache') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'fqdn cache list') echo '-h --help --node -p --matchpattern --no-headers -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'get') echo '-h --help -n --namespace -A --all-namespaces -l --selector -o --output --show-labels --no-headers --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'install') echo '-h --help -f --values --set --set-string --set-file --strict --version -n --namespace --wait --wait-duration --skip-preflight --dry-run --dry-run-helm-values --talos-patch -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'lab') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -165,6 +170,23 @@ __axon_value() {
     ('endpoint list|--lab') printf '%s\n' 'any' ;;
     ('endpoint list|--kubeconfig') printf '%s\n' 'file' ;;
     ('endpoint list|--context') printf '%s\n' 'any' ;;
+    ('fqdn|-o'|'fqdn|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('fqdn|--state-dir') printf '%s\n' 'dir' ;;
+    ('fqdn|--lab') printf '%s\n' 'any' ;;
+    ('fqdn|--kubeconfig') printf '%s\n' 'file' ;;
+    ('fqdn|--context') printf '%s\n' 'any' ;;
+    ('fqdn cache|-o'|'fqdn cache|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('fqdn cache|--state-dir') printf '%s\n' 'dir' ;;
+    ('fqdn cache|--lab') printf '%s\n' 'any' ;;
+    ('fqdn cache|--kubeconfig') printf '%s\n' 'file' ;;
+    ('fqdn cache|--context') printf '%s\n' 'any' ;;
+    ('fqdn cache list|--node') printf '%s\n' 'any' ;;
+    ('fqdn cache list|-p'|'fqdn cache list|--matchpattern') printf '%s\n' 'any' ;;
+    ('fqdn cache list|-o'|'fqdn cache list|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('fqdn cache list|--state-dir') printf '%s\n' 'dir' ;;
+    ('fqdn cache list|--lab') printf '%s\n' 'any' ;;
+    ('fqdn cache list|--kubeconfig') printf '%s\n' 'file' ;;
+    ('fqdn cache list|--context') printf '%s\n' 'any' ;;
     ('get|-n'|'get|--namespace') printf '%s\n' 'any' ;;
     ('get|-l'|'get|--selector') printf '%s\n' 'any' ;;
     ('get|-o'|'get|--output') printf '%s\n' 'choice wide yaml json name' ;;

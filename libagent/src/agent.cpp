@@ -49,6 +49,11 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   c.cni_uninstall = read_key(dir, "cni-uninstall", "false") == "true";
   c.l2_announcements = read_key(dir, "enable-l2-announcements", "false") == "true";
   c.l7_proxy = read_key(dir, "enable-l7-proxy", "true") == "true";
+  try {
+    c.dns_min_ttl = static_cast<uint32_t>(std::stoul(read_key(dir, "tofqdns-min-ttl", "3600")));
+  } catch (const std::exception&) {
+    log::warn("tofqdns-min-ttl is not a number of seconds: 3600");
+  }
   for (auto [key, out] : {std::pair{"l2-announcements-lease-duration", &c.l2_lease_duration},
                           std::pair{"l2-announcements-renew-deadline", &c.l2_renew_deadline},
                           std::pair{"l2-announcements-retry-period", &c.l2_retry_period}}) {
@@ -695,7 +700,14 @@ int Agent::run(const std::atomic<bool>& stop) {
     // Sync again when a watched kind changed (a burst of changes: once,
     // 20 ms after it began), and every 10 s from the caches regardless (no
     // request to the store: routes and rules someone removed come back).
-    if (wait_for_change(std::chrono::seconds(10), stop)) {
+    // Addresses learned from DNS answers (toFQDNs) expire on the second.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    bool woken = false;
+    while (!woken && !stop.load() && std::chrono::steady_clock::now() < until) {
+      woken = wait_for_change(std::chrono::seconds(1), stop);
+      fqdn_gc();
+    }
+    if (woken) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       std::lock_guard lock(wake_mu_);
       woken_ = false;

@@ -103,7 +103,11 @@ void Agent::policy_sync_cidrs_locked() {
     auto prefix = policy::cidr_of(id.labels);
     if (!prefix || prefix->v6) continue;
     auto c = datapath::parse_cidr(policy::to_string(*prefix));
-    if (c) want[*c] = id.id;
+    // An address DNS answers gave (toFQDNs) has its own identity, which
+    // carries the CIDR labels too: it wins over the prefix's own.
+    const bool learned = std::any_of(id.labels.labels().begin(), id.labels.labels().end(),
+                                     [](const policy::Label& l) { return l.source == policy::kSourceFqdn; });
+    if (c && (learned || !want.count(*c))) want[*c] = id.id;
   }
   for (const auto& [c, id] : want) {
     auto it = cidr_ipcache_.find(c);
@@ -126,6 +130,8 @@ void Agent::policy_sync_cidrs_locked() {
 }
 
 void Agent::policy_write_locked() {
+  // Policies changed: learned addresses may match other toFQDNs selectors.
+  if (!fqdn_cache_.empty()) fqdn_update_identities_locked();
   auto stats = engine_->commit();
   l7_decisions_.clear();  // the proxies ask again
   dns_decisions_.clear();
@@ -314,6 +320,9 @@ void Agent::start_l7_proxy() {
       o, [this](const proxy::ConnectionInfo& c, bool udp) { return decide_dns(c, udp); },
       [this](const proxy::DnsExchange& e) {
         if (dns_sink_) dns_sink_(e);
+      },
+      [this](const proxy::ConnectionInfo& c, const proxy::DnsDecision&, const proxy::DnsMessage& m) {
+        fqdn_learn(c, m);  // before the pod gets the answer
       });
   if (auto st = dns_proxy_->start(); !st) {
     note_error("dns proxy", st.error().str() + ": traffic of ports with dns rules is dropped");

@@ -104,6 +104,19 @@ class AgentService final : public pb::Agent::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListFqdnCache(grpc::ServerContext*, const pb::Empty*, pb::FqdnCache* r) override {
+    for (const auto& e : a_.fqdn_cache()) {
+      auto* out = r->add_entries();
+      out->set_name(e.name);
+      out->set_ip(e.ip);
+      out->set_expires_unix(std::chrono::duration_cast<std::chrono::seconds>(e.expires.time_since_epoch()).count());
+      out->set_identity(e.identity);
+      for (const auto& s : e.selectors) out->add_selectors(s);
+      out->set_source(e.source);
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status GetPolicy(grpc::ServerContext*, const pb::Empty*, pb::PolicyResponse* r) override {
     const auto ids = a_.identities();
     for (const auto& v : a_.policy_view()) {

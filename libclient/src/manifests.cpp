@@ -277,6 +277,7 @@ Json agent_config(const InstallValues& v) {
   c["kube-proxy-replacement"] = b(v.kube_proxy_replacement);
   c["enable-policy"] = v.policy_enforcement_mode;
   c["enable-l7-proxy"] = b(v.l7_proxy);
+  c["tofqdns-min-ttl"] = std::to_string(v.dns_min_ttl);
   c["enable-lb-ipam"] = "true";
   c["cilium-endpoint-gc-interval"] = v.endpoint_gc_interval;
   c["service-no-backend-response"] = v.service_no_backend_response;

@@ -45,23 +45,6 @@ std::optional<AgentStatus> ask_agent(const std::string& socket) {
   return a;
 }
 
-// Policies with parts the nodes cannot enforce yet (L7 rules, toFQDNs):
-// each named, with what happens to its traffic instead (it fails closed).
-void collect_unenforced(ClusterStore& store, StatusReport& report) {
-  for (const char* kind : {"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy"}) {
-    auto policies = store.list("cilium.io/v2", kind, "", "");
-    if (!policies) continue;  // no CRD
-    for (const auto& obj : *policies) {
-      auto doc = policy::document_from_json(obj, "store", 1);
-      if (!doc) continue;
-      auto decoded = policy::decode_policy(*doc);
-      if (!decoded.policy) continue;  // invalid: nothing of it is enforced (the agents say so)
-      for (const auto& u : policy::unenforced_rules(*decoded.policy))
-        report.warnings.push_back(policy::describe(*decoded.policy) + " " + u.path + ": " + u.reason);
-    }
-  }
-}
-
 }  // namespace
 
 std::string to_string(Health h) {
@@ -314,28 +297,58 @@ Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
       ++report.lb_ipam.pending;
   }
   collect_l2(store, ns, *services, report);
-  collect_unenforced(store, report);
   return report;
 }
 
-Result<std::vector<NodePolicy>> agent_policies(ClusterStore& store, const AgentSocketFinder& agents,
-                                               const std::string& only_node) {
+namespace {
+
+// Asks the agent of every node of the store (or of `only_node`), 3 s each:
+// (node, its answer or nothing).
+template <typename R, typename Call>
+Result<std::vector<std::pair<std::string, std::optional<R>>>> ask_each_agent(
+    ClusterStore& store, const AgentSocketFinder& agents, const std::string& only_node, Call call) {
   namespace pb = axon::agent::v1;
   auto nodes = store.list("v1", "Node", "", "");
   if (!nodes) return nodes.error();
-  std::vector<NodePolicy> out;
+  std::vector<std::pair<std::string, std::optional<R>>> out;
   for (const auto& n : *nodes) {
     const std::string name = member(n, "metadata").value("name", "");
     if (!only_node.empty() && name != only_node) continue;
-    NodePolicy np{name, std::nullopt};
     auto stub = pb::Agent::NewStub(
         grpc::CreateChannel("unix:" + agents(name), grpc::InsecureChannelCredentials()));
     grpc::ClientContext c;
     c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
-    pb::PolicyResponse r;
-    if (stub->GetPolicy(&c, pb::Empty(), &r).ok()) np.response = std::move(r);
-    out.push_back(std::move(np));
+    R r;
+    std::optional<R> got;
+    if (call(*stub, c, r).ok()) got = std::move(r);
+    out.emplace_back(name, std::move(got));
   }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<NodePolicy>> agent_policies(ClusterStore& store, const AgentSocketFinder& agents,
+                                               const std::string& only_node) {
+  namespace pb = axon::agent::v1;
+  auto got = ask_each_agent<pb::PolicyResponse>(
+      store, agents, only_node,
+      [](pb::Agent::Stub& s, grpc::ClientContext& c, pb::PolicyResponse& r) { return s.GetPolicy(&c, pb::Empty(), &r); });
+  if (!got) return got.error();
+  std::vector<NodePolicy> out;
+  for (auto& [node, r] : *got) out.push_back({node, std::move(r)});
+  return out;
+}
+
+Result<std::vector<NodeFqdnCache>> agent_fqdn_caches(ClusterStore& store, const AgentSocketFinder& agents,
+                                                     const std::string& only_node) {
+  namespace pb = axon::agent::v1;
+  auto got = ask_each_agent<pb::FqdnCache>(
+      store, agents, only_node,
+      [](pb::Agent::Stub& s, grpc::ClientContext& c, pb::FqdnCache& r) { return s.ListFqdnCache(&c, pb::Empty(), &r); });
+  if (!got) return got.error();
+  std::vector<NodeFqdnCache> out;
+  for (auto& [node, r] : *got) out.push_back({node, std::move(r)});
   return out;
 }
 

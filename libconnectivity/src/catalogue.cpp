@@ -123,6 +123,25 @@ void run_catalogue(Suite& s) {
           s.http_l7(t, c2, "GET", url(s.echo_same.ip), to_pod(s.echo_same), 403);
         },
         {client2_egress_l7("client-egress-l7-http-method", Json::array({{{"method", "POST"}, {"path", "/"}}}))});
+  // cilium-cli's to-fqdns: egress to a DNS name (the LAN host, by a headless
+  // Service): allowed once the DNS proxy saw the answer; nothing else.
+  s.run("to-fqdns",
+        [&](TestResult& t) {
+          const std::string world = "world." + ns + ".svc.cluster.local";
+          s.http(t, c, url(world), "world " + world + ":8080", Expect::success);
+          s.dns(t, c, "echo-same-node." + ns + ".svc.cluster.local", false, Expect::success, s.echo_same_vip);
+          s.http(t, c, url(s.echo_same.ip), to_pod(s.echo_same), Expect::drop);
+        },
+        {cnp(ns, "client-egress-to-fqdns",
+             {{"endpointSelector", {{"matchLabels", {{"kind", "client"}}}}},
+              {"egress",
+               Json::array({{{"toEndpoints", Json::array({{{"matchLabels",
+                                                            {{"k8s:io.kubernetes.pod.namespace", "kube-system"},
+                                                             {"k8s-app", "kube-dns"}}}}})},
+                             {"toPorts", Json::array({{{"ports", Json::array({{{"port", "53"}, {"protocol", "ANY"}}})},
+                                                       {"rules", {{"dns", Json::array({{{"matchPattern", "*"}}})}}}}})}},
+                            {{"toFQDNs", Json::array({{{"matchName", "world." + ns + ".svc.cluster.local"}}})},
+                             {"toPorts", Json::array({{{"ports", Json::array({{{"port", "8080"}, {"protocol", "TCP"}}})}}})}}})}})});
   s.run("default-deny",
         [&](TestResult& t) {
           s.http(t, c, url(s.echo_same.ip), to_pod(s.echo_same), Expect::drop);

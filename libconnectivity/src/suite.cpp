@@ -84,27 +84,31 @@ Json service(const std::string& ns, const std::string& name, const std::string& 
 // with one A record per address, too many for one UDP answer (> 1232 bytes,
 // the EDNS size dig and dnsmasq use), so the answer needs TCP.
 constexpr int kLargeAnswerRecords = 100;
-std::vector<Json> large_answer(const std::string& ns) {
+
+// A headless Service whose name the cluster DNS answers with `addresses`.
+std::vector<Json> headless(const std::string& ns, const std::string& name,
+                           const std::vector<std::string>& addresses, int port) {
   Json endpoints = Json::array();
-  for (int i = 1; i <= kLargeAnswerRecords; ++i) {
-    endpoints.push_back({{"addresses", Json::array({"192.0.2." + std::to_string(i)})},
-                         {"conditions", {{"ready", true}}}});
-  }
+  for (const auto& a : addresses)
+    endpoints.push_back({{"addresses", Json::array({a})}, {"conditions", {{"ready", true}}}});
+  const Json ports = Json::array({{{"name", "http"}, {"port", port}, {"protocol", "TCP"}}});
   return {{{"apiVersion", "v1"},
            {"kind", "Service"},
-           {"metadata", {{"name", "large-answer"}, {"namespace", ns}}},
-           {"spec",
-            {{"clusterIP", "None"},
-             {"ports", Json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}}})}}}},
+           {"metadata", {{"name", name}, {"namespace", ns}}},
+           {"spec", {{"clusterIP", "None"}, {"ports", ports}}}},
           {{"apiVersion", "discovery.k8s.io/v1"},
            {"kind", "EndpointSlice"},
            {"metadata",
-            {{"name", "large-answer-1"},
-             {"namespace", ns},
-             {"labels", {{"kubernetes.io/service-name", "large-answer"}}}}},
+            {{"name", name + "-1"}, {"namespace", ns}, {"labels", {{"kubernetes.io/service-name", name}}}}},
            {"addressType", "IPv4"},
            {"endpoints", std::move(endpoints)},
-           {"ports", Json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}}})}}};
+           {"ports", ports}}};
+}
+
+std::vector<Json> large_answer(const std::string& ns) {
+  std::vector<std::string> addresses;
+  for (int i = 1; i <= kLargeAnswerRecords; ++i) addresses.push_back("192.0.2." + std::to_string(i));
+  return headless(ns, "large-answer", addresses, 80);
 }
 
 }  // namespace
@@ -204,6 +208,8 @@ Status Suite::deploy() {
       service(ns(), "echo-other-node", "echo-other-node", 8080),
       service(ns(), "no-backends", "nothing-has-this-label", 8080)};
   for (auto& o : large_answer(ns())) objs.push_back(std::move(o));
+  // The LAN host by name (to-fqdns).
+  for (auto& o : headless(ns(), "world", {world_ip}, 8080)) objs.push_back(std::move(o));
   log() << "✨ [" << paths_.name << "] Deploying the test workloads into namespace " << ns()
            << " (client, client2 and echo-same-node on " << n1 << ", echo-other-node and echo-udp on "
            << n2 << ")...\n";

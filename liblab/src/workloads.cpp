@@ -211,6 +211,7 @@ int cluster_dns(const std::atomic<bool>& stop) {
   if (dnsmasq == 0) {
     ::execlp("dnsmasq", "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
              "--no-negcache", ("--addn-hosts=" + hosts).c_str(), "--local=/cluster.local/",
+             "--local-ttl=5",  // CoreDNS's kubernetes plugin: 5 s
              "--domain-needed", "--user=root", "--pid-file", "--port=53", "--log-facility=-",
              nullptr);
     std::perror("exec dnsmasq");

@@ -139,6 +139,10 @@ bool cidr_matches(const CidrRule& c, const Identity& id) {
   return false;
 }
 
+bool fqdn_matches(const FqdnSelector& f, const Identity& id) {
+  return id.labels.first(kSourceFqdn, fqdn_label_key(f)) != nullptr;
+}
+
 bool l3_matches(const PeerRule& el, const Identity& peer) {
   if (el.any_peer) return true;
   for (const auto& s : el.endpoints) {
@@ -150,8 +154,11 @@ bool l3_matches(const PeerRule& el, const Identity& peer) {
   for (auto e : el.entities) {
     if (entity_matches(e, peer)) return true;
   }
-  // toFQDNs and toServices resolve to addresses at run time (DNS proxy,
-  // service backends): offline they select nothing.
+  for (const auto& f : el.fqdns) {
+    if (fqdn_matches(f, peer)) return true;
+  }
+  // toServices resolves to addresses at run time (service backends):
+  // offline it selects nothing.
   return false;
 }
 

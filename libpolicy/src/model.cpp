@@ -1,5 +1,7 @@
 #include "axon/policy/model.h"
 
+#include <cctype>
+
 namespace axon::policy {
 namespace {
 
@@ -159,32 +161,12 @@ std::string to_string(const RuleOrigin& o) {
   return describe(o.kind, o.ns, o.name) + " " + field_path(o);
 }
 
-std::string unenforced_reason(std::string_view what) {
-  if (what == "toFQDNs") {
-    return "is not enforced yet: the DNS proxy does not yet give the datapath the names' "
-           "addresses, so it allows nothing (fail closed)";
-  }
-  return std::string(what) +
-         " rules are not enforced yet: the node's L7 proxy applies http rules only, so "
-         "the traffic these would filter on this port is dropped (SOCKET_LOOKUP_FAILED), never "
-         "let through unfiltered";
-}
-
-std::vector<Unenforced> unenforced_rules(const Policy& p) {
-  std::vector<Unenforced> out;
-  for (const Rule& r : p.rules) {
-    for (Section s : {Section::ingress, Section::egress}) {
-      const auto& elems = section(r, s);
-      for (size_t i = 0; i < elems.size(); ++i) {
-        const std::string el =
-            r.path + "." + std::string(section_name(s)) + "[" + std::to_string(i) + "]";
-        if (!elems[i].fqdns.empty())
-          out.push_back({el + ".toFQDNs", unenforced_reason("toFQDNs")});
-        // http and dns rules: the node's proxies enforce them.
-      }
-    }
-  }
-  return out;
+std::string fqdn_label_key(const FqdnSelector& f) {
+  const bool pattern = f.match_name.empty();
+  std::string v = pattern ? f.match_pattern : f.match_name;
+  for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (v.empty() || v.back() != '.') v.push_back('.');
+  return (pattern ? "matchPattern:" : "matchName:") + v;
 }
 
 }  // namespace axon::policy

@@ -9,13 +9,15 @@ cluster_up 3 --set hubble.ui.enabled=false
 
 out=$(ax connectivity test --junit-file "$STATE/junit.xml" --keep --flow-validation strict --debug 2>&1); rc=$?
 expect_eq "the whole suite on a healthy cluster, drops confirmed in the flow log (strict): exit 0" "$rc" 0
-expect_contains "... every test successful" "$out" "✅ [axon-test] All 12 tests"
+expect_contains "... every test successful" "$out" "✅ [axon-test] All 13 tests"
 expect_contains "echo-ingress-l7: the proxy's 403 for a request the http rules do not allow, its L7 flow DROPPED" "$out" \
   "HTTP 403; flow: DROPPED POST http://"
 expect_contains "client-egress-l7: client2's own node proxy answers 403 for /private" "$out" \
   "HTTP 403; flow: DROPPED GET http://"
 expect_contains "client-egress-l7-method: POST allowed through the proxy, its L7 flow FORWARDED" "$out" \
   "HTTP 200; flow: FORWARDED POST http://"
+expect_contains "to-fqdns: the LAN host by name, allowed once the DNS proxy saw its answer" "$out" \
+  "world world.axon-test.svc.cluster.local:8080"
 expect_contains "... a policy drop seen in the flow log with its reason" "$out" "flow: DROPPED (POLICY_DENIED)"
 expect_contains "... the Service without backends too" "$out" "flow: DROPPED (SERVICE_BACKEND_NOT_FOUND)"
 expect_contains "dns: a large answer is truncated over UDP and comes whole over TCP" "$out" \
@@ -52,8 +54,8 @@ ax delete -f "$STATE/break.yaml" >/dev/null
 
 out=$(ax connectivity test --test '!no-policies' --test '!^dns$' -o json 2>/dev/null); rc=$?
 expect_eq "--test '!RE' excludes; -o json: exit 0" "$rc" 0
-if python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["skipped"]==2 and d["failed"]==0 and d["tests"]==10, d' "$out"; then
-  pass "... 10 run, 2 skipped, none failed"; else fail "json summary: $out"; fi
+if python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["skipped"]==2 and d["failed"]==0 and d["tests"]==11, d' "$out"; then
+  pass "... 11 run, 2 skipped, none failed"; else fail "json summary: $out"; fi
 
 out=$(ax connectivity test --test '(' 2>&1); rc=$?
 expect_eq "a bad --test regex: exit 2" "$rc" 2

@@ -13,7 +13,8 @@
 #   policy admits frontend only, and the app sees frontend as client).
 source "$(dirname "$0")/lib.sh"
 
-cluster_up 3 --set hubble.ui.enabled=false
+# Learned DNS addresses kept for the answers' TTL only (the lab DNS: 5 s).
+cluster_up 3 --set hubble.ui.enabled=false --set dnsProxy.minTtl=0
 out=$(ax apply -f "$SRC/scripts/demo.d/production.yaml" 2>&1); rc=$?
 expect_eq "apply the seed's scenario" "$rc" 0
 deployments_ready production frontend api
@@ -312,6 +313,83 @@ expect_contains "... its REFUSED answer (rcode 5)" "$got" "DROPPED RESPONSE kube
 expect_contains "... the allowed answer FORWARDED with its address" "$got" "FORWARDED RESPONSE api-service.production.svc.cluster.local. 0 $API_VIP"
 out=$(ax status 2>&1)
 expect_contains "status: the DNS proxy with its counts" "$out" "dns :15053, "
+
+# toFQDNs: a name the lab's DNS answers (a headless Service whose endpoint
+# is the LAN host 10.0.0.100, outside the cluster). Its address is allowed
+# once an answer for the name went through the DNS proxy, before the pod gets
+# the answer; other names of the same address allow nothing; it expires
+# with the answer's TTL.
+ip netns exec "axon-$LAB-client" "$AXON" workload http-echo --port 8080 >"$STATE/lan-echo.log" 2>&1 &
+lan_echo=$!
+trap 'kill $lan_echo 2>/dev/null; cleanup' EXIT
+cat >"$STATE/fqdn.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: lan-host, namespace: production}
+spec: {clusterIP: None, ports: [{name: http, port: 8080}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: lan-host-1
+  namespace: production
+  labels: {kubernetes.io/service-name: lan-host}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints: [{addresses: [10.0.0.100]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lan-alias, namespace: production}
+spec: {clusterIP: None, ports: [{name: http, port: 8080}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: lan-alias-1
+  namespace: production
+  labels: {kubernetes.io/service-name: lan-alias}
+addressType: IPv4
+ports: [{name: http, port: 8080, protocol: TCP}]
+endpoints: [{addresses: [10.0.0.100]}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: frontend-fqdn
+  namespace: production
+spec:
+  endpointSelector: {matchLabels: {role: frontend}}
+  egress:
+    - toEndpoints: [{matchLabels: {"k8s:io.kubernetes.pod.namespace": kube-system, k8s-app: kube-dns}}]
+      toPorts:
+        - ports: [{port: "53", protocol: ANY}]
+          rules:
+            dns: [{matchPattern: "*"}]
+    - toFQDNs: [{matchName: lan-host.production.svc.cluster.local}]
+      toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+YAML
+out=$(ax apply -f "$STATE/fqdn.yaml" 2>&1); rc=$?
+expect_eq "apply toFQDNs with its dns rule (and the LAN host's two names)" "$rc" 0
+expect_eq "... no 'not enforced' warning" "$(grep -c 'not enforced' <<<"$out")" 0
+wait_for "the lab DNS answers lan-host with the LAN host's address" 30 \
+  bash -c "ax lab exec -n production $FE -- dig +short +tries=1 +time=2 lan-alias.production.svc.cluster.local | grep -qx 10.0.0.100"
+expect_eq "toFQDNs: the address is not allowed by another name's answer (lan-alias)" "$(code "$FE" http://10.0.0.100:8080/)" dropped
+got=$(ax lab exec -n production "$FE" -- sh -c 'dig +short +tries=1 +time=2 lan-host.production.svc.cluster.local && curl -s -o /dev/null -w "%{http_code}" -m 2 http://10.0.0.100:8080/' 2>/dev/null | tr '\n' ' ')
+expect_eq "resolved lan-host, then at once curl the address: 200 (no first-packet drop)" "$got" "10.0.0.100 200"
+got=$(ax fqdn cache list --node "$FE_NODE" -o json 2>&1)
+expect_contains "fqdn cache list: the name, its address and the selector" "$got" '"fqdn": "lan-host.production.svc.cluster.local."'
+expect_contains "... selected by the policy's matchName" "$got" '"matchName:lan-host.production.svc.cluster.local."'
+got=$(ax fqdn cache list --node "$FE_NODE" 2>&1)
+expect_eq "... as a table: name, address, identity, selector" \
+  "$(grep -cE '^[^ ]+ +lan-host\.production\.svc\.cluster\.local\. +10\.0\.0\.100 .* [0-9]+ +matchName:lan-host' <<<"$got")" 1
+wait_for "after the answer's TTL (5 s) the address is denied again" 30 \
+  bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 1 http://10.0.0.100:8080/) == 000 ]]"
+got=$(ax fqdn cache list --node "$FE_NODE" -o json 2>&1)
+expect_eq "... and gone from the cache" "$(grep -c 'lan-host' <<<"$got")" 0
+kill "$lan_echo"; wait "$lan_echo" 2>/dev/null
+trap cleanup EXIT
+ax delete -f "$STATE/fqdn.yaml" >/dev/null 2>&1
 
 out=$(ax delete cnp api-l7 frontend-l7 upstream-from-frontend local-echo-l7 frontend-dns -n production 2>&1); rc=$?
 expect_eq "delete the L7 policies" "$rc" 0

@@ -214,3 +214,46 @@ TEST_CASE("engine: CIDR identities follow the policies that name them") {
   CHECK_FALSE(alloc.find(cidr_labels(prefix)).has_value());
   CHECK(engine.cidr_prefixes().empty());
 }
+
+TEST_CASE("engine: toFQDNs selects the addresses learned for matching names (fqdn labels), as policy trace does") {
+  Cluster c;
+  PolicyEngine engine;
+  auto p = must_decode(cnp("f", "  endpointSelector: {matchLabels: {app: web}}\n"
+                                "  egress:\n"
+                                "    - toFQDNs: [{matchPattern: \"*.Example.com\"}, {matchName: api.test}]\n"
+                                "      toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]\n"))[0];
+  engine.upsert_policy(p);
+  Peer web = c.pod("prod", "app=web");
+  for (const auto& id : c.universe()) engine.upsert_identity(id);
+  engine.upsert_endpoint(Endpoint{1, web.identity.id, {}});
+  (void)engine.commit();
+  CHECK(engine.endpoint_policy(1)->policy.entries.empty());  // nothing learned yet
+
+  auto learned = [](uint32_t id, const std::string& prefix, std::vector<std::string> fqdn_keys) {
+    LabelSet l = cidr_labels(parse_prefix(prefix)->prefix);
+    for (const auto& k : fqdn_keys) l.add(Label{std::string(kSourceFqdn), k, ""});
+    return Identity{id, l};
+  };
+  FqdnSelector pattern{"", "*.Example.com"}, name{"api.test", ""};
+  CHECK(fqdn_label_key(pattern) == "matchPattern:*.example.com.");
+  CHECK(fqdn_label_key(name) == "matchName:api.test.");
+  const Identity a = learned(16777301, "192.0.2.1/32", {fqdn_label_key(pattern)});
+  const Identity b = learned(16777302, "192.0.2.2/32", {fqdn_label_key(name), fqdn_label_key(pattern)});
+  const Identity other = learned(16777303, "192.0.2.3/32", {"matchName:elsewhere.test."});
+  const Identity plain = learned(16777304, "192.0.2.4/32", {});
+  for (const auto& id : {a, b, other, plain}) engine.upsert_identity(id);
+  (void)engine.commit();
+  const auto& entries = engine.endpoint_policy(1)->policy.entries;
+  CHECK(entries == std::vector<PolicyEntry>{entry(Direction::egress, a.id, Protocol::tcp, 443, 443),
+                                            entry(Direction::egress, b.id, Protocol::tcp, 443, 443)});
+  // policy trace's evaluation agrees.
+  for (const auto& [id, want] : {std::pair{a, true}, {b, true}, {other, false}, {plain, false}}) {
+    auto v = evaluate({p}, Direction::egress, web, Peer{id, {}}, Flow{Protocol::tcp, 443});
+    CHECK(v.allowed == want);
+  }
+  // The address expires: its identity goes, and so do its entries.
+  engine.remove_identity(a.id);
+  (void)engine.commit();
+  CHECK(engine.endpoint_policy(1)->policy.entries ==
+        std::vector<PolicyEntry>{entry(Direction::egress, b.id, Protocol::tcp, 443, 443)});
+}

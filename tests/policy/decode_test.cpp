@@ -321,46 +321,20 @@ TEST_CASE("keys that exclude each other: each site says it the same way, at the 
   ps = problems_of(cnp("  endpointSelector: {}\n  egress:\n    - toFQDNs: [{matchName: a.com}]\n"
                        "      toPorts: [{ports: [{port: \"53\", protocol: ANY}], rules: {dns: "
                        "[{matchPattern: \"*\"}]}}]\n"));
-  // No error; only the warnings that these parts are not enforced yet.
-  CHECK_MESSAGE(std::none_of(ps.begin(), ps.end(),
-                             [](const Diagnostic& d) {
-                               return d.severity != Severity::warning ||
-                                      d.message.find("not enforced yet") == std::string::npos;
-                             }),
-                dump(ps));
+  CHECK_MESSAGE(ps.empty(), dump(ps));
 }
 
-TEST_CASE("L7 rules and toFQDNs are named as not enforced, with what happens instead") {
+TEST_CASE("L7 rules and toFQDNs are enforced: no warning but the missing dns rule's") {
   auto ps = problems_of(cnp(
       "  endpointSelector: {}\n  ingress:\n    - toPorts: [{ports: [{port: \"80\", protocol: TCP}], rules: "
       "{http: [{method: GET}]}}]\n  egress:\n    - toFQDNs: [{matchName: a.com}]\n"
       "      toPorts: [{ports: [{port: \"53\", protocol: ANY}], rules: {dns: [{matchName: "
-      "a.com}]}}]\n"));
-  std::vector<std::string> paths;
-  for (const auto& d : ps) {
-    CHECK(d.severity == Severity::warning);
-    paths.push_back(d.path);
-  }
-  // http and dns rules are enforced (the node's proxies): no warning.
-  CHECK(paths == std::vector<std::string>{"spec.egress[0].toFQDNs"});
-  auto file = axon::policy::decode_policies(cnp(
-      "  endpointSelector: {}\n  ingress:\n    - toPorts: [{ports: [{port: \"80\", protocol: TCP}], rules: "
-      "{http: [{method: GET}]}}]\n  egress:\n    - toFQDNs: [{matchName: a.com}]\n"
-      "      toPorts: [{ports: [{port: \"53\", protocol: ANY}], rules: {dns: [{matchName: "
-      "a.com}]}}]\n"), "t.yaml");
-  REQUIRE(file.policies.size() == 1);
-  auto un = axon::policy::unenforced_rules(file.policies.front());
-  REQUIRE(un.size() == 1);
-  CHECK(un[0].path == "spec.egress[0].toFQDNs");
-  CHECK(un[0].reason.find("allows nothing") != std::string::npos);
-  // Egress http rules: enforced too (the node proxy's egress port).
-  auto eg = axon::policy::decode_policies(cnp(
-      "  endpointSelector: {}\n  egress:\n    - toPorts: [{ports: [{port: \"80\", protocol: TCP}], "
-      "rules: {http: [{method: GET}]}}]\n"), "t.yaml");
-  REQUIRE(eg.policies.size() == 1);
-  CHECK(axon::policy::unenforced_rules(eg.policies.front()).empty());
-  CHECK(problems_of(cnp("  endpointSelector: {}\n  egress:\n    - toPorts: [{ports: [{port: \"80\", "
-                        "protocol: TCP}], rules: {http: [{method: GET}]}}]\n")).empty());
+      "a.com}]}}]\n    - toPorts: [{ports: [{port: \"80\", protocol: TCP}], rules: {http: [{method: GET}]}}]\n"));
+  CHECK_MESSAGE(ps.empty(), dump(ps));
+  ps = problems_of(cnp("  endpointSelector: {}\n  egress:\n    - toFQDNs: [{matchName: a.com}]\n"));
+  REQUIRE(ps.size() == 1);
+  CHECK(ps[0].severity == Severity::warning);
+  CHECK(ps[0].message.find("no rule of this policy sends lookups through it") != std::string::npos);
 }
 
 TEST_CASE("selectors: operators, values, label sources") {

@@ -77,6 +77,7 @@ InstallValues resolve_values(const Json& user) {
   v.maglev_hash_seed = str("maglev.hashSeed");
   v.policy_enforcement_mode = str("policyEnforcementMode");
   v.l7_proxy = boolean("l7Proxy");
+  v.dns_min_ttl = integer("dnsProxy.minTtl");
   v.debug = boolean("debug.enabled");
   v.cluster_name = str("cluster.name");
   v.cluster_id = integer("cluster.id");

@@ -190,6 +190,10 @@ std::vector<ValueSpec> make_schema() {
            "default: enforce where policies select; always: deny unless allowed; never: no policy",
            {"default", "always", "never"}),
       spec("l7Proxy", T::boolean, true, "Enforce L7 (HTTP, DNS) policy rules through a proxy"),
+      spec("dnsProxy.minTtl", T::integer, 3600,
+           "toFQDNs: seconds an address learned from a DNS answer stays allowed at least (the "
+           "answer's TTL when longer)",
+           {}, 0, 86400),
       spec("debug.enabled", T::boolean, false, "Debug logging in every component"),
       spec("cluster.name", T::string, "default", "Name of this cluster"),
       spec("cluster.id", T::integer, 0, "ID of this cluster (0-255)", {}, 0, 255),

@@ -98,7 +98,7 @@ void PeerSets::compute_ids(Matcher& m) {
     } else {
       for (uint32_t id : cands) consider(id);
     }
-  } else if (m.kind == Matcher::Kind::cidr ||
+  } else if (m.kind == Matcher::Kind::cidr || m.kind == Matcher::Kind::fqdn ||
              (m.kind == Matcher::Kind::entity &&
               (m.entity == Entity::world || m.entity == Entity::world_ipv4 ||
                m.entity == Entity::world_ipv6))) {
@@ -152,6 +152,14 @@ uint32_t PeerSets::cidr_matcher(const CidrRule& c) {
   std::string key = "c:" + to_string(c.cidr);
   for (const auto& e : c.except) key += "-" + to_string(e);
   return matcher_for(std::move(key), std::move(m));
+}
+
+// Learned addresses' identities are CIDR identities with fqdn labels.
+uint32_t PeerSets::fqdn_matcher(const FqdnSelector& f) {
+  Matcher m;
+  m.kind = Matcher::Kind::fqdn;
+  m.fqdn = f;
+  return matcher_for("f:" + fqdn_label_key(f), std::move(m));
 }
 
 void PeerSets::retire_unused() {

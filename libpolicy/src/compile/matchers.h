@@ -21,10 +21,11 @@ namespace axon::policy::internal {
 // rule; with the identities it selects and the subjects (compiled
 // identities) that use it.
 struct Matcher {
-  enum class Kind { selector, entity, cidr } kind = Kind::selector;
+  enum class Kind { selector, entity, cidr, fqdn } kind = Kind::selector;
   Selector selector;
   Entity entity = Entity::none;
   CidrRule cidr;
+  FqdnSelector fqdn;
   std::vector<uint32_t> ids;  // sorted
   std::unordered_set<uint32_t> users;
   bool live = true;  // false: nobody uses it; ids empty and not kept current
@@ -37,6 +38,8 @@ struct Matcher {
         return entity_matches(entity, id);
       case Kind::cidr:
         return cidr_matches(cidr, id);
+      case Kind::fqdn:
+        return fqdn_matches(fqdn, id);
     }
     return false;
   }
@@ -71,6 +74,7 @@ struct PeerSets {
   uint32_t selector_matcher(const Selector& s);
   uint32_t entity_matcher(Entity e);
   uint32_t cidr_matcher(const CidrRule& c);
+  uint32_t fqdn_matcher(const FqdnSelector& f);
 
   // Matchers nobody uses any more stop being kept current.
   void retire_unused();

@@ -67,6 +67,7 @@ void PolicyEngine::State::add_plans(Subject& s, const PeerRule& el, Section sec,
     for (const auto& sel : el.endpoints) p.matchers.push_back(peers.selector_matcher(sel));
     for (const auto& cr : el.cidrs) p.matchers.push_back(peers.cidr_matcher(cr));
     for (auto e : el.entities) p.matchers.push_back(peers.entity_matcher(e));
+    for (const auto& f : el.fqdns) p.matchers.push_back(peers.fqdn_matcher(f));
   }
   for (const auto& req : el.requirements) {
     insert_sorted(s.requirements[dir_index(p.direction)], peers.selector_matcher(req));

@@ -9,8 +9,6 @@ void Decoder::decode_to_fqdns(const Field& f, const std::string& path, PeerRule&
   if (list_of(f.value, child(path, "toFQDNs"), "toFQDNs", el.fqdns,
               [&](const YAML::Node& e, const std::string& ep) { return decode_fqdn(e, ep); })) {
     has_fqdns_ = true;
-    warn(f.key_node, child(path, "toFQDNs"), "toFQDNs " + unenforced_reason("toFQDNs"),
-         "allow the addresses with toCIDR until axon's DNS proxy lands");
   }
 }
 

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -78,6 +79,7 @@ struct AgentConfig {
   // enable-l7-proxy: the node's L7 proxy enforces http rules (ingress). Off:
   // nothing listens, traffic of ports with L7 rules is dropped.
   bool l7_proxy = true;
+  uint32_t dns_min_ttl = 3600;  // tofqdns-min-ttl: seconds a learned address stays at least
   std::chrono::milliseconds l2_lease_duration{2000}, l2_renew_deadline{1500}, l2_retry_period{500};
   std::string k8s_namespace = "kube-system";  // AXON_K8S_NAMESPACE: where the Leases live
   std::string run_dir = "/run/axon";
@@ -114,6 +116,16 @@ struct ServiceInfo {
   std::string name;  // ns/name
   std::string type;
   datapath::Service service;
+};
+
+// One name and address of the toFQDNs cache (`axon fqdn cache list`).
+struct FqdnCacheEntry {
+  std::string name;  // trailing dot
+  std::string ip;
+  std::chrono::system_clock::time_point expires;
+  uint32_t identity = 0;
+  std::vector<std::string> selectors;  // fqdn label keys
+  std::string source;
 };
 
 class Agent {
@@ -161,6 +173,10 @@ class Agent {
   void set_l7_sink(std::function<void(const proxy::RequestRecord&)> sink) {
     l7_sink_ = std::move(sink);
   }
+  // toFQDNs (fqdn.cpp): what the DNS proxy learned, and when it expires.
+  void fqdn_learn(const proxy::ConnectionInfo& c, const proxy::DnsMessage& answer);
+  void fqdn_gc();
+  std::vector<FqdnCacheEntry> fqdn_cache() const;
   void set_dns_sink(std::function<void(const proxy::DnsExchange&)> sink) { dns_sink_ = std::move(sink); }
 
  private:
@@ -247,6 +263,16 @@ class Agent {
   std::unique_ptr<proxy::DnsProxy> dns_proxy_;
   std::function<void(const proxy::DnsExchange&)> dns_sink_;
   std::map<std::tuple<uint16_t, std::string, uint32_t, uint16_t>, proxy::DnsDecision> dns_decisions_;
+  // Addresses DNS answers gave, by address (guarded by mu_).
+  struct FqdnAddress {
+    std::map<std::string, std::chrono::system_clock::time_point> names;  // name -> expiry
+    std::set<std::string> keys;  // fqdn labels: the selectors its names match
+    uint32_t identity = 0;       // 0: no selector wants it
+    std::string source;          // the pod whose query taught it last
+  };
+  std::map<std::string, FqdnAddress> fqdn_cache_;
+  bool fqdn_update_identities_locked();
+  std::set<uint32_t> fqdn_live_destinations_locked();
   std::atomic<bool> netdev_attached_{false};
   std::map<uint32_t, std::map<std::string, std::string>> identities_;
   std::set<std::string> ipcache_;   // pod prefixes we wrote

@@ -82,4 +82,12 @@ struct NodePolicy {
 Result<std::vector<NodePolicy>> agent_policies(ClusterStore& store, const AgentSocketFinder& agents,
                                                const std::string& only_node);
 
+// One node's toFQDNs cache (`axon fqdn cache list`).
+struct NodeFqdnCache {
+  std::string node;
+  std::optional<agent::v1::FqdnCache> cache;  // empty: the agent did not answer
+};
+Result<std::vector<NodeFqdnCache>> agent_fqdn_caches(ClusterStore& store, const AgentSocketFinder& agents,
+                                                     const std::string& only_node);
+
 }  // namespace axon::client

@@ -110,6 +110,7 @@ struct InstallValues {
   std::string maglev_hash_seed;
   std::string policy_enforcement_mode;
   bool l7_proxy = true;
+  int64_t dns_min_ttl = 3600;  // dnsProxy.minTtl (tofqdns-min-ttl)
   bool debug = false;
   std::string cluster_name;
   int64_t cluster_id = 0;

@@ -51,6 +51,9 @@ struct Peer {
 
 bool entity_matches(Entity e, const Identity& id);
 bool cidr_matches(const CidrRule& c, const Identity& id);
+// An address the DNS proxy learned for a name the selector matches (its
+// identity carries fqdn_label_key(f)).
+bool fqdn_matches(const FqdnSelector& f, const Identity& id);
 // Does the element's L3 part select this peer (requirements not applied)?
 bool l3_matches(const PeerRule& el, const Identity& peer);
 // Does the element's L4 part match the flow? `dst_ports` resolves named

@@ -90,7 +90,7 @@ struct HeaderMatch {
 
 // One HTTP rule; method, path and host are extended POSIX regexes matched
 // against the whole value; empty means any. Enforced by the node's proxy
-// (libproxy) for ingress; egress ones fail closed (unenforced_rules).
+// (libproxy), ingress and egress.
 struct HttpRule {
   std::string method;
   std::string path;
@@ -140,6 +140,12 @@ struct FqdnSelector {
 
   bool operator==(const FqdnSelector&) const = default;
 };
+
+// The label (source "fqdn") the node puts on the identity of an address its
+// DNS proxy saw in an answer for a name this selector matches:
+// "matchName:cilium.io." or "matchPattern:*.cilium.io." (lower case,
+// trailing dot). toFQDNs selects the identities carrying its label.
+std::string fqdn_label_key(const FqdnSelector& f);
 
 struct ServiceSelector {
   std::string name;  // k8sService.serviceName
@@ -247,20 +253,6 @@ struct RuleOrigin {
 // "CiliumNetworkPolicy production/allow-frontend-to-api spec.ingress[0]".
 std::string to_string(const RuleOrigin& o);
 
-// Parts of a policy the nodes cannot enforce yet, each failing closed:
-// egress http rules and dns rules (their port's traffic is redirected to a
-// proxy port nothing listens on, so it is dropped: SOCKET_LOOKUP_FAILED) and
-// toFQDNs (no DNS proxy learns the names' addresses, so it allows nothing).
-// Ingress http rules are enforced by the node's proxy. `apply`, `policy
-// validate` and `status` name them.
-struct Unenforced {
-  std::string path;    // "spec.ingress[0].toPorts[1].rules.http"
-  std::string reason;  // what happens to the traffic instead
-};
-std::vector<Unenforced> unenforced_rules(const Policy& p);
-// The reason an L7 rule kind ("http", "dns") or toFQDNs ("toFQDNs") is not
-// enforced, shared by the decoder's warnings and unenforced_rules().
-std::string unenforced_reason(std::string_view what);
 // "spec.ingress[0]"
 std::string field_path(const RuleOrigin& o);
 
