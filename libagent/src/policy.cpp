@@ -482,8 +482,9 @@ proxy::DnsDecision Agent::decide_dns(const proxy::ConnectionInfo& c, bool udp) {
 proxy::Decision Agent::decide_l7(const proxy::ConnectionInfo& c) {
   proxy::Decision d;
   d.ingress = c.listener_port != policy::CompileOptions{}.http_egress_proxy_port;
-  // Egress keeps the pod's own address upstream (lib/proxy.h).
-  d.keep_source = !d.ingress;
+  // The upstream connection keeps the client's address and port, both ways
+  // (lib/proxy.h): the destination's policy and app see the client.
+  d.keep_source = true;
   auto src = datapath::parse_ipv4(c.src_ip);
   auto dst = datapath::parse_ipv4(c.dst_ip);
   std::lock_guard lock(mu_);

@@ -298,7 +298,8 @@ static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
 		return drop(skb, p, vi, ret);
 	if (pol.verdict == AXON_POLICY_REDIRECT && !vi->from_proxy)
 		vi->proxy_port = pol.proxy_port;
-	ret = ct_create(p, dir, rev_nat_index, vi->proxy_port, epoch, now, ct_flags, ct);
+	ret = ct_create(p, dir, rev_nat_index, vi->proxy_port, epoch, now, ct_flags, ct,
+			vi->from_proxy);
 	if (ret)
 		return drop(skb, p, vi, ret);
 	vi->trace_reason = AXON_TRACE_REASON_NEW;
@@ -346,6 +347,15 @@ int axon_from_container(struct __sk_buff *skb)
 	} else {
 		switch (ct_lookup(&p, AXON_DIR_EGRESS, now, &ct)) {
 		case CT_REPLY: /* of a connection this pod accepted */
+			/* Its ingress went to the proxy: this answers the proxy's
+			 * upstream connection (lib/proxy.h), to that socket. */
+			if (ct->ingress_proxy) {
+				vi.proxy_port = ct->ingress_proxy;
+				ret = ct_update(ct, &p, 1, AXON_DIR_EGRESS, now);
+				ret = pass_reply(skb, &p, &vi, AXON_DIR_EGRESS, AXON_TRACE_REASON_REPLY,
+						 ret);
+				break;
+			}
 			if (ct->flags & AXON_CT_F_HAIRPIN) {
 				int report = ct_update(ct, &p, 1, AXON_DIR_EGRESS, now);
 

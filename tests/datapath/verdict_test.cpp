@@ -727,6 +727,30 @@ TEST_CASE("egress redirect: the peer's answers go to the proxy's upstream socket
   CHECK(p->retval == TC_ACT_SHOT);
 }
 
+TEST_CASE("ingress redirect: the proxy's upstream keeps the redirect; the pod's answers go to the proxy") {
+  DatapathConfig config;
+  config.proxy_ifindex = 1;
+  Env env(config);
+  Listener tcp_proxy(SOCK_STREAM);
+  env.policy({true, false, {entry(In, kIdB, IPPROTO_TCP, 80, 80, PolicyAction::redirect, tcp_proxy.port)}});
+  CHECK(env.to(tcp(kB, kA, 9, 80, kTcpSyn)) == TC_ACT_REDIRECT);  // to the proxy
+  // The proxy's upstream SYN, same 4-tuple (the client's address kept):
+  // checked, delivered, and the connection keeps its redirect.
+  auto r = prog_test_run(env.dp->to_container(), tcp(kB, kA, 9, 80, kTcpSyn), 1, AXON_MARK_FROM_PROXY);
+  REQUIRE(r.ok());
+  CHECK(r->retval == TC_ACT_OK);
+  // The pod's SYN-ACK answers the upstream socket: none here, so dropped
+  // (never sent to the client, never to a listener).
+  CHECK(env.from(tcp(kA, kB, 80, 9, kTcpSyn | kTcpAck)) == TC_ACT_SHOT);
+  auto e = env.last_event();
+  CHECK(e.drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED);
+  CHECK(e.proxy_port == tcp_proxy.port);
+  // A connection without redirect answers as ever.
+  env.policy({true, false, {entry(In, kIdB, IPPROTO_TCP, 81, 81)}});
+  CHECK(env.to(tcp(kB, kA, 10, 81, kTcpSyn)) == TC_ACT_OK);
+  CHECK(env.from(tcp(kA, kB, 81, 10, kTcpSyn | kTcpAck)) == TC_ACT_OK);
+}
+
 TEST_CASE("the proxy device passes only packets marked for the proxy, with a socket to go to") {
   axon::test::TestDatapath dp;
   Listener tcp_proxy(SOCK_STREAM);

@@ -84,7 +84,8 @@ for api in "${APIS[@]}"; do
 
   expect_eq "frontend -> $api GET /path1: 200 from the app" "$(code "$FE" "$url/path1")" 200
   got=$(ax lab exec -n production "$FE" -- curl -s -m 2 "$url/path1" 2>/dev/null)
-  expect_contains "... the app's answer, through the proxy" "$got" "pod=$api"
+  expect_contains "... the app's answer through the proxy, to frontend's own address (kept)" "$got" \
+    "pod=$api request=\"GET /path1 HTTP/1.1\" client=$FE_IP:"
   expect_eq "frontend -> $api GET /path1/sub: 403" "$(code "$FE" "$url/path1/sub")" 403
   expect_eq "frontend -> $api PUT /path2 with X-My-Header: true: 200" \
     "$(code "$FE" "$url/path2" -X PUT -H 'X-My-Header: true')" 200

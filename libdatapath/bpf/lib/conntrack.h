@@ -230,8 +230,9 @@ static __always_inline void ct_set_end(struct axon_ct_entry *e, __u8 dir, __u32 
 }
 
 /* Records that this end admitted a new connection (policy said yes).
- * `existing`: the entry ct_lookup found, or NULL to look. Returns 0 or a drop
- * reason.
+ * `existing`: the entry ct_lookup found, or NULL to look; `from_proxy`: the
+ * packet is the proxy's own (its redirect, if any, is kept). Returns 0 or a
+ * drop reason.
  *
  * When the other end of a live connection has admitted it already (both pods
  * on this node: the source's from-container runs first), this end joins its
@@ -243,7 +244,7 @@ static __always_inline void ct_set_end(struct axon_ct_entry *e, __u8 dir, __u32 
  * push the old one back, the dearest part of a short connection's cost. */
 static __always_inline int ct_create(const struct axon_pkt *p, __u8 dir, __u32 rev_nat_index,
 				     __u16 proxy_port, __u32 epoch, __u64 now, __u8 flags,
-				     struct axon_ct_entry *existing)
+				     struct axon_ct_entry *existing, int from_proxy)
 {
 	struct axon_ct_key key;
 	struct axon_ct_entry *e = existing;
@@ -264,6 +265,14 @@ static __always_inline int ct_create(const struct axon_pkt *p, __u8 dir, __u32 r
 	ct_key_forward(&key, &p->tuple, AXON_CT_CONN);
 	if (!e)
 		e = bpf_map_lookup_elem(&axon_ct4_v2, &key);
+	/* The proxy's upstream leg of a redirected connection has its 4-tuple
+	 * (lib/proxy.h): the connection keeps its redirect, so the peer's
+	 * answers still go to the proxy. */
+	if (from_proxy && e && e->expires_ns > now) {
+		proxy_port = dir == AXON_DIR_EGRESS ? e->egress_proxy : e->ingress_proxy;
+		if (proxy_port)
+			flags |= AXON_CT_F_PROXY;
+	}
 	if (e && e->expires_ns > now && !ct_closed(e) && (e->flags & ct_other_end(dir)) &&
 	    !(dir == AXON_DIR_EGRESS && ct_pure_syn(p))) {
 		/* Join the other end's entry. */

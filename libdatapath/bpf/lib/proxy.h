@@ -19,13 +19,14 @@
  * it arrives on the veth peer axon_net, whose TC ingress program
  * (axon_to_proxy) assigns the socket. Only the datapath sends on axon_host.
  *
- * Egress redirect keeps the pod's address: the proxy's upstream connection
- * has the client's own 4-tuple (a transparent socket bound to the pod's
- * address and port), so the destination's policy sees the pod, and the
- * connection's conntrack entry is the one the redirect made. The peer's
- * packets of that tuple, on their way into the pod, are replies of a
- * connection whose egress went to the proxy: they go to the upstream
- * socket instead (`reply`: that socket only, never a listener). What the
+ * The proxy keeps the client's address (both directions): its upstream
+ * connection has the client's own 4-tuple (a transparent socket bound to
+ * the client's address and port), so the destination's policy sees the
+ * client, and the connection's conntrack entry is the one the redirect
+ * made. The destination's packets of that tuple are replies of a connection
+ * whose egress (at the client's to-container) or ingress (at the server's
+ * from-container) went to the proxy: they go to the upstream socket
+ * instead (`reply`: that socket only, never a listener). What the
  * proxy itself sends the pod carries AXON_MARK_FROM_PROXY and goes in. */
 #ifndef AXON_BPF_PROXY_H
 #define AXON_BPF_PROXY_H

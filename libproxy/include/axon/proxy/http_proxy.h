@@ -51,7 +51,7 @@ struct Decision {
   bool ingress = true;  // held to the destination's ingress rules (else the source's egress)
   // The upstream connection keeps the client's address and port (a
   // transparent socket): the destination's policy sees the client, and the
-  // datapath steers the answers back to the proxy (egress redirect).
+  // datapath steers the answers back to the proxy (lib/proxy.h).
   bool keep_source = false;
   // Routing: where allowed requests go; empty: the original destination.
   std::string upstream_ip;
