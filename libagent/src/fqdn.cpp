@@ -66,17 +66,30 @@ void Agent::fqdn_learn(const proxy::ConnectionInfo& c, const proxy::DnsMessage& 
     }
     e.source = c.src_ip;
   }
-  if (fqdn_update_identities_locked()) policy_write_locked();
+  fqdn_refresh_selectors_locked();
+  std::set<std::string> touched;
+  for (const auto& [ip, ttl] : ips) touched.insert(ip);
+  if (fqdn_update_identities_locked(&touched)) policy_write_locked();
 }
 
-// Gives each cached address the identity its live names call for; true when
-// any changed (the policy must be written).
-bool Agent::fqdn_update_identities_locked() {
-  const auto selectors = fqdn_selectors(engine_->policies());
+// Compiles the policies' toFQDNs selectors again when the policies changed;
+// true when they did.
+bool Agent::fqdn_refresh_selectors_locked() {
+  auto policies = engine_->policies();  // held: an address is never reused while compared
+  if (policies == fqdn_selectors_of_) return false;
+  fqdn_selectors_ = fqdn_selectors(policies);
+  fqdn_selectors_of_ = std::move(policies);
+  return true;
+}
+
+// Gives each cached address (or only those in `only`) the identity its live
+// names call for; true when any changed (the policy must be written).
+bool Agent::fqdn_update_identities_locked(const std::set<std::string>* only) {
   bool changed = false;
   for (auto& [ip, e] : fqdn_cache_) {
+    if (only != nullptr && only->count(ip) == 0) continue;
     std::set<std::string> keys;
-    for (const auto& [key, m] : selectors) {
+    for (const auto& [key, m] : fqdn_selectors_) {
       for (const auto& [name, until] : e.names) {
         if (m.matches(name)) keys.insert(key);
       }
@@ -161,7 +174,7 @@ void Agent::fqdn_gc() {
     it = fqdn_cache_.erase(it);
   }
   if (expired) {
-    fqdn_update_identities_locked();
+    fqdn_update_identities_locked(nullptr);
     policy_write_locked();
   }
 }

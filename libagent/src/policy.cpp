@@ -131,7 +131,7 @@ void Agent::policy_sync_cidrs_locked() {
 
 void Agent::policy_write_locked() {
   // Policies changed: learned addresses may match other toFQDNs selectors.
-  if (!fqdn_cache_.empty()) fqdn_update_identities_locked();
+  if (!fqdn_cache_.empty() && fqdn_refresh_selectors_locked()) fqdn_update_identities_locked(nullptr);
   auto stats = engine_->commit();
   l7_decisions_.clear();  // the proxies ask again
   dns_decisions_.clear();

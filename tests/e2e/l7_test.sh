@@ -323,37 +323,26 @@ expect_contains "status: the DNS proxy with its counts" "$out" "dns :15053, "
 ip netns exec "axon-$LAB-client" "$AXON" workload http-echo --port 8080 >"$STATE/lan-echo.log" 2>&1 &
 lan_echo=$!
 trap 'kill $lan_echo 2>/dev/null; cleanup' EXIT
-cat >"$STATE/fqdn.yaml" <<'YAML'
+for name in lan-host lan-alias; do  # two names of the LAN host
+  cat <<YAML
 apiVersion: v1
 kind: Service
-metadata: {name: lan-host, namespace: production}
+metadata: {name: $name, namespace: production}
 spec: {clusterIP: None, ports: [{name: http, port: 8080}]}
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
-  name: lan-host-1
+  name: $name-1
   namespace: production
-  labels: {kubernetes.io/service-name: lan-host}
+  labels: {kubernetes.io/service-name: $name}
 addressType: IPv4
 ports: [{name: http, port: 8080, protocol: TCP}]
 endpoints: [{addresses: [10.0.0.100]}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: lan-alias, namespace: production}
-spec: {clusterIP: None, ports: [{name: http, port: 8080}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: lan-alias-1
-  namespace: production
-  labels: {kubernetes.io/service-name: lan-alias}
-addressType: IPv4
-ports: [{name: http, port: 8080, protocol: TCP}]
-endpoints: [{addresses: [10.0.0.100]}]
----
+YAML
+done >"$STATE/fqdn.yaml"
+cat >>"$STATE/fqdn.yaml" <<'YAML'
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata:

@@ -271,7 +271,12 @@ class Agent {
     std::string source;          // the pod whose query taught it last
   };
   std::map<std::string, FqdnAddress> fqdn_cache_;
-  bool fqdn_update_identities_locked();
+  // The policies' toFQDNs selectors by fqdn label key, compiled for the
+  // policies in fqdn_selectors_of_.
+  std::map<std::string, proxy::DnsMatcher> fqdn_selectors_;
+  std::vector<std::shared_ptr<const policy::Policy>> fqdn_selectors_of_;
+  bool fqdn_refresh_selectors_locked();
+  bool fqdn_update_identities_locked(const std::set<std::string>* only);
   std::set<uint32_t> fqdn_live_destinations_locked();
   std::atomic<bool> netdev_attached_{false};
   std::map<uint32_t, std::map<std::string, std::string>> identities_;
