@@ -2,6 +2,7 @@
 // and its init steps (clean-state, mount-cgroup). The agent is libagent's
 // (axon/agent/run.h).
 #include "axon/agent/run.h"
+#include "axon/proxy/agent_link.h"
 #include "cli/command.h"
 #include "cli/stop_signals.h"
 
@@ -56,11 +57,42 @@ void setup_mount_cgroup(CommandBuilder& b) {
   b.action([&p] { return agent::mount_cgroup(p.host_root); });
 }
 
+struct ProxyParams {
+  proxy::ProxyProcessOptions run;
+  std::vector<std::string> fds;
+  uint64_t mark = 0;
+};
+
+void setup_proxy(CommandBuilder& b) {
+  auto& p = b.params<ProxyParams>();
+  b.description(
+      "Run the node's HTTP proxy (http rules; Cilium's per-node Envoy). Started, and restarted when "
+      "it dies, by the agent, which hands it the listening sockets and answers on --agent-socket what "
+      "each connection may do; every request is denied while the agent does not answer.");
+  b.option("--agent-socket", p.run.agent_socket, "PATH", "The agent's proxy socket")->required();
+  b.list("--listen-fd", p.fds, "FD", "An inherited listening socket (repeatable)")->required();
+  b.option("--socket-mark", p.mark, "MARK", "SO_MARK of the upstream sockets");
+  b.action([&p] {
+    cli::handle_stop_signals();
+    p.run.socket_mark = static_cast<uint32_t>(p.mark);
+    for (const auto& fd : p.fds) {
+      try {
+        p.run.listen_fds.push_back(std::stoi(fd));
+      } catch (const std::exception&) {
+        throw cli::UsageError("--listen-fd " + fd + ": not a file descriptor number");
+      }
+    }
+    return proxy::run_proxy_process(p.run, cli::stop_flag());
+  });
+}
+
 }  // namespace
 }  // namespace axon::commands
 
 AXON_REGISTER_COMMAND(agent, {"agent", "Run the node agent (started by the DaemonSet)", "Daemons",
                               axon::commands::setup_agent})
+AXON_REGISTER_COMMAND(agent_proxy, {"agent proxy", "Run the node's HTTP proxy (started by the agent)",
+                                    "Daemons", axon::commands::setup_proxy})
 AXON_REGISTER_COMMAND(agent_clean_state,
                       {"agent clean-state", "Init step: clean this node's agent state", "Commands",
                        axon::commands::setup_clean_state})

@@ -8,7 +8,7 @@
 __axon_subcommands() {
   case $1 in
     '') echo 'agent apply completion connectivity delete endpoint fqdn get install lab observe operator policy port-forward relay status ui uninstall values version workload' ;;
-    'agent') echo 'clean-state mount-bpf-fs mount-cgroup' ;;
+    'agent') echo 'clean-state mount-bpf-fs mount-cgroup proxy' ;;
     'connectivity') echo 'test' ;;
     'endpoint') echo 'get list' ;;
     'fqdn') echo 'cache' ;;
@@ -28,6 +28,7 @@ __axon_flags() {
     'agent clean-state') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'agent mount-bpf-fs') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'agent mount-cgroup') echo '-h --help --host-root -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'agent proxy') echo '-h --help --agent-socket --listen-fd --socket-mark -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'apply') echo '-h --help -f --filename -R --recursive -n --namespace --dry-run -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'completion') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -104,6 +105,14 @@ __axon_value() {
     ('agent mount-cgroup|--lab') printf '%s\n' 'any' ;;
     ('agent mount-cgroup|--kubeconfig') printf '%s\n' 'file' ;;
     ('agent mount-cgroup|--context') printf '%s\n' 'any' ;;
+    ('agent proxy|--agent-socket') printf '%s\n' 'any' ;;
+    ('agent proxy|--listen-fd') printf '%s\n' 'any' ;;
+    ('agent proxy|--socket-mark') printf '%s\n' 'any' ;;
+    ('agent proxy|-o'|'agent proxy|--output') printf '%s\n' 'choice table json yaml' ;;
+    ('agent proxy|--state-dir') printf '%s\n' 'dir' ;;
+    ('agent proxy|--lab') printf '%s\n' 'any' ;;
+    ('agent proxy|--kubeconfig') printf '%s\n' 'file' ;;
+    ('agent proxy|--context') printf '%s\n' 'any' ;;
     ('apply|-f'|'apply|--filename') printf '%s\n' 'file' ;;
     ('apply|-n'|'apply|--namespace') printf '%s\n' 'any' ;;
     ('apply|-o'|'apply|--output') printf '%s\n' 'choice json yaml name' ;;

@@ -714,8 +714,7 @@ int Agent::run(const std::atomic<bool>& stop) {
     }
   }
   if (l2_) l2_->stop();  // others take the addresses over at once
-  for (auto& hp : http_proxies_)
-    if (hp) hp->stop();  // its port's traffic is dropped from now on
+  if (http_proxy_) http_proxy_->stop();  // its ports' traffic is dropped from now on
   if (dns_proxy_) dns_proxy_->stop();
   for (auto* inf : informers()) inf->stop();
   if (c_.cni_uninstall) uninstall_cni();

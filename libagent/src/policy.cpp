@@ -134,6 +134,7 @@ void Agent::policy_write_locked() {
   if (!fqdn_cache_.empty() && fqdn_refresh_selectors_locked()) fqdn_update_identities_locked(nullptr);
   auto stats = engine_->commit();
   l7_decisions_.clear();  // the proxies ask again
+  if (http_proxy_) http_proxy_->policy_changed();
   dns_decisions_.clear();
   policy_sync_cidrs_locked();
   for (auto& [c, ep] : endpoints_) {
@@ -295,23 +296,21 @@ void Agent::start_l7_proxy() {
     return;
   }
   const policy::CompileOptions ports;
-  for (int egress = 0; egress < 2; ++egress) {
-    proxy::ProxyOptions o;
-    o.port = egress ? ports.http_egress_proxy_port : ports.http_proxy_port;
-    o.socket_mark = AXON_MARK_FROM_PROXY;  // checked by policy, never redirected again
-    auto& hp = http_proxies_[egress];
-    hp = std::make_unique<proxy::HttpProxy>(
-        o, [this](const proxy::ConnectionInfo& c) { return decide_l7(c); },
-        [this](const proxy::RequestRecord& r) {
-          if (l7_sink_) l7_sink_(r);
-        });
-    const char* what = egress ? "egress http rules" : "ingress http rules";
-    if (auto st = hp->start(); !st) {
-      note_error("l7 proxy", st.error().str() + ": traffic of ports with " + what + " is dropped");
-      hp.reset();
-      continue;
-    }
-    log::info("L7 proxy listening on :{} ({})", o.port, what);
+  // The HTTP proxy: its own process (Cilium's Envoy), restarted when it dies.
+  ProxyProcessConfig pc;
+  pc.socket = c_.run_dir + "/proxy.sock";
+  pc.ports = {ports.http_proxy_port, ports.http_egress_proxy_port};
+  pc.socket_mark = AXON_MARK_FROM_PROXY;  // checked by policy, never redirected again
+  http_proxy_ = std::make_unique<ProxyProcess>(
+      pc, [this](const proxy::ConnectionInfo& c) { return decide_l7(c); },
+      [this](const proxy::RequestRecord& r) {
+        if (l7_sink_) l7_sink_(r);
+      });
+  if (auto st = http_proxy_->start(); !st) {
+    note_error("l7 proxy", st.error().str() + ": traffic of ports with http rules is dropped");
+    http_proxy_.reset();
+  } else {
+    log::info("L7 proxy listening on :{} (ingress http rules) and :{} (egress)", pc.ports[0], pc.ports[1]);
   }
   proxy::DnsProxyOptions o;
   o.port = ports.dns_proxy_port;
@@ -334,23 +333,25 @@ void Agent::start_l7_proxy() {
 
 std::string Agent::l7_proxy_status() const {
   if (!c_.l7_proxy) return "off (enable-l7-proxy: false): traffic of ports with L7 rules is dropped";
-  if (!http_proxies_[0] && !http_proxies_[1])
-    return ready() ? "not running: traffic of ports with http rules is dropped" : "starting";
   std::string out;
-  proxy::HttpProxy::Stats total;
-  for (int egress = 0; egress < 2; ++egress) {
-    const char* what = egress ? "egress" : "ingress";
-    if (!out.empty()) out += ", ";
-    if (!http_proxies_[egress]) {
-      out += std::string(what) + " not running (dropped)";
-      continue;
+  if (!http_proxy_) {
+    out = ready() ? "http not running: traffic of ports with http rules is dropped; " : "starting; ";
+  } else {
+    const auto st = http_proxy_->state();
+    const auto& ports = http_proxy_->ports();
+    out = "http :" + std::to_string(ports[0]) + " (ingress), :" + std::to_string(ports[1]) + " (egress), ";
+    if (st.pid == 0) {
+      out += "restarting (" + st.last_exit + "; connections wait)";
+    } else {
+      const auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - st.since);
+      out += "pid " + std::to_string(st.pid) + " up " + std::to_string(up.count()) + "s";
+      if (!st.connected) out += " (not connected yet: requests wait)";
     }
-    out += ":" + std::to_string(http_proxies_[egress]->port()) + " (" + what + " http rules)";
-    const auto st = http_proxies_[egress]->stats();
-    total.requests += st.requests;
-    total.denied += st.denied;
+    if (st.restarts > 0)
+      out += ", " + std::to_string(st.restarts) + " restart" + (st.restarts == 1 ? "" : "s") + " (last: " +
+             st.last_exit + ")";
+    out += ", " + std::to_string(st.requests) + " requests, " + std::to_string(st.denied) + " denied; ";
   }
-  out += ", " + std::to_string(total.requests) + " requests, " + std::to_string(total.denied) + " denied; ";
   if (!dns_proxy_) return out + "dns not running (dropped)";
   const auto st = dns_proxy_->stats();
   return out + "dns :" + std::to_string(dns_proxy_->port()) + ", " + std::to_string(st.queries) +

@@ -30,6 +30,7 @@ using transparent_option = net::detail::socket_option::boolean<SOL_IP, IP_TRANSP
 using mark_option = net::detail::socket_option::integer<SOL_SOCKET, SO_MARK>;
 
 constexpr size_t kWindow = 16 * 1024;
+constexpr std::chrono::milliseconds kDelayedClose{1000};  // Envoy's delayed_close_timeout
 constexpr const char* kDenied = "Access denied\r\n";  // Cilium's (Envoy's) body
 constexpr const char* kNoUpstream =
     "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
@@ -51,6 +52,7 @@ struct HttpProxy::Impl {
   ProxyOptions o;
   Decide decide;
   Record record;
+  Fetch fetch;
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
@@ -124,6 +126,18 @@ net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
 
 std::string endpoint_ip(const tcp::endpoint& e) { return e.address().to_string(); }
 
+// Closes the upstream connection. Keeping the client's address, with a
+// reset: what was on it is complete (or failed), and a TIME_WAIT would hold
+// the client's own 4-tuple (its next connection from that port would find
+// it taken).
+void close_upstream(std::optional<beast::tcp_stream>& up, bool keep_source) {
+  if (!up) return;
+  error_code ec;
+  if (keep_source) up->socket().set_option(net::socket_base::linger(true, 0), ec);
+  up->socket().close(ec);
+  up.reset();
+}
+
 }  // namespace
 
 net::awaitable<void> HttpProxy::Impl::accept_loop() {
@@ -155,18 +169,8 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   beast::tcp_stream client(std::move(socket));
   // Asked again for every request: a policy change applies to the next
   // request of a kept-alive connection (the agent caches its answers).
-  auto ask = [&] {
-    Decision d;
-    if (decide) {
-      d = decide(ci);
-    } else {
-      d.reason = "no policy";
-    }
-    if (!d.rules)
-      log::debug("proxy: {}:{} -> {}:{}: {}", ci.src_ip, ci.src_port, ci.dst_ip, ci.dst_port, d.reason);
-    return d;
-  };
   Decision d;
+  bool answered_close = false;  // the last answer ended the connection
   // The header read's timer, for the connection's life.
   bool timed_out = false;
   net::steady_timer timer(client.get_executor());
@@ -201,14 +205,34 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       if (code != 0) {
         ++errors;
         co_await respond(client, code, std::string(http::obsolete_reason(static_cast<http::status>(code))) + "\r\n", false, o.io_timeout);
+        answered_close = true;
       }
-      client.socket().shutdown(tcp::socket::shutdown_both, ec);
-      co_return;
+      break;
     }
     const auto start = std::chrono::steady_clock::now();
     ++requests;
     auto& req = rp.get();
-    d = ask();
+    {
+      std::optional<Decision> known;
+      if (decide) known = decide(ci);
+      if (!known && fetch) {
+        // Not known here: asked of the agent; the request waits (the
+        // answer comes on another thread, back to this strand).
+        known = co_await net::async_initiate<decltype(net::use_awaitable), void(Decision)>(
+            [this, &ci](auto handler) {
+              auto ex = net::get_associated_executor(handler);
+              auto h = std::make_shared<decltype(handler)>(std::move(handler));
+              fetch(ci, [h, ex](Decision answer) {
+                net::post(ex, [h, answer = std::move(answer)]() mutable { (*h)(std::move(answer)); });
+              });
+            },
+            net::use_awaitable);
+      }
+      d = known ? std::move(*known) : Decision{};
+      if (!known) d.reason = "no policy";
+      if (!d.rules)
+        log::debug("proxy: {}:{} -> {}:{}: {}", ci.src_ip, ci.src_port, ci.dst_ip, ci.dst_port, d.reason);
+    }
     HttpRequestView view;
     view.method = std::string(req.method_string());
     view.target = std::string(req.target());
@@ -249,7 +273,10 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       const bool keep = req.keep_alive() && !has_body;
       co_await respond(client, 403, kDenied, keep, o.io_timeout);
       finish(403, false);
-      if (!keep) break;
+      if (!keep) {
+        answered_close = true;
+        break;
+      }
       continue;
     }
     for (const auto& name : verdict.remove) req.erase(name);
@@ -282,6 +309,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
         ++errors;
         co_await respond(client, 503, kNoUpstream, false, o.io_timeout);
         finish(503, false);
+        answered_close = true;
         break;
       }
       ubuf.clear();
@@ -295,6 +323,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
         ++errors;
         co_await respond(client, 503, kNoUpstream, false, o.io_timeout);
         finish(503, false);
+        answered_close = true;
       }
       break;
     }
@@ -309,6 +338,9 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       finish(503, false);
       break;
     }
+    // A body that ends at the end of the connection: the client waits for
+    // our FIN.
+    const bool ends_at_close = sp.need_eof();
     const unsigned code = sp.get().result_int();
     const bool upstream_keep = sp.get().keep_alive();
     const bool client_keep = req.keep_alive();
@@ -318,18 +350,35 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
                                windows.get() + kWindow, false);
     finish(code, true);
     if (ec) break;
-    if (!upstream_keep) up.reset();
-    if (!client_keep) break;
+    if (!upstream_keep) close_upstream(up, d.keep_source);
+    if (!client_keep) {
+      answered_close = !ends_at_close;
+      break;
+    }
   }
-  client.socket().shutdown(tcp::socket::shutdown_both, ec);
-  if (up) up->socket().shutdown(tcp::socket::shutdown_both, ec);
+  close_upstream(up, d.keep_source);
+  // Envoy's delayed close: after a complete answer that ends the connection,
+  // let the client close first (up to kDelayedClose), so the TIME_WAIT is
+  // the client's. Ours would hold the client's 4-tuple in the node, where
+  // the datapath hands the client's next connection from the same port to
+  // the listener, which cannot take it while the TIME_WAIT lasts.
+  if (answered_close) {
+    client.expires_after(kDelayedClose);
+    char sink[1024];
+    for (;;) {
+      co_await client.async_read_some(net::buffer(sink), net::redirect_error(net::use_awaitable, ec));
+      if (ec) break;
+    }
+  }
+  if (client.socket().is_open()) client.socket().shutdown(tcp::socket::shutdown_both, ec);
 }
 
-HttpProxy::HttpProxy(ProxyOptions options, Decide decide, Record record)
+HttpProxy::HttpProxy(ProxyOptions options, Decide decide, Record record, Fetch fetch)
     : impl_(std::make_shared<Impl>()) {
   impl_->o = std::move(options);
   impl_->decide = std::move(decide);
   impl_->record = std::move(record);
+  impl_->fetch = std::move(fetch);
 }
 
 HttpProxy::~HttpProxy() { stop(); }
@@ -338,15 +387,25 @@ Status HttpProxy::start() {
   auto& s = *impl_;
   error_code ec;
   s.acceptor.emplace(s.ioc);
+  if (s.o.listen_fd >= 0) {
+    s.acceptor->assign(tcp::v4(), s.o.listen_fd, ec);
+    if (ec) {
+      s.acceptor.reset();
+      return Error{"proxy listener (fd " + std::to_string(s.o.listen_fd) + "): " + ec.message()};
+    }
+  }
   tcp::endpoint ep(net::ip::make_address(s.o.address, ec), s.o.port);
   if (ec) return Error{"proxy address " + s.o.address + ": " + ec.message()};
-  s.acceptor->open(ep.protocol(), ec);
-  if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec && s.o.transparent) s.acceptor->set_option(transparent_option(true), ec);
-  // Accepted sockets inherit it; the SYN-ACK is sent with it too.
-  if (!ec && s.o.socket_mark != 0) s.acceptor->set_option(mark_option(static_cast<int>(s.o.socket_mark)), ec);
-  if (!ec) s.acceptor->bind(ep, ec);
-  if (!ec) s.acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (s.o.listen_fd < 0) {
+    s.acceptor->open(ep.protocol(), ec);
+    if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && s.o.transparent) s.acceptor->set_option(transparent_option(true), ec);
+    // Accepted sockets inherit it; the SYN-ACK is sent with it too.
+    if (!ec && s.o.socket_mark != 0)
+      s.acceptor->set_option(mark_option(static_cast<int>(s.o.socket_mark)), ec);
+    if (!ec) s.acceptor->bind(ep, ec);
+    if (!ec) s.acceptor->listen(net::socket_base::max_listen_connections, ec);
+  }
   if (ec) {
     s.acceptor.reset();
     return Error{"proxy listener on " + s.o.address + ":" + std::to_string(s.o.port) + ": " +

@@ -49,6 +49,7 @@ Result<std::shared_ptr<const HttpRuleSet>> HttpRuleSet::compile(
     const std::vector<policy::HttpRule>& rules, bool allow_all) {
   auto set = std::shared_ptr<HttpRuleSet>(new HttpRuleSet());
   set->allow_all_ = allow_all;
+  set->source_ = rules;
   for (const auto& r : rules) {
     Compiled c;
     auto m = regex(r.method, "method");

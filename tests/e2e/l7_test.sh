@@ -6,8 +6,10 @@
 #   the node's L7 proxy answers 403 "Access denied", allowed requests get
 #   the app's 200 through it (another node and, when placed so, the same
 #   node), on one keep-alive connection too;
-# - the proxy is the agent's: the agent stopped or killed, nothing reaches
-#   the app; restarted, the proxy answers again;
+# - the proxy is its own process, the agent's: the agent stopped or killed,
+#   nothing reaches the app; restarted, the proxy answers again; the proxy
+#   killed mid-request: the agent restarts it, connections made meanwhile
+#   wait for it, and no request passes unfiltered;
 # - egress http rules: the sender's node proxy (port 15002) answers 403 and
 #   forwards the rest from the pod's own address (the destination's L3/L4
 #   policy admits frontend only, and the app sees frontend as client).
@@ -124,7 +126,8 @@ expect_eq "observe --http-path /path1\$: only /path1" "$(awk '{print $5}' <<<"$g
 
 out=$(ax status 2>&1)
 expect_contains "status shows each node's L7 proxy with its counts" "$out" "L7 proxy:"
-expect_contains "... listening on 15001 for ingress http rules" "$out" ":15001 (ingress http rules), "
+expect_contains "... listening on 15001 for ingress http rules" "$out" "http :15001 (ingress), "
+expect_contains "... its own process" "$out" ", pid "
 
 OUT=$(ax get pods -n elsewhere -l role=outsider -o name | head -1 | cut -d/ -f2)
 expect_eq "outsider -> api (no allow for it): dropped by L3/L4 policy as before" \
@@ -145,14 +148,52 @@ for p in json.load(sys.stdin)['items']:
 }
 pid=$(agent_pid "$API0_NODE")
 kill -STOP "$pid"
-expect_eq "agent (and its proxy) stopped: POST /path1/sub does not reach the app" "$(code "$FE" "$API0_URL/path1/sub" -X POST)" dropped
+# The proxy process still runs: it answers from what the agent told it, or
+# (asking the stopped agent) denies after its answer timeout.
+got=$(code "$FE" "$API0_URL/path1/sub" -X POST)
+[[ $got == dropped || $got == 403 ]] && got="not the app"
+expect_eq "agent stopped: POST /path1/sub does not reach the app" "$got" "not the app"
 kill -KILL "$pid"; kill -CONT "$pid" 2>/dev/null
 got=$(code "$FE" "$API0_URL/path1/sub" -X POST)
 [[ $got == dropped || $got == 403 ]] && got="not the app"  # dropped until the agent is back, then 403
-expect_eq "agent killed: POST /path1/sub does not reach the app" "$got" "not the app"
+expect_eq "agent killed (its proxy with it): POST /path1/sub does not reach the app" "$got" "not the app"
 wait_for "agent restarted: its proxy answers again (GET /path1 200)" 60 \
   bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 2 $API0_URL/path1) == 200 ]]"
 expect_eq "... and denies again (POST /path1/sub 403)" "$(code "$FE" "$API0_URL/path1/sub" -X POST)" 403
+
+# The proxy process killed mid-request: the request in flight fails (never
+# reaches the app unfiltered), the agent starts a new proxy on the same
+# listening sockets, a connection made meanwhile waits in their backlog and
+# gets the policy's answer, denied requests stay denied throughout.
+proxy_pid() {  # NODE: the pid of its HTTP proxy, from axon status
+  ax status 2>/dev/null | grep -E "(^|[[:space:]])$1[[:space:]]+http :15001" | sed -nE 's/.*, pid ([0-9]+) up .*/\1/p'
+}
+export -f proxy_pid
+wait_for "status: the HTTP proxy of $API0_NODE runs, its own process" 20 bash -c "[[ -n \$(proxy_pid $API0_NODE) ]]"
+ppid=$(proxy_pid "$API0_NODE")
+expect_eq "... a child of the agent" "$(ps -o ppid= -p "$ppid" | tr -d ' ')" "$(agent_pid "$API0_NODE")"
+head -c 60000 /dev/zero >"$STATE/body"
+ax lab exec -n production "$FE" -- curl -s -o /dev/null -w '%{http_code}' -m 30 -X PUT -H 'X-My-Header: true' \
+  -H 'Expect:' --limit-rate 5k --data-binary @"$STATE/body" "$API0_URL/path2" >"$STATE/slow.code" 2>/dev/null &
+slow=$!
+sleep 2
+kill -KILL "$ppid"
+got=$(code "$FE" "$API0_URL/path1")
+expect_eq "proxy killed: a request made right after waits for the new proxy and gets its 200" "$got" 200
+wait "$slow"
+expect_eq "... the upload in flight failed (000), it did not reach the app unfiltered" "$(cat "$STATE/slow.code")" 000
+denied=()
+for i in 1 2 3 4 5; do
+  kill -KILL "$(proxy_pid "$API0_NODE")" 2>/dev/null
+  denied+=("$(code "$FE" "$API0_URL/path1/sub" -X POST)")
+done
+expect_eq "proxy killed five times: POST /path1/sub never reaches the app" "$(printf '%s\n' "${denied[@]}" | grep -vcE '^(403|dropped|000)$')" 0
+wait_for "status: the agent restarted its proxy (a new pid, restarts counted)" 20 \
+  bash -c "ax status 2>/dev/null | grep -E '$API0_NODE[[:space:]]+http :15001' | grep -q 'restarts (last: killed by Killed)'"
+new=$(proxy_pid "$API0_NODE")
+expect_eq "... a new process" "$([[ -n $new && $new != "$ppid" ]] && echo yes)" yes
+expect_eq "... GET /path1 200 again" "$(code "$FE" "$API0_URL/path1")" 200
+expect_eq "... POST /path1/sub 403 again" "$(code "$FE" "$API0_URL/path1/sub" -X POST)" 403
 
 # Egress http rules: the same, at the sender.
 cat >"$STATE/l7-egress.yaml" <<'YAML'
@@ -195,7 +236,7 @@ expect_eq "apply the egress L7 policy (and upstream's ingress allow for frontend
 expect_eq "egress http rules are enforced: no 'not enforced' warning" "$(grep -c 'not enforced' <<<"$out")" 0
 out=$(ax status 2>&1)
 expect_eq "status: nothing named as not enforced" "$(grep -c 'not enforced' <<<"$out")" 0
-expect_contains "status: the egress proxy listens on 15002" "$out" ":15002 (egress http rules)"
+expect_contains "status: the egress proxy listens on 15002" "$out" ":15002 (egress)"
 wait_for "egress http rules: frontend -> upstream POST /: 403 from frontend's node proxy" 20 \
   bash -c "[[ \$(ax lab exec -n production $FE -- curl -s -o /dev/null -w '%{http_code}' -m 2 -X POST http://$UP_IP:8080/) == 403 ]]"
 got=$(ax lab exec -n production "$FE" -- curl -s -m 2 -X POST "http://$UP_IP:8080/" 2>/dev/null | od -c | head -1)

@@ -14,9 +14,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 
+#include "axon/agent/proxy_process.h"
+#include "axon/proxy/agent_link.h"
 #include "axon/proxy/http_proxy.h"
 #include "axon/proxy/http_rules.h"
 
@@ -153,16 +160,38 @@ struct Proxy {
   }
 };
 
-// Sends `bytes` on a fresh connection, then reads until the peer closes or
-// `wait` passes with nothing more.
-std::string exchange(uint16_t port, const std::string& bytes,
-                     std::chrono::milliseconds wait = std::chrono::milliseconds(3000)) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+int connect_loopback(uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  return fd;
+}
+
+// Whether `out` ends with a whole answer saying "Connection: close" (the
+// proxy then waits for the client to close first).
+bool last_answer_closes(const std::string& out) {
+  const size_t start = out.rfind("HTTP/1.1 ");
+  if (start == std::string::npos) return false;
+  const size_t end = out.find("\r\n\r\n", start);
+  if (end == std::string::npos) return false;
+  const std::string head = out.substr(start, end - start);
+  if (head.find("Connection: close") == std::string::npos &&
+      head.find("connection: close") == std::string::npos)
+    return false;
+  const size_t cl = head.find("Content-Length: ");
+  if (cl == std::string::npos) return false;
+  return out.size() >= end + 4 + std::stoul(head.substr(cl + 16));
+}
+
+// Sends `bytes` on a fresh connection, then reads until the peer closes,
+// a whole answer closing the connection came, or `wait` passes with
+// nothing more.
+std::string exchange(uint16_t port, const std::string& bytes,
+                     std::chrono::milliseconds wait = std::chrono::milliseconds(3000)) {
+  const int fd = connect_loopback(port);
   size_t off = 0;
   while (off < bytes.size()) {
     ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
@@ -177,10 +206,39 @@ std::string exchange(uint16_t port, const std::string& bytes,
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (last_answer_closes(out)) break;  // as a client does: it closes first
   }
   close(fd);
   return out;
 }
+
+// One kept-alive client connection: request() sends and reads one whole
+// answer (headers, then Content-Length bytes), or what came within 3 s.
+struct KeepAlive {
+  int fd;
+  explicit KeepAlive(uint16_t port) : fd(connect_loopback(port)) {}
+  ~KeepAlive() { close(fd); }
+  std::string request(const std::string& bytes) {
+    REQUIRE(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+    std::string out;
+    char buf[4096];
+    auto complete = [&] {
+      size_t end = out.find("\r\n\r\n");
+      if (end == std::string::npos) return false;
+      size_t cl = out.find("Content-Length: ");
+      if (cl == std::string::npos || cl > end) return true;
+      return out.size() >= end + 4 + std::stoul(out.substr(cl + 16));
+    };
+    while (!complete()) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 3000) <= 0) break;
+      ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+};
 
 }  // namespace
 
@@ -295,38 +353,202 @@ TEST_CASE("proxy: a policy change applies to the next request of a kept-alive co
     return d;
   });
   REQUIRE(proxy.start().ok());
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(proxy.port());
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-  auto request = [&](const std::string& bytes) {
-    REQUIRE(send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
-    std::string out;
-    char buf[4096];
-    // One whole answer: headers, then Content-Length bytes.
-    auto complete = [&] {
-      size_t end = out.find("\r\n\r\n");
-      if (end == std::string::npos) return false;
-      size_t cl = out.find("Content-Length: ");
-      if (cl == std::string::npos || cl > end) return true;
-      return out.size() >= end + 4 + std::stoul(out.substr(cl + 16));
-    };
-    while (!complete()) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 3000) <= 0) break;
-      ssize_t n = recv(fd, buf, sizeof(buf), 0);
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  };
+  KeepAlive conn(proxy.port());
+  auto request = [&](const std::string& bytes) { return conn.request(bytes); };
   CHECK(request("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
   closed = true;  // the policy changed: same connection, next request
   const std::string second = request("GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
   CHECK_MESSAGE(second.rfind("HTTP/1.1 403", 0) == 0, second);
   CHECK(request("GET /only HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
-  close(fd);
   CHECK(proxy.stats().connections == 1);
+}
+
+// The proxy as its own process talks to the agent over a unix socket
+// (agent_link.h): here both ends in one test, the agent's end
+// (ProxyProcess, no process started) and an HttpProxy on an AgentLink, as
+// `axon agent proxy` runs it.
+TEST_CASE("proxy process: the agent's answers over its socket, cached per revision; records back; fail closed") {
+  Backend backend;
+  char dir[] = "/tmp/axon-proxy-link-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string sock = std::string(dir) + "/proxy.sock";
+  auto open_rules = rules({{"GET", "", "", {}, {}}});
+  auto closed_rules = rules({{"GET", "/only$", "", {}, {}}});
+  std::atomic<bool> closed{false};
+  std::atomic<int> asked{0};
+  std::vector<RequestRecord> records;
+  std::mutex mu;
+  axon::agent::ProxyProcessConfig pc;
+  pc.exe = "";
+  pc.socket = sock;
+  auto agent = std::make_unique<axon::agent::ProxyProcess>(
+      pc,
+      [&](const ConnectionInfo& c) {
+        ++asked;
+        Decision d;
+        d.rules = closed.load() ? closed_rules : open_rules;
+        d.src_identity = 1234;
+        d.upstream_ip = "127.0.0.1";
+        d.upstream_port = static_cast<uint16_t>(backend.port);
+        d.reason = c.src_ip;
+        return d;
+      },
+      [&](const RequestRecord& r) {
+        std::lock_guard l(mu);
+        records.push_back(r);
+      });
+  REQUIRE(agent->start().ok());
+
+  AgentLink link(sock, std::chrono::milliseconds(500));
+  link.start();
+  ProxyOptions o;
+  o.port = 0;
+  o.address = "127.0.0.1";
+  o.transparent = false;
+  auto proxy = linked_proxy(o, link);
+  REQUIRE(proxy->start().ok());
+  {
+    KeepAlive conn(proxy->port());
+    // Asked before the link is even up: the request waits for the answer.
+    CHECK(conn.request("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(conn.request("POST /x HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 403", 0) == 0);
+    CHECK(conn.request("GET /y HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(asked.load() == 1);  // one answer, kept for the connection's flow
+    CHECK(link.connected());
+    // The policy changes: the next request asks again and gets the new answer.
+    closed = true;
+    agent->policy_changed();
+    std::string got;
+    for (int i = 0; i < 50; ++i) {
+      got = conn.request("GET /y HTTP/1.1\r\nHost: a\r\n\r\n");
+      if (got.rfind("HTTP/1.1 403", 0) == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK_MESSAGE(got.rfind("HTTP/1.1 403", 0) == 0, got);
+    CHECK(conn.request("GET /only HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(asked.load() == 2);
+  }
+  // Every request came back to the agent as a record (L7 flows).
+  for (int i = 0; i < 100 && agent->state().requests < 5; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    const auto st = agent->state();
+    CHECK(st.requests >= 5);
+    CHECK(st.denied >= 2);
+    std::lock_guard l(mu);
+    REQUIRE(records.size() >= 2);
+    CHECK(records[0].method == "GET");
+    CHECK(records[0].code == 200);
+    CHECK(records[0].src_identity == 1234);
+    CHECK(records[1].code == 403);
+    CHECK_FALSE(records[1].forwarded);
+  }
+  // The agent gone: nothing known is kept, every request denied (fail closed).
+  agent.reset();
+  for (int i = 0; i < 100 && link.connected(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(link.connected());
+  {
+    KeepAlive conn(proxy->port());
+    const std::string got = conn.request("GET /only HTTP/1.1\r\nHost: a\r\n\r\n");
+    CHECK_MESSAGE(got.rfind("HTTP/1.1 403", 0) == 0, got);
+  }
+  proxy->stop();
+  link.stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("proxy process: the wire round-trips decisions (rules recompiled) and records") {
+  Decision d;
+  HeaderMatch m{"X-Env", "prod", "", "", "REPLACE"};
+  d.rules = rules({{"PUT", "/path2$", "api", {"X-My-Header: true"}, {m}}});
+  d.peer_rules = rules({}, true);
+  d.src_identity = 7;
+  d.dst_identity = 9;
+  d.ingress = false;
+  d.keep_source = true;
+  auto back = wire::decision_from_json(nlohmann::json::parse(wire::to_json(d).dump()));
+  REQUIRE(back.ok());
+  REQUIRE(back->rules);
+  CHECK(back->rules->source() == d.rules->source());
+  CHECK(back->peer_rules->allow_all());
+  CHECK(back->src_identity == 7);
+  CHECK(back->dst_identity == 9);
+  CHECK_FALSE(back->ingress);
+  CHECK(back->keep_source);
+  Decision none;
+  none.reason = "denied";
+  auto b2 = wire::decision_from_json(wire::to_json(none));
+  REQUIRE(b2.ok());
+  CHECK_FALSE(b2->rules);
+  CHECK(b2->reason == "denied");
+  // A rule that does not compile: an error, not an allow.
+  auto bad = wire::to_json(d);
+  bad["rules"]["http"][0]["path"] = "(";
+  CHECK_FALSE(wire::decision_from_json(bad).ok());
+
+  RequestRecord r;
+  r.connection = {"10.0.1.5", 40000, "10.0.2.7", 8080, 15001};
+  r.method = "GET";
+  r.url = "http://api/x";
+  r.headers = {{"Host", "api"}};
+  r.code = 200;
+  r.forwarded = true;
+  r.latency = std::chrono::microseconds(1500);
+  const auto r2 = wire::record_from_json(wire::to_json(r));
+  CHECK(r2.connection.dst_port == 8080);
+  CHECK(r2.connection.listener_port == 15001);
+  CHECK(r2.headers == r.headers);
+  CHECK(r2.latency == r.latency);
+  CHECK(r2.forwarded);
+}
+
+namespace {
+
+// TIME_WAIT sockets whose local port is `port` (/proc/net/tcp).
+int time_waits_at(uint16_t port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);
+  int n = 0;
+  char want[8];
+  std::snprintf(want, sizeof(want), ":%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string sl, local, remote, st;
+    f >> sl >> local >> remote >> st;
+    if (st == "06" && local.size() > 5 && local.substr(local.size() - 5) == want) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("proxy: after an answer that ends the connection the client closes first (no TIME_WAIT on the proxy's side)") {
+  Backend backend;
+  Proxy p(rules({{"GET", "", "", {}, {}}}), backend.port);
+  const uint16_t port = p.proxy->port();
+  for (int i = 0; i < 5; ++i) {
+    CHECK(exchange(port, "GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(exchange(port, "POST /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 403", 0) == 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(time_waits_at(port) == 0);
+  // A client that does not close: the proxy closes after its delayed-close
+  // grace (1 s), and the connection is gone.
+  const int fd = connect_loopback(port);
+  const std::string req = "POST /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+  REQUIRE(send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  std::string got;
+  char buf[4096];
+  const auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    pollfd pf{fd, POLLIN, 0};
+    if (poll(&pf, 1, 5000) <= 0) break;
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;  // the proxy's FIN
+    got.append(buf, static_cast<size_t>(n));
+  }
+  CHECK(got.rfind("HTTP/1.1 403", 0) == 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(4));
+  close(fd);
 }

@@ -36,6 +36,7 @@
 #include "axon/client/informer.h"
 #include "axon/agent/identity_store.h"
 #include "axon/agent/ipam.h"
+#include "axon/agent/proxy_process.h"
 #include "axon/datapath/datapath.h"
 #include "axon/policy/engine.h"
 #include "axon/proxy/dns_proxy.h"
@@ -251,9 +252,9 @@ class Agent {
   std::string node_ip_;  // this node's InternalIP
   std::unique_ptr<agent::ServiceHealthServer> service_health_;
   std::unique_ptr<agent::L2Announcer> l2_;
-  // The node's HTTP proxy: one listener per direction (the port says whose
-  // policy applies), ingress [0] and egress [1].
-  std::array<std::unique_ptr<proxy::HttpProxy>, 2> http_proxies_;
+  // The node's HTTP proxy, its own process (proxy_process.h): one listener
+  // per direction (the port says whose policy applies), ingress and egress.
+  std::unique_ptr<agent::ProxyProcess> http_proxy_;
   std::function<void(const proxy::RequestRecord&)> l7_sink_;
   // decide_l7's answers by (proxy port, pod, peer identity, port); cleared
   // whenever the policy is written (guarded by mu_).

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,14 +88,22 @@ struct ProxyOptions {
   // (AXON_MARK_FROM_PROXY: the datapath never hands them back to the proxy).
   uint32_t socket_mark = 0;
   bool transparent = true;     // IP_TRANSPARENT listener (tests may listen plainly)
+  // A listening socket made for it (the agent's, inherited by the proxy
+  // process: connections wait in its backlog while the proxy restarts);
+  // -1: the proxy makes its own from port, address, transparent and mark.
+  int listen_fd = -1;
 };
 
 class HttpProxy {
  public:
-  using Decide = std::function<Decision(const ConnectionInfo&)>;
+  // What a connection's requests may do, asked before each request; no
+  // answer at hand (nullopt): `fetch` is asked and the request waits for it.
+  using Decide = std::function<std::optional<Decision>(const ConnectionInfo&)>;
+  // Answers exactly once, on any thread (the proxy process asks the agent).
+  using Fetch = std::function<void(const ConnectionInfo&, std::function<void(Decision)> done)>;
   using Record = std::function<void(const RequestRecord&)>;
 
-  HttpProxy(ProxyOptions options, Decide decide, Record record = {});
+  HttpProxy(ProxyOptions options, Decide decide, Record record = {}, Fetch fetch = {});
   ~HttpProxy();  // stops
   HttpProxy(const HttpProxy&) = delete;
   HttpProxy& operator=(const HttpProxy&) = delete;

@@ -57,11 +57,14 @@ class HttpRuleSet {
   // gathered for check()).
   bool needs_headers() const { return needs_headers_; }
   HttpVerdict check(const HttpRequestView& req) const;
+  // The rules it was compiled from (sent to the proxy process, agent_link.h).
+  const std::vector<policy::HttpRule>& source() const { return source_; }
 
  private:
   struct Compiled;
   HttpRuleSet() = default;
   std::vector<Compiled> rules_;
+  std::vector<policy::HttpRule> source_;
   bool allow_all_ = false;
   bool needs_headers_ = false;
 };

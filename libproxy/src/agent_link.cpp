@@ -1,0 +1,447 @@
+// AgentLink: one thread polling the agent's unix socket (and an eventfd that
+// wakes it when there is something to send); answers, revisions and
+// timeouts are handled there, callbacks run outside the lock.
+#include "axon/proxy/agent_link.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "axon/base/log.h"
+
+namespace axon::proxy {
+
+using nlohmann::json;
+
+namespace wire {
+
+json to_json(const ConnectionInfo& c) {
+  return {{"src_ip", c.src_ip},
+          {"src_port", c.src_port},
+          {"dst_ip", c.dst_ip},
+          {"dst_port", c.dst_port},
+          {"listener_port", c.listener_port}};
+}
+
+ConnectionInfo connection_from_json(const json& j) {
+  ConnectionInfo c;
+  c.src_ip = j.value("src_ip", "");
+  c.src_port = j.value("src_port", uint16_t(0));
+  c.dst_ip = j.value("dst_ip", "");
+  c.dst_port = j.value("dst_port", uint16_t(0));
+  c.listener_port = j.value("listener_port", uint16_t(0));
+  return c;
+}
+
+namespace {
+
+json rules_json(const std::shared_ptr<const HttpRuleSet>& set) {
+  if (!set) return nullptr;
+  json http = json::array();
+  for (const auto& r : set->source()) {
+    json m = json::array();
+    for (const auto& h : r.header_matches)
+      m.push_back({{"name", h.name},
+                   {"value", h.value},
+                   {"secret_namespace", h.secret_namespace},
+                   {"secret_name", h.secret_name},
+                   {"mismatch", h.mismatch}});
+    http.push_back({{"method", r.method},
+                    {"path", r.path},
+                    {"host", r.host},
+                    {"headers", r.headers},
+                    {"header_matches", m}});
+  }
+  return {{"allow_all", set->allow_all()}, {"http", http}};
+}
+
+Result<std::shared_ptr<const HttpRuleSet>> rules_from_json(const json& j) {
+  if (j.is_null()) return std::shared_ptr<const HttpRuleSet>();
+  std::vector<policy::HttpRule> rules;
+  for (const auto& r : j.value("http", json::array())) {
+    policy::HttpRule h;
+    h.method = r.value("method", "");
+    h.path = r.value("path", "");
+    h.host = r.value("host", "");
+    h.headers = r.value("headers", std::vector<std::string>{});
+    for (const auto& m : r.value("header_matches", json::array()))
+      h.header_matches.push_back({m.value("name", ""), m.value("value", ""), m.value("secret_namespace", ""),
+                                  m.value("secret_name", ""), m.value("mismatch", "")});
+    rules.push_back(std::move(h));
+  }
+  return HttpRuleSet::compile(rules, j.value("allow_all", false));
+}
+
+}  // namespace
+
+json to_json(const Decision& d) {
+  return {{"rules", rules_json(d.rules)},
+          {"peer_rules", rules_json(d.peer_rules)},
+          {"reason", d.reason},
+          {"src_identity", d.src_identity},
+          {"dst_identity", d.dst_identity},
+          {"ingress", d.ingress},
+          {"keep_source", d.keep_source},
+          {"upstream_ip", d.upstream_ip},
+          {"upstream_port", d.upstream_port}};
+}
+
+Result<Decision> decision_from_json(const json& j) {
+  Decision d;
+  auto rules = rules_from_json(j.value("rules", json()));
+  if (!rules) return rules.error();
+  auto peer = rules_from_json(j.value("peer_rules", json()));
+  if (!peer) return peer.error();
+  d.rules = *rules;
+  d.peer_rules = *peer;
+  d.reason = j.value("reason", "");
+  d.src_identity = j.value("src_identity", 0u);
+  d.dst_identity = j.value("dst_identity", 0u);
+  d.ingress = j.value("ingress", true);
+  d.keep_source = j.value("keep_source", false);
+  d.upstream_ip = j.value("upstream_ip", "");
+  d.upstream_port = j.value("upstream_port", uint16_t(0));
+  return d;
+}
+
+json to_json(const RequestRecord& r) {
+  json headers = json::array();
+  for (const auto& [n, v] : r.headers) headers.push_back({n, v});
+  return {{"connection", to_json(r.connection)},
+          {"src_identity", r.src_identity},
+          {"dst_identity", r.dst_identity},
+          {"ingress", r.ingress},
+          {"method", r.method},
+          {"url", r.url},
+          {"protocol", r.protocol},
+          {"headers", headers},
+          {"code", r.code},
+          {"forwarded", r.forwarded},
+          {"latency_ns", static_cast<int64_t>(r.latency.count())}};
+}
+
+RequestRecord record_from_json(const json& j) {
+  RequestRecord r;
+  r.connection = connection_from_json(j.value("connection", json::object()));
+  r.src_identity = j.value("src_identity", 0u);
+  r.dst_identity = j.value("dst_identity", 0u);
+  r.ingress = j.value("ingress", true);
+  r.method = j.value("method", "");
+  r.url = j.value("url", "");
+  r.protocol = j.value("protocol", "HTTP/1.1");
+  for (const auto& h : j.value("headers", json::array()))
+    if (h.is_array() && h.size() == 2 && h[0].is_string() && h[1].is_string())
+      r.headers.emplace_back(h[0].get<std::string>(), h[1].get<std::string>());
+  r.code = j.value("code", 0u);
+  r.forwarded = j.value("forwarded", false);
+  r.latency = std::chrono::nanoseconds(j.value("latency_ns", int64_t(0)));
+  return r;
+}
+
+}  // namespace wire
+
+namespace {
+
+std::string key_of(const ConnectionInfo& c) {
+  return std::to_string(c.listener_port) + " " + c.src_ip + " " + c.dst_ip + " " +
+         std::to_string(c.dst_port);
+}
+
+Decision denied(std::string why) {
+  Decision d;
+  d.reason = std::move(why);
+  return d;
+}
+
+constexpr size_t kSendLimit = 8 << 20;  // bytes waiting for the agent; records beyond: dropped
+
+}  // namespace
+
+struct AgentLink::Impl {
+  std::string path;
+  std::chrono::milliseconds timeout;
+  int wake = -1;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+
+  mutable std::mutex mu;  // everything below
+  bool connected = false;
+  uint64_t rev = 0;
+  uint64_t next_id = 1;
+  std::unordered_map<std::string, Decision> cache;
+  struct Pending {
+    std::function<void(Decision)> done;
+    std::chrono::steady_clock::time_point deadline;
+    std::string key;
+    json ask;  // sent again on connecting
+  };
+  std::map<uint64_t, Pending> pending;
+  std::string out;
+  uint64_t dropped = 0;
+
+  void run();
+  void send_locked(const json& j, bool droppable) {
+    if (!connected) {
+      if (droppable) ++dropped;
+      return;
+    }
+    if (droppable && out.size() > kSendLimit) {
+      ++dropped;
+      return;
+    }
+    // The thread sends whatever is waiting each time round: woken only when
+    // this is the first (one wake per batch under load, not per request).
+    const bool first = out.empty();
+    out += j.dump();
+    out += '\n';
+    if (first) {
+      uint64_t one = 1;
+      (void)!::write(wake, &one, sizeof(one));
+    }
+  }
+  // Every waiting ask answered with a denial (outside the lock).
+  void fail_all(const std::string& why) {
+    std::map<uint64_t, Pending> gone;
+    {
+      std::lock_guard lock(mu);
+      gone.swap(pending);
+    }
+    for (auto& [id, p] : gone) p.done(denied(why));
+  }
+  void handle(const std::string& line);
+  // Asks not answered in time: denied.
+  void expire() {
+    std::vector<std::function<void(Decision)>> late;
+    {
+      std::lock_guard lock(mu);
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = pending.begin(); it != pending.end();) {
+        if (it->second.deadline > now) {
+          ++it;
+          continue;
+        }
+        late.push_back(std::move(it->second.done));
+        it = pending.erase(it);
+      }
+    }
+    for (auto& done : late) done(denied("the agent did not answer in time"));
+  }
+};
+
+AgentLink::AgentLink(std::string socket_path, std::chrono::milliseconds answer_timeout)
+    : impl_(std::make_shared<Impl>()) {
+  impl_->path = std::move(socket_path);
+  impl_->timeout = answer_timeout;
+  impl_->wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+AgentLink::~AgentLink() {
+  stop();
+  if (impl_->wake >= 0) ::close(impl_->wake);
+}
+
+void AgentLink::start() {
+  if (impl_->thread.joinable()) return;
+  impl_->stopping = false;
+  impl_->thread = std::thread([impl = impl_] { impl->run(); });
+}
+
+void AgentLink::stop() {
+  if (!impl_->thread.joinable()) return;
+  impl_->stopping = true;
+  uint64_t one = 1;
+  (void)!::write(impl_->wake, &one, sizeof(one));
+  impl_->thread.join();
+  impl_->fail_all("proxy stopping");
+}
+
+std::optional<Decision> AgentLink::cached(const ConnectionInfo& c) {
+  std::lock_guard lock(impl_->mu);
+  if (auto it = impl_->cache.find(key_of(c)); it != impl_->cache.end()) return it->second;
+  return std::nullopt;
+}
+
+void AgentLink::fetch(const ConnectionInfo& c, std::function<void(Decision)> done) {
+  // Not connected (yet, or again): asked once it is, denied if that takes
+  // longer than the answer timeout.
+  std::lock_guard lock(impl_->mu);
+  const uint64_t id = impl_->next_id++;
+  json ask = {{"decide", {{"id", id}, {"connection", wire::to_json(c)}}}};
+  impl_->send_locked(ask, false);
+  impl_->pending[id] = {std::move(done), std::chrono::steady_clock::now() + impl_->timeout, key_of(c),
+                        std::move(ask)};
+}
+
+void AgentLink::record(const RequestRecord& r) {
+  json j = {{"record", wire::to_json(r)}};
+  std::lock_guard lock(impl_->mu);
+  impl_->send_locked(j, true);
+}
+
+bool AgentLink::connected() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->connected;
+}
+
+uint64_t AgentLink::records_dropped() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->dropped;
+}
+
+void AgentLink::Impl::handle(const std::string& line) {
+  json j = json::parse(line, nullptr, false);
+  if (!j.is_object()) return;
+  if (!j.contains("decision")) {
+    if (j.contains("rev")) {
+      std::lock_guard lock(mu);
+      rev = j["rev"].get<uint64_t>();
+      cache.clear();
+    }
+    return;
+  }
+  const uint64_t id = j.value("id", uint64_t(0));
+  auto d = wire::decision_from_json(j["decision"]);
+  std::function<void(Decision)> done;
+  {
+    std::lock_guard lock(mu);
+    auto it = pending.find(id);
+    if (it == pending.end()) return;  // answered already (timed out)
+    done = std::move(it->second.done);
+    // Kept only when computed for the policy this side knows of: a
+    // revision sent meanwhile makes it stale.
+    if (d && j.value("rev", uint64_t(0)) == rev) {
+      if (cache.size() > 65536) cache.clear();
+      cache[it->second.key] = *d;
+    }
+    pending.erase(it);
+  }
+  done(d ? std::move(*d) : denied("bad answer from the agent: " + d.error().str()));
+}
+
+void AgentLink::Impl::run() {
+  int fd = -1;
+  std::string in;
+  bool told = false;  // logged the agent missing
+  while (!stopping) {
+    if (fd < 0) {
+      fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+      if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        if (!told) log::warn("proxy: agent socket {}: {}; every request denied until it answers", path,
+                             std::strerror(errno));
+        told = true;
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+        pollfd w{wake, POLLIN, 0};
+        ::poll(&w, 1, 100);
+        uint64_t n;
+        (void)!::read(wake, &n, sizeof(n));
+        expire();
+        continue;
+      }
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      std::lock_guard lock(mu);
+      connected = true;
+      cache.clear();
+      out.clear();
+      in.clear();
+      for (const auto& [id, p] : pending) out += p.ask.dump() + "\n";
+      told = false;
+      log::info("proxy: connected to the agent at {}", path);
+    }
+    bool want_out;
+    {
+      std::lock_guard lock(mu);
+      want_out = !out.empty();
+    }
+    pollfd p[2] = {{fd, static_cast<short>(POLLIN | (want_out ? POLLOUT : 0)), 0}, {wake, POLLIN, 0}};
+    ::poll(p, 2, 100);
+    if (p[1].revents & POLLIN) {
+      uint64_t n;
+      (void)!::read(wake, &n, sizeof(n));
+    }
+    bool broken = (p[0].revents & (POLLERR | POLLHUP)) != 0;
+    if (p[0].revents & POLLIN) {
+      char buf[65536];
+      const ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
+        broken = true;
+      } else if (n > 0) {
+        in.append(buf, static_cast<size_t>(n));
+        size_t start = 0;
+        for (size_t nl; (nl = in.find('\n', start)) != std::string::npos; start = nl + 1)
+          handle(in.substr(start, nl - start));
+        in.erase(0, start);
+      }
+    }
+    if (!broken) {
+      std::lock_guard lock(mu);
+      if (!out.empty()) {
+        const ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+        if (n > 0) out.erase(0, static_cast<size_t>(n));
+        else if (n < 0 && errno != EAGAIN && errno != EINTR) broken = true;
+      }
+    }
+    expire();
+    if (broken) {
+      log::warn("proxy: lost the agent at {}; every request denied until it is back", path);
+      ::close(fd);
+      fd = -1;
+      {
+        std::lock_guard lock(mu);
+        connected = false;
+        cache.clear();
+        out.clear();
+      }
+      fail_all("the agent went away");
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  std::lock_guard lock(mu);
+  connected = false;
+}
+
+std::unique_ptr<HttpProxy> linked_proxy(ProxyOptions o, AgentLink& link) {
+  return std::make_unique<HttpProxy>(
+      std::move(o), [&link](const ConnectionInfo& c) { return link.cached(c); },
+      [&link](const RequestRecord& r) { link.record(r); },
+      [&link](const ConnectionInfo& c, std::function<void(Decision)> done) { link.fetch(c, std::move(done)); });
+}
+
+int run_proxy_process(const ProxyProcessOptions& o, const std::atomic<bool>& stop) {
+  AgentLink link(o.agent_socket);
+  link.start();
+  std::vector<std::unique_ptr<HttpProxy>> proxies;
+  for (int fd : o.listen_fds) {
+    ProxyOptions po;
+    po.listen_fd = fd;
+    po.socket_mark = o.socket_mark;
+    po.threads = o.threads;
+    auto p = linked_proxy(po, link);
+    if (auto st = p->start(); !st) {
+      log::error("proxy: {}", st.error().str());
+      return 1;
+    }
+    log::info("proxy: serving :{}", p->port());
+    proxies.push_back(std::move(p));
+  }
+  const pid_t parent = ::getppid();
+  while (!stop.load() && ::getppid() == parent)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (auto& p : proxies) p->stop();
+  link.stop();
+  return 0;
+}
+
+}  // namespace axon::proxy
