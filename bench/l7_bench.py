@@ -3,7 +3,9 @@
 machine's loopback, same backend, same cores, one worker each:
 
   direct   wrk -> nginx (the backend: a 1 KiB file)
-  axon     wrk -> axon's proxy (one http rule checked per request) -> backend
+  axon     wrk -> axon's proxy (one http rule checked per request, every
+           request's record sent to the agent's end as the node does) -> backend
+  axon-noflows  the same without the records (no L7 flows)
   nginx    wrk -> nginx reverse proxy (keep-alive upstream) -> backend
   haproxy  wrk -> haproxy (mode http, http-reuse always) -> backend
 
@@ -133,21 +135,29 @@ backend be
                                 text=True, preexec_fn=raise_nofile)
         procs.append(axon)
         axon_port = int(axon.stdout.readline().split()[1])
-        for p in (nginx_proxy, haproxy_port, axon_port):
+        # The same without L7 flows (no record per request: what nginx and
+        # haproxy do here, access logs off), to show what the flows cost.
+        bare = subprocess.Popen([f"{BUILD}/bench/axon_bench_l7_proxy", "--upstream-port",
+                                 str(backend), "--records", "0"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        procs.append(bare)
+        bare_port = int(bare.stdout.readline().split()[1])
+        for p in (nginx_proxy, haproxy_port, axon_port, bare_port):
             wait_port(p)
 
         results = {}
-        for name, port in (("direct", backend), ("axon", axon_port), ("nginx", nginx_proxy),
-                           ("haproxy", haproxy_port)):
+        for name, port in (("direct", backend), ("axon", axon_port), ("axon-noflows", bare_port),
+                           ("nginx", nginx_proxy), ("haproxy", haproxy_port)):
             wrk(port)  # warm-up (short runs would do; the same for all)
             results[name] = wrk(port)
         base = results["direct"]
-        print(f"{'path':8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'+p50 us':>8} {'+p99 us':>8} non-2xx")
+        print(f"{'path':12} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'+p50 us':>8} {'+p99 us':>8} non-2xx")
         for name, (rps, p50, p99, errs) in results.items():
-            print(f"{name:8} {rps:10.0f} {p50:8.3f} {p99:8.3f} {1000 * (p50 - base[1]):8.0f} "
+            print(f"{name:12} {rps:10.0f} {p50:8.3f} {p99:8.3f} {1000 * (p50 - base[1]):8.0f} "
                   f"{1000 * (p99 - base[2]):8.0f} {errs}")
         better = max(results["nginx"][0], results["haproxy"][0])
-        print(f"axon / better of nginx, haproxy: {results['axon'][0] / better:.2f}x (target >= 0.8x)")
+        print(f"axon / better of nginx, haproxy: {results['axon'][0] / better:.2f}x (target >= 0.8x); "
+              f"without L7 flows {results['axon-noflows'][0] / better:.2f}x")
 
         # Idle connections: 10,000 opened and left without a request (the
         # proxy holds only their client side), then 5,000 that made one

@@ -21,10 +21,12 @@ using namespace axon::proxy;
 int main(int argc, char** argv) {
   uint16_t upstream = 0;
   unsigned threads = 1;
+  bool records = true;  // --records 0: no record per request (no L7 flows)
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--upstream-port") upstream = static_cast<uint16_t>(std::stoi(argv[i + 1]));
     if (a == "--threads") threads = static_cast<unsigned>(std::stoi(argv[i + 1]));
+    if (a == "--records") records = std::stoi(argv[i + 1]) != 0;
   }
   axon::policy::HttpRule rule;
   rule.method = "GET";
@@ -59,7 +61,12 @@ int main(int argc, char** argv) {
   }
   AgentLink link(pc.socket);
   link.start();
-  auto linked = linked_proxy(o, link);
+  auto linked = records ? linked_proxy(o, link)
+                        : std::make_unique<HttpProxy>(
+                              o, [&link](const ConnectionInfo& c) { return link.cached(c); }, HttpProxy::Record{},
+                              [&link](const ConnectionInfo& c, std::function<void(Decision)> done) {
+                                link.fetch(c, std::move(done));
+                              });
   auto& proxy = *linked;
   if (auto st = proxy.start(); !st) {
     std::cerr << st.error().str() << "\n";

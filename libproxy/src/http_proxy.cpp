@@ -1,5 +1,5 @@
 // HttpProxy on Boost.Asio/Beast with C++20 coroutines: one coroutine per
-// client connection on its own strand; reading and writing each side in turn
+// client connection (on its own strand when several threads serve); reading and writing each side in turn
 // through a fixed 16 KiB window (Beast's buffer_body), so a body is never
 // held whole and the slower side sets the pace.
 #include "axon/proxy/http_proxy.h"
@@ -11,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -66,8 +67,61 @@ struct HttpProxy::Impl {
 
 namespace {
 
+// A connection's one timer: each step sets the deadline it must finish by
+// (a clock read, no timer operation); the timer, when it fires, waits on for
+// a deadline moved meanwhile, else cancels what the connection waits for
+// (the operation ends in operation_aborted, `fired` says why). A timer per
+// operation (Beast's stream timeouts) costs an arm and a cancel each.
+class Watchdog {
+ public:
+  using clock = std::chrono::steady_clock;
+  Watchdog(const net::any_io_executor& ex, std::function<void()> expire)
+      : s_(std::make_shared<State>(ex)) {
+    s_->expire = std::move(expire);
+  }
+  ~Watchdog() {
+    s_->alive = false;  // a wait that completes later touches nothing
+    s_->expire = nullptr;
+    s_->timer.cancel();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  void set(std::chrono::milliseconds timeout) {
+    s_->deadline = clock::now() + timeout;
+    s_->fired = false;
+    // Later than the wait under way (the usual case): that wait goes on.
+    if (!s_->armed || s_->deadline < s_->timer.expiry()) arm(s_);
+  }
+  void clear() { s_->deadline = clock::time_point::max(); }
+  bool fired() const { return s_->fired; }
+
+ private:
+  struct State {
+    explicit State(const net::any_io_executor& ex) : timer(ex) {}
+    net::steady_timer timer;
+    clock::time_point deadline = clock::time_point::max();
+    bool armed = false, fired = false, alive = true;
+    std::function<void()> expire;
+  };
+  // (Re)starts the wait; one under way ends in operation_aborted.
+  static void arm(const std::shared_ptr<State>& s) {
+    s->armed = true;
+    s->timer.expires_at(s->deadline);
+    s->timer.async_wait([s](const error_code& e) {
+      if (e || !s->alive) return;
+      s->armed = false;
+      if (s->deadline == clock::time_point::max()) return;  // re-armed by the next set()
+      if (clock::now() < s->deadline) return arm(s);
+      s->fired = true;
+      if (s->expire) s->expire();
+    });
+  }
+  std::shared_ptr<State> s_;
+};
+
 // Writes a response the proxy makes itself.
-net::awaitable<void> respond(beast::tcp_stream& client, unsigned code, std::string body,
+net::awaitable<void> respond(beast::tcp_stream& client, Watchdog& wd, unsigned code, std::string body,
                              bool keep_alive, std::chrono::milliseconds timeout) {
   http::response<http::string_body> res{static_cast<http::status>(code), 11};
   res.set(http::field::content_type, "text/plain");
@@ -76,7 +130,7 @@ net::awaitable<void> respond(beast::tcp_stream& client, unsigned code, std::stri
   res.body() = std::move(body);
   res.prepare_payload();
   error_code ec;
-  client.expires_after(timeout);
+  wd.set(timeout);
   co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
 }
 
@@ -88,12 +142,12 @@ net::awaitable<void> respond(beast::tcp_stream& client, unsigned code, std::stri
 template <bool isRequest>
 net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
                                  http::parser<isRequest, http::buffer_body>& p,
-                                 beast::tcp_stream& out, std::chrono::milliseconds timeout,
+                                 beast::tcp_stream& out, Watchdog& wd, std::chrono::milliseconds timeout,
                                  bool& read_failed, char* window, bool header_first) {
   error_code ec;
   http::serializer<isRequest, http::buffer_body> sr{p.get()};
   if (header_first) {
-    out.expires_after(timeout);
+    wd.set(timeout);
     co_await http::async_write_header(out, sr, net::redirect_error(net::use_awaitable, ec));
     if (ec) co_return ec;
   }
@@ -101,7 +155,7 @@ net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
     if (!p.is_done()) {
       p.get().body().data = window;
       p.get().body().size = kWindow;
-      in.expires_after(timeout);
+      wd.set(timeout);
       co_await http::async_read(in, buf, p, net::redirect_error(net::use_awaitable, ec));
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
@@ -116,7 +170,7 @@ net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
       p.get().body().size = 0;
       p.get().body().more = false;  // else the header would wait for a body that never comes
     }
-    out.expires_after(timeout);
+    wd.set(timeout);
     co_await http::async_write(out, sr, net::redirect_error(net::use_awaitable, ec));
     if (ec == http::error::need_buffer) ec = {};
     if (ec) co_return ec;
@@ -143,14 +197,16 @@ void close_upstream(std::optional<beast::tcp_stream>& up, bool keep_source) {
 net::awaitable<void> HttpProxy::Impl::accept_loop() {
   for (;;) {
     error_code ec;
-    tcp::socket socket = co_await acceptor->async_accept(
-        net::make_strand(ioc), net::redirect_error(net::use_awaitable, ec));
+    // A strand per connection when more than one thread runs the handlers.
+    net::any_io_executor ex = o.threads > 1 ? net::any_io_executor(net::make_strand(ioc))
+                                            : net::any_io_executor(ioc.get_executor());
+    tcp::socket socket =
+        co_await acceptor->async_accept(ex, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor->is_open()) co_return;
       continue;
     }
     ++connections;
-    auto ex = socket.get_executor();
     net::co_spawn(ex, session(std::move(socket)), net::detached);
   }
 }
@@ -171,40 +227,34 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   // request of a kept-alive connection (the agent caches its answers).
   Decision d;
   bool answered_close = false;  // the last answer ended the connection
-  // The header read's timer, for the connection's life.
-  bool timed_out = false;
-  net::steady_timer timer(client.get_executor());
   // The body windows, one per direction, for the connection's life.
   std::unique_ptr<char[]> windows;
   beast::flat_buffer cbuf;
   std::optional<beast::tcp_stream> up;
   beast::flat_buffer ubuf;
+  Watchdog wd(client.get_executor(), [&client, &up] {
+    error_code ignored;
+    client.socket().cancel(ignored);
+    if (up) up->socket().cancel(ignored);
+  });
 
   for (;;) {
     http::request_parser<http::buffer_body> rp;
     rp.header_limit(o.header_limit);
     rp.body_limit(o.body_limit ? boost::optional<std::uint64_t>(o.body_limit) : boost::none);
     const bool started = cbuf.size() > 0;
-    // Not the stream's own timeout, which closes the socket: a request
-    // begun and not finished in time is answered 408 first.
-    client.expires_never();
-    timed_out = false;
-    timer.expires_after(started ? o.header_timeout : o.idle_timeout);
-    timer.async_wait([&timed_out, &client](const error_code& e) {
-      if (e) return;  // cancelled: the frame may be gone, touch nothing
-      timed_out = true;
-      error_code ignored;
-      client.socket().cancel(ignored);
-    });
+    // The watchdog cancels, it does not close: a request begun and not
+    // finished in time is answered 408 first.
+    wd.set(started ? o.header_timeout : o.idle_timeout);
     co_await http::async_read_header(client, cbuf, rp, net::redirect_error(net::use_awaitable, ec));
-    timer.cancel();
-    if (ec && timed_out) ec = beast::error::timeout;
+    if (ec && wd.fired()) ec = beast::error::timeout;
+    wd.clear();
     if (ec) {
       // A request begun and not finished in time: 408 (the bytes read say so).
       const unsigned code = status_of_read_error(ec, started || rp.got_some() || cbuf.size() > 0);
       if (code != 0) {
         ++errors;
-        co_await respond(client, code, std::string(http::obsolete_reason(static_cast<http::status>(code))) + "\r\n", false, o.io_timeout);
+        co_await respond(client, wd, code, std::string(http::obsolete_reason(static_cast<http::status>(code))) + "\r\n", false, o.io_timeout);
         answered_close = true;
       }
       break;
@@ -256,7 +306,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       rec.ingress = d.ingress;
       rec.method = view.method;
       rec.url = "http://" + (view.host.empty() ? ci.dst_ip : view.host) + view.target;
-      rec.headers = view.headers;
+      rec.headers = std::move(view.headers);  // checked above; not needed after
     }
     auto finish = [&](unsigned code, bool forwarded) {
       if (!record) return;
@@ -271,7 +321,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       ++denied;
       // A body not read would be taken for the next request: close after.
       const bool keep = req.keep_alive() && !has_body;
-      co_await respond(client, 403, kDenied, keep, o.io_timeout);
+      co_await respond(client, wd, 403, kDenied, keep, o.io_timeout);
       finish(403, false);
       if (!keep) {
         answered_close = true;
@@ -296,7 +346,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       }
       if (!ec) {
         up.emplace(std::move(s));
-        up->expires_after(o.connect_timeout);
+        wd.set(o.connect_timeout);
         const bool routed = !d.upstream_ip.empty();
         auto addr = net::ip::make_address(routed ? d.upstream_ip : ci.dst_ip, ec);
         if (!ec) {
@@ -307,7 +357,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       if (ec) {
         up.reset();
         ++errors;
-        co_await respond(client, 503, kNoUpstream, false, o.io_timeout);
+        co_await respond(client, wd, 503, kNoUpstream, false, o.io_timeout);
         finish(503, false);
         answered_close = true;
         break;
@@ -316,12 +366,12 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     }
     bool read_failed = false;
     if (!windows) windows.reset(new char[2 * kWindow]);
-    ec = co_await relay<true>(client, cbuf, rp, *up, o.io_timeout, read_failed, windows.get(),
+    ec = co_await relay<true>(client, cbuf, rp, *up, wd, o.io_timeout, read_failed, windows.get(),
                               !req[http::field::expect].empty());
     if (ec) {
       if (!read_failed) {  // the destination went away mid-request
         ++errors;
-        co_await respond(client, 503, kNoUpstream, false, o.io_timeout);
+        co_await respond(client, wd, 503, kNoUpstream, false, o.io_timeout);
         finish(503, false);
         answered_close = true;
       }
@@ -330,11 +380,11 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     http::response_parser<http::buffer_body> sp;
     sp.body_limit(boost::none);
     if (req.method() == http::verb::head) sp.skip(true);
-    up->expires_after(o.io_timeout);
+    wd.set(o.io_timeout);
     co_await http::async_read_header(*up, ubuf, sp, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       ++errors;
-      co_await respond(client, 503, kNoUpstream, false, o.io_timeout);
+      co_await respond(client, wd, 503, kNoUpstream, false, o.io_timeout);
       finish(503, false);
       break;
     }
@@ -346,7 +396,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     const bool client_keep = req.keep_alive();
     if (!client_keep) sp.get().keep_alive(false);
     read_failed = false;
-    ec = co_await relay<false>(*up, ubuf, sp, client, o.io_timeout, read_failed,
+    ec = co_await relay<false>(*up, ubuf, sp, client, wd, o.io_timeout, read_failed,
                                windows.get() + kWindow, false);
     finish(code, true);
     if (ec) break;
@@ -363,7 +413,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   // the datapath hands the client's next connection from the same port to
   // the listener, which cannot take it while the TIME_WAIT lasts.
   if (answered_close) {
-    client.expires_after(kDelayedClose);
+    wd.set(kDelayedClose);
     char sink[1024];
     for (;;) {
       co_await client.async_read_some(net::buffer(sink), net::redirect_error(net::use_awaitable, ec));

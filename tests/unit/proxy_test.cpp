@@ -494,6 +494,14 @@ TEST_CASE("proxy process: the wire round-trips decisions (rules recompiled) and 
   r.code = 200;
   r.forwarded = true;
   r.latency = std::chrono::microseconds(1500);
+  // The line a proxy sends per request (written by hand) says the same.
+  CHECK(nlohmann::json::parse(wire::record_line(r))["record"] == wire::to_json(r));
+  RequestRecord odd = r;
+  odd.headers.push_back({"X-Odd", "a\"b\\c\td\xe9"});
+  const auto line = wire::record_line(odd);
+  CHECK(line.back() == '\n');
+  const auto r3 = wire::record_from_json(nlohmann::json::parse(line)["record"]);
+  CHECK(r3.headers.back().second == "a\"b\\c\td\u00e9");  // the byte 0xe9 as Latin-1 é
   const auto r2 = wire::record_from_json(wire::to_json(r));
   CHECK(r2.connection.dst_port == 8080);
   CHECK(r2.connection.listener_port == 15001);

@@ -39,6 +39,9 @@ nlohmann::json to_json(const Decision& d);
 Result<Decision> decision_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const RequestRecord& r);
 RequestRecord record_from_json(const nlohmann::json& j);
+// {"record": to_json(r)} and a newline, written without a DOM (one per
+// request); bytes above 0x7f in its strings taken as Latin-1.
+std::string record_line(const RequestRecord& r);
 }  // namespace wire
 
 // The proxy process's end.
