@@ -9,7 +9,8 @@ machine's loopback, same backend, same cores, one worker each:
   nginx    wrk -> nginx reverse proxy (keep-alive upstream) -> backend
   haproxy  wrk -> haproxy (mode http, http-reuse always) -> backend
 
-wrk: 1 thread, 50 keep-alive connections, 10 s, --latency. Prints requests/s,
+wrk: 1 thread, 50 keep-alive connections, 10 s, --latency; L7_BENCH_ROUNDS
+rounds (default 3) alternating the paths, each path's median. Prints requests/s,
 p50/p99 latency and the latency each proxy adds over direct; then the axon
 proxy's memory per idle connection (10,000 without a request, 5,000 kept
 alive after one: RSS before and after). Loopback only; every process is ours and stopped by pid.
@@ -30,6 +31,7 @@ from benchlib import rss_kib
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 DURATION = os.environ.get("L7_BENCH_DURATION", "10s")
+ROUNDS = int(os.environ.get("L7_BENCH_ROUNDS", "3"))
 
 
 def free_port():
@@ -145,11 +147,20 @@ backend be
         for p in (nginx_proxy, haproxy_port, axon_port, bare_port):
             wait_port(p)
 
-        results = {}
-        for name, port in (("direct", backend), ("axon", axon_port), ("axon-noflows", bare_port),
-                           ("nginx", nginx_proxy), ("haproxy", haproxy_port)):
-            wrk(port)  # warm-up (short runs would do; the same for all)
-            results[name] = wrk(port)
+        # Rounds alternate the paths (the machine is shared: its speed drifts
+        # within a run); each path's median round by req/s is reported.
+        paths = (("direct", backend), ("axon", axon_port), ("axon-noflows", bare_port),
+                 ("nginx", nginx_proxy), ("haproxy", haproxy_port))
+        for _, port in paths:
+            wrk(port)  # warm-up (the same for all)
+        rounds = {name: [] for name, _ in paths}
+        for _ in range(ROUNDS):
+            for name, port in paths:
+                rounds[name].append(wrk(port))
+        results = {name: sorted(r)[len(r) // 2] for name, r in rounds.items()}
+        print(f"{ROUNDS} rounds; req/s per round:")
+        for name, r in rounds.items():
+            print(f"  {name:12} " + " ".join(f"{x[0]:.0f}" for x in r))
         base = results["direct"]
         print(f"{'path':12} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'+p50 us':>8} {'+p99 us':>8} non-2xx")
         for name, (rps, p50, p99, errs) in results.items():

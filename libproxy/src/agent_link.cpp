@@ -185,6 +185,112 @@ std::string record_line(const RequestRecord& r) {
   return out;
 }
 
+namespace {
+
+// record_line's reader without a DOM (one per request on the agent's side):
+// nlohmann's SAX events straight into the record.
+class RecordReader : public nlohmann::json_sax<json> {
+ public:
+  explicit RecordReader(RequestRecord& r) : r_(r) {}
+  bool null() override { return next(); }
+  bool boolean(bool v) override {
+    if (field() == "ingress") r_.ingress = v;
+    if (field() == "forwarded") r_.forwarded = v;
+    return next();
+  }
+  bool number_integer(number_integer_t v) override { return number(v); }
+  bool number_unsigned(number_unsigned_t v) override { return number(static_cast<int64_t>(v)); }
+  bool number_float(number_float_t, const string_t&) override { return next(); }
+  bool string(string_t& v) override {
+    if (st_.size() == 4 && in_headers()) {
+      (st_[3].index == 0 ? pair_.first : pair_.second) = std::move(v);
+    } else if (const auto f = field(); f == "method") {
+      r_.method = std::move(v);
+    } else if (f == "url") {
+      r_.url = std::move(v);
+    } else if (f == "protocol") {
+      r_.protocol = std::move(v);
+    } else if (f == "src_ip") {
+      r_.connection.src_ip = std::move(v);
+    } else if (f == "dst_ip") {
+      r_.connection.dst_ip = std::move(v);
+    }
+    return next();
+  }
+  bool binary(binary_t&) override { return next(); }
+  bool start_object(std::size_t) override { return push(false); }
+  bool end_object() override { return pop(); }
+  bool start_array(std::size_t) override {
+    pair_ = {};
+    return push(true);
+  }
+  bool end_array() override {
+    if (st_.size() == 4 && in_headers()) r_.headers.push_back(std::move(pair_));
+    return pop();
+  }
+  bool key(string_t& k) override {
+    st_.back().key = std::move(k);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  struct Frame {
+    bool array = false;
+    std::string key;
+    size_t index = 0;
+  };
+  bool push(bool array) {
+    st_.push_back({array, {}, 0});
+    return st_.size() <= 4;  // deeper: not a record
+  }
+  bool pop() {
+    st_.pop_back();
+    return next();
+  }
+  bool next() {
+    if (!st_.empty() && st_.back().array) ++st_.back().index;
+    return true;
+  }
+  bool in_headers() const { return st_[1].key == "headers" && st_[2].array && st_[3].array; }
+  // The record's field (or its connection's) a scalar is for; "" elsewhere.
+  std::string_view field() const {
+    if (st_.empty() || st_[0].key != "record") return {};
+    if (st_.size() == 2 && !st_[1].array) return st_[1].key;
+    if (st_.size() == 3 && st_[1].key == "connection" && !st_[2].array) return st_[2].key;
+    return {};
+  }
+  bool number(int64_t v) {
+    const auto f = field();
+    if (st_.size() == 3) {
+      if (f == "src_port") r_.connection.src_port = static_cast<uint16_t>(v);
+      if (f == "dst_port") r_.connection.dst_port = static_cast<uint16_t>(v);
+      if (f == "listener_port") r_.connection.listener_port = static_cast<uint16_t>(v);
+    } else if (f == "src_identity") {
+      r_.src_identity = static_cast<uint32_t>(v);
+    } else if (f == "dst_identity") {
+      r_.dst_identity = static_cast<uint32_t>(v);
+    } else if (f == "code") {
+      r_.code = static_cast<unsigned>(v);
+    } else if (f == "latency_ns") {
+      r_.latency = std::chrono::nanoseconds(v);
+    }
+    return next();
+  }
+  RequestRecord& r_;
+  std::vector<Frame> st_;
+  std::pair<std::string, std::string> pair_;
+};
+
+}  // namespace
+
+std::optional<RequestRecord> read_record_line(std::string_view line) {
+  RequestRecord r;
+  RecordReader reader(r);
+  if (!json::sax_parse(line, &reader)) return std::nullopt;
+  return r;
+}
+
 RequestRecord record_from_json(const json& j) {
   RequestRecord r;
   r.connection = connection_from_json(j.value("connection", json::object()));

@@ -502,6 +502,15 @@ TEST_CASE("proxy process: the wire round-trips decisions (rules recompiled) and 
   CHECK(line.back() == '\n');
   const auto r3 = wire::record_from_json(nlohmann::json::parse(line)["record"]);
   CHECK(r3.headers.back().second == "a\"b\\c\td\u00e9");  // the byte 0xe9 as Latin-1 é
+  // The agent reads it without a DOM: the same record.
+  const auto r4 = wire::read_record_line(line);
+  REQUIRE(r4);
+  CHECK(wire::to_json(*r4) == wire::to_json(r3));
+  CHECK(r4->connection.listener_port == 15001);
+  CHECK(r4->latency == r.latency);
+  CHECK(r4->headers.size() == 2);
+  CHECK_FALSE(wire::read_record_line(R"({"record":{"method":"GET")"));  // cut short
+  CHECK_FALSE(wire::read_record_line(R"({"record":[[[[[1]]]]]})"));    // not a record's shape
   const auto r2 = wire::record_from_json(wire::to_json(r));
   CHECK(r2.connection.dst_port == 8080);
   CHECK(r2.connection.listener_port == 15001);

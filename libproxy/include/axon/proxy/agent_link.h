@@ -42,6 +42,8 @@ RequestRecord record_from_json(const nlohmann::json& j);
 // {"record": to_json(r)} and a newline, written without a DOM (one per
 // request); bytes above 0x7f in its strings taken as Latin-1.
 std::string record_line(const RequestRecord& r);
+// A {"record": ...} line read without a DOM; nullopt: not JSON.
+std::optional<RequestRecord> read_record_line(std::string_view line);
 }  // namespace wire
 
 // The proxy process's end.
