@@ -266,6 +266,14 @@ TEST_CASE("proxy: allowed requests reach the server, others get 403 Access denie
   CHECK(got.find("method=PUT path=/path2 env= len=5") != std::string::npos);
   CHECK(got.find("Access denied\r\n") != std::string::npos);
   CHECK(got.find("/path1/sub") == std::string::npos);  // never reached the server
+  // A record is made once its answer is written: the client may have read
+  // the last answer before the proxy's write completed.
+  auto recorded = [&p] {
+    std::lock_guard l(p.mu);
+    return p.records.size();
+  };
+  for (int i = 0; i < 200 && recorded() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   auto st = p.proxy->stats();
   CHECK(st.connections == 1);
   CHECK(st.requests == 4);
