@@ -5,15 +5,20 @@
 #include "axon/proxy/http_proxy.h"
 
 #include <netinet/in.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "axon/base/log.h"
 
@@ -47,6 +52,69 @@ unsigned status_of_read_error(const error_code& ec, bool started) {
   return 400;
 }
 
+// Idle upstream connections that do not keep a client's address (routed
+// requests: the Gateway's), shared by every client connection, per
+// upstream address: a client's next connection, or another client's,
+// reuses one instead of connecting again. Kept as bare descriptors (a
+// connection's socket belongs to its strand; the next one takes it onto its
+// own). Connections keeping the client's address have the client's
+// 4-tuple: never shared.
+class UpstreamPool {
+ public:
+  using clock = std::chrono::steady_clock;
+  UpstreamPool(size_t max_idle, std::chrono::milliseconds idle_timeout)
+      : max_idle_(max_idle), idle_timeout_(idle_timeout) {}
+  ~UpstreamPool() {
+    for (auto& [key, list] : idle_)
+      for (auto& c : list) ::close(c.fd);
+  }
+  // An idle connection to `key` still open at the other end, or -1.
+  int take(const std::string& key) {
+    std::lock_guard l(mu_);
+    auto it = idle_.find(key);
+    if (it == idle_.end()) return -1;
+    auto& list = it->second;
+    const auto now = clock::now();
+    while (!list.empty()) {
+      Idle c = list.back();  // the most recently used: least likely closed by the upstream
+      list.pop_back();
+      char probe;
+      // Nothing to read, not closed: alive. (Bytes or a FIN while idle:
+      // the upstream closed it or it is out of step; dropped.)
+      if (now - c.since < idle_timeout_ && ::recv(c.fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+          (errno == EAGAIN || errno == EWOULDBLOCK))
+        return c.fd;
+      ::close(c.fd);
+    }
+    return -1;
+  }
+  void give(const std::string& key, int fd) {
+    std::lock_guard l(mu_);
+    auto& list = idle_[key];
+    list.push_back({fd, clock::now()});
+    if (list.size() > max_idle_) {  // the oldest goes
+      ::close(list.front().fd);
+      list.pop_front();
+    }
+  }
+  size_t idle() {
+    std::lock_guard l(mu_);
+    size_t n = 0;
+    for (auto& [key, list] : idle_) n += list.size();
+    return n;
+  }
+
+ private:
+  struct Idle {
+    int fd;
+    clock::time_point since;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, std::deque<Idle>> idle_;
+  size_t max_idle_;
+  std::chrono::milliseconds idle_timeout_;
+};
+
 }  // namespace
 
 struct HttpProxy::Impl {
@@ -58,6 +126,8 @@ struct HttpProxy::Impl {
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
   std::atomic<uint64_t> connections{0}, requests{0}, denied{0}, errors{0};
+  std::atomic<uint64_t> upstream_connects{0}, upstream_reused{0};
+  std::unique_ptr<UpstreamPool> pool;
   uint16_t bound_port = 0;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
 
@@ -231,7 +301,22 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   std::unique_ptr<char[]> windows;
   beast::flat_buffer cbuf;
   std::optional<beast::tcp_stream> up;
+  std::string up_key;           // where it goes (and from where, keeping the client's)
+  bool up_keep_source = false;  // it has the client's address
+  bool up_clean = false;        // its last answer was read whole: reusable
   beast::flat_buffer ubuf;
+  // Done with the upstream connection: into the pool when another client
+  // connection may use it, else closed.
+  auto park = [&] {
+    if (up && up_clean && !up_keep_source) {
+      error_code e;
+      const int fd = up->socket().release(e);
+      up.reset();
+      if (!e) pool->give(up_key, fd);
+      return;
+    }
+    close_upstream(up, up_keep_source);
+  };
   Watchdog wd(client.get_executor(), [&client, &up] {
     error_code ignored;
     client.socket().cancel(ignored);
@@ -332,81 +417,117 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     for (const auto& name : verdict.remove) req.erase(name);
     for (const auto& [name, value] : verdict.add) req.set(name, value);
 
-    if (!up) {
-      tcp::socket s(client.get_executor());
-      s.open(tcp::v4(), ec);
-      if (!ec && o.socket_mark != 0) s.set_option(mark_option(static_cast<int>(o.socket_mark)), ec);
-      if (!ec) s.set_option(tcp::no_delay(true), ec);
-      if (!ec && d.keep_source) {
-        s.set_option(net::socket_base::reuse_address(true), ec);
-        if (!ec) s.set_option(transparent_option(true), ec);
-        auto src = net::ip::make_address(ci.src_ip, ec);
-        if (!ec) s.bind(tcp::endpoint(src, ci.src_port), ec);
-        if (ec) log::debug("proxy: upstream from {}:{}: {}", ci.src_ip, ci.src_port, ec.message());
-      }
-      if (!ec) {
-        up.emplace(std::move(s));
-        wd.set(o.connect_timeout);
-        const bool routed = !d.upstream_ip.empty();
-        auto addr = net::ip::make_address(routed ? d.upstream_ip : ci.dst_ip, ec);
-        if (!ec) {
-          co_await up->async_connect(tcp::endpoint(addr, routed ? d.upstream_port : ci.dst_port),
-                                     net::redirect_error(net::use_awaitable, ec));
+    // Where this request goes: a route may send a connection's requests to
+    // different upstreams; the one held goes back to the pool.
+    const bool routed = !d.upstream_ip.empty();
+    const std::string want_ip = routed ? d.upstream_ip : ci.dst_ip;
+    const uint16_t want_port = routed ? d.upstream_port : ci.dst_port;
+    std::string key = want_ip + ":" + std::to_string(want_port);
+    if (d.keep_source) key += " from " + ci.src_ip + ":" + std::to_string(ci.src_port);
+    if (up && up_key != key) park();
+    if (!windows) windows.reset(new char[2 * kWindow]);
+    const bool expect_continue = !req[http::field::expect].empty();
+    std::optional<http::response_parser<http::buffer_body>> sp;
+    bool end_session = false, no_upstream = false;
+    // A connection used before (kept alive, here or from the pool) the
+    // upstream may have closed meanwhile: a request without a body that
+    // finds it closed before any answer is sent again once, on a new one.
+    for (int attempt = 0;; ++attempt) {
+      bool reused = up.has_value();
+      if (!up) {
+        const int pooled = (!d.keep_source && attempt == 0) ? pool->take(key) : -1;
+        tcp::socket s(client.get_executor());
+        if (pooled >= 0) {
+          s.assign(tcp::v4(), pooled, ec);
+          if (ec) ::close(pooled);
+          reused = !ec;
         }
+        if (reused) {
+          ++upstream_reused;
+          up.emplace(std::move(s));
+        } else {
+          s.open(tcp::v4(), ec);
+          if (!ec && o.socket_mark != 0) s.set_option(mark_option(static_cast<int>(o.socket_mark)), ec);
+          if (!ec) s.set_option(tcp::no_delay(true), ec);
+          if (!ec && d.keep_source) {
+            s.set_option(net::socket_base::reuse_address(true), ec);
+            if (!ec) s.set_option(transparent_option(true), ec);
+            auto src = net::ip::make_address(ci.src_ip, ec);
+            if (!ec) s.bind(tcp::endpoint(src, ci.src_port), ec);
+            if (ec) log::debug("proxy: upstream from {}:{}: {}", ci.src_ip, ci.src_port, ec.message());
+          }
+          if (!ec) {
+            up.emplace(std::move(s));
+            wd.set(o.connect_timeout);
+            auto addr = net::ip::make_address(want_ip, ec);
+            if (!ec) {
+              ++upstream_connects;
+              co_await up->async_connect(tcp::endpoint(addr, want_port),
+                                         net::redirect_error(net::use_awaitable, ec));
+            }
+          }
+        }
+        if (ec) {
+          up.reset();
+          no_upstream = true;
+          break;
+        }
+        up_key = key;
+        up_keep_source = d.keep_source;
+        ubuf.clear();
       }
-      if (ec) {
-        up.reset();
-        ++errors;
-        co_await respond(client, wd, 503, kNoUpstream, false, o.io_timeout);
-        finish(503, false);
-        answered_close = true;
+      up_clean = false;  // until its answer is read whole
+      bool read_failed = false;
+      ec = co_await relay<true>(client, cbuf, rp, *up, wd, o.io_timeout, read_failed, windows.get(),
+                                expect_continue);
+      if (ec && read_failed) {  // the client went away mid-request
+        end_session = true;
         break;
       }
-      ubuf.clear();
-    }
-    bool read_failed = false;
-    if (!windows) windows.reset(new char[2 * kWindow]);
-    ec = co_await relay<true>(client, cbuf, rp, *up, wd, o.io_timeout, read_failed, windows.get(),
-                              !req[http::field::expect].empty());
-    if (ec) {
-      if (!read_failed) {  // the destination went away mid-request
-        ++errors;
-        co_await respond(client, wd, 503, kNoUpstream, false, o.io_timeout);
-        finish(503, false);
-        answered_close = true;
+      if (!ec) {
+        sp.emplace();
+        sp->body_limit(boost::none);
+        if (req.method() == http::verb::head) sp->skip(true);
+        wd.set(o.io_timeout);
+        co_await http::async_read_header(*up, ubuf, *sp, net::redirect_error(net::use_awaitable, ec));
       }
+      if (!ec) break;
+      const bool closed_early = ec == http::error::end_of_stream || ec == net::error::eof ||
+                                ec == net::error::connection_reset || ec == net::error::broken_pipe;
+      close_upstream(up, up_keep_source);
+      if (reused && attempt == 0 && !has_body && closed_early && !(sp && sp->got_some())) continue;
+      no_upstream = true;  // the destination went away, or did not answer
       break;
     }
-    http::response_parser<http::buffer_body> sp;
-    sp.body_limit(boost::none);
-    if (req.method() == http::verb::head) sp.skip(true);
-    wd.set(o.io_timeout);
-    co_await http::async_read_header(*up, ubuf, sp, net::redirect_error(net::use_awaitable, ec));
-    if (ec) {
+    if (no_upstream) {
       ++errors;
       co_await respond(client, wd, 503, kNoUpstream, false, o.io_timeout);
       finish(503, false);
-      break;
+      answered_close = true;
+      end_session = true;
     }
+    if (end_session) break;
     // A body that ends at the end of the connection: the client waits for
     // our FIN.
-    const bool ends_at_close = sp.need_eof();
-    const unsigned code = sp.get().result_int();
-    const bool upstream_keep = sp.get().keep_alive();
+    const bool ends_at_close = sp->need_eof();
+    const unsigned code = sp->get().result_int();
+    const bool upstream_keep = sp->get().keep_alive();
     const bool client_keep = req.keep_alive();
-    if (!client_keep) sp.get().keep_alive(false);
-    read_failed = false;
-    ec = co_await relay<false>(*up, ubuf, sp, client, wd, o.io_timeout, read_failed,
+    if (!client_keep) sp->get().keep_alive(false);
+    bool read_failed = false;
+    ec = co_await relay<false>(*up, ubuf, *sp, client, wd, o.io_timeout, read_failed,
                                windows.get() + kWindow, false);
     finish(code, true);
     if (ec) break;
-    if (!upstream_keep) close_upstream(up, d.keep_source);
+    // Reusable: the answer read whole, nothing after it, kept alive.
+    up_clean = upstream_keep && !ends_at_close && ubuf.size() == 0;
+    if (!up_clean) close_upstream(up, up_keep_source);
     if (!client_keep) {
       answered_close = !ends_at_close;
       break;
     }
   }
-  close_upstream(up, d.keep_source);
+  park();
   // Envoy's delayed close: after a complete answer that ends the connection,
   // let the client close first (up to kDelayedClose), so the TIME_WAIT is
   // the client's. Ours would hold the client's 4-tuple in the node, where
@@ -462,6 +583,7 @@ Status HttpProxy::start() {
                  ec.message()};
   }
   s.bound_port = s.acceptor->local_endpoint(ec).port();
+  s.pool = std::make_unique<UpstreamPool>(s.o.pool_max_idle, s.o.pool_idle_timeout);
   s.work.emplace(s.ioc.get_executor());
   net::co_spawn(s.ioc, s.accept_loop(), net::detached);
   for (unsigned i = 0; i < std::max(1u, s.o.threads); ++i)
@@ -485,8 +607,9 @@ void HttpProxy::stop() {
 uint16_t HttpProxy::port() const { return impl_->bound_port; }
 
 HttpProxy::Stats HttpProxy::stats() const {
-  return {impl_->connections.load(), impl_->requests.load(), impl_->denied.load(),
-          impl_->errors.load()};
+  return {impl_->connections.load(),       impl_->requests.load(),
+          impl_->denied.load(),            impl_->errors.load(),
+          impl_->upstream_connects.load(), impl_->upstream_reused.load()};
 }
 
 }  // namespace axon::proxy

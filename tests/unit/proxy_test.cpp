@@ -371,6 +371,132 @@ TEST_CASE("proxy: a policy change applies to the next request of a kept-alive co
   CHECK(proxy.stats().connections == 1);
 }
 
+namespace {
+
+// A raw HTTP server that answers the first request of each connection
+// (kept alive) and closes the connection when the next one comes without
+// answering it: the upstream closing an idle keep-alive connection just as
+// the proxy sends on it.
+struct OneShotServer {
+  int fd = -1;
+  uint16_t port = 0;
+  std::atomic<int> accepted{0};
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  OneShotServer() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    REQUIRE(listen(fd, 16) == 0);
+    socklen_t len = sizeof(a);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this] {
+      while (!stop) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        const int c = accept(fd, nullptr, nullptr);
+        if (c < 0) continue;
+        ++accepted;
+        std::string in;
+        char buf[4096];
+        auto read_request = [&] {
+          while (in.find("\r\n\r\n") == std::string::npos) {
+            pollfd q{c, POLLIN, 0};
+            if (poll(&q, 1, 3000) <= 0) return false;
+            ssize_t n = recv(c, buf, sizeof(buf), 0);
+            if (n <= 0) return false;
+            in.append(buf, static_cast<size_t>(n));
+          }
+          in.erase(0, in.find("\r\n\r\n") + 4);
+          return true;
+        };
+        if (read_request()) {
+          const std::string answer =
+              "HTTP/1.1 200 OK\r\nContent-Length: 9\r\nContent-Type: text/plain\r\n\r\nconn=" +
+              std::to_string(accepted.load() % 10) + "ok\n";
+          send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+          read_request();  // the next one: not answered
+        }
+        close(c);
+      }
+    });
+  }
+  ~OneShotServer() {
+    stop = true;
+    thread.join();
+    close(fd);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("proxy: routed requests share a pool of upstream connections across client connections") {
+  Backend backend;
+  backend.server.set_keep_alive_max_count(100);  // (5 by default: then it closes)
+  Proxy p(rules({}, true), backend.port);
+  for (int i = 0; i < 3; ++i) {
+    KeepAlive conn(p.proxy->port());
+    for (int j = 0; j < 2; ++j)
+      CHECK(conn.request("GET /p HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+    // The client connection ends: its upstream goes back to the pool (its
+    // session ends on the proxy's thread; wait for it).
+    close(conn.fd);
+    conn.fd = -1;
+    for (int k = 0; k < 100 && p.proxy->stats().requests < uint64_t(2 * (i + 1)); ++k)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const auto st = p.proxy->stats();
+  CHECK(st.requests == 6);
+  CHECK(st.connections == 3);
+  CHECK(st.upstream_connects == 1);  // one upstream connection served all three
+  CHECK(st.upstream_reused == 2);
+}
+
+TEST_CASE("proxy: a kept-alive connection's requests routed to different upstreams") {
+  Backend a, b;
+  std::atomic<int> asked{0};
+  auto open = rules({}, true);
+  HttpProxy proxy(ProxyOptions{.port = 0, .address = "127.0.0.1", .transparent = false},
+                  [&](const ConnectionInfo&) {
+                    Decision d;
+                    d.rules = open;
+                    d.upstream_ip = "127.0.0.1";
+                    d.upstream_port = static_cast<uint16_t>(asked++ % 2 ? b.port : a.port);
+                    return d;
+                  });
+  REQUIRE(proxy.start().ok());
+  std::atomic<int> hits_a{0}, hits_b{0};
+  a.server.set_logger([&](const httplib::Request&, const httplib::Response&) { ++hits_a; });
+  b.server.set_logger([&](const httplib::Request&, const httplib::Response&) { ++hits_b; });
+  KeepAlive conn(proxy.port());
+  for (int i = 0; i < 4; ++i)
+    CHECK(conn.request("GET /r HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(hits_a.load() == 2);
+  CHECK(hits_b.load() == 2);
+  // a, b, then each taken back from the pool.
+  CHECK(proxy.stats().upstream_connects == 2);
+  CHECK(proxy.stats().upstream_reused == 2);
+}
+
+TEST_CASE("proxy: a request without a body that finds its kept-alive upstream closed is sent again once") {
+  OneShotServer server;
+  Proxy p(rules({}, true), server.port);
+  KeepAlive conn(p.proxy->port());
+  CHECK(conn.request("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0);
+  const std::string second = conn.request("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+  CHECK_MESSAGE(second.rfind("HTTP/1.1 200", 0) == 0, second);
+  CHECK(server.accepted.load() == 2);
+  // With a body it is not sent again (the body is gone): 503.
+  const std::string third =
+      conn.request("POST /3 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi");
+  CHECK_MESSAGE(third.rfind("HTTP/1.1 503", 0) == 0, third);
+  CHECK(p.proxy->stats().upstream_connects == 2);
+}
+
 // The proxy as its own process talks to the agent over a unix socket
 // (agent_link.h): here both ends in one test, the agent's end
 // (ProxyProcess, no process started) and an HttpProxy on an AgentLink, as

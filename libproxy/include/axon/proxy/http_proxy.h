@@ -7,8 +7,7 @@
 // requests the rules do not allow with 403 "Access denied" and forwards the
 // rest to the original destination.
 //
-// HTTP/1.1 with keep-alive on both sides (one upstream connection per
-// client connection, reused across its requests), bodies streamed in both
+// HTTP/1.1 with keep-alive on both sides, bodies streamed in both
 // directions through a fixed window (never a whole body in memory; a slow
 // reader slows the writer), limits and timeouts answered as Envoy does:
 // 400 malformed, 408 request not complete in time, 413 body over the
@@ -16,6 +15,15 @@
 // destination does not answer (or, keeping the client's source, the
 // client's 4-tuple is still taken by an earlier upstream connection). Routing (where a request goes) and policy
 // (whether it may) stay apart: the Gateway API builds routing on this.
+//
+// Upstream connections: one at a time per client connection, kept alive
+// across its requests while they go to the same place. Keeping the
+// client's address (policy's redirect) it has the client's 4-tuple and is
+// the client connection's alone; else (routed requests) it goes back to a
+// pool per upstream address when the client connection ends or its next
+// request goes elsewhere, for any client connection to take (Envoy's
+// upstream connection pools). A request without a body that finds a
+// reused connection closed by the upstream is sent again once, on a new one.
 #pragma once
 
 #include <chrono>
@@ -92,6 +100,9 @@ struct ProxyOptions {
   // process: connections wait in its backlog while the proxy restarts);
   // -1: the proxy makes its own from port, address, transparent and mark.
   int listen_fd = -1;
+  // Idle upstream connections kept per upstream address, and for how long.
+  size_t pool_max_idle = 64;
+  std::chrono::milliseconds pool_idle_timeout{60000};
 };
 
 class HttpProxy {
@@ -119,6 +130,8 @@ class HttpProxy {
     uint64_t requests = 0;
     uint64_t denied = 0;
     uint64_t errors = 0;  // answered 4xx/5xx by the proxy other than 403
+    uint64_t upstream_connects = 0;  // upstream connections opened
+    uint64_t upstream_reused = 0;    // taken from the pool instead
   };
   Stats stats() const;
 
