@@ -208,8 +208,7 @@ void ProxyProcess::supervise() {
   }
 }
 
-bool ProxyProcess::serve_line(int fd, const std::string& line, std::string& out) {
-  (void)fd;
+bool ProxyProcess::serve_line(const std::string& line, std::string& out) {
   // A record per request: read without a DOM.
   if (line.rfind(R"({"record":)", 0) == 0) {
     auto r = proxy::wire::read_record_line(line);
@@ -282,7 +281,7 @@ void ProxyProcess::serve() {
       in.append(buf, static_cast<size_t>(n));
       size_t start = 0;
       for (size_t nl; (nl = in.find('\n', start)) != std::string::npos; start = nl + 1)
-        serve_line(client, in.substr(start, nl - start), out);
+        serve_line(in.substr(start, nl - start), out);
       in.erase(0, start);
       if (in.size() > (1u << 20)) {
         log::warn("L7 proxy: a line over 1 MiB on its socket: dropped the connection");

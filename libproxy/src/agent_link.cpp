@@ -113,22 +113,6 @@ Result<Decision> decision_from_json(const json& j) {
   return d;
 }
 
-json to_json(const RequestRecord& r) {
-  json headers = json::array();
-  for (const auto& [n, v] : r.headers) headers.push_back({n, v});
-  return {{"connection", to_json(r.connection)},
-          {"src_identity", r.src_identity},
-          {"dst_identity", r.dst_identity},
-          {"ingress", r.ingress},
-          {"method", r.method},
-          {"url", r.url},
-          {"protocol", r.protocol},
-          {"headers", headers},
-          {"code", r.code},
-          {"forwarded", r.forwarded},
-          {"latency_ns", static_cast<int64_t>(r.latency.count())}};
-}
-
 namespace {
 
 // A JSON string, written by hand (a record per request: no DOM). Bytes
@@ -291,32 +275,26 @@ std::optional<RequestRecord> read_record_line(std::string_view line) {
   return r;
 }
 
-RequestRecord record_from_json(const json& j) {
-  RequestRecord r;
-  r.connection = connection_from_json(j.value("connection", json::object()));
-  r.src_identity = j.value("src_identity", 0u);
-  r.dst_identity = j.value("dst_identity", 0u);
-  r.ingress = j.value("ingress", true);
-  r.method = j.value("method", "");
-  r.url = j.value("url", "");
-  r.protocol = j.value("protocol", "HTTP/1.1");
-  for (const auto& h : j.value("headers", json::array()))
-    if (h.is_array() && h.size() == 2 && h[0].is_string() && h[1].is_string())
-      r.headers.emplace_back(h[0].get<std::string>(), h[1].get<std::string>());
-  r.code = j.value("code", 0u);
-  r.forwarded = j.value("forwarded", false);
-  r.latency = std::chrono::nanoseconds(j.value("latency_ns", int64_t(0)));
-  return r;
-}
-
 }  // namespace wire
 
 namespace {
 
-std::string key_of(const ConnectionInfo& c) {
-  return std::to_string(c.listener_port) + " " + c.src_ip + " " + c.dst_ip + " " +
-         std::to_string(c.dst_port);
-}
+// What an answer holds for: the proxy port, both addresses and the
+// destination port (not the source port: a client's connections share it).
+struct Key {
+  uint16_t listener_port = 0;
+  std::string src_ip, dst_ip;
+  uint16_t dst_port = 0;
+  bool operator==(const Key&) const = default;
+};
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    size_t h = std::hash<std::string>{}(k.src_ip);
+    h = h * 31 + std::hash<std::string>{}(k.dst_ip);
+    return h * 31 + (size_t(k.listener_port) << 16 | k.dst_port);
+  }
+};
+Key key_of(const ConnectionInfo& c) { return {c.listener_port, c.src_ip, c.dst_ip, c.dst_port}; }
 
 Decision denied(std::string why) {
   Decision d;
@@ -341,11 +319,11 @@ struct AgentLink::Impl {
   bool connected = false;
   uint64_t rev = 0;
   uint64_t next_id = 1;
-  std::unordered_map<std::string, Decision> cache;
+  std::unordered_map<Key, Decision, KeyHash> cache;
   struct Pending {
     std::function<void(Decision)> done;
     std::chrono::steady_clock::time_point deadline;
-    std::string key;
+    Key key;
     json ask;  // sent again on connecting
   };
   std::map<uint64_t, Pending> pending;

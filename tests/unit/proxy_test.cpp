@@ -628,29 +628,31 @@ TEST_CASE("proxy process: the wire round-trips decisions (rules recompiled) and 
   r.code = 200;
   r.forwarded = true;
   r.latency = std::chrono::microseconds(1500);
-  // The line a proxy sends per request (written by hand) says the same.
-  CHECK(nlohmann::json::parse(wire::record_line(r))["record"] == wire::to_json(r));
+  // The line a proxy sends per request (written by hand, read without a
+  // DOM by the agent): the same record, and JSON any parser reads.
   RequestRecord odd = r;
   odd.headers.push_back({"X-Odd", "a\"b\\c\td\xe9"});
   const auto line = wire::record_line(odd);
   CHECK(line.back() == '\n');
-  const auto r3 = wire::record_from_json(nlohmann::json::parse(line)["record"]);
-  CHECK(r3.headers.back().second == "a\"b\\c\td\u00e9");  // the byte 0xe9 as Latin-1 é
-  // The agent reads it without a DOM: the same record.
+  const auto dom = nlohmann::json::parse(line)["record"];
+  CHECK(dom["method"] == "GET");
+  CHECK(dom["headers"][1][1] == "a\"b\\c\td\u00e9");  // the byte 0xe9 as Latin-1 é
   const auto r4 = wire::read_record_line(line);
   REQUIRE(r4);
-  CHECK(wire::to_json(*r4) == wire::to_json(r3));
+  CHECK(r4->connection.src_ip == "10.0.1.5");
+  CHECK(r4->connection.src_port == 40000);
+  CHECK(r4->connection.dst_port == 8080);
   CHECK(r4->connection.listener_port == 15001);
+  CHECK(r4->method == "GET");
+  CHECK(r4->url == "http://api/x");
+  CHECK(r4->code == 200);
+  CHECK(r4->forwarded);
   CHECK(r4->latency == r.latency);
-  CHECK(r4->headers.size() == 2);
+  REQUIRE(r4->headers.size() == 2);
+  CHECK(r4->headers[0] == std::pair<std::string, std::string>{"Host", "api"});
+  CHECK(r4->headers[1].second == "a\"b\\c\td\u00e9");
   CHECK_FALSE(wire::read_record_line(R"({"record":{"method":"GET")"));  // cut short
   CHECK_FALSE(wire::read_record_line(R"({"record":[[[[[1]]]]]})"));    // not a record's shape
-  const auto r2 = wire::record_from_json(wire::to_json(r));
-  CHECK(r2.connection.dst_port == 8080);
-  CHECK(r2.connection.listener_port == 15001);
-  CHECK(r2.headers == r.headers);
-  CHECK(r2.latency == r.latency);
-  CHECK(r2.forwarded);
 }
 
 namespace {

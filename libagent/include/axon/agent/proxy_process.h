@@ -61,7 +61,7 @@ class ProxyProcess {
  private:
   void supervise();  // its thread: start, wait, restart
   void serve();      // its thread: the proxy socket
-  bool serve_line(int fd, const std::string& line, std::string& out);
+  bool serve_line(const std::string& line, std::string& out);
 
   ProxyProcessConfig c_;
   Decide decide_;

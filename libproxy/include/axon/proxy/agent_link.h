@@ -37,10 +37,9 @@ ConnectionInfo connection_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const Decision& d);
 // Compiles the decision's rules again; a bad one: an error.
 Result<Decision> decision_from_json(const nlohmann::json& j);
-nlohmann::json to_json(const RequestRecord& r);
-RequestRecord record_from_json(const nlohmann::json& j);
-// {"record": to_json(r)} and a newline, written without a DOM (one per
-// request); bytes above 0x7f in its strings taken as Latin-1.
+// {"record": {...}} and a newline, written without a DOM (one per
+// request; read_record_line reads it); bytes above 0x7f in its strings
+// taken as Latin-1.
 std::string record_line(const RequestRecord& r);
 // A {"record": ...} line read without a DOM; nullopt: not JSON.
 std::optional<RequestRecord> read_record_line(std::string_view line);
