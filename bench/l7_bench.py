@@ -11,7 +11,8 @@ machine's loopback, same backend, same cores, one worker each:
 
 wrk: 1 thread, 50 keep-alive connections, 10 s, --latency; L7_BENCH_ROUNDS
 rounds (default 3) alternating the paths, each path's median. Prints requests/s,
-p50/p99 latency and the latency each proxy adds over direct; then the axon
+p50/p99 latency and the latency each proxy adds over direct, the same at
+one connection (what a proxy adds to a request, without queueing); then the axon
 proxy's memory per idle connection (10,000 without a request, 5,000 kept
 alive after one: RSS before and after). Loopback only; every process is ours and stopped by pid.
 Usage: l7_bench.py BUILD_DIR
@@ -65,8 +66,8 @@ def ms(text):
     return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
 
 
-def wrk(port):
-    out = subprocess.run(["wrk", "-t1", "-c50", "-d" + DURATION, "--latency",
+def wrk(port, connections=50, duration=None):
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", "-d" + (duration or DURATION), "--latency",
                           f"http://127.0.0.1:{port}/1k"], capture_output=True, text=True,
                          check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -169,6 +170,20 @@ backend be
         better = max(results["nginx"][0], results["haproxy"][0])
         print(f"axon / better of nginx, haproxy: {results['axon'][0] / better:.2f}x (target >= 0.8x); "
               f"without L7 flows {results['axon-noflows'][0] / better:.2f}x")
+
+        # What the proxy itself adds to a request: one connection, one
+        # request at a time (at 50 connections p50 is mostly queueing on
+        # the two cores wrk, the backend and the proxy share).
+        print("one connection (no queueing), median of "
+              f"{ROUNDS} rounds:  p50 us  p99 us  +p50 us  +p99 us")
+        single = {name: [] for name, _ in paths}
+        for _ in range(ROUNDS):
+            for name, port in paths:
+                single[name].append(wrk(port, 1, "5s"))
+        one = {name: sorted(r, key=lambda x: x[1])[len(r) // 2] for name, r in single.items()}
+        for name, (_, p50, p99, _) in one.items():
+            print(f"  {name:12} {1000 * p50:8.0f} {1000 * p99:7.0f} {1000 * (p50 - one['direct'][1]):8.0f} "
+                  f"{1000 * (p99 - one['direct'][2]):8.0f}")
 
         # Idle connections: 10,000 opened and left without a request (the
         # proxy holds only their client side), then 5,000 that made one

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -171,107 +172,237 @@ std::string record_line(const RequestRecord& r) {
 
 namespace {
 
-// record_line's reader without a DOM (one per request on the agent's side):
-// nlohmann's SAX events straight into the record.
-class RecordReader : public nlohmann::json_sax<json> {
+// record_line's reader (one per request on the agent's side): one pass
+// over the line, values straight into the record, keys it does not know
+// skipped (nlohmann's SAX parser took about 7 µs of the agent's thread per
+// record; this a fraction of it). False: not JSON, or not a record's shape.
+class RecordParser {
  public:
-  explicit RecordReader(RequestRecord& r) : r_(r) {}
-  bool null() override { return next(); }
-  bool boolean(bool v) override {
-    if (field() == "ingress") r_.ingress = v;
-    if (field() == "forwarded") r_.forwarded = v;
-    return next();
+  RecordParser(std::string_view s, RequestRecord& r) : s_(s), r_(r) {}
+  bool parse() {
+    bool seen = false;
+    if (!object([&](std::string_view k) {
+          if (k != "record") return skip(0);
+          seen = true;
+          return object([&](std::string_view f) { return field(f); });
+        }))
+      return false;
+    ws();
+    return seen && i_ == s_.size();
   }
-  bool number_integer(number_integer_t v) override { return number(v); }
-  bool number_unsigned(number_unsigned_t v) override { return number(static_cast<int64_t>(v)); }
-  bool number_float(number_float_t, const string_t&) override { return next(); }
-  bool string(string_t& v) override {
-    if (st_.size() == 4 && in_headers()) {
-      (st_[3].index == 0 ? pair_.first : pair_.second) = std::move(v);
-    } else if (const auto f = field(); f == "method") {
-      r_.method = std::move(v);
-    } else if (f == "url") {
-      r_.url = std::move(v);
-    } else if (f == "protocol") {
-      r_.protocol = std::move(v);
-    } else if (f == "src_ip") {
-      r_.connection.src_ip = std::move(v);
-    } else if (f == "dst_ip") {
-      r_.connection.dst_ip = std::move(v);
-    }
-    return next();
-  }
-  bool binary(binary_t&) override { return next(); }
-  bool start_object(std::size_t) override { return push(false); }
-  bool end_object() override { return pop(); }
-  bool start_array(std::size_t) override {
-    pair_ = {};
-    return push(true);
-  }
-  bool end_array() override {
-    if (st_.size() == 4 && in_headers()) r_.headers.push_back(std::move(pair_));
-    return pop();
-  }
-  bool key(string_t& k) override {
-    st_.back().key = std::move(k);
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
 
  private:
-  struct Frame {
-    bool array = false;
+  void ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_;
+  }
+  bool eat(char c) {
+    ws();
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+  bool peek(char c) {
+    ws();
+    return i_ < s_.size() && s_[i_] == c;
+  }
+  template <class OnKey>
+  bool object(OnKey on_key) {
+    if (!eat('{')) return false;
+    if (eat('}')) return true;
     std::string key;
-    size_t index = 0;
-  };
-  bool push(bool array) {
-    st_.push_back({array, {}, 0});
-    return st_.size() <= 4;  // deeper: not a record
+    do {
+      if (!string(key) || !eat(':') || !on_key(std::string_view(key))) return false;
+    } while (eat(','));
+    return eat('}');
   }
-  bool pop() {
-    st_.pop_back();
-    return next();
+  template <class OnItem>
+  bool array(OnItem on_item) {
+    if (!eat('[')) return false;
+    if (eat(']')) return true;
+    do {
+      if (!on_item()) return false;
+    } while (eat(','));
+    return eat(']');
   }
-  bool next() {
-    if (!st_.empty() && st_.back().array) ++st_.back().index;
+  static void utf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xc0 | cp >> 6);
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xe0 | cp >> 12);
+      out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+      out += static_cast<char>(0xf0 | cp >> 18);
+      out += static_cast<char>(0x80 | (cp >> 12 & 0x3f));
+      out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    }
+  }
+  bool hex4(uint32_t& v) {
+    if (i_ + 4 > s_.size()) return false;
+    v = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = s_[i_++];
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
+      else return false;
+    }
     return true;
   }
-  bool in_headers() const { return st_[1].key == "headers" && st_[2].array && st_[3].array; }
-  // The record's field (or its connection's) a scalar is for; "" elsewhere.
-  std::string_view field() const {
-    if (st_.empty() || st_[0].key != "record") return {};
-    if (st_.size() == 2 && !st_[1].array) return st_[1].key;
-    if (st_.size() == 3 && st_[1].key == "connection" && !st_[2].array) return st_[2].key;
-    return {};
-  }
-  bool number(int64_t v) {
-    const auto f = field();
-    if (st_.size() == 3) {
-      if (f == "src_port") r_.connection.src_port = static_cast<uint16_t>(v);
-      if (f == "dst_port") r_.connection.dst_port = static_cast<uint16_t>(v);
-      if (f == "listener_port") r_.connection.listener_port = static_cast<uint16_t>(v);
-    } else if (f == "src_identity") {
-      r_.src_identity = static_cast<uint32_t>(v);
-    } else if (f == "dst_identity") {
-      r_.dst_identity = static_cast<uint32_t>(v);
-    } else if (f == "code") {
-      r_.code = static_cast<unsigned>(v);
-    } else if (f == "latency_ns") {
-      r_.latency = std::chrono::nanoseconds(v);
+  bool string(std::string& out) {
+    out.clear();
+    if (!eat('"')) return false;
+    for (;;) {
+      const size_t run = i_;
+      while (i_ < s_.size() && s_[i_] != '"' && s_[i_] != '\\' && static_cast<unsigned char>(s_[i_]) >= 0x20) ++i_;
+      out.append(s_.data() + run, i_ - run);
+      if (i_ >= s_.size() || static_cast<unsigned char>(s_[i_]) < 0x20) return false;
+      if (s_[i_++] == '"') return true;
+      if (i_ >= s_.size()) return false;
+      switch (const char e = s_[i_++]) {
+        case '"': case '\\': case '/': out += e; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          uint32_t cp = 0, low = 0;
+          if (!hex4(cp)) return false;
+          if (cp >= 0xd800 && cp < 0xdc00) {  // a surrogate pair
+            if (i_ + 2 > s_.size() || s_[i_] != '\\' || s_[i_ + 1] != 'u') return false;
+            i_ += 2;
+            if (!hex4(low) || low < 0xdc00 || low >= 0xe000) return false;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+          } else if (cp >= 0xdc00 && cp < 0xe000) {
+            return false;
+          }
+          utf8(out, cp);
+          break;
+        }
+        default: return false;
+      }
     }
-    return next();
   }
+  bool integer(int64_t& v) {
+    ws();
+    const bool neg = i_ < s_.size() && s_[i_] == '-';
+    if (neg) ++i_;
+    const size_t start = i_;
+    uint64_t u = 0;
+    while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') u = u * 10 + static_cast<uint64_t>(s_[i_++] - '0');
+    if (i_ == start || i_ - start > 19) return false;
+    v = neg ? -static_cast<int64_t>(u) : static_cast<int64_t>(u);
+    return true;
+  }
+  bool boolean(bool& v) {
+    ws();
+    if (s_.substr(i_, 4) == "true") {
+      i_ += 4;
+      v = true;
+      return true;
+    }
+    if (s_.substr(i_, 5) == "false") {
+      i_ += 5;
+      v = false;
+      return true;
+    }
+    return false;
+  }
+  // Any value, read and dropped (nested at most 8 deep).
+  bool skip(int depth) {
+    if (depth > 8) return false;
+    ws();
+    if (i_ >= s_.size()) return false;
+    std::string ignored;
+    switch (s_[i_]) {
+      case '"': return string(ignored);
+      case '{': return object([&](std::string_view) { return skip(depth + 1); });
+      case '[': return array([&] { return skip(depth + 1); });
+      case 't': case 'f': {
+        bool b;
+        return boolean(b);
+      }
+      case 'n':
+        if (s_.substr(i_, 4) != "null") return false;
+        i_ += 4;
+        return true;
+      default: {
+        const size_t start = i_;
+        while (i_ < s_.size() && std::strchr("+-.eE0123456789", s_[i_]) != nullptr && s_[i_] != '\0') ++i_;
+        return i_ > start;
+      }
+    }
+  }
+  template <class T>
+  bool number_into(T& out) {
+    int64_t v = 0;
+    if (!integer(v)) return skip(0);  // another kind of value: not ours
+    out = static_cast<T>(v);
+    return true;
+  }
+  bool string_into(std::string& out) { return peek('"') ? string(out) : skip(0); }
+  bool field(std::string_view f) {
+    if (f == "connection") {
+      if (!peek('{')) return skip(0);
+      auto& c = r_.connection;
+      return object([&](std::string_view k) {
+        if (k == "src_ip") return string_into(c.src_ip);
+        if (k == "dst_ip") return string_into(c.dst_ip);
+        if (k == "src_port") return number_into(c.src_port);
+        if (k == "dst_port") return number_into(c.dst_port);
+        if (k == "listener_port") return number_into(c.listener_port);
+        return skip(1);
+      });
+    }
+    if (f == "headers") {
+      if (!peek('[')) return skip(0);
+      return array([&] {
+        if (!peek('[')) return skip(1);
+        std::pair<std::string, std::string> h;
+        int n = 0;
+        if (!array([&] { return ++n == 1 ? string_into(h.first) : n == 2 ? string_into(h.second) : skip(2); }))
+          return false;
+        if (n == 2) r_.headers.push_back(std::move(h));
+        return true;
+      });
+    }
+    if (f == "method") return string_into(r_.method);
+    if (f == "url") return string_into(r_.url);
+    if (f == "protocol") return string_into(r_.protocol);
+    if (f == "src_identity") return number_into(r_.src_identity);
+    if (f == "dst_identity") return number_into(r_.dst_identity);
+    if (f == "code") return number_into(r_.code);
+    if (f == "latency_ns") {
+      int64_t ns = 0;
+      if (!integer(ns)) return skip(0);
+      r_.latency = std::chrono::nanoseconds(ns);
+      return true;
+    }
+    if (f == "ingress" || f == "forwarded") {
+      if (!peek('t') && !peek('f')) return skip(0);
+      return boolean(f == "ingress" ? r_.ingress : r_.forwarded);
+    }
+    return skip(0);
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
   RequestRecord& r_;
-  std::vector<Frame> st_;
-  std::pair<std::string, std::string> pair_;
 };
 
 }  // namespace
 
 std::optional<RequestRecord> read_record_line(std::string_view line) {
   RequestRecord r;
-  RecordReader reader(r);
-  if (!json::sax_parse(line, &reader)) return std::nullopt;
+  if (!RecordParser(line, r).parse()) return std::nullopt;
   return r;
 }
 

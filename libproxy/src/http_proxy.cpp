@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <boost/asio.hpp>
@@ -36,6 +37,7 @@ using transparent_option = net::detail::socket_option::boolean<SOL_IP, IP_TRANSP
 using mark_option = net::detail::socket_option::integer<SOL_SOCKET, SO_MARK>;
 
 constexpr size_t kWindow = 16 * 1024;
+constexpr size_t kReadRoom = 8 * 1024;  // a read buffer's room during a request
 constexpr std::chrono::milliseconds kDelayedClose{1000};  // Envoy's delayed_close_timeout
 constexpr const char* kDenied = "Access denied\r\n";  // Cilium's (Envoy's) body
 constexpr const char* kNoUpstream =
@@ -204,6 +206,40 @@ net::awaitable<void> respond(beast::tcp_stream& client, Watchdog& wd, unsigned c
   co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
 }
 
+// A message's start line and fields as they go out (as Beast's serializer
+// writes them).
+template <bool isRequest>
+std::string head_text(const http::message<isRequest, http::buffer_body>& m) {
+  std::string s;
+  s.reserve(512);
+  const char* version = m.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  if constexpr (isRequest) {
+    s.append(m.method_string()).append(" ").append(m.target()).append(" ").append(version);
+  } else {
+    s.append(version).append(" ").append(std::to_string(m.result_int())).append(" ").append(m.reason());
+  }
+  s.append("\r\n");
+  for (const auto& f : m) s.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+  s.append("\r\n");
+  return s;
+}
+
+// Reads the next piece of a body into `window` (up to kWindow bytes; `n`
+// says how many came).
+template <bool isRequest>
+net::awaitable<error_code> read_piece(beast::tcp_stream& in, beast::flat_buffer& buf,
+                                      http::parser<isRequest, http::buffer_body>& p, Watchdog& wd,
+                                      std::chrono::milliseconds timeout, char* window, size_t& n) {
+  error_code ec;
+  p.get().body().data = window;
+  p.get().body().size = kWindow;
+  wd.set(timeout);
+  co_await http::async_read(in, buf, p, net::redirect_error(net::use_awaitable, ec));
+  if (ec == http::error::need_buffer) ec = {};
+  n = kWindow - p.get().body().size;
+  co_return ec;
+}
+
 // Streams a message whose header `p` has read from `in` (rest in `buf`) to
 // `out` through `window` (kWindow bytes): the header with the first piece of
 // body in one write (`header_first`: the header alone first, for a client
@@ -215,6 +251,38 @@ net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
                                  beast::tcp_stream& out, Watchdog& wd, std::chrono::milliseconds timeout,
                                  bool& read_failed, char* window, bool header_first) {
   error_code ec;
+  if (!p.chunked()) {
+    // The body as it came (a length, or up to the end of the connection):
+    // the header as one piece of text and the body's bytes as read, no
+    // serializer (Beast's walks a buffer per header field, twice a write).
+    const std::string head = head_text(p.get());
+    bool head_sent = false;
+    if (header_first) {
+      wd.set(timeout);
+      co_await net::async_write(out, net::buffer(head), net::redirect_error(net::use_awaitable, ec));
+      if (ec) co_return ec;
+      head_sent = true;
+    }
+    for (;;) {
+      size_t n = 0;
+      if (!p.is_done()) {
+        ec = co_await read_piece(in, buf, p, wd, timeout, window, n);
+        if (ec) {
+          read_failed = true;
+          co_return ec;
+        }
+      }
+      if (!head_sent || n > 0) {
+        const std::array<net::const_buffer, 2> pieces{
+            head_sent ? net::const_buffer() : net::buffer(head), net::buffer(window, n)};
+        wd.set(timeout);
+        co_await net::async_write(out, pieces, net::redirect_error(net::use_awaitable, ec));
+        if (ec) co_return ec;
+        head_sent = true;
+      }
+      if (p.is_done()) co_return error_code{};
+    }
+  }
   http::serializer<isRequest, http::buffer_body> sr{p.get()};
   if (header_first) {
     wd.set(timeout);
@@ -223,16 +291,13 @@ net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
   }
   do {
     if (!p.is_done()) {
-      p.get().body().data = window;
-      p.get().body().size = kWindow;
-      wd.set(timeout);
-      co_await http::async_read(in, buf, p, net::redirect_error(net::use_awaitable, ec));
-      if (ec == http::error::need_buffer) ec = {};
+      size_t n = 0;
+      ec = co_await read_piece(in, buf, p, wd, timeout, window, n);
       if (ec) {
         read_failed = true;
         co_return ec;
       }
-      p.get().body().size = kWindow - p.get().body().size;
+      p.get().body().size = n;
       p.get().body().data = window;
       p.get().body().more = !p.is_done();
     } else {
@@ -328,6 +393,8 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     rp.header_limit(o.header_limit);
     rp.body_limit(o.body_limit ? boost::optional<std::uint64_t>(o.body_limit) : boost::none);
     const bool started = cbuf.size() > 0;
+    if (cbuf.size() == 0) cbuf.shrink_to_fit();  // idle: no read room kept
+    if (ubuf.size() == 0) ubuf.shrink_to_fit();
     // The watchdog cancels, it does not close: a request begun and not
     // finished in time is answered 408 first.
     wd.set(started ? o.header_timeout : o.idle_timeout);
@@ -401,6 +468,11 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       record(rec);
     };
     const bool has_body = rp.chunked() || (rp.content_length() && *rp.content_length() > 0);
+    // Beast reads what a buffer has room for, at least 512 bytes: room for
+    // a body, and for a whole answer, in one read (a 1 KiB answer took
+    // three); given back while the connection waits for its next request.
+    if (has_body && cbuf.capacity() < kReadRoom) cbuf.reserve(kReadRoom);
+    if (ubuf.capacity() < kReadRoom) ubuf.reserve(kReadRoom);
 
     if (!verdict.allowed) {
       ++denied;

@@ -651,6 +651,21 @@ TEST_CASE("proxy process: the wire round-trips decisions (rules recompiled) and 
   REQUIRE(r4->headers.size() == 2);
   CHECK(r4->headers[0] == std::pair<std::string, std::string>{"Host", "api"});
   CHECK(r4->headers[1].second == "a\"b\\c\td\u00e9");
+  // Any order, keys it does not know, escapes a JSON writer may use.
+  const auto other = wire::read_record_line(
+      R"({"v":[1,2.5e3,{"x":null}],"record":{"code":404,"extra":{"a":[true,false]},)"
+      R"("headers":[["A","\u00e9\ud83d\ude00\n\/"],["only-one"]],"method":"PUT","forwarded":false,)"
+      R"("connection":{"dst_port":80,"src_ip":"10.0.0.1"},"latency_ns":-1}} )" "\n");
+  REQUIRE(other);
+  CHECK(other->code == 404);
+  CHECK(other->method == "PUT");
+  CHECK(other->connection.dst_port == 80);
+  CHECK(other->connection.src_ip == "10.0.0.1");
+  REQUIRE(other->headers.size() == 1);
+  CHECK(other->headers[0].second == "\u00e9\U0001F600\n/");
+  CHECK_FALSE(wire::read_record_line(R"({"record":{"method":"GET"}} x)"));  // trailing bytes
+  CHECK_FALSE(wire::read_record_line(R"({"record":{"method":"a\ud800"}})"));  // half a pair
+  CHECK_FALSE(wire::read_record_line(R"({"other":{}})"));  // no record
   CHECK_FALSE(wire::read_record_line(R"({"record":{"method":"GET")"));  // cut short
   CHECK_FALSE(wire::read_record_line(R"({"record":[[[[[1]]]]]})"));    // not a record's shape
 }
