@@ -104,6 +104,10 @@ ApplyOutcome apply_outcome(const Json& live, const Json& desired) {
   if (!contains_fields(live, config)) return ApplyOutcome::configured;
   const Json last = last_applied(live);
   if (last.is_null()) return ApplyOutcome::unchanged;
+  // A manifest that changed is applied (kubectl's patch then carries at
+  // least the new last-applied configuration): a field dropped inside a
+  // list item is in neither side's fields check (lists are replaced whole).
+  if (last != config) return ApplyOutcome::configured;
   // Unchanged only if applying would remove nothing either.
   return merge(live, last, config) == merge(live, config, config) ? ApplyOutcome::unchanged
                                                                   : ApplyOutcome::configured;

@@ -437,17 +437,41 @@ Result<ApplyOutcome> KubeStore::server_side_apply(const Json& object, bool dry_r
   if (!r) return r.error();
   auto live = get(ref);
   if (!live) return live.error();
-  if (*live && contains_fields(**live, object)) return ApplyOutcome::unchanged;
-  const std::string path = api_path(*r, ref.namespace_, ref.name) +
-                           "?fieldManager=" + kFieldManager + "&force=true" +
-                           (dry_run ? "&dryRun=All" : "");
-  // JSON is YAML: the apply content type takes it as it is.
-  auto resp = client_->call("PATCH", path, object.dump(), "application/apply-patch+yaml");
-  if (!resp) return resp.error();
-  if (resp->code / 100 != 2) {
-    return api_error((dry_run ? "dry run of " : "apply ") + ref.str(), *resp);
+  auto send = [&](bool dry) -> Result<Json> {
+    const std::string path = api_path(*r, ref.namespace_, ref.name) + "?fieldManager=" + kFieldManager +
+                             "&force=true" + (dry ? "&dryRun=All" : "");
+    // JSON is YAML: the apply content type takes it as it is.
+    auto resp = client_->call("PATCH", path, object.dump(), "application/apply-patch+yaml");
+    if (!resp) return resp.error();
+    if (resp->code / 100 != 2) return api_error((dry ? "dry run of " : "apply ") + ref.str(), *resp);
+    return resp->body;
+  };
+  if (!*live) {
+    auto done = send(dry_run);
+    if (!done) return done.error();
+    return ApplyOutcome::created;
   }
-  return *live ? ApplyOutcome::configured : ApplyOutcome::created;
+  // What the object would be: a field the manifest no longer sets goes
+  // (one dropped inside a list item passes any fields check), so a
+  // manifest whose fields are all there is tried as a dry run first, and
+  // unchanged when that is what is there (nothing written).
+  if (contains_fields(**live, object) || dry_run) {
+    auto would = send(true);
+    if (!would) return would.error();
+    auto content = [](Json o) {
+      if (o.contains("metadata") && o["metadata"].is_object()) {
+        o["metadata"].erase("managedFields");
+        o["metadata"].erase("resourceVersion");
+        o["metadata"].erase("generation");
+      }
+      return o;
+    };
+    if (content(**live) == content(*would)) return ApplyOutcome::unchanged;
+    if (dry_run) return ApplyOutcome::configured;
+  }
+  auto done = send(false);
+  if (!done) return done.error();
+  return ApplyOutcome::configured;
 }
 
 Result<bool> KubeStore::remove(const ObjectRef& ref) {

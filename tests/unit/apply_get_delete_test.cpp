@@ -520,6 +520,17 @@ TEST_CASE("apply is kubectl's three-way apply: dropped fields go, other writers'
   live = l.store().get(ObjectRef{"v1", "Service", "shop", "cart"});
   CHECK_FALSE((**live)["metadata"].contains("labels"));
 
+  // A field dropped inside a list item (a port's targetPort; a policy
+  // rule's http rules): the list is the manifest's again.
+  const std::string svc_v4 =
+      "apiVersion: v1\nkind: Service\nmetadata:\n  name: cart\n  namespace: shop\n"
+      "spec:\n  selector: {app: cart}\n  ports: [{port: 8080, targetPort: 9090}]\n";
+  CHECK(l.axon({"apply", "-f", "-"}, svc_v4).out == "service/cart configured\n");
+  CHECK(l.axon({"apply", "-f", "-"}, svc_v3).out == "service/cart configured\n");
+  live = l.store().get(ObjectRef{"v1", "Service", "shop", "cart"});
+  CHECK((**live)["spec"]["ports"] == Json::parse(R"([{"port": 8080}])"));
+  CHECK(l.axon({"apply", "-f", "-"}, svc_v3).out == "service/cart unchanged\n");
+
   // What `kubectl create --dry-run=client -o yaml` writes: null means not set.
   const std::string generated =
       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  creationTimestamp: null\n  name: gen\n"
