@@ -45,26 +45,10 @@ import sys
 import tempfile
 import time
 
-from benchlib import wait
+from benchlib import Lab, seed_values, wait
 
 SLOW_CONNECT = 0.9  # s: a SYN retransmit makes curl's connect take >= 1 s
 TTL_GONE = 7.0      # s after a name's last answer: its TTL (5 s) plus the agent's ~1 s sweep
-
-
-class Lab:
-    def __init__(self, axon, state, name):
-        self.axon, self.state, self.name = axon, state, name
-
-    def run(self, *args, check=True, input=None, timeout=600):
-        r = subprocess.run([self.axon, "--state-dir", self.state, "--lab", self.name, *args],
-                           capture_output=True, text=True, input=input, timeout=timeout)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"axon {' '.join(args)} failed ({r.returncode}): "
-                               f"{r.stderr.strip() or r.stdout.strip()}")
-        return r
-
-    def json(self, *args):
-        return json.loads(self.run(*args, "-o", "json").stdout)
 
 
 def percentile(samples, p):
@@ -132,9 +116,7 @@ def main():
         ap.error("--names: 1..100 (10.0.0.101-200)")
     axon = os.path.abspath(os.path.join(args.build_dir, "axon"))
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    seed = os.path.join(src, "..", "shared", "seed", "manifests", "cilium-values.yaml")
-    if not os.path.exists(seed):
-        seed = os.path.join(src, "tests", "e2e", "seed-values.yaml")
+    seed = seed_values(src)
     state = tempfile.mkdtemp(prefix="axon-fqdn-bench.")
     lab = Lab(axon, state, f"fqdn{os.getpid() % 100000}")
     client_ns = f"axon-{lab.name}-client"
@@ -143,14 +125,9 @@ def main():
     echo = None
     t_start = time.monotonic()
     try:
-        lab.run("lab", "up", "--name", lab.name, "--nodes", str(args.nodes))
-        values = os.path.join(state, "values.yaml")
-        shutil.copy(seed, values)
-        lab.run("values", "fix", "-f", values, "-w")
-        lab.run("install", "-f", values, "--set", "dnsProxy.minTtl=0",
-                "--set", "hubble.relay.enabled=false", "--set", "hubble.ui.enabled=false",
-                "--set", "hubble.eventBufferCapacity=32767")
-        lab.run("status", "--wait", "--wait-duration", "300s")
+        lab.up(args.nodes, seed, "--set", "dnsProxy.minTtl=0",
+               "--set", "hubble.relay.enabled=false", "--set", "hubble.ui.enabled=false",
+               "--set", "hubble.eventBufferCapacity=32767")
         lab.run("apply", "-f", os.path.join(src, "scripts", "demo.d", "production.yaml"))
 
         def ready(ns, deploy):

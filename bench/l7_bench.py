@@ -18,7 +18,6 @@ alive after one: RSS before and after). Loopback only; every process is ours and
 Usage: l7_bench.py BUILD_DIR
 """
 import os
-import re
 import resource
 import shutil
 import signal
@@ -28,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import rss_kib
+from benchlib import rss_kib, wrk_result
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 DURATION = os.environ.get("L7_BENCH_DURATION", "10s")
@@ -60,21 +59,11 @@ def raise_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s)", text)
-    v = float(m.group(1))
-    return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
-
-
 def wrk(port, connections=50, duration=None):
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", "-d" + (duration or DURATION), "--latency",
                           f"http://127.0.0.1:{port}/1k"], capture_output=True, text=True,
                          check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = ms(re.search(r"\s50%\s+(\S+)", out).group(1))
-    p99 = ms(re.search(r"\s99%\s+(\S+)", out).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, p50, p99, int(errors.group(1)) if errors else 0
+    return wrk_result(out)
 
 
 def main():
