@@ -107,10 +107,7 @@ ApplyOutcome apply_outcome(const Json& live, const Json& desired) {
   // A manifest that changed is applied (kubectl's patch then carries at
   // least the new last-applied configuration): a field dropped inside a
   // list item is in neither side's fields check (lists are replaced whole).
-  if (last != config) return ApplyOutcome::configured;
-  // Unchanged only if applying would remove nothing either.
-  return merge(live, last, config) == merge(live, config, config) ? ApplyOutcome::unchanged
-                                                                  : ApplyOutcome::configured;
+  return last == config ? ApplyOutcome::unchanged : ApplyOutcome::configured;
 }
 
 Json three_way_merge(const Json& live, const Json& last, const Json& desired) {

@@ -61,6 +61,8 @@ unsigned status_of_read_error(const error_code& ec, bool started) {
 // connection's socket belongs to its strand; the next one takes it onto its
 // own). Connections keeping the client's address have the client's
 // 4-tuple: never shared.
+std::string pool_key(const std::string& ip, uint16_t port) { return ip + ":" + std::to_string(port); }
+
 class UpstreamPool {
  public:
   using clock = std::chrono::steady_clock;
@@ -366,7 +368,8 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   std::unique_ptr<char[]> windows;
   beast::flat_buffer cbuf;
   std::optional<beast::tcp_stream> up;
-  std::string up_key;           // where it goes (and from where, keeping the client's)
+  std::string up_ip;            // where it goes (from the client's own address when
+  uint16_t up_port = 0;         // keep_source: the same for the connection's life)
   bool up_keep_source = false;  // it has the client's address
   bool up_clean = false;        // its last answer was read whole: reusable
   beast::flat_buffer ubuf;
@@ -377,7 +380,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       error_code e;
       const int fd = up->socket().release(e);
       up.reset();
-      if (!e) pool->give(up_key, fd);
+      if (!e) pool->give(pool_key(up_ip, up_port), fd);
       return;
     }
     close_upstream(up, up_keep_source);
@@ -468,11 +471,6 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       record(rec);
     };
     const bool has_body = rp.chunked() || (rp.content_length() && *rp.content_length() > 0);
-    // Beast reads what a buffer has room for, at least 512 bytes: room for
-    // a body, and for a whole answer, in one read (a 1 KiB answer took
-    // three); given back while the connection waits for its next request.
-    if (has_body && cbuf.capacity() < kReadRoom) cbuf.reserve(kReadRoom);
-    if (ubuf.capacity() < kReadRoom) ubuf.reserve(kReadRoom);
 
     if (!verdict.allowed) {
       ++denied;
@@ -486,6 +484,11 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       }
       continue;
     }
+    // Beast reads what a buffer has room for, at least 512 bytes: room for
+    // a body, and for a whole answer, in one read (a 1 KiB answer took
+    // three); given back only when the connection goes idle.
+    if (has_body && cbuf.capacity() < kReadRoom) cbuf.reserve(kReadRoom);
+    if (ubuf.capacity() < kReadRoom) ubuf.reserve(kReadRoom);
     for (const auto& name : verdict.remove) req.erase(name);
     for (const auto& [name, value] : verdict.add) req.set(name, value);
 
@@ -494,9 +497,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     const bool routed = !d.upstream_ip.empty();
     const std::string want_ip = routed ? d.upstream_ip : ci.dst_ip;
     const uint16_t want_port = routed ? d.upstream_port : ci.dst_port;
-    std::string key = want_ip + ":" + std::to_string(want_port);
-    if (d.keep_source) key += " from " + ci.src_ip + ":" + std::to_string(ci.src_port);
-    if (up && up_key != key) park();
+    if (up && (up_port != want_port || up_ip != want_ip)) park();
     if (!windows) windows.reset(new char[2 * kWindow]);
     const bool expect_continue = !req[http::field::expect].empty();
     std::optional<http::response_parser<http::buffer_body>> sp;
@@ -507,7 +508,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     for (int attempt = 0;; ++attempt) {
       bool reused = up.has_value();
       if (!up) {
-        const int pooled = (!d.keep_source && attempt == 0) ? pool->take(key) : -1;
+        const int pooled = (!d.keep_source && attempt == 0) ? pool->take(pool_key(want_ip, want_port)) : -1;
         tcp::socket s(client.get_executor());
         if (pooled >= 0) {
           s.assign(tcp::v4(), pooled, ec);
@@ -544,7 +545,8 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
           no_upstream = true;
           break;
         }
-        up_key = key;
+        up_ip = want_ip;
+        up_port = want_port;
         up_keep_source = d.keep_source;
         ubuf.clear();
       }
