@@ -455,9 +455,9 @@ __axon_value() {
 __axon_args() {
   case $1 in
     ('completion') printf '%s\n' 'choice bash zsh fish' ;;
-    ('delete') printf '%s\n' 'choice ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways httproutes leases namespaces networkpolicies nodes pods rolebindings roles secrets serviceaccounts services' ;;
+    ('delete') printf '%s\n' 'choice ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways grpcroutes httproutes leases namespaces networkpolicies nodes pods referencegrants rolebindings roles secrets serviceaccounts services tcproutes tlsroutes' ;;
     ('endpoint get') printf '%s\n' 'any' ;;
-    ('get') printf '%s\n' 'choice ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways httproutes leases namespaces networkpolicies nodes pods rolebindings roles secrets serviceaccounts services' ;;
+    ('get') printf '%s\n' 'choice ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways grpcroutes httproutes leases namespaces networkpolicies nodes pods referencegrants rolebindings roles secrets serviceaccounts services tcproutes tlsroutes' ;;
     ('lab exec') printf '%s\n' 'any' ;;
     ('lab logs') printf '%s\n' 'any' ;;
     ('port-forward') printf '%s\n' 'any' ;;

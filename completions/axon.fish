@@ -234,7 +234,7 @@ complete -c axon -n '__axon_at "delete"' -l state-dir -r -F -d 'Where the lab ke
 complete -c axon -n '__axon_at "delete"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "delete"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "delete"' -l context -x -d 'Kubeconfig context to use'
-complete -c axon -n '__axon_at "delete"' -x -a 'ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways httproutes leases namespaces networkpolicies nodes pods rolebindings roles secrets serviceaccounts services'
+complete -c axon -n '__axon_at "delete"' -x -a 'ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways grpcroutes httproutes leases namespaces networkpolicies nodes pods referencegrants rolebindings roles secrets serviceaccounts services tcproutes tlsroutes'
 
 # axon endpoint
 complete -c axon -n '__axon_at "endpoint"' -a 'get' -d 'Show a pod\'s endpoint and policy map'
@@ -322,7 +322,7 @@ complete -c axon -n '__axon_at "get"' -l state-dir -r -F -d 'Where the lab keeps
 complete -c axon -n '__axon_at "get"' -l lab -x -d 'The lab to talk to when several are up'
 complete -c axon -n '__axon_at "get"' -l kubeconfig -r -F -d 'Kubeconfig of a Kubernetes cluster to use instead of the lab'
 complete -c axon -n '__axon_at "get"' -l context -x -d 'Kubeconfig context to use'
-complete -c axon -n '__axon_at "get"' -x -a 'ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways httproutes leases namespaces networkpolicies nodes pods rolebindings roles secrets serviceaccounts services'
+complete -c axon -n '__axon_at "get"' -x -a 'ciliumclusterwidenetworkpolicies ciliumendpoints ciliumidentities ciliuml2announcementpolicies ciliumloadbalancerippools ciliumnetworkpolicies ciliumnodes clusterrolebindings clusterroles configmaps customresourcedefinitions daemonsets deployments endpoints endpointslices gatewayclasses gateways grpcroutes httproutes leases namespaces networkpolicies nodes pods referencegrants rolebindings roles secrets serviceaccounts services tcproutes tlsroutes'
 
 # axon install
 complete -c axon -n '__axon_at "install"' -s h -l help -d 'Print this help message and exit'

@@ -3,6 +3,7 @@
 // that are not part of a kind, e.g. a Kubernetes NetworkPolicy `from:` inside
 // a CiliumNetworkPolicy.
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "axon/client/manifests.h"
@@ -132,6 +133,7 @@ struct Kind {
   Json schema;  // openAPIV3Schema of the object
   bool status = true;
   std::vector<std::string> older_versions = {};  // served too (same schema), not stored
+  bool experimental = false;  // Gateway API's experimental channel (TCPRoute, TLSRoute)
 };
 
 Json crd(const Kind& k) {
@@ -160,8 +162,8 @@ Json crd(const Kind& k) {
     // annotations Gateway API v1.0.0's own CRDs carry.
     metadata["annotations"] = {
         {"api-approved.kubernetes.io", "https://github.com/kubernetes-sigs/gateway-api/pull/2466"},
-        {"gateway.networking.k8s.io/bundle-version", "v1.0.0"},
-        {"gateway.networking.k8s.io/channel", "standard"}};
+        {"gateway.networking.k8s.io/bundle-version", "v1.1.0"},
+        {"gateway.networking.k8s.io/channel", k.experimental ? "experimental" : "standard"}};
   }
   return {
       {"apiVersion", "apiextensions.k8s.io/v1"},
@@ -309,6 +311,13 @@ std::vector<Json> custom_resource_definitions(bool gateway_api) {
                     {"addresses", arr(obj({{"type", str()}, {"value", str()}}))}})},
               {"status", preserve()}})});
     Json match_value = obj({{"type", str()}, {"name", str()}, {"value", str()}});
+    Json backend_ref = obj({{"group", str()},
+                            {"kind", str()},
+                            {"name", str()},
+                            {"namespace", str()},
+                            {"port", integer()},
+                            {"weight", integer()},
+                            {"filters", arr(preserve())}});
     kinds.push_back(
         {gw,
          "v1",
@@ -332,15 +341,58 @@ std::vector<Json> custom_resource_definitions(bool gateway_api) {
                                     {"queryParams", arr(match_value)},
                                     {"method", str()}}))},
                           {"filters", arr(preserve())},
-                          {"backendRefs", arr(obj({{"group", str()},
-                                                   {"kind", str()},
-                                                   {"name", str()},
-                                                   {"namespace", str()},
-                                                   {"port", integer()},
-                                                   {"weight", integer()},
-                                                   {"filters", arr(preserve())}}))},
+                          {"backendRefs", arr(backend_ref)},
                           {"timeouts", obj({{"request", str()}, {"backendRequest", str()}})}}))}})},
               {"status", preserve()}})});
+    kinds.push_back(
+        {gw,
+         "v1",
+         "GRPCRoute",
+         "grpcroutes",
+         "grpcroute",
+         "Namespaced",
+         {},
+         object_schema(
+             {{"spec",
+               obj({{"parentRefs", arr(parent_ref)},
+                    {"hostnames", arr(str())},
+                    {"rules",
+                     arr(obj({{"name", str()},
+                              {"matches",
+                               arr(obj({{"method", obj({{"type", enum_str({"Exact", "RegularExpression"})},
+                                                        {"service", str()},
+                                                        {"method", str()}})},
+                                        {"headers", arr(match_value)}}))},
+                              {"filters", arr(preserve())},
+                              {"backendRefs", arr(backend_ref)}}))}})},
+              {"status", preserve()}}),
+         true,
+         {"v1alpha2"}});
+    // The experimental channel's L4 routes: TCPRoute (what Cilium lacks,
+    // cilium#21929) and TLSRoute.
+    for (const auto& [kind, plural, singular] :
+         {std::tuple{"TCPRoute", "tcproutes", "tcproute"}, std::tuple{"TLSRoute", "tlsroutes", "tlsroute"}}) {
+      std::vector<std::pair<std::string, Json>> spec = {
+          {"parentRefs", arr(parent_ref)},
+          {"rules", arr(obj({{"name", str()}, {"backendRefs", arr(backend_ref)}}))}};
+      if (std::string(kind) == "TLSRoute") spec.push_back({"hostnames", arr(str())});
+      kinds.push_back({gw, "v1alpha2", kind, plural, singular, "Namespaced", {},
+                       object_schema({{"spec", obj(std::move(spec))}, {"status", preserve()}}), true, {},
+                       true});
+    }
+    kinds.push_back(
+        {gw,
+         "v1beta1",
+         "ReferenceGrant",
+         "referencegrants",
+         "referencegrant",
+         "Namespaced",
+         {"refgrant"},
+         object_schema(
+             {{"spec",
+               obj({{"from", arr(obj({{"group", str()}, {"kind", str()}, {"namespace", str()}}))},
+                    {"to", arr(obj({{"group", str()}, {"kind", str()}, {"name", str()}}))}})}}),
+         false});
   }
   std::vector<Json> out;
   for (const auto& k : kinds) out.push_back(crd(k));

@@ -542,6 +542,13 @@ const std::map<std::string, Printer>& printers() {
           return std::vector<std::string>{json_list(at(o, {"spec", "hostnames"})),
                                           object_age(o, now)};
         }}},
+      {"GRPCRoute",
+       {{"HOSTNAMES", "AGE"},
+        {},
+        [](const Json& o, SystemTime now, bool) {
+          return std::vector<std::string>{json_list(at(o, {"spec", "hostnames"})),
+                                          object_age(o, now)};
+        }}},
   };
   return p;
 }

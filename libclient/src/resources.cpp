@@ -47,6 +47,11 @@ const std::vector<ResourceInfo>& known_resources() {
       {"gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses", false, {"gc"}},
       {"gateway.networking.k8s.io", "v1", "Gateway", "gateways", true, {"gtw"}},
       {"gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes", true},
+      {"gateway.networking.k8s.io", "v1", "GRPCRoute", "grpcroutes", true},
+      {"gateway.networking.k8s.io", "v1alpha2", "GRPCRoute", "grpcroutes", true},
+      {"gateway.networking.k8s.io", "v1alpha2", "TCPRoute", "tcproutes", true},
+      {"gateway.networking.k8s.io", "v1alpha2", "TLSRoute", "tlsroutes", true},
+      {"gateway.networking.k8s.io", "v1beta1", "ReferenceGrant", "referencegrants", true, {"refgrant"}},
   };
   // clang-format on
   return r;

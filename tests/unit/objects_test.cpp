@@ -97,6 +97,11 @@ TEST_CASE("kind names as kubectl reads them: plural, singular, short, Kind, kind
            {"gtw", "Gateway"},
            {"httproutes", "HTTPRoute"},
            {"gatewayclass", "GatewayClass"},
+           {"grpcroutes", "GRPCRoute"},
+           {"tcproutes", "TCPRoute"},
+           {"tcproute.gateway.networking.k8s.io", "TCPRoute"},
+           {"refgrant", "ReferenceGrant"},
+           {"referencegrants", "ReferenceGrant"},
            {"endpointslices", "EndpointSlice"},
            {"cep", "CiliumEndpoint"},
            {"ciliumidentities", "CiliumIdentity"},
@@ -126,7 +131,9 @@ TEST_CASE("kind names as kubectl reads them: plural, singular, short, Kind, kind
   auto plurals = resource_plurals();
   CHECK(std::is_sorted(plurals.begin(), plurals.end()));
   CHECK(std::adjacent_find(plurals.begin(), plurals.end()) == plurals.end());  // once each
-  CHECK(plurals.size() + 1 == known_resources().size());  // the pool kind is served in two versions
+  // The pool kind and GRPCRoute are served in two versions each.
+  CHECK(plurals.size() + 2 == known_resources().size());
+  CHECK(resolve_resource("grpcroutes")->version == "v1");
   CHECK(resolve_resource("ippools")->version == "v2");
   CHECK(resolve_resource("ciliumloadbalancerippools.v2alpha1.cilium.io")->version == "v2alpha1");
 }
