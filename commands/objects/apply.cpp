@@ -60,6 +60,8 @@ int run(cli::Context& ctx, const ApplyParams& p) {
   }
   auto lb = client::lb_ipam_problems(*store, objects);  // warnings only
   if (lb) ports->insert(ports->end(), lb->begin(), lb->end());
+  auto routes = client::gateway_problems(*store, objects);  // warnings only
+  if (routes) ports->insert(ports->end(), routes->begin(), routes->end());
   if (cli::report_manifest_problems(ctx, *ports, "nothing was applied")) return cli::kExitUsage;
 
   const bool dry = p.dry_run;

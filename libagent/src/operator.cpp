@@ -27,6 +27,7 @@
 #include "axon/client/informer.h"
 #include "axon/client/l2announce.h"
 #include "config_keys.h"
+#include "gateway_controller.h"
 
 namespace axon::agent {
 namespace {
@@ -309,12 +310,28 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     wake_cv.notify_all();
   });
   IdentityStore identities(store, &caches.identities);
+  // Gateway API (enable-gateway-api): its kinds are watched only then (their
+  // CRDs are installed only then).
+  std::unique_ptr<GatewayController> gateways;
+  if (read_key(p.config_dir, "enable-gateway-api", "false") == "true") {
+    gateways = std::make_unique<GatewayController>(store, caches.services, caches.namespaces, [&] {
+      std::lock_guard lock(wake_mu);
+      woken = true;
+      wake_cv.notify_all();
+    });
+  }
+  auto informers = [&] {
+    auto all = caches.all();
+    if (gateways)
+      for (auto* i : gateways->informers()) all.push_back(i);
+    return all;
+  };
   // Each informer's failures, logged when they change: what the store
   // said, naming the server and the verb; the informers retry with backoff.
   std::map<std::string, std::string> reported;
   std::string leader_error;
   auto report = [&] {
-    for (auto* i : caches.all()) {
+    for (auto* i : informers()) {
       std::string& last = reported[i->kind()];
       if (const std::string e = i->last_error(); e != last) {
         if (!e.empty()) log::warn("watching {}: {} (retrying)", i->kind(), e);
@@ -327,7 +344,12 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
   client::LbIpam lb_state;  // the allocation between runs
   bool lb_failed = false;  // a status write failed: look at every Service next time
   uint64_t l2_done = ~uint64_t{0};  // the policies' generation their status was written for
-  while (!stop.load() && !caches.wait_synced(std::chrono::seconds(1))) report();
+  auto synced = [&] {
+    for (auto* i : informers())
+      if (!i->wait_synced(std::chrono::seconds(1))) return false;
+    return true;
+  };
+  while (!stop.load() && !synced()) report();
   while (!stop.load()) {
     report();
     auto leads = leader.check();
@@ -353,6 +375,10 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     }
     if (const auto g = caches.l2_policies.generation(); g != l2_done && sync_l2_policies(store, caches))
       l2_done = g;
+    // A new Gateway's Service is created here, given its address by LB
+    // IPAM on the next pass (the Service changed), and that address goes
+    // to the Gateway's status on the pass after.
+    if (gateways) gateways->sync();
     if (ipam == "cluster-pool") {
       if (auto st = sync_pod_cidrs(store, caches, pool.substr(0, pool.find(' ')), mask); !st)
         log::warn("pod CIDRs: {}", st.error().str());
@@ -379,6 +405,7 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     }
     woken = false;
   }
+  gateways.reset();
   for (auto* i : caches.all()) i->stop();
   leader.release();
   return 0;

@@ -9,6 +9,7 @@
 
 #include "axon/base/strings.h"
 #include "axon/client/lbipam.h"
+#include "axon/gateway/status.h"
 #include "axon/client/values.h"
 
 namespace axon::client {
@@ -459,6 +460,65 @@ Result<std::vector<Diagnostic>> lb_ipam_problems(ClusterStore& store,
     d.path = "metadata.annotations";
     d.message = std::move(message);
     d.fix = std::move(fix);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result<std::vector<Diagnostic>> gateway_problems(ClusterStore& store,
+                                                 const std::vector<ManifestObject>& objects) {
+  std::vector<Diagnostic> out;
+  auto text = [](const Json& o, const char* key) {
+    const Json& v = member(o, key);
+    return v.is_string() ? v.get<std::string>() : std::string();
+  };
+  auto key_of = [&](const Json& o) {
+    return text(o, "kind") + " " + text(member(o, "metadata"), "namespace") + "/" +
+           text(member(o, "metadata"), "name");
+  };
+  std::map<std::string, const ManifestObject*> routes;  // the set's, by "Kind ns/name"
+  for (const auto& m : objects) {
+    const std::string kind = m.object.value("kind", "");
+    if (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TCPRoute") routes[key_of(m.object)] = &m;
+  }
+  if (routes.empty()) return out;
+  // The store's objects of a kind with the set's in place of theirs. A
+  // kind the store does not serve (no CRDs yet) has none there.
+  auto merged = [&](const std::string& api_version, const std::string& kind, std::vector<Json>& into) {
+    std::map<std::string, Json> by_key;
+    if (auto live = store.list(api_version, kind, "", ""); live) {
+      for (auto& o : *live) {
+        if (!o.is_object()) continue;
+        o["kind"] = kind;  // a list's items may leave it out
+        std::string key = key_of(o);  // before the move: the assignment's right side goes first
+        by_key[key] = std::move(o);
+      }
+    }
+    for (const auto& m : objects)
+      if (m.object.value("kind", "") == kind) by_key[key_of(m.object)] = m.object;
+    for (auto& [k, o] : by_key) into.push_back(std::move(o));
+  };
+  gateway::GatewayInputs in;
+  merged("gateway.networking.k8s.io/v1", "GatewayClass", in.classes);
+  merged("gateway.networking.k8s.io/v1", "Gateway", in.gateways);
+  merged("gateway.networking.k8s.io/v1", "HTTPRoute", in.routes);
+  merged("gateway.networking.k8s.io/v1", "GRPCRoute", in.routes);
+  merged("gateway.networking.k8s.io/v1alpha2", "TCPRoute", in.routes);
+  merged("gateway.networking.k8s.io/v1beta1", "ReferenceGrant", in.grants);
+  merged("v1", "Service", in.services);
+  const auto state = gateway::gateway_compute(in);
+  for (const auto& w : state.warnings) {
+    auto it = routes.find(w.route);
+    if (it == routes.end()) continue;
+    const ManifestObject& m = *it->second;
+    Diagnostic d;
+    d.severity = Severity::warning;
+    d.location = m.where(w.path);
+    d.document = m.document;
+    d.object = m.describe();
+    d.path = w.path;
+    d.message = w.message + ": requests routed to it will get 500";
+    d.fix = "point the backendRef at a Service and port of that namespace (see `axon get services`)";
     out.push_back(std::move(d));
   }
   return out;

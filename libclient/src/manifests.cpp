@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "axon/base/strings.h"
+#include "axon/gateway/model.h"
 
 namespace axon::client {
 namespace {
@@ -363,6 +364,21 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
       // cluster-pool IPAM: each node's CiliumNode with its pod CIDR (server-side apply).
       rule({"cilium.io"}, {"ciliumnodes"}, {"get", "list", "watch", "create", "patch"}),
   };
+  if (v.gateway_api) {
+    // Gateway API: the kinds watched, their statuses written, and each
+    // Gateway's LoadBalancer Service made, kept and removed; Secrets read
+    // for listeners' certificates.
+    operator_rules.push_back(rule({"gateway.networking.k8s.io"},
+                                  {"gatewayclasses", "gateways", "httproutes", "grpcroutes",
+                                   "tcproutes", "referencegrants"},
+                                  kWatch));
+    operator_rules.push_back(rule({"gateway.networking.k8s.io"},
+                                  {"gatewayclasses/status", "gateways/status", "httproutes/status",
+                                   "grpcroutes/status", "tcproutes/status"},
+                                  {"update"}));
+    operator_rules.push_back(rule({""}, {"services"}, {"create", "update", "delete"}));
+    operator_rules.push_back(rule({""}, {"secrets"}, kWatch));
+  }
   out.push_back(cluster_role(kAgentName, "agent", agent_rules));
   out.push_back(cluster_role(kOperatorName, "operator", operator_rules));
   // The relay finds each node's Hubble server through the Node objects.
@@ -424,12 +440,13 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
   }
 
   if (v.gateway_api) {
-    // Named cilium so Gateways written for Cilium (the seed's among them) work as pasted.
+    // Named cilium, with Cilium's controller name, so Gateways written for
+    // Cilium (the seed's among them) work as pasted.
     out.push_back({{"apiVersion", "gateway.networking.k8s.io/v1"},
                    {"kind", "GatewayClass"},
                    {"metadata", metadata("cilium", "", labels("cilium", "gateway"))},
                    {"spec",
-                    {{"controllerName", "io.axon/gateway-controller"},
+                    {{"controllerName", gateway::kControllerName},
                      {"description", "Gateway API served by axon"}}}});
   }
 

@@ -657,3 +657,30 @@ TEST_CASE("apply: LB IPAM warnings (requested address taken or in no pool, shari
   CHECK(backwards.err.find("spec.blocks[0].stop: the range ends before it starts: start "
                            "10.0.1.20 comes after stop 10.0.1.10") != std::string::npos);
 }
+
+TEST_CASE("apply: a route whose backend names no Service is a warning naming the Services there") {
+  TestLab& l = lab();
+  REQUIRE(l.axon({"apply", "-f", "-"}, ns_doc("production") + "---\n" + ns_doc("gateway-api-system")).code == 0);
+  REQUIRE(l.axon({"apply", "-f", kSeed + "service-fixed-ip.yaml"}).code == 0);
+  // As install makes it (routes of other controllers' Gateways are theirs).
+  REQUIRE(l.axon({"apply", "-f", "-"}, "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\n"
+                                       "metadata: {name: cilium}\n"
+                                       "spec: {controllerName: io.cilium/gateway-controller}\n")
+              .code == 0);
+  auto seed = l.axon({"apply", "-f", kSeed + "gateway-and-route.yaml"});
+  CHECK(seed.code == 0);  // a warning: applied, as Cilium would take it
+  CHECK(seed.err.find("gateway-and-route.yaml:33: document 2 (HTTPRoute production/api-route): "
+                      "spec.rules[0].backendRefs[0]: Service \"api-service\" port 8080 not found in "
+                      "production; Services there: api (80/TCP)") != std::string::npos);
+  CHECK(exists(l, "gateway.networking.k8s.io/v1", "HTTPRoute", "production", "api-route"));
+  // Pointed at api:80, the same route applies without a word.
+  std::ifstream in(kSeed + "gateway-and-route.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text.replace(text.find("name: api-service"), 17, "name: api");
+  text.replace(text.find("port: 8080"), 10, "port: 80");
+  auto fixed = l.axon({"apply", "-f", "-"}, text);
+  CHECK(fixed.code == 0);
+  CHECK(fixed.err == "");
+  CHECK(fixed.out == "gateway.gateway.networking.k8s.io/shared-gateway unchanged\n"
+                     "httproute.gateway.networking.k8s.io/api-route configured\n");
+}

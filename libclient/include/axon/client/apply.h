@@ -94,6 +94,15 @@ Result<std::vector<Diagnostic>> node_port_problems(ClusterStore& store,
 Result<std::vector<Diagnostic>> lb_ipam_problems(ClusterStore& store,
                                                  const std::vector<ManifestObject>& objects);
 
+// Gateway API as it would go with `objects` applied (the cluster's
+// GatewayClasses, Gateways, routes, ReferenceGrants and Services, these in
+// place of theirs): a warning for each route of the set whose backendRef
+// names a Service or port that does not exist, listing the Services and
+// ports that do. Warnings only: the route is applied, Accepted, with
+// ResolvedRefs=False BackendNotFound, and its requests get 500.
+Result<std::vector<Diagnostic>> gateway_problems(ClusterStore& store,
+                                                 const std::vector<ManifestObject>& objects);
+
 // What apply would report for `object`, without writing anything.
 Result<ApplyOutcome> preview_apply(ClusterStore& store, const Json& object);
 

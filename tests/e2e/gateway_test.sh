@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Gateway API's controller end to end, with the seed's gateway-and-route.yaml
+# as pasted, on a 2-node lab (either store):
+# - the seed's Gateway lives in gateway-api-system, which the post never
+#   creates: apply refuses it (nothing applied) and says to create it;
+# - applied, it warns that the route's backend api-service:8080 is no
+#   Service, naming the one that is (api, 80/TCP); the Gateway gets a
+#   LoadBalancer Service cilium-gateway-shared-gateway and its address from
+#   the LB IPAM pool; the route is Accepted, ResolvedRefs=False
+#   BackendNotFound; the listener counts it (attachedRoutes 1);
+# - the route pointed at api:80 resolves;
+# - a listener taking routes from its own namespace only: a route from
+#   another is NotAllowedByListeners;
+# - a backend in another namespace: RefNotPermitted, then resolved once a
+#   ReferenceGrant allows it;
+# - no listener claims to be served while the proxies do not route
+#   (Programmed=False, Pending);
+# - the Gateway deleted: its Service goes.
+source "$(dirname "$0")/lib.sh"
+
+SEED=$SRC/../shared/seed/manifests
+if [[ ! -f $SEED/gateway-and-route.yaml ]]; then
+  echo "SKIP: the seed's manifests are not in $SEED"
+  exit 77
+fi
+cluster_up 2 --set hubble.relay.enabled=false --set hubble.ui.enabled=false
+out=$(ax apply -f "$SRC/tests/e2e/l2.yaml" -f "$SEED/lb-ip-pool.yaml" -f "$SEED/service-fixed-ip.yaml" 2>&1); rc=$?
+expect_eq "apply the workloads, the pool and api's Service" "$rc" 0
+
+# status_of KIND NAME NS PYTHON-EXPR: the object's status through a Python expression over `s`.
+status_of() {
+  ax get "$1" "$2" -n "$3" -o json | python3 -c "import json,sys; s=json.load(sys.stdin).get('status',{}); print($4)"
+}
+# cond LIST TYPE: "status/reason" of condition TYPE in a conditions list (Python).
+COND='lambda cs, t: next((c["status"] + "/" + c["reason"] for c in cs if c["type"] == t), "none")'
+route_cond() {  # NAME NS TYPE
+  status_of httproute "$1" "$2" "($COND)(s['parents'][0]['conditions'], '$3') if s.get('parents') else 'none'"
+}
+export -f status_of route_cond
+export COND
+
+out=$(ax apply -f "$SEED/gateway-and-route.yaml" 2>&1); rc=$?
+expect_eq "the seed's Gateway without its namespace: refused" "$rc" 1
+expect_contains "... saying to create gateway-api-system" "$out" 'namespaces "gateway-api-system" not found'
+expect_contains "... with the fix" "$out" "create the namespace first"
+expect_eq "... nothing applied" "$(ax get gateways -A -o name 2>&1)" ""
+
+echo '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gateway-api-system"}}' | ax apply -f - >/dev/null
+out=$(ax apply -f "$SEED/gateway-and-route.yaml" 2>&1); rc=$?
+expect_eq "the seed's gateway-and-route.yaml applies" "$rc" 0
+expect_contains "... warning that api-service:8080 is no Service" "$out" 'Service "api-service" port 8080 not found in production'
+expect_contains "... naming the Service that is" "$out" "Services there: api (80/TCP)"
+expect_contains "... at its line" "$out" "gateway-and-route.yaml:33"
+
+wait_for "the Gateway's Service cilium-gateway-shared-gateway" 30 \
+  bash -c "ax get svc cilium-gateway-shared-gateway -n gateway-api-system -o json | grep -q '\"LoadBalancer\"'"
+wait_for "the Gateway gets an address from the pool" 30 \
+  bash -c "ax get gateway shared-gateway -n gateway-api-system | grep -q ' 10\.0\.0\.24[0-9] '"
+addr=$(status_of gateway shared-gateway gateway-api-system "s['addresses'][0]['value']")
+expect_eq "... the Service's LB IP" "$addr" \
+  "$(ax get svc cilium-gateway-shared-gateway -n gateway-api-system -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["loadBalancer"]["ingress"][0]["ip"])')"
+expect_eq "GatewayClass cilium Accepted" "$(ax get gatewayclass cilium -o json | python3 -c "import json,sys; s=json.load(sys.stdin)['status']; print(($COND)(s['conditions'], 'Accepted'))")" "True/Accepted"
+expect_eq "Gateway Accepted" "$(status_of gateway shared-gateway gateway-api-system "($COND)(s['conditions'], 'Accepted')")" "True/Accepted"
+wait_for "the route gets its status" 20 bash -c '[[ $(route_cond api-route production Accepted) == True/Accepted ]]'
+expect_eq "route ResolvedRefs=False BackendNotFound" "$(route_cond api-route production ResolvedRefs)" "False/BackendNotFound"
+expect_contains "... the message lists api (80/TCP)" \
+  "$(status_of httproute api-route production "s['parents'][0]['conditions'][1]['message']")" "api (80/TCP)"
+expect_eq "the listener counts the route" \
+  "$(status_of gateway shared-gateway gateway-api-system "s['listeners'][0]['attachedRoutes']")" "1"
+expect_eq "no listener claims to be served yet (Programmed=False, Pending)" \
+  "$(status_of gateway shared-gateway gateway-api-system "($COND)(s['listeners'][0]['conditions'], 'Programmed')")" "False/Pending"
+got=$(ax get gateways -n gateway-api-system)
+expect_contains "get gateways: kubectl's columns" "$(head -1 <<<"$got")" "NAME             CLASS    ADDRESS      PROGRAMMED   AGE"
+got=$(ax get httproutes -A)
+expect_contains "get httproutes -A: hostnames" "$got" '["api.example.com"]'
+
+# The route fixed: api, port 80.
+sed -e 's/name: api-service/name: api/' -e 's/port: 8080/port: 80/' "$SEED/gateway-and-route.yaml" >"$STATE/fixed.yaml"
+out=$(ax apply -f "$STATE/fixed.yaml" 2>&1); rc=$?
+expect_eq "the fixed route applies" "$rc" 0
+if [[ $out != *warning* ]]; then pass "... without a warning"; else fail "... warned: $out"; fi
+wait_for "... and resolves" 20 bash -c '[[ $(route_cond api-route production ResolvedRefs) == True/ResolvedRefs ]]'
+
+# A listener for its own namespace only, a route from elsewhere, and a
+# backend across namespaces.
+ax apply -f - >/dev/null <<'EOF'
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: own, namespace: gateway-api-system}
+spec:
+  gatewayClassName: cilium
+  listeners:
+    - {name: web, port: 8080, protocol: HTTP}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: outsider, namespace: production}
+spec:
+  parentRefs: [{name: own, namespace: gateway-api-system}]
+  rules: [{backendRefs: [{name: api, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: across, namespace: gateway-api-system}
+spec:
+  parentRefs: [{name: own}]
+  rules: [{backendRefs: [{name: api, namespace: production, port: 80}]}]
+EOF
+wait_for "a route from another namespace: NotAllowedByListeners" 20 \
+  bash -c '[[ $(route_cond outsider production Accepted) == False/NotAllowedByListeners ]]'
+wait_for "a backend across namespaces without a grant: RefNotPermitted" 20 \
+  bash -c '[[ $(route_cond across gateway-api-system ResolvedRefs) == False/RefNotPermitted ]]'
+expect_eq "... the route itself Accepted" "$(route_cond across gateway-api-system Accepted)" "True/Accepted"
+ax apply -f - >/dev/null <<'EOF'
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: gateways-to-api, namespace: production}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: gateway-api-system}]
+  to: [{group: "", kind: Service, name: api}]
+EOF
+wait_for "... resolved once a ReferenceGrant allows it" 20 \
+  bash -c '[[ $(route_cond across gateway-api-system ResolvedRefs) == True/ResolvedRefs ]]'
+got=$(ax get referencegrants -n production)
+expect_contains "get referencegrants" "$got" "gateways-to-api"
+
+ax delete gateway own -n gateway-api-system >/dev/null
+wait_for "the Gateway deleted: its Service goes" 20 \
+  bash -c '! ax get svc cilium-gateway-own -n gateway-api-system >/dev/null 2>&1'
+expect_eq "the other Gateway's Service stays" \
+  "$(ax get svc cilium-gateway-shared-gateway -n gateway-api-system -o name)" "service/cilium-gateway-shared-gateway"
+finish
