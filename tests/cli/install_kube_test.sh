@@ -29,11 +29,11 @@ expect_contains "install: DaemonSet created" "$(cat out)" "daemonset.apps/axon-a
 expect_contains "install: CRD created" "$(cat out)" "customresourcedefinition.apiextensions.k8s.io/ciliumnetworkpolicies.cilium.io created"
 expect_contains "install: Gateway API CRD created" "$(cat out)" "customresourcedefinition.apiextensions.k8s.io/gatewayclasses.gateway.networking.k8s.io created"
 expect_contains "install: GatewayClass created" "$(cat out)" "gatewayclass.gateway.networking.k8s.io/cilium created"
-expect_contains "install: summary" "$(cat err)" "installed into Kubernetes API $API (context test): 32 created"
-if log_check 'sum(r["verb"] == "patch" and "dryRun" not in r["query"] for r in reqs) == 32 and all(r["query"].get("fieldManager") == "axon" and r["query"].get("force") == "true" for r in reqs if r["verb"] == "patch")'; then
-  pass "32 server-side applies with fieldManager=axon, force=true"
+expect_contains "install: summary" "$(cat err)" "installed into Kubernetes API $API (context test): 36 created"
+if log_check 'sum(r["verb"] == "patch" and "dryRun" not in r["query"] for r in reqs) == 36 and all(r["query"].get("fieldManager") == "axon" and r["query"].get("force") == "true" for r in reqs if r["verb"] == "patch")'; then
+  pass "36 server-side applies with fieldManager=axon, force=true"
 else fail "PATCH requests are not all server-side applies"; fi
-if log_check 'max(i for i, r in enumerate(reqs) if r["verb"] == "patch" and r["query"].get("dryRun") == "All") < min(i for i, r in enumerate(reqs) if r["verb"] == "patch" and "dryRun" not in r["query"]) and sum(r["query"].get("dryRun") == "All" for r in reqs) == 31'; then
+if log_check 'max(i for i, r in enumerate(reqs) if r["verb"] == "patch" and r["query"].get("dryRun") == "All") < min(i for i, r in enumerate(reqs) if r["verb"] == "patch" and "dryRun" not in r["query"]) and sum(r["query"].get("dryRun") == "All" for r in reqs) == 35'; then
   pass "every object is dry-run first (the GatewayClass, whose CRD is new, through its CRD)"
 else fail "dry runs did not all come before the first write"; fi
 if log_check 'next(i for i, r in enumerate(reqs) if r["verb"] == "patch" and "dryRun" not in r["query"] and "customresourcedefinitions" in r["path"]) < next(i for i, r in enumerate(reqs) if r["verb"] == "patch" and r["path"].startswith("/apis/gateway.networking.k8s.io/"))'; then
@@ -70,7 +70,7 @@ else fail "Gateway API CRD: $(head -c 300 crd.json)"; fi
 reset_log
 "$AXON" install "${FIXED[@]}" "${K[@]}" > out 2> err; rc=$?
 expect_eq "second install: exit 0" "$rc" 0
-expect_contains "second install says nothing changed" "$(cat err)" "nothing changed (32 objects unchanged)"
+expect_contains "second install says nothing changed" "$(cat err)" "nothing changed (36 objects unchanged)"
 if log_check 'not any(r["verb"] in ("patch", "delete", "create", "update") and "dryRun" not in r["query"] for r in reqs)'; then pass "... and writes nothing"; else fail "second install wrote"; fi
 
 # 4. Without the UI: its objects are deleted.
