@@ -330,6 +330,11 @@ int axon_from_container(struct __sk_buff *skb)
 	}
 	now = bpf_ktime_get_ns();
 	ret = lb4_dnat(skb, &p, now, 0, &lb);
+	/* A Gateway's frontend from a pod: not served to pods yet (the node's
+	 * proxy takes only traffic from outside): refused as a Service without
+	 * backends, never sent on untranslated. */
+	if (!ret && (lb.flags & AXON_LB_F_L7))
+		ret = AXON_DROP_NO_SERVICE;
 	rev_nat_index = lb.rev_nat_index;
 	hairpin = !ret && rev_nat_index && p.tuple.daddr == p.tuple.saddr;
 	if (hairpin)

@@ -242,8 +242,10 @@ Status Services::upsert(const Service& svc) {
   master.maglev_table = table_id;
   master.flags = (svc.external ? AXON_LB_F_EXTERNAL : 0) | (svc.snat ? AXON_LB_F_SNAT : 0) |
                  (next.affinity ? AXON_LB_F_AFFINITY : 0) |
-                 (svc.two_scopes ? AXON_LB_F_TWO_SCOPES : 0);
+                 (svc.two_scopes ? AXON_LB_F_TWO_SCOPES : 0) |
+                 (svc.l7_proxy_port != 0 ? AXON_LB_F_L7 : 0);
   master.affinity_timeout_s = next.affinity ? svc.affinity_timeout_s : 0;
+  if (svc.l7_proxy_port != 0) master.l7_proxy_port = svc.l7_proxy_port;
   if (auto s = update(maps_.services, lb_key(key, 0), master, what); !s) {
     if (existing == services_.end()) (void)drop_vip(key.vip, what);
     return s;

@@ -8,8 +8,11 @@
 #include <doctest/doctest.h>
 #include <array>
 #include <linux/pkt_cls.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "axon/abi/lb.h"
+#include "axon/base/fd.h"
 #include "fixture.h"
 #include "netns.h"
 
@@ -157,6 +160,61 @@ TEST_CASE("from-netdev: a frontend without backends drops (158), or answers ICMP
     CHECK(evs.back().drop_reason == AXON_DROP_NO_SERVICE);
     CHECK(evs.back().src_identity == 2);  // world
   }
+}
+
+TEST_CASE("a Gateway's frontend (L7 LB): to the proxy's listener untouched; none: dropped; pods refused") {
+  DatapathConfig config;
+  config.no_backend_reject = false;
+  Env env(config);
+  REQUIRE(env.dp->endpoints().record({1, ip("10.244.1.20"), 4100, 2}).ok());  // a client pod
+  auto events = env.dp->open_events();
+  REQUIRE(events.ok());
+  // A listening socket of the test's namespace, as the proxy's gateway
+  // listener (any address).
+  axon::Fd fd(socket(AF_INET, SOCK_STREAM, 0));
+  REQUIRE(fd.valid());
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  REQUIRE(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  REQUIRE(listen(fd.get(), 4) == 0);
+  socklen_t len = sizeof(a);
+  REQUIRE(getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  const uint16_t proxy_port = ntohs(a.sin_port);
+
+  Service gw = frontend({}, true);  // no backends: the proxy chooses them
+  gw.l7_proxy_port = proxy_port;
+  REQUIRE(env.dp->services().upsert(gw).ok());
+  const auto syn = tcp(kClient, kNode, 40000, kNodePort, kTcpSyn);
+  // A test run is no TC ingress: the kernel refuses the assignment of the
+  // socket the lookup found. Nothing was rewritten, nothing chosen.
+  auto out = env.netdev(syn);
+  CHECK(out.retval == TC_ACT_SHOT);
+  auto evs = drain(*events);
+  REQUIRE(!evs.empty());
+  CHECK(evs.back().drop_reason == AXON_DROP_SOCKET_ASSIGN_FAILED);
+  CHECK(tuple(out.packet_out).daddr == ip(kNode).addr);
+  CHECK(tuple(out.packet_out).dport == kNodePort);
+  // The proxy gone: dropped, never on to anything else.
+  fd.reset();
+  out = env.netdev(syn);
+  CHECK(out.retval == TC_ACT_SHOT);
+  evs = drain(*events);
+  REQUIRE(!evs.empty());
+  CHECK(evs.back().drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED);
+  // Pods are not served a Gateway yet: refused as a Service without
+  // backends, never sent on untranslated.
+  auto from_pod = run(env.dp->from_container(), tcp("10.244.1.20", kNode, 40001, kNodePort, kTcpSyn));
+  CHECK(from_pod.retval == TC_ACT_SHOT);
+  evs = drain(*events);
+  REQUIRE(!evs.empty());
+  CHECK(evs.back().drop_reason == AXON_DROP_NO_SERVICE);
+  // Back to an L4 Service: translated again.
+  gw.l7_proxy_port = 0;
+  gw.backends = {{ip(kLocal), 8080, true}};
+  REQUIRE(env.dp->services().upsert(gw).ok());
+  out = env.netdev(tcp(kClient, kNode, 40002, kNodePort, kTcpSyn));
+  CHECK(out.retval == TC_ACT_OK);
+  CHECK(tuple(out.packet_out).daddr == ip(kLocal).addr);
 }
 
 TEST_CASE("from-netdev: SNAT to a backend on another node, and the reply translated back") {

@@ -98,6 +98,7 @@ static __always_inline void lb_affinity_note(const struct axon_lb4_service *svc,
 struct lb4_result {
 	__u32 rev_nat_index;
 	__u32 backend_id;
+	__u16 l7_proxy_port; /* AXON_LB_F_L7: the proxy's port, nothing rewritten */
 	__u8 flags;	    /* the service's */
 	__u8 backend_flags; /* the backend's */
 };
@@ -135,6 +136,10 @@ static __always_inline int lb4_dnat(struct __sk_buff *skb, struct axon_pkt *p, _
 	}
 	r->rev_nat_index = svc->rev_nat_index;
 	r->flags = svc->flags;
+	if (svc->flags & AXON_LB_F_L7) {
+		r->l7_proxy_port = (__u16)svc->l7_proxy_port;
+		return 0;
+	}
 	lifetime = (__u64)(p->tuple.proto == IPPROTO_TCP ? cfg_ct_tcp_established_s
 							 : cfg_ct_other_s) *
 		   NSEC_PER_SEC;

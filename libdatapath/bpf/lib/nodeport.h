@@ -24,6 +24,7 @@
 #include "lib/lb.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
+#include "lib/proxy.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -245,6 +246,12 @@ static __always_inline int nodeport_ingress(struct __sk_buff *skb, struct axon_p
 		return -ret;
 	if (!lb.rev_nat_index)
 		return TC_ACT_OK; /* not for an external frontend */
+	/* A Gateway's frontend: to the node's proxy, which routes each request
+	 * (fail closed: no proxy listening, dropped). */
+	if (lb.flags & AXON_LB_F_L7) {
+		ret = proxy_redirect(skb, p, lb.l7_proxy_port, 1, 0);
+		return ret ? -ret : TC_ACT_OK;
+	}
 	if (!(lb.flags & AXON_LB_F_SNAT) || (lb.backend_flags & AXON_LB_BACKEND_F_LOCAL)) {
 		skb->mark = AXON_MARK_NODEPORT | (lb.rev_nat_index << 16);
 		return TC_ACT_OK;

@@ -64,12 +64,18 @@ enum axon_lb_flags {
 	AXON_LB_F_AFFINITY = 1 << 2,
 	/* Pods use the frontend's AXON_LB_SCOPE_INT entry instead. */
 	AXON_LB_F_TWO_SCOPES = 1 << 3,
+	/* An L7 load balancer (a Gateway's Service, as Cilium's L7 LB): no
+	 * backend is chosen here; the connection goes, addresses untouched, to
+	 * the node proxy's listener on l7_proxy_port (lib/proxy.h), which routes
+	 * each request. */
+	AXON_LB_F_L7 = 1 << 4,
 };
 
 struct axon_lb4_service {
 	union {
 		__u32 backend_id;	  /* slot >= 1 */
 		__u32 affinity_timeout_s; /* slot 0, with AXON_LB_F_AFFINITY */
+		__u32 l7_proxy_port;	  /* slot 0, with AXON_LB_F_L7 */
 	};
 	__u32 rev_nat_index; /* slot 0: the service id (also the reverse-NAT key) */
 	__u16 count;         /* slot 0: number of backends (slots 1..count) */

@@ -58,6 +58,10 @@ struct Service {
   // the scope 1 entry of the same frontend (externalTrafficPolicy Local:
   // outside traffic to this node's backends, pods to all).
   bool two_scopes = false;
+  // An L7 load balancer (a Gateway's frontend): connections go to the node
+  // proxy's listener on this port, addresses untouched, and the proxy
+  // routes each request; `backends` is unused. 0: an L4 Service.
+  uint16_t l7_proxy_port = 0;
 
   bool operator==(const Service&) const = default;
 };
