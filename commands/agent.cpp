@@ -71,6 +71,8 @@ void setup_proxy(CommandBuilder& b) {
       "each connection may do; every request is denied while the agent does not answer.");
   b.option("--agent-socket", p.run.agent_socket, "PATH", "The agent's proxy socket")->required();
   b.list("--listen-fd", p.fds, "FD", "An inherited listening socket (repeatable)")->required();
+  b.option("--gateway-fd", p.run.gateway_fd, "FD",
+           "An inherited listening socket for Gateway listeners (requests routed, no policy)");
   b.option("--socket-mark", p.mark, "MARK", "SO_MARK of the upstream sockets");
   b.action([&p] {
     cli::handle_stop_signals();

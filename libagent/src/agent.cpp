@@ -49,6 +49,7 @@ Result<AgentConfig> AgentConfig::load(const std::string& dir) {
   c.cni_uninstall = read_key(dir, "cni-uninstall", "false") == "true";
   c.l2_announcements = read_key(dir, "enable-l2-announcements", "false") == "true";
   c.l7_proxy = read_key(dir, "enable-l7-proxy", "true") == "true";
+  c.gateway_api = read_key(dir, "enable-gateway-api", "false") == "true";
   try {
     c.dns_min_ttl = static_cast<uint32_t>(std::stoul(read_key(dir, "tofqdns-min-ttl", "3600")));
   } catch (const std::exception&) {
@@ -175,6 +176,13 @@ Status Agent::start() {
   for (auto kind : kPolicyKinds) {
     policy_informers_.push_back(
         watch(std::string(policy::api_version(kind)), std::string(policy::kind_name(kind))));
+  }
+  if (c_.gateway_api) {
+    for (auto [version, kind] : {std::pair{"gateway.networking.k8s.io/v1", "GatewayClass"},
+                                 std::pair{"gateway.networking.k8s.io/v1", "Gateway"},
+                                 std::pair{"gateway.networking.k8s.io/v1", "HTTPRoute"},
+                                 std::pair{"gateway.networking.k8s.io/v1beta1", "ReferenceGrant"}})
+      gateway_informers_.push_back(watch(version, kind));
   }
 
   // The node's pod CIDR: ipam kubernetes — the Node's spec.podCIDR;
@@ -645,6 +653,7 @@ void Agent::sync() {
   sync_nodes(nodes);
   sync_ipcache(pods, namespaces);
   sync_services();
+  sync_gateway();
   sync_policy(pods);
   sync_cilium_endpoints(pods, nodes);
 }
@@ -656,6 +665,7 @@ std::vector<client::Informer*> Agent::informers() const {
     if (*p) all.push_back(p->get());
   }
   for (const auto& p : policy_informers_) all.push_back(p.get());
+  for (const auto& p : gateway_informers_) all.push_back(p.get());
   return all;
 }
 

@@ -93,6 +93,7 @@ struct GatewayController::Impl {
   client::Informer& namespaces;
   client::Informer classes, gateways, http, grpc, tcp, grants, secrets;
   uint64_t done = ~uint64_t{0};
+  std::set<std::string> served;
 };
 
 bool GatewayController::Impl::sync_services(const gw::GatewayState& state,
@@ -171,8 +172,10 @@ bool GatewayController::Impl::sync_services(const gw::GatewayState& state,
 }
 
 GatewayController::GatewayController(client::ClusterStore& store, client::Informer& services,
-                                     client::Informer& namespaces, std::function<void()> wake)
+                                     client::Informer& namespaces, std::set<std::string> served,
+                                     std::function<void()> wake)
     : impl_(std::make_unique<Impl>(store, services, namespaces)) {
+  impl_->served = std::move(served);
   for (auto* i : impl_->own()) {
     i->on_change(wake);
     i->start();
@@ -198,9 +201,10 @@ bool GatewayController::sync() {
   in.services = m.services.list();
   in.namespaces = m.namespaces.list();
   in.secrets = m.secrets.list();
-  // The node proxies do not route Gateway traffic yet: every listener says
-  // so (Programmed=False, Pending) rather than claim it is served.
-  in.served_protocols = {};
+  // What the node proxies route (HTTP, with the L7 proxy and the external
+  // datapath); a listener of another protocol says it is not served
+  // (Programmed=False, Pending) rather than claim it is.
+  in.served_protocols = m.served;
   const gw::GatewayState state = gw::gateway_compute(in);
   const std::string now = client::now_rfc3339();
   bool ok = m.sync_services(state, in.gateways, in.services);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <memory>
 
 #include "axon/client/cluster_store.h"
@@ -17,8 +18,11 @@ namespace axon::agent {
 class GatewayController {
  public:
   // `services` and `namespaces`: the operator's informers, shared.
+  // `served`: the listener protocols the node proxies route (others are
+  // Programmed=False, Pending).
   GatewayController(client::ClusterStore& store, client::Informer& services,
-                    client::Informer& namespaces, std::function<void()> wake);
+                    client::Informer& namespaces, std::set<std::string> served,
+                    std::function<void()> wake);
   ~GatewayController();
 
   std::vector<client::Informer*> informers();

@@ -25,6 +25,7 @@
 #include "axon/policy/decode.h"
 #include "axon/policy/evaluate.h"
 #include "axon/proxy/http_rules.h"
+#include "service_backends.h"
 
 namespace axon::agent {
 namespace {
@@ -301,6 +302,7 @@ void Agent::start_l7_proxy() {
   pc.socket = c_.run_dir + "/proxy.sock";
   pc.ports = {ports.http_proxy_port, ports.http_egress_proxy_port};
   pc.socket_mark = AXON_MARK_FROM_PROXY;  // checked by policy, never redirected again
+  if (c_.gateway_api) pc.gateway_port = kGatewayProxyPort;
   http_proxy_ = std::make_unique<ProxyProcess>(
       pc, [this](const proxy::ConnectionInfo& c) { return decide_l7(c); },
       [this](const proxy::RequestRecord& r) {
@@ -310,7 +312,8 @@ void Agent::start_l7_proxy() {
     note_error("l7 proxy", st.error().str() + ": traffic of ports with http rules is dropped");
     http_proxy_.reset();
   } else {
-    log::info("L7 proxy listening on :{} (ingress http rules) and :{} (egress)", pc.ports[0], pc.ports[1]);
+    log::info("L7 proxy listening on :{} (ingress http rules) and :{} (egress){}", pc.ports[0], pc.ports[1],
+              pc.gateway_port ? ", :" + std::to_string(pc.gateway_port) + " (Gateway listeners)" : "");
   }
   proxy::DnsProxyOptions o;
   o.port = ports.dns_proxy_port;

@@ -75,7 +75,9 @@ ProxyProcess::ProxyProcess(ProxyProcessConfig c, Decide decide, Record record)
 ProxyProcess::~ProxyProcess() { stop(); }
 
 Status ProxyProcess::start() {
-  for (uint16_t port : c_.ports) {
+  std::vector<uint16_t> ports = c_.ports;
+  if (c_.gateway_port != 0) ports.push_back(c_.gateway_port);  // the last one
+  for (uint16_t port : ports) {
     auto fd = transparent_listener(port, c_.socket_mark);
     if (!fd) {
       for (int l : listeners_) ::close(l);
@@ -140,6 +142,18 @@ void ProxyProcess::stop() {
   listeners_.clear();
 }
 
+void ProxyProcess::set_gateway(std::string line) {
+  {
+    std::lock_guard lock(mu_);
+    gateway_line_ = std::move(line);
+  }
+  gateway_gen_.fetch_add(1);
+  if (wake_ >= 0) {
+    uint64_t one = 1;
+    (void)!::write(wake_, &one, sizeof(one));
+  }
+}
+
 void ProxyProcess::policy_changed() {
   rev_.fetch_add(1);
   if (wake_ >= 0) {
@@ -158,7 +172,8 @@ void ProxyProcess::supervise() {
   std::vector<std::string> args = {c_.exe, "agent", "proxy", "--agent-socket", c_.socket, "--socket-mark",
                                    std::to_string(c_.socket_mark)};
   for (size_t i = 0; i < listeners_.size(); ++i) {
-    args.push_back("--listen-fd");
+    const bool gateway = c_.gateway_port != 0 && i + 1 == listeners_.size();
+    args.push_back(gateway ? "--gateway-fd" : "--listen-fd");
     args.push_back(std::to_string(3 + i));
   }
   std::vector<char*> argv;
@@ -238,7 +253,7 @@ bool ProxyProcess::serve_line(const std::string& line, std::string& out) {
 void ProxyProcess::serve() {
   int client = -1;
   std::string in;
-  uint64_t sent_rev = 0;
+  uint64_t sent_rev = 0, sent_gateway = 0;
   auto drop = [&] {
     if (client >= 0) ::close(client);
     client = -1;
@@ -261,6 +276,7 @@ void ProxyProcess::serve() {
         const timeval tv{2, 0};  // a proxy that does not read: dropped
         ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
         sent_rev = 0;
+        sent_gateway = 0;
         std::lock_guard lock(mu_);
         state_.connected = true;
       }
@@ -270,6 +286,11 @@ void ProxyProcess::serve() {
     if (const uint64_t rev = rev_.load(); rev != sent_rev) {
       out += json{{"rev", rev}}.dump() + "\n";
       sent_rev = rev;
+    }
+    if (const uint64_t g = gateway_gen_.load(); g != sent_gateway) {
+      std::lock_guard lock(mu_);
+      out += gateway_line_;
+      sent_gateway = g;
     }
     if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[65536];

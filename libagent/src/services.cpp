@@ -19,6 +19,7 @@
 #include "axon/agent/agent.h"
 #include "axon/base/log.h"
 #include "axon/datapath/netdevs.h"
+#include "service_backends.h"
 #include "service_health.h"
 
 namespace axon::agent {
@@ -33,12 +34,8 @@ uint8_t protocol_number(const std::string& p) {
   return IPPROTO_TCP;
 }
 
-struct ReadyBackend {
-  datapath::Backend backend;
-  std::string node;  // the EndpointSlice endpoint's nodeName
-};
+}  // namespace
 
-// Ready backends per "namespace/name" and port name, from the EndpointSlices.
 std::map<std::string, std::map<std::string, std::vector<ReadyBackend>>> ready_backends(
     const std::vector<Json>& slices, const std::string& self) {
   std::map<std::string, std::map<std::string, std::vector<ReadyBackend>>> out;
@@ -63,6 +60,8 @@ std::map<std::string, std::map<std::string, std::vector<ReadyBackend>>> ready_ba
   }
   return out;
 }
+
+namespace {
 
 std::vector<datapath::Backend> pick(const std::vector<ReadyBackend>& all, const std::string* node) {
   std::vector<datapath::Backend> out;
@@ -102,6 +101,14 @@ void Agent::sync_services() {
   std::map<datapath::ServiceKey, ServiceInfo> want;
   std::map<uint16_t, ServiceHealthServer::Target> health;
   std::vector<std::string> unenforced;  // Services with loadBalancerSourceRanges
+  // A Gateway's Service (the operator's cilium-gateway-<name>): every
+  // frontend goes to the node proxy's Gateway listener, which routes each
+  // request (Cilium's L7 LB); only while the proxy runs, else it stays a
+  // Service without backends (refused).
+  const bool gateways = c_.gateway_api && http_proxy_ != nullptr;
+  std::string gateway;        // the current Service's Gateway, "ns/name"
+  uint16_t listener_port = 0;  // and the port being added
+  std::vector<proxy::GatewaySnapshot::Frontend> gateway_frontends;
   auto add = [&](const std::string& name, const std::string& type, const std::string& addr,
                  uint16_t port, uint8_t proto, std::vector<datapath::Backend> list, bool external,
                  bool snat, uint32_t affinity, uint8_t scope = 0, bool two_scopes = false) {
@@ -116,6 +123,11 @@ void Agent::sync_services() {
     info.service.snat = snat;
     info.service.affinity_timeout_s = affinity;
     info.service.two_scopes = two_scopes;
+    if (!gateway.empty()) {
+      info.service.l7_proxy_port = kGatewayProxyPort;
+      info.service.backends.clear();
+      if (scope == 0) gateway_frontends.push_back({addr, port, gateway, listener_port});
+    }
     want[info.service.key] = std::move(info);
   };
   // A frontend outside traffic reaches: with externalTrafficPolicy Local
@@ -138,6 +150,8 @@ void Agent::sync_services() {
     const std::string name = ns + "/" + svc_name;
     const std::string type = spec.value("type", "ClusterIP");
     if (type == "ExternalName") continue;
+    const Json& owner = member(member(meta, "labels"), "io.cilium.gateway/owning-gateway");
+    gateway = gateways && owner.is_string() ? ns + "/" + owner.get<std::string>() : "";
     const bool etp_local = spec.value("externalTrafficPolicy", "Cluster") == "Local";
     const bool itp_local = spec.value("internalTrafficPolicy", "Cluster") == "Local";
     uint32_t affinity = 0;
@@ -166,6 +180,7 @@ void Agent::sync_services() {
       const auto& all = backends[name][port.value("name", "")];
       const uint8_t proto = protocol_number(port.value("protocol", "TCP"));
       const auto svc_port = static_cast<uint16_t>(port.value("port", 0));
+      listener_port = svc_port;
       local_total += static_cast<int>(pick(all, &c_.node).size());
       if (!cluster_ip.empty() && cluster_ip != "None") {
         add(name, "ClusterIP", cluster_ip, svc_port, proto,
@@ -189,6 +204,8 @@ void Agent::sync_services() {
     if (kpr && type == "LoadBalancer" && etp_local && hc > 0 && hc < 65536)
       health[static_cast<uint16_t>(hc)] = {ns, svc_name, local_total};
   }
+  gateway.clear();
+  gateway_frontends_ = std::move(gateway_frontends);
   // hostPort: the node's address (or the pod's hostIP) and the port reach
   // that pod of this node.
   if (kpr) {

@@ -346,6 +346,12 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
     agent_rules.push_back(rule({"cilium.io"}, {"ciliuml2announcementpolicies"}, kWatch));
     agent_rules.push_back(rule({"coordination.k8s.io"}, {"leases"}, kWatch));
   }
+  if (v.gateway_api) {
+    // Gateway API: the node proxy serves the Gateways' HTTP listeners from
+    // the same objects the operator reads.
+    agent_rules.push_back(rule({"gateway.networking.k8s.io"},
+                               {"gatewayclasses", "gateways", "httproutes", "referencegrants"}, kWatch));
+  }
   std::vector<Json> operator_rules = {
       rule({""}, {"pods", "namespaces", "nodes", "services"}, kWatch),
       rule({"discovery.k8s.io"}, {"endpointslices"}, kWatch),

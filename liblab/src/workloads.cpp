@@ -64,8 +64,17 @@ void serve_http(int fd, const std::string& client, const std::string& pod) {
     if (n <= 0) break;
     req.append(buf, static_cast<size_t>(n));
   }
-  std::string line = req.substr(0, req.find("\r\n"));
+  const size_t eol = req.find("\r\n");
+  std::string line = req.substr(0, eol);
   std::string body = "pod=" + pod + " request=\"" + line + "\" client=" + client + "\n";
+  // The request's headers, one per line ("> name: value"), as the backend
+  // saw them (what proxies and Gateways added or removed).
+  const size_t end = req.find("\r\n\r\n");
+  for (size_t at = eol; at != std::string::npos && at < end;) {
+    const size_t next = req.find("\r\n", at + 2);
+    body += "> " + req.substr(at + 2, next - at - 2) + "\n";
+    at = next;
+  }
   std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Pod-Name: " + pod +
                      "\r\nContent-Length: " + std::to_string(body.size()) +
                      "\r\nConnection: close\r\n\r\n" + body;

@@ -460,6 +460,9 @@ struct AgentLink::Impl {
   std::map<uint64_t, Pending> pending;
   std::string out;
   uint64_t dropped = 0;
+  // The Gateway listeners' routes, as last pushed (kept while the agent is
+  // away, as Envoy keeps its last configuration).
+  std::shared_ptr<const GatewayRoutes> gateway;
 
   void run();
   void send_locked(const json& j, bool droppable) { send_line_locked(j.dump() + "\n", droppable); }
@@ -574,6 +577,16 @@ uint64_t AgentLink::records_dropped() const {
 void AgentLink::Impl::handle(const std::string& line) {
   json j = json::parse(line, nullptr, false);
   if (!j.is_object()) return;
+  if (auto g = j.find("gateway"); g != j.end()) {
+    auto routes = GatewayRoutes::from_json(*g);
+    if (!routes) {
+      log::warn("proxy: gateway routes from the agent refused: {}", routes.error().str());
+      return;
+    }
+    std::lock_guard lock(mu);
+    gateway = std::move(*routes);
+    return;
+  }
   if (!j.contains("decision")) {
     if (j.contains("rev")) {
       std::lock_guard lock(mu);
@@ -693,16 +706,34 @@ std::unique_ptr<HttpProxy> linked_proxy(ProxyOptions o, AgentLink& link) {
       [&link](const ConnectionInfo& c, std::function<void(Decision)> done) { link.fetch(c, std::move(done)); });
 }
 
+std::shared_ptr<const GatewayRoutes> AgentLink::gateway() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->gateway;
+}
+
 int run_proxy_process(const ProxyProcessOptions& o, const std::atomic<bool>& stop) {
   AgentLink link(o.agent_socket);
   link.start();
   std::vector<std::unique_ptr<HttpProxy>> proxies;
-  for (int fd : o.listen_fds) {
+  std::vector<int> fds = o.listen_fds;
+  if (o.gateway_fd >= 0) fds.push_back(o.gateway_fd);
+  for (int fd : fds) {
     ProxyOptions po;
     po.listen_fd = fd;
     po.socket_mark = o.socket_mark;
     po.threads = o.threads;
     auto p = linked_proxy(po, link);
+    if (fd == o.gateway_fd) {
+      // Gateway listeners: every request routed by the agent's last
+      // snapshot; none yet (the agent never answered): 503.
+      p->set_router([&link](const ConnectionInfo& c, const HttpRequestView& v) {
+        auto routes = link.gateway();
+        if (routes) return routes->route(c, v);
+        RouteAnswer none;
+        none.status = 503;
+        return none;
+      });
+    }
     if (auto st = p->start(); !st) {
       log::error("proxy: {}", st.error().str());
       return 1;

@@ -126,6 +126,7 @@ struct HttpProxy::Impl {
   Decide decide;
   Record record;
   Fetch fetch;
+  Router router;  // a Gateway listener: requests routed, no policy asked
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
@@ -196,9 +197,11 @@ class Watchdog {
 
 // Writes a response the proxy makes itself.
 net::awaitable<void> respond(beast::tcp_stream& client, Watchdog& wd, unsigned code, std::string body,
-                             bool keep_alive, std::chrono::milliseconds timeout) {
+                             bool keep_alive, std::chrono::milliseconds timeout,
+                             const std::string& location = {}) {
   http::response<http::string_body> res{static_cast<http::status>(code), 11};
-  res.set(http::field::content_type, "text/plain");
+  if (!location.empty()) res.set(http::field::location, location);
+  if (!body.empty()) res.set(http::field::content_type, "text/plain");
   res.set(http::field::server, "axon");
   res.keep_alive(keep_alive);
   res.body() = std::move(body);
@@ -417,7 +420,12 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     const auto start = std::chrono::steady_clock::now();
     ++requests;
     auto& req = rp.get();
-    {
+    if (router) {
+      // Every request is let through to the router (one rule set for all).
+      static const std::shared_ptr<const HttpRuleSet> all = *HttpRuleSet::compile({}, true);
+      d = Decision{};
+      d.rules = all;
+    } else {
       std::optional<Decision> known;
       if (decide) known = decide(ci);
       if (!known && fetch) {
@@ -442,7 +450,8 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     view.method = std::string(req.method_string());
     view.target = std::string(req.target());
     view.host = std::string(req[http::field::host]);
-    if (record || (d.rules && d.rules->needs_headers()) || (d.peer_rules && d.peer_rules->needs_headers())) {
+    if (record || router || (d.rules && d.rules->needs_headers()) ||
+        (d.peer_rules && d.peer_rules->needs_headers())) {
       for (const auto& f : req) view.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     }
     HttpVerdict verdict = d.rules ? d.rules->check(view) : HttpVerdict{};
@@ -452,6 +461,9 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       verdict.add.insert(verdict.add.end(), also.add.begin(), also.add.end());
       verdict.remove.insert(verdict.remove.end(), also.remove.begin(), also.remove.end());
     }
+
+    RouteAnswer ra;
+    if (router) ra = router(ci, view);
 
     RequestRecord rec;
     if (record) {
@@ -471,6 +483,41 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       record(rec);
     };
     const bool has_body = rp.chunked() || (rp.content_length() && *rp.content_length() > 0);
+
+    // A Gateway listener's request: routed (RouteTable), or answered here
+    // (no route 404, no backend 500, a redirect).
+    if (router) {
+      if (ra.status != 0) {
+        const bool keep = req.keep_alive() && !has_body;
+        if (ra.status >= 400) ++errors;
+        // The body made first: GCC 12 destroys a conditional's temporaries
+        // twice inside a co_await expression.
+        std::string body;
+        if (ra.status < 300 || ra.status >= 400)
+          body = std::string(http::obsolete_reason(static_cast<http::status>(ra.status))) + "\r\n";
+        co_await respond(client, wd, ra.status, std::move(body), keep, o.io_timeout, ra.location);
+        finish(ra.status, false);
+        if (!keep) {
+          answered_close = true;
+          break;
+        }
+        continue;
+      }
+      d.upstream_ip = std::move(ra.upstream_ip);
+      d.upstream_port = ra.upstream_port;
+      // As Cilium's Gateway (Envoy with use_remote_address): the client's
+      // address appended to X-Forwarded-For, and the scheme it used.
+      {
+        std::string xff(req["x-forwarded-for"]);
+        req.set("x-forwarded-for", xff.empty() ? ci.src_ip : xff + ", " + ci.src_ip);
+        req.set("x-forwarded-proto", "http");
+      }
+      for (const auto& name : ra.remove_headers) req.erase(name);
+      for (const auto& [name, value] : ra.set_headers) req.set(name, value);
+      for (const auto& [name, value] : ra.add_headers) req.insert(name, value);
+      if (!ra.target.empty()) req.target(ra.target);
+      if (!ra.host.empty()) req.set(http::field::host, ra.host);
+    }
 
     if (!verdict.allowed) {
       ++denied;
@@ -588,6 +635,9 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     const bool upstream_keep = sp->get().keep_alive();
     const bool client_keep = req.keep_alive();
     if (!client_keep) sp->get().keep_alive(false);
+    for (const auto& name : ra.response_remove) sp->get().erase(name);
+    for (const auto& [name, value] : ra.response_set) sp->get().set(name, value);
+    for (const auto& [name, value] : ra.response_add) sp->get().insert(name, value);
     bool read_failed = false;
     ec = co_await relay<false>(*up, ubuf, *sp, client, wd, o.io_timeout, read_failed,
                                windows.get() + kWindow, false);
@@ -627,6 +677,8 @@ HttpProxy::HttpProxy(ProxyOptions options, Decide decide, Record record, Fetch f
 }
 
 HttpProxy::~HttpProxy() { stop(); }
+
+void HttpProxy::set_router(Router router) { impl_->router = std::move(router); }
 
 Status HttpProxy::start() {
   auto& s = *impl_;

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Gateway API's controller end to end, with the seed's gateway-and-route.yaml
-# as pasted, on a 2-node lab (either store):
+# Gateway API end to end, with the seed's gateway-and-route.yaml as pasted,
+# on a 2-node lab (either store) with the seed's L2 announcements, requests
+# from the LAN client:
 # - the seed's Gateway lives in gateway-api-system, which the post never
 #   creates: apply refuses it (nothing applied) and says to create it;
 # - applied, it warns that the route's backend api-service:8080 is no
 #   Service, naming the one that is (api, 80/TCP); the Gateway gets a
 #   LoadBalancer Service cilium-gateway-shared-gateway and its address from
 #   the LB IPAM pool; the route is Accepted, ResolvedRefs=False
-#   BackendNotFound; the listener counts it (attachedRoutes 1);
-# - the route pointed at api:80 resolves;
+#   BackendNotFound; the listener counts it (attachedRoutes 1); requests
+#   it matches get 500 through the Gateway's address;
+# - the route pointed at api:80 resolves: curl -H 'Host: api.example.com'
+#   http://<gateway IP>/v1/... reaches api's pods (X-Forwarded-For names
+#   the client), /v2 and another host get 404, the Gateway's NodePort on
+#   each node serves the same; the listener is Programmed;
+# - a second route: weights 3:1 within 10% over 1,000 requests, a
+#   redirect, a rewrite of path and host, request and response header
+#   modifiers as the backend and the client see them, a method match;
 # - a listener taking routes from its own namespace only: a route from
 #   another is NotAllowedByListeners;
 # - a backend in another namespace: RefNotPermitted, then resolved once a
 #   ReferenceGrant allows it;
-# - no listener claims to be served while the proxies do not route
-#   (Programmed=False, Pending);
+# - a listener of a protocol the proxies do not route (TCP) does not claim
+#   to be served (Programmed=False, Pending);
 # - the Gateway deleted: its Service goes.
 source "$(dirname "$0")/lib.sh"
 
@@ -23,9 +31,16 @@ if [[ ! -f $SEED/gateway-and-route.yaml ]]; then
   echo "SKIP: the seed's manifests are not in $SEED"
   exit 77
 fi
-cluster_up 2 --set hubble.relay.enabled=false --set hubble.ui.enabled=false
-out=$(ax apply -f "$SRC/tests/e2e/l2.yaml" -f "$SEED/lb-ip-pool.yaml" -f "$SEED/service-fixed-ip.yaml" 2>&1); rc=$?
-expect_eq "apply the workloads, the pool and api's Service" "$rc" 0
+cluster_up 2 -f "$SEED/l2-values.yaml" --set hubble.relay.enabled=false --set hubble.ui.enabled=false
+out=$(ax apply -f "$SRC/tests/e2e/l2.yaml" -f "$SEED/lb-ip-pool.yaml" -f "$SEED/l2-announcement-policy.yaml" \
+  -f "$SEED/service-fixed-ip.yaml" 2>&1); rc=$?
+expect_eq "apply the workloads, the pool, the L2 policy and api's Service" "$rc" 0
+deployments_ready production api admin
+
+lan() { ip netns exec "axon-$LAB-client" "$@"; }
+# code ARGS...: the HTTP status curl gets from the LAN client.
+code() { lan curl -s -o /dev/null -m 3 -w '%{http_code}' "$@"; }
+export -f lan code
 
 # status_of KIND NAME NS PYTHON-EXPR: the object's status through a Python expression over `s`.
 status_of() {
@@ -67,8 +82,13 @@ expect_contains "... the message lists api (80/TCP)" \
   "$(status_of httproute api-route production "s['parents'][0]['conditions'][1]['message']")" "api (80/TCP)"
 expect_eq "the listener counts the route" \
   "$(status_of gateway shared-gateway gateway-api-system "s['listeners'][0]['attachedRoutes']")" "1"
-expect_eq "no listener claims to be served yet (Programmed=False, Pending)" \
-  "$(status_of gateway shared-gateway gateway-api-system "($COND)(s['listeners'][0]['conditions'], 'Programmed')")" "False/Pending"
+wait_for "the listener is Programmed (the node proxies route HTTP)" 20 bash -c \
+  "[[ \$(status_of gateway shared-gateway gateway-api-system \"(\$COND)(s['listeners'][0]['conditions'], 'Programmed')\") == True/Programmed ]]"
+expect_eq "... and the Gateway" \
+  "$(status_of gateway shared-gateway gateway-api-system "($COND)(s['conditions'], 'Programmed')")" "True/Programmed"
+GW=$addr
+wait_for "the route's missing backend: 500 through the Gateway's address" 30 \
+  bash -c "[[ \$(code -H 'Host: api.example.com' http://$GW/v1/users) == 500 ]]"
 got=$(ax get gateways -n gateway-api-system)
 expect_contains "get gateways: kubectl's columns" "$(head -1 <<<"$got")" "NAME             CLASS    ADDRESS      PROGRAMMED   AGE"
 got=$(ax get httproutes -A)
@@ -80,6 +100,7 @@ out=$(ax apply -f "$STATE/fixed.yaml" 2>&1); rc=$?
 expect_eq "the fixed route applies" "$rc" 0
 if [[ $out != *warning* ]]; then pass "... without a warning"; else fail "... warned: $out"; fi
 wait_for "... and resolves" 20 bash -c '[[ $(route_cond api-route production ResolvedRefs) == True/ResolvedRefs ]]'
+source "$SRC/tests/e2e/gateway_routing.sh"
 
 # A listener for its own namespace only, a route from elsewhere, and a
 # backend across namespaces.
@@ -91,6 +112,7 @@ spec:
   gatewayClassName: cilium
   listeners:
     - {name: web, port: 8080, protocol: HTTP}
+    - {name: raw, port: 9000, protocol: TCP}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -111,6 +133,8 @@ wait_for "a route from another namespace: NotAllowedByListeners" 20 \
 wait_for "a backend across namespaces without a grant: RefNotPermitted" 20 \
   bash -c '[[ $(route_cond across gateway-api-system ResolvedRefs) == False/RefNotPermitted ]]'
 expect_eq "... the route itself Accepted" "$(route_cond across gateway-api-system Accepted)" "True/Accepted"
+expect_eq "a TCP listener (not routed yet) does not claim to be served: Programmed=False, Pending" \
+  "$(status_of gateway own gateway-api-system "($COND)(s['listeners'][1]['conditions'], 'Programmed')")" "False/Pending"
 ax apply -f - >/dev/null <<'EOF'
 apiVersion: gateway.networking.k8s.io/v1beta1
 kind: ReferenceGrant

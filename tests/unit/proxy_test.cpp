@@ -24,6 +24,7 @@
 
 #include "axon/agent/proxy_process.h"
 #include "axon/proxy/agent_link.h"
+#include "axon/proxy/gateway_routes.h"
 #include "axon/proxy/http_proxy.h"
 #include "axon/proxy/http_rules.h"
 
@@ -719,4 +720,90 @@ TEST_CASE("proxy: after an answer that ends the connection the client closes fir
   CHECK(got.rfind("HTTP/1.1 403", 0) == 0);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(4));
   close(fd);
+}
+
+namespace {
+
+// A Gateway listener's snapshot as the agent sends it: one HTTPRoute on
+// gateway gw/web port 80, served at 127.0.0.1:<proxy port>.
+nlohmann::json gateway_snapshot(uint16_t frontend_port, int backend_port) {
+  GatewaySnapshot s;
+  s.frontends.push_back({"127.0.0.1", frontend_port, "gw/web", 80});
+  GatewaySnapshot::AttachedRoute r;
+  r.object = nlohmann::json::parse(R"({
+    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+    "metadata": {"name": "api", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
+    "spec": {"hostnames": ["api.example.com"], "rules": [
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/v1"}}],
+       "filters": [{"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": [{"name": "X-Env", "value": "gw"}]}},
+                   {"type": "ResponseHeaderModifier", "responseHeaderModifier": {"add": [{"name": "X-Served-By", "value": "gateway"}]}}],
+       "backendRefs": [{"name": "api", "port": 80}]},
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/old"}}],
+       "filters": [{"type": "RequestRedirect", "requestRedirect": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/new"}, "statusCode": 301}}]},
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/missing"}}], "backendRefs": [{"name": "gone", "port": 80}]},
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/empty"}}], "backendRefs": [{"name": "empty", "port": 80}]},
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/rewrite"}}],
+       "filters": [{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/inner"}}}],
+       "backendRefs": [{"name": "api", "port": 80}]}]}})");
+  r.hostnames = {"api.example.com"};  // the listener has none: the route's own
+  r.resolved = {{true}, {}, {false}, {true}, {true}};
+  s.listeners.push_back({"gw/web", 80, "HTTP", {r}});
+  s.endpoints["prod/api:80"] = {"127.0.0.1:" + std::to_string(backend_port)};
+  s.endpoints["prod/empty:80"] = {};
+  return wire::to_json(s);
+}
+
+}  // namespace
+
+TEST_CASE("gateway listener: requests routed by the snapshot's routes; 404, 500, 503 and redirects answered") {
+  Backend backend;
+  ProxyOptions o;
+  o.port = 0;
+  o.address = "127.0.0.1";
+  o.transparent = false;
+  HttpProxy proxy(o, {});
+  std::shared_ptr<const GatewayRoutes> routes;
+  std::mutex mu;
+  proxy.set_router([&](const ConnectionInfo& c, const HttpRequestView& v) {
+    std::lock_guard l(mu);
+    return routes->route(c, v);
+  });
+  REQUIRE(proxy.start().ok());
+  // The wire line round-trips, and the routes are built from it.
+  const std::string line = wire::gateway_line(GatewaySnapshot{});
+  CHECK(line.rfind(R"({"gateway":)", 0) == 0);
+  auto built = GatewayRoutes::from_json(gateway_snapshot(proxy.port(), backend.port));
+  REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().str()));
+  routes = *built;
+  CHECK(routes->listeners() == 1);
+
+  KeepAlive conn(proxy.port());
+  std::string got = conn.request("GET /v1/users?id=1 HTTP/1.1\r\nHost: api.example.com\r\nX-Env: client\r\n\r\n");
+  CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(got.find("path=/v1/users env=gw") != std::string::npos);  // the header set, replacing the client's
+  CHECK(got.find("X-Served-By: gateway") != std::string::npos);
+  got = conn.request("GET /v2 HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+  CHECK(got.rfind("HTTP/1.1 404", 0) == 0);
+  got = conn.request("GET /v1 HTTP/1.1\r\nHost: www.example.com\r\n\r\n");
+  CHECK_MESSAGE(got.rfind("HTTP/1.1 404", 0) == 0, got);
+  got = conn.request("GET /old/page?q=1 HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+  CHECK(got.rfind("HTTP/1.1 301", 0) == 0);
+  CHECK(got.find("Location: http://api.example.com/new/page?q=1") != std::string::npos);
+  got = conn.request("GET /missing HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+  CHECK(got.rfind("HTTP/1.1 500", 0) == 0);  // an unresolved backend
+  got = conn.request("GET /empty HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+  CHECK(got.rfind("HTTP/1.1 503", 0) == 0);  // no ready endpoint
+  got = conn.request("GET /rewrite/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+  CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(got.find("path=/inner/x") != std::string::npos);
+  // The same connection served them all.
+  CHECK(proxy.stats().connections == 1);
+  CHECK(proxy.stats().requests == 7);
+  // A frontend no listener serves: 404.
+  ConnectionInfo other{"127.0.0.1", 1, "127.0.0.2", 80, 0};
+  CHECK(routes->route(other, {"GET", "/v1", "api.example.com", {}}).status == 404);
+  // Malformed snapshots are refused whole.
+  CHECK(!GatewayRoutes::from_json(nlohmann::json::parse(R"({"listeners": [{"routes": []}]})")).ok());
+  CHECK(!GatewayRoutes::from_json(nlohmann::json::parse(
+            R"({"endpoints": {"a/b:80": ["10.0.0.1"]}})")).ok());
 }

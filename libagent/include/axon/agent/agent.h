@@ -40,6 +40,7 @@
 #include "axon/datapath/datapath.h"
 #include "axon/policy/engine.h"
 #include "axon/proxy/dns_proxy.h"
+#include "axon/proxy/gateway_routes.h"
 #include "axon/proxy/http_proxy.h"
 
 namespace axon::agent {
@@ -80,6 +81,9 @@ struct AgentConfig {
   // enable-l7-proxy: the node's L7 proxy enforces http rules (ingress). Off:
   // nothing listens, traffic of ports with L7 rules is dropped.
   bool l7_proxy = true;
+  // enable-gateway-api: the node proxy serves the Gateways' HTTP listeners
+  // (gateway_routes.cpp); their frontends go to it (AXON_LB_F_L7).
+  bool gateway_api = false;
   uint32_t dns_min_ttl = 3600;  // tofqdns-min-ttl: seconds a learned address stays at least
   std::chrono::milliseconds l2_lease_duration{2000}, l2_renew_deadline{1500}, l2_retry_period{500};
   std::string k8s_namespace = "kube-system";  // AXON_K8S_NAMESPACE: where the Leases live
@@ -209,6 +213,10 @@ class Agent {
   // serves it (traffic policies, affinity, NodePort, hostPort), and the
   // healthCheckNodePorts.
   void sync_services();
+  // Gateway API (gateway_routes.cpp): the routes attached to the Gateways'
+  // HTTP listeners, with their backends' ready endpoints, pushed to the node
+  // proxy when they change.
+  void sync_gateway();
   void attach_netdev();  // from-netdev on `devices`, once the node's address is known
   // Policy (policy.cpp): the cluster's policies and identities into the
   // engine, each local endpoint's compiled policy into its policy map.
@@ -239,6 +247,12 @@ class Agent {
       identities_watch_;
   std::unique_ptr<client::Informer> cilium_nodes_;  // cluster-pool only: the nodes' pod CIDRs
   std::vector<std::unique_ptr<client::Informer>> policy_informers_;  // kPolicyKinds' order
+  // enable-gateway-api: GatewayClass, Gateway, HTTPRoute, ReferenceGrant.
+  std::vector<std::unique_ptr<client::Informer>> gateway_informers_;
+  // The Gateways' frontends sync_services gave the proxy (sync thread), and
+  // the snapshot last pushed.
+  std::vector<proxy::GatewaySnapshot::Frontend> gateway_frontends_;
+  std::string gateway_line_;
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   bool woken_ = false;

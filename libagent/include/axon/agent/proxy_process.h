@@ -27,6 +27,7 @@ struct ProxyProcessConfig {
   std::string exe = "/proc/self/exe";  // the axon binary; empty: none started (tests run their own)
   std::string socket;                  // the agent's end (unix)
   std::vector<uint16_t> ports;         // one listener each
+  uint16_t gateway_port = 0;           // the Gateway listeners' (0: none)
   uint32_t socket_mark = 0;
 };
 
@@ -46,6 +47,9 @@ class ProxyProcess {
   void stop();
   // The policy changed: the proxy forgets its answers.
   void policy_changed();
+  // The Gateway listeners' routes changed: `line` ({"gateway": ...},
+  // gateway_routes.h) goes to the proxy now and to every one started later.
+  void set_gateway(std::string line);
 
   struct State {
     pid_t pid = 0;  // 0: not running
@@ -71,6 +75,8 @@ class ProxyProcess {
   int wake_ = -1;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> rev_{1};
+  std::atomic<uint64_t> gateway_gen_{0};
+  std::string gateway_line_;  // guarded by mu_
   std::thread supervisor_, server_thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -5,7 +5,9 @@
 //
 //   proxy -> agent  {"decide": {"id": N, "connection": {...}}}
 //                   {"record": {...}}            one request, for L7 flows
-//   agent -> proxy  {"rev": R}                   the policy changed (sent
+//   agent -> proxy  {"gateway": {...}}           the Gateway listeners' routes
+//                                                and endpoints (gateway_routes.h)
+//                   {"rev": R}                   the policy changed (sent
 //                                                on connect too): forget
 //                                                every answer
 //                   {"id": N, "rev": R, "decision": {...}}
@@ -27,6 +29,7 @@
 #include <string>
 
 #include "axon/base/result.h"
+#include "axon/proxy/gateway_routes.h"
 #include "axon/proxy/http_proxy.h"
 
 namespace axon::proxy {
@@ -69,6 +72,9 @@ class AgentLink {
 
   bool connected() const;
   uint64_t records_dropped() const;
+  // The Gateway listeners' routes the agent last pushed ({"gateway": ...});
+  // null: none yet.
+  std::shared_ptr<const GatewayRoutes> gateway() const;
 
  private:
   struct Impl;
@@ -81,6 +87,7 @@ std::unique_ptr<HttpProxy> linked_proxy(ProxyOptions o, AgentLink& link);
 struct ProxyProcessOptions {
   std::string agent_socket;
   std::vector<int> listen_fds;  // inherited listening sockets, one HttpProxy each
+  int gateway_fd = -1;          // the Gateway listeners' socket (routed, no policy)
   uint32_t socket_mark = 0;
   unsigned threads = 1;  // per listener
 };

@@ -67,6 +67,23 @@ struct Decision {
   uint16_t upstream_port = 0;
 };
 
+// Where a Gateway listener's request goes (gateway_routes.h), or what the
+// proxy answers in its place.
+struct RouteAnswer {
+  unsigned status = 0;   // != 0: answered by the proxy (404, 500, a redirect's code)
+  std::string location;  // a redirect's Location
+  std::string upstream_ip;  // else: the endpoint chosen
+  uint16_t upstream_port = 0;
+  std::string target, host;  // URLRewrite: the new target and Host; empty: unchanged
+  // RequestHeaderModifier (and the rule's backend's), then
+  // ResponseHeaderModifier on the answer.
+  std::vector<std::pair<std::string, std::string>> set_headers, add_headers;
+  std::vector<std::string> remove_headers;
+  std::vector<std::pair<std::string, std::string>> response_set, response_add;
+  std::vector<std::string> response_remove;
+  std::string route;  // "HTTPRoute namespace/name", for logs
+};
+
 // One request and its answer, for L7 flows.
 struct RequestRecord {
   ConnectionInfo connection;
@@ -113,11 +130,16 @@ class HttpProxy {
   // Answers exactly once, on any thread (the proxy process asks the agent).
   using Fetch = std::function<void(const ConnectionInfo&, std::function<void(Decision)> done)>;
   using Record = std::function<void(const RequestRecord&)>;
+  // A Gateway listener: every request is routed (no policy asked).
+  using Router = std::function<RouteAnswer(const ConnectionInfo&, const HttpRequestView&)>;
 
   HttpProxy(ProxyOptions options, Decide decide, Record record = {}, Fetch fetch = {});
   ~HttpProxy();  // stops
   HttpProxy(const HttpProxy&) = delete;
   HttpProxy& operator=(const HttpProxy&) = delete;
+
+  // Makes this a Gateway listener (before start).
+  void set_router(Router router);
 
   // Listens and starts serving on its threads.
   Status start();

@@ -1,0 +1,28 @@
+// The ready backends of Services, from their EndpointSlices (services.cpp),
+// shared by the Service maps and the Gateway routes.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "axon/client/yaml.h"
+#include "axon/datapath/services.h"
+
+namespace axon::agent {
+
+struct ReadyBackend {
+  datapath::Backend backend;
+  std::string node;  // the EndpointSlice endpoint's nodeName
+};
+
+// Ready backends per "namespace/name" and port name; `self`: this node (the
+// backends' `local`).
+std::map<std::string, std::map<std::string, std::vector<ReadyBackend>>> ready_backends(
+    const std::vector<client::Json>& slices, const std::string& self);
+
+// The Gateway proxy's listening port (Cilium gives each Gateway's Envoy
+// listener a proxy port; one for all here: the frontend tells them apart).
+inline constexpr uint16_t kGatewayProxyPort = 15003;
+
+}  // namespace axon::agent

@@ -1,0 +1,86 @@
+// What the node proxy's Gateway listener serves (Cilium's Envoy listeners,
+// routes and endpoints for its Gateways, as xDS would give them): a
+// snapshot the agent pushes whenever a Gateway, a route or a backend's
+// endpoints change, and the routing of one request through it.
+//
+//   agent:  line = wire::gateway_line(snapshot)        {"gateway": {...}}
+//   proxy:  auto routes = GatewayRoutes::from_json(j)  // RouteTables built once
+//           RouteAnswer a = routes->route(connection, request);
+//
+// A connection is matched to its Gateway listener by its original
+// destination (the frontend the datapath handed over: a LoadBalancer IP, the
+// ClusterIP or the node's address and nodePort); a request by the listener's
+// RouteTable (libgateway/routing.h). The backend Service's ready endpoints
+// are picked at random per request (its share among a rule's backendRefs is
+// the route's weights). No listener for the frontend, or no route: 404; a
+// backend that is unresolved or has no ready endpoint: 500 (Cilium's
+// Envoy: 500 for an unresolved ref, 503 for no healthy upstream).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "axon/base/result.h"
+#include "axon/proxy/http_proxy.h"
+#include "axon/proxy/http_rules.h"
+
+namespace axon::proxy {
+
+// What the agent sends. Route objects go as the store holds them (the proxy
+// parses them again with libgateway); `resolved` gives each rule's
+// backendRefs' resolution as the status computation found it.
+struct GatewaySnapshot {
+  struct Frontend {
+    std::string ip;
+    uint16_t port = 0;
+    std::string gateway;         // namespace/name
+    uint16_t listener_port = 0;  // the Gateway listener's port this frontend serves
+  };
+  struct AttachedRoute {
+    nlohmann::json object;                   // the HTTPRoute as stored
+    std::vector<std::string> hostnames;      // effective on the listener; empty: any
+    std::vector<std::vector<bool>> resolved;  // [rule][backendRef]
+  };
+  struct Listener {
+    std::string gateway;  // namespace/name
+    uint16_t port = 0;
+    std::string protocol;  // HTTP
+    std::vector<AttachedRoute> routes;
+  };
+  std::vector<Frontend> frontends;
+  std::vector<Listener> listeners;
+  // "namespace/service:port" -> ready endpoints "ip:port".
+  std::map<std::string, std::vector<std::string>> endpoints;
+};
+
+namespace wire {
+nlohmann::json to_json(const GatewaySnapshot& s);
+// {"gateway": {...}} and a newline.
+std::string gateway_line(const GatewaySnapshot& s);
+}  // namespace wire
+
+class GatewayRoutes {
+ public:
+  // Builds every listener's RouteTable; a malformed snapshot: an error.
+  static Result<std::shared_ptr<const GatewayRoutes>> from_json(const nlohmann::json& j);
+  ~GatewayRoutes();
+
+  // Where the request goes (an endpoint, the request's rewrites and header
+  // changes) or what the proxy answers (404, 500, a redirect).
+  RouteAnswer route(const ConnectionInfo& c, const HttpRequestView& request) const;
+
+  size_t listeners() const;
+
+ private:
+  GatewayRoutes();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace axon::proxy

@@ -1,0 +1,158 @@
+#include "axon/proxy/gateway_routes.h"
+
+#include <random>
+#include <unordered_map>
+
+#include "axon/gateway/model.h"
+#include "axon/gateway/routing.h"
+
+namespace axon::proxy {
+
+using nlohmann::json;
+
+namespace wire {
+
+json to_json(const GatewaySnapshot& s) {
+  json frontends = json::array(), listeners = json::array(), endpoints = json::object();
+  for (const auto& f : s.frontends)
+    frontends.push_back({{"ip", f.ip}, {"port", f.port}, {"gateway", f.gateway}, {"listener_port", f.listener_port}});
+  for (const auto& l : s.listeners) {
+    json routes = json::array();
+    for (const auto& r : l.routes)
+      routes.push_back({{"object", r.object}, {"hostnames", r.hostnames}, {"resolved", r.resolved}});
+    listeners.push_back({{"gateway", l.gateway}, {"port", l.port}, {"protocol", l.protocol}, {"routes", routes}});
+  }
+  for (const auto& [k, v] : s.endpoints) endpoints[k] = v;
+  return {{"frontends", frontends}, {"listeners", listeners}, {"endpoints", endpoints}};
+}
+
+std::string gateway_line(const GatewaySnapshot& s) {
+  return json{{"gateway", to_json(s)}}.dump() + "\n";
+}
+
+}  // namespace wire
+
+namespace {
+
+struct Endpoint {
+  std::string ip;
+  uint16_t port = 0;
+};
+
+struct ListenerTable {
+  gateway::RouteTable table;
+  int port = 0;
+  std::vector<std::shared_ptr<const gateway::Route>> routes;
+};
+
+void add_modifier(const gateway::HeaderModifier& m, RouteAnswer& a, bool response) {
+  auto& set = response ? a.response_set : a.set_headers;
+  auto& add = response ? a.response_add : a.add_headers;
+  auto& remove = response ? a.response_remove : a.remove_headers;
+  set.insert(set.end(), m.set.begin(), m.set.end());
+  add.insert(add.end(), m.add.begin(), m.add.end());
+  remove.insert(remove.end(), m.remove.begin(), m.remove.end());
+}
+
+}  // namespace
+
+struct GatewayRoutes::Impl {
+  std::vector<std::unique_ptr<ListenerTable>> tables;
+  std::map<std::pair<std::string, uint16_t>, const ListenerTable*> frontends;
+  std::unordered_map<std::string, std::vector<Endpoint>> endpoints;
+};
+
+GatewayRoutes::GatewayRoutes() : impl_(std::make_unique<Impl>()) {}
+GatewayRoutes::~GatewayRoutes() = default;
+
+size_t GatewayRoutes::listeners() const { return impl_->tables.size(); }
+
+Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json& j) {
+  if (!j.is_object()) return Error{"gateway routes: not an object"};
+  auto out = std::shared_ptr<GatewayRoutes>(new GatewayRoutes());
+  auto& s = *out->impl_;
+  std::map<std::pair<std::string, uint16_t>, const ListenerTable*> by_listener;
+  try {
+    for (const auto& l : j.value("listeners", json::array())) {
+      auto t = std::make_unique<ListenerTable>();
+      t->port = l.at("port").get<int>();
+      for (const auto& r : l.value("routes", json::array())) {
+        gateway::Route route = gateway::parse_route(gateway::Json(r.at("object")));
+        const auto resolved = r.value("resolved", std::vector<std::vector<bool>>{});
+        for (size_t i = 0; i < route.rules.size() && i < resolved.size(); ++i)
+          for (size_t k = 0; k < route.rules[i].backends.size() && k < resolved[i].size(); ++k)
+            route.rules[i].backends[k].resolved = resolved[i][k];
+        auto shared = std::make_shared<const gateway::Route>(std::move(route));
+        t->routes.push_back(shared);
+        t->table.add(shared, r.value("hostnames", std::vector<std::string>{}));
+      }
+      t->table.build();
+      by_listener[{l.at("gateway").get<std::string>(), static_cast<uint16_t>(t->port)}] = t.get();
+      s.tables.push_back(std::move(t));
+    }
+    for (const auto& f : j.value("frontends", json::array())) {
+      auto it = by_listener.find({f.at("gateway").get<std::string>(), f.at("listener_port").get<uint16_t>()});
+      if (it == by_listener.end()) continue;  // a port no listener serves: 404
+      s.frontends[{f.at("ip").get<std::string>(), f.at("port").get<uint16_t>()}] = it->second;
+    }
+    const json endpoints = j.value("endpoints", json::object());
+    for (const auto& [key, list] : endpoints.items()) {
+      auto& eps = s.endpoints[key];
+      for (const auto& e : list) {
+        const std::string text = e.get<std::string>();
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos) return Error{"gateway routes: endpoint " + text + ": no port"};
+        eps.push_back({text.substr(0, colon), static_cast<uint16_t>(std::stoi(text.substr(colon + 1)))});
+      }
+    }
+  } catch (const std::exception& e) {
+    return Error{std::string("gateway routes: ") + e.what()};
+  }
+  return std::shared_ptr<const GatewayRoutes>(std::move(out));
+}
+
+RouteAnswer GatewayRoutes::route(const ConnectionInfo& c, const HttpRequestView& request) const {
+  RouteAnswer a;
+  auto it = impl_->frontends.find({c.dst_ip, c.dst_port});
+  if (it == impl_->frontends.end()) {
+    a.status = 404;
+    return a;
+  }
+  const ListenerTable& t = *it->second;
+  const gateway::RouteResult r =
+      t.table.route({request.method, request.target, request.host, &request.headers}, "http", t.port);
+  if (r.route != nullptr) a.route = std::string(gateway::route_kind_name(r.route->kind)) + " " + r.route->key();
+  switch (r.action) {
+    case gateway::RouteResult::Action::NotFound:
+    case gateway::RouteResult::Action::Error:
+      a.status = static_cast<unsigned>(r.status);
+      return a;
+    case gateway::RouteResult::Action::Redirect:
+      a.status = static_cast<unsigned>(r.status);
+      a.location = r.location;
+      return a;
+    case gateway::RouteResult::Action::Forward:
+      break;
+  }
+  const gateway::BackendRef& b = *r.backend;
+  const std::string key = b.ref.ns + "/" + b.ref.name + ":" + std::to_string(b.port.value_or(0));
+  auto eps = impl_->endpoints.find(key);
+  if (eps == impl_->endpoints.end() || eps->second.empty()) {
+    a.status = 503;  // no ready endpoint (Envoy: no healthy upstream)
+    return a;
+  }
+  thread_local std::minstd_rand rng(std::random_device{}());
+  const Endpoint& e =
+      eps->second[std::uniform_int_distribution<size_t>(0, eps->second.size() - 1)(rng)];
+  a.upstream_ip = e.ip;
+  a.upstream_port = e.port;
+  a.target = r.target;
+  a.host = r.host;
+  add_modifier(r.rule->filters.request_headers, a, false);
+  add_modifier(b.filters.request_headers, a, false);
+  add_modifier(r.rule->filters.response_headers, a, true);
+  add_modifier(b.filters.response_headers, a, true);
+  return a;
+}
+
+}  // namespace axon::proxy
