@@ -72,7 +72,9 @@ void setup_proxy(CommandBuilder& b) {
   b.option("--agent-socket", p.run.agent_socket, "PATH", "The agent's proxy socket")->required();
   b.list("--listen-fd", p.fds, "FD", "An inherited listening socket (repeatable)")->required();
   b.option("--gateway-fd", p.run.gateway_fd, "FD",
-           "An inherited listening socket for Gateway listeners (requests routed, no policy)");
+           "An inherited listening socket for Gateway HTTP listeners (requests routed, no policy)");
+  b.option("--gateway-tcp-fd", p.run.gateway_tcp_fd, "FD",
+           "An inherited listening socket for Gateway TCP listeners (TCPRoute: connections relayed)");
   b.option("--socket-mark", p.mark, "MARK", "SO_MARK of the upstream sockets");
   b.action([&p] {
     cli::handle_stop_signals();

@@ -181,7 +181,8 @@ Status Agent::start() {
     for (auto [version, kind] : {std::pair{"gateway.networking.k8s.io/v1", "GatewayClass"},
                                  std::pair{"gateway.networking.k8s.io/v1", "Gateway"},
                                  std::pair{"gateway.networking.k8s.io/v1", "HTTPRoute"},
-                                 std::pair{"gateway.networking.k8s.io/v1beta1", "ReferenceGrant"}})
+                                 std::pair{"gateway.networking.k8s.io/v1beta1", "ReferenceGrant"},
+                                 std::pair{"gateway.networking.k8s.io/v1alpha2", "TCPRoute"}})
       gateway_informers_.push_back(watch(version, kind));
   }
 

@@ -17,20 +17,22 @@ using client::member;
 namespace gw = axon::gateway;
 
 void Agent::sync_gateway() {
-  if (!c_.gateway_api || !http_proxy_ || gateway_informers_.size() != 4) return;
+  if (!c_.gateway_api || !http_proxy_ || gateway_informers_.size() != 5) return;
   gw::GatewayInputs in;
   in.classes = gateway_informers_[0]->list();
   in.gateways = gateway_informers_[1]->list();
   in.routes = gateway_informers_[2]->list();
+  for (auto& r : gateway_informers_[4]->list()) in.routes.push_back(std::move(r));
   in.grants = gateway_informers_[3]->list();
   in.services = services_watch_->list();
   in.namespaces = namespaces_->list();
-  in.served_protocols = {"HTTP"};
+  in.served_protocols = {"HTTP", "TCP"};
   const gw::GatewayState state = gw::gateway_compute(in);
 
-  std::map<std::string, const Json*> objects;  // HTTPRoutes by namespace/name
+  std::map<std::string, const Json*> objects;  // routes by "kind namespace/name"
   for (const auto& r : in.routes)
-    objects[member(r, "metadata").value("namespace", "") + "/" + member(r, "metadata").value("name", "")] = &r;
+    objects[r.value("kind", "") + " " + member(r, "metadata").value("namespace", "") + "/" +
+            member(r, "metadata").value("name", "")] = &r;
   // Ports of each Service by number -> port name (EndpointSlices name them).
   std::map<std::string, std::map<int, std::string>> port_names;
   for (const auto& s : in.services) {
@@ -45,8 +47,11 @@ void Agent::sync_gateway() {
   snap.frontends = gateway_frontends_;
   std::map<std::pair<std::string, int>, size_t> listener_at;
   for (const auto& a : state.attachments) {
-    if (a.protocol != "HTTP" || a.route == nullptr || a.route->kind != gw::RouteKind::HTTP) continue;
-    auto obj = objects.find(a.route->key());
+    if (a.route == nullptr) continue;
+    if (!(a.protocol == "HTTP" && a.route->kind == gw::RouteKind::HTTP) &&
+        !(a.protocol == "TCP" && a.route->kind == gw::RouteKind::TCP))
+      continue;
+    auto obj = objects.find(std::string(gw::route_kind_name(a.route->kind)) + " " + a.route->key());
     if (obj == objects.end()) continue;
     auto [it, added] = listener_at.emplace(std::pair{a.gateway, a.port}, snap.listeners.size());
     if (added) snap.listeners.push_back({a.gateway, static_cast<uint16_t>(a.port), a.protocol, {}});

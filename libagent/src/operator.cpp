@@ -319,7 +319,7 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
     std::set<std::string> served;
     if (read_key(p.config_dir, "enable-l7-proxy", "true") == "true" &&
         read_key(p.config_dir, "kube-proxy-replacement", "false") == "true")
-      served.insert("HTTP");
+      served = {"HTTP", "TCP"};
     gateways = std::make_unique<GatewayController>(store, caches.services, caches.namespaces, served, [&] {
       std::lock_guard lock(wake_mu);
       woken = true;

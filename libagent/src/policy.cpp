@@ -302,7 +302,10 @@ void Agent::start_l7_proxy() {
   pc.socket = c_.run_dir + "/proxy.sock";
   pc.ports = {ports.http_proxy_port, ports.http_egress_proxy_port};
   pc.socket_mark = AXON_MARK_FROM_PROXY;  // checked by policy, never redirected again
-  if (c_.gateway_api) pc.gateway_port = kGatewayProxyPort;
+  if (c_.gateway_api) {
+    pc.gateway_port = kGatewayProxyPort;
+    pc.gateway_tcp_port = kGatewayTcpProxyPort;
+  }
   http_proxy_ = std::make_unique<ProxyProcess>(
       pc, [this](const proxy::ConnectionInfo& c) { return decide_l7(c); },
       [this](const proxy::RequestRecord& r) {
@@ -313,7 +316,9 @@ void Agent::start_l7_proxy() {
     http_proxy_.reset();
   } else {
     log::info("L7 proxy listening on :{} (ingress http rules) and :{} (egress){}", pc.ports[0], pc.ports[1],
-              pc.gateway_port ? ", :" + std::to_string(pc.gateway_port) + " (Gateway listeners)" : "");
+              pc.gateway_port ? ", :" + std::to_string(pc.gateway_port) + " and :" +
+                                    std::to_string(pc.gateway_tcp_port) + " (Gateway HTTP and TCP listeners)"
+                              : "");
   }
   proxy::DnsProxyOptions o;
   o.port = ports.dns_proxy_port;

@@ -75,8 +75,9 @@ ProxyProcess::ProxyProcess(ProxyProcessConfig c, Decide decide, Record record)
 ProxyProcess::~ProxyProcess() { stop(); }
 
 Status ProxyProcess::start() {
-  std::vector<uint16_t> ports = c_.ports;
-  if (c_.gateway_port != 0) ports.push_back(c_.gateway_port);  // the last one
+  std::vector<uint16_t> ports = c_.ports;  // then the Gateway's, in this order
+  if (c_.gateway_port != 0) ports.push_back(c_.gateway_port);
+  if (c_.gateway_tcp_port != 0) ports.push_back(c_.gateway_tcp_port);
   for (uint16_t port : ports) {
     auto fd = transparent_listener(port, c_.socket_mark);
     if (!fd) {
@@ -171,9 +172,11 @@ void ProxyProcess::supervise() {
   // Everything the child needs, made before fork (only exec-safe calls after).
   std::vector<std::string> args = {c_.exe, "agent", "proxy", "--agent-socket", c_.socket, "--socket-mark",
                                    std::to_string(c_.socket_mark)};
+  std::vector<std::string> flags(c_.ports.size(), "--listen-fd");
+  if (c_.gateway_port != 0) flags.push_back("--gateway-fd");
+  if (c_.gateway_tcp_port != 0) flags.push_back("--gateway-tcp-fd");
   for (size_t i = 0; i < listeners_.size(); ++i) {
-    const bool gateway = c_.gateway_port != 0 && i + 1 == listeners_.size();
-    args.push_back(gateway ? "--gateway-fd" : "--listen-fd");
+    args.push_back(flags[i]);
     args.push_back(std::to_string(3 + i));
   }
   std::vector<char*> argv;

@@ -109,6 +109,23 @@ void Agent::sync_services() {
   std::string gateway;        // the current Service's Gateway, "ns/name"
   uint16_t listener_port = 0;  // and the port being added
   std::vector<proxy::GatewaySnapshot::Frontend> gateway_frontends;
+  // Each Gateway's listener ports and their protocol: HTTP and TCP go to
+  // the proxy's listener for them; others (HTTPS, TLS, UDP: not served)
+  // stay without backends, refused.
+  std::map<std::pair<std::string, uint16_t>, uint16_t> gateway_proxy_port;
+  if (gateways && gateway_informers_.size() > 1) {
+    for (const auto& g : gateway_informers_[1]->list()) {
+      const Json& gmeta = member(g, "metadata");
+      const std::string key = gmeta.value("namespace", "") + "/" + gmeta.value("name", "");
+      for (const auto& l : member(g, "spec").value("listeners", Json::array())) {
+        const std::string protocol = l.value("protocol", "");
+        const uint16_t proxy_port = protocol == "HTTP"  ? kGatewayProxyPort
+                                    : protocol == "TCP" ? kGatewayTcpProxyPort
+                                                        : 0;
+        gateway_proxy_port.emplace(std::pair{key, static_cast<uint16_t>(l.value("port", 0))}, proxy_port);
+      }
+    }
+  }
   auto add = [&](const std::string& name, const std::string& type, const std::string& addr,
                  uint16_t port, uint8_t proto, std::vector<datapath::Backend> list, bool external,
                  bool snat, uint32_t affinity, uint8_t scope = 0, bool two_scopes = false) {
@@ -124,7 +141,8 @@ void Agent::sync_services() {
     info.service.affinity_timeout_s = affinity;
     info.service.two_scopes = two_scopes;
     if (!gateway.empty()) {
-      info.service.l7_proxy_port = kGatewayProxyPort;
+      auto p = gateway_proxy_port.find({gateway, listener_port});
+      info.service.l7_proxy_port = p == gateway_proxy_port.end() ? 0 : p->second;
       info.service.backends.clear();
       if (scope == 0) gateway_frontends.push_back({addr, port, gateway, listener_port});
     }

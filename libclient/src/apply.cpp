@@ -517,7 +517,9 @@ Result<std::vector<Diagnostic>> gateway_problems(ClusterStore& store,
     d.document = m.document;
     d.object = m.describe();
     d.path = w.path;
-    d.message = w.message + ": requests routed to it will get 500";
+    d.message = w.message + (w.route.rfind("TCPRoute ", 0) == 0
+                                 ? ": connections routed to it will be refused (reset)"
+                                 : ": requests routed to it will get 500");
     d.fix = "point the backendRef at a Service and port of that namespace (see `axon get services`)";
     out.push_back(std::move(d));
   }

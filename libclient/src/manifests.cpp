@@ -350,7 +350,8 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
     // Gateway API: the node proxy serves the Gateways' HTTP listeners from
     // the same objects the operator reads.
     agent_rules.push_back(rule({"gateway.networking.k8s.io"},
-                               {"gatewayclasses", "gateways", "httproutes", "referencegrants"}, kWatch));
+                               {"gatewayclasses", "gateways", "httproutes", "tcproutes", "referencegrants"},
+                               kWatch));
   }
   std::vector<Json> operator_rules = {
       rule({""}, {"pods", "namespaces", "nodes", "services"}, kWatch),

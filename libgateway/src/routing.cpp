@@ -328,22 +328,11 @@ RouteResult RouteTable::route(const Request& r, std::string_view scheme, int por
     return out;
   }
   // Weighted choice; the share of a backend that does not resolve is a 500.
-  uint64_t total = 0;
-  for (const auto& b : rule.backends) total += static_cast<uint64_t>(std::max(0, b.weight));
-  out.action = RouteResult::Action::Error;
-  out.status = 500;
-  if (total == 0) return out;
-  thread_local std::minstd_rand rng(std::random_device{}());
-  uint64_t pick = std::uniform_int_distribution<uint64_t>(0, total - 1)(rng);
-  for (const auto& b : rule.backends) {
-    const uint64_t w = static_cast<uint64_t>(std::max(0, b.weight));
-    if (pick >= w) {
-      pick -= w;
-      continue;
-    }
-    if (!b.resolved) return out;
-    out.backend = &b;
-    break;
+  out.backend = pick_backend(rule.backends);
+  if (out.backend == nullptr) {
+    out.action = RouteResult::Action::Error;
+    out.status = 500;
+    return out;
   }
   out.action = RouteResult::Action::Forward;
   out.status = 0;
@@ -359,6 +348,23 @@ RouteResult RouteTable::route(const Request& r, std::string_view scheme, int por
     }
   }
   return out;
+}
+
+const BackendRef* pick_backend(const std::vector<BackendRef>& backends) {
+  uint64_t total = 0;
+  for (const auto& b : backends) total += static_cast<uint64_t>(std::max(0, b.weight));
+  if (total == 0) return nullptr;
+  thread_local std::minstd_rand rng(std::random_device{}());
+  uint64_t pick = std::uniform_int_distribution<uint64_t>(0, total - 1)(rng);
+  for (const auto& b : backends) {
+    const uint64_t w = static_cast<uint64_t>(std::max(0, b.weight));
+    if (pick >= w) {
+      pick -= w;
+      continue;
+    }
+    return b.resolved ? &b : nullptr;
+  }
+  return nullptr;
 }
 
 std::string replace_prefix(std::string_view path, std::string_view prefix, std::string_view replacement) {

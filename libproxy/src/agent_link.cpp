@@ -2,6 +2,7 @@
 // wakes it when there is something to send); answers, revisions and
 // timeouts are handled there, callbacks run outside the lock.
 #include "axon/proxy/agent_link.h"
+#include "axon/proxy/tcp_relay.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -711,6 +712,16 @@ std::shared_ptr<const GatewayRoutes> AgentLink::gateway() const {
   return impl_->gateway;
 }
 
+namespace {
+// Gateway listeners before the agent's first snapshot: 503 (a TCP
+// connection: reset).
+const RouteAnswer kNoRoutesYet = [] {
+  RouteAnswer a;
+  a.status = 503;
+  return a;
+}();
+}  // namespace
+
 int run_proxy_process(const ProxyProcessOptions& o, const std::atomic<bool>& stop) {
   AgentLink link(o.agent_socket);
   link.start();
@@ -728,10 +739,7 @@ int run_proxy_process(const ProxyProcessOptions& o, const std::atomic<bool>& sto
       // snapshot; none yet (the agent never answered): 503.
       p->set_router([&link](const ConnectionInfo& c, const HttpRequestView& v) {
         auto routes = link.gateway();
-        if (routes) return routes->route(c, v);
-        RouteAnswer none;
-        none.status = 503;
-        return none;
+        return routes ? routes->route(c, v) : kNoRoutesYet;
       });
     }
     if (auto st = p->start(); !st) {
@@ -741,10 +749,26 @@ int run_proxy_process(const ProxyProcessOptions& o, const std::atomic<bool>& sto
     log::info("proxy: serving :{}", p->port());
     proxies.push_back(std::move(p));
   }
+  std::unique_ptr<TcpRelay> tcp;
+  if (o.gateway_tcp_fd >= 0) {
+    TcpRelayOptions to;
+    to.listen_fd = o.gateway_tcp_fd;
+    to.socket_mark = o.socket_mark;
+    tcp = std::make_unique<TcpRelay>(to, [&link](const ConnectionInfo& c) {
+      auto routes = link.gateway();
+      return routes ? routes->route_tcp(c) : kNoRoutesYet;
+    });
+    if (auto st = tcp->start(); !st) {
+      log::error("proxy: {}", st.error().str());
+      return 1;
+    }
+    log::info("proxy: relaying TCP on :{}", tcp->port());
+  }
   const pid_t parent = ::getppid();
   while (!stop.load() && ::getppid() == parent)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (auto& p : proxies) p->stop();
+  if (tcp) tcp->stop();
   link.stop();
   return 0;
 }

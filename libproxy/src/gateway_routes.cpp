@@ -1,6 +1,8 @@
 #include "axon/proxy/gateway_routes.h"
 
+#include <algorithm>
 #include <random>
+#include <tuple>
 #include <unordered_map>
 
 #include "axon/gateway/model.h"
@@ -40,9 +42,10 @@ struct Endpoint {
 };
 
 struct ListenerTable {
-  gateway::RouteTable table;
+  gateway::RouteTable table;  // HTTP
   int port = 0;
-  std::vector<std::shared_ptr<const gateway::Route>> routes;
+  bool tcp = false;
+  std::vector<std::shared_ptr<const gateway::Route>> routes;  // TCP: oldest first
 };
 
 void add_modifier(const gateway::HeaderModifier& m, RouteAnswer& a, bool response) {
@@ -76,6 +79,7 @@ Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json
     for (const auto& l : j.value("listeners", json::array())) {
       auto t = std::make_unique<ListenerTable>();
       t->port = l.at("port").get<int>();
+      t->tcp = l.value("protocol", "HTTP") == "TCP";
       for (const auto& r : l.value("routes", json::array())) {
         gateway::Route route = gateway::parse_route(gateway::Json(r.at("object")));
         const auto resolved = r.value("resolved", std::vector<std::vector<bool>>{});
@@ -87,6 +91,11 @@ Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json
         t->table.add(shared, r.value("hostnames", std::vector<std::string>{}));
       }
       t->table.build();
+      // A TCP listener serves one route: the oldest (then by name), as the
+      // spec breaks ties between routes.
+      std::sort(t->routes.begin(), t->routes.end(), [](const auto& a, const auto& b) {
+        return std::tie(a->created, a->ns, a->name) < std::tie(b->created, b->ns, b->name);
+      });
       by_listener[{l.at("gateway").get<std::string>(), static_cast<uint16_t>(t->port)}] = t.get();
       s.tables.push_back(std::move(t));
     }
@@ -111,10 +120,40 @@ Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json
   return std::shared_ptr<const GatewayRoutes>(std::move(out));
 }
 
+bool GatewayRoutes::pick_endpoint(const gateway::BackendRef& b, RouteAnswer& a) const {
+  const std::string key = b.ref.ns + "/" + b.ref.name + ":" + std::to_string(b.port.value_or(0));
+  auto eps = impl_->endpoints.find(key);
+  if (eps == impl_->endpoints.end() || eps->second.empty()) return false;
+  thread_local std::minstd_rand rng(std::random_device{}());
+  const auto& e = eps->second[std::uniform_int_distribution<size_t>(0, eps->second.size() - 1)(rng)];
+  a.upstream_ip = e.ip;
+  a.upstream_port = e.port;
+  return true;
+}
+
+RouteAnswer GatewayRoutes::route_tcp(const ConnectionInfo& c) const {
+  RouteAnswer a;
+  auto it = impl_->frontends.find({c.dst_ip, c.dst_port});
+  if (it == impl_->frontends.end() || !it->second->tcp || it->second->routes.empty() ||
+      it->second->routes.front()->rules.empty()) {
+    a.status = 404;
+    return a;
+  }
+  const gateway::Route& r = *it->second->routes.front();
+  a.route = std::string(gateway::route_kind_name(r.kind)) + " " + r.key();
+  const gateway::BackendRef* b = gateway::pick_backend(r.rules.front().backends);
+  if (b == nullptr) {
+    a.status = 500;
+    return a;
+  }
+  if (!pick_endpoint(*b, a)) a.status = 503;
+  return a;
+}
+
 RouteAnswer GatewayRoutes::route(const ConnectionInfo& c, const HttpRequestView& request) const {
   RouteAnswer a;
   auto it = impl_->frontends.find({c.dst_ip, c.dst_port});
-  if (it == impl_->frontends.end()) {
+  if (it == impl_->frontends.end() || it->second->tcp) {
     a.status = 404;
     return a;
   }
@@ -135,17 +174,10 @@ RouteAnswer GatewayRoutes::route(const ConnectionInfo& c, const HttpRequestView&
       break;
   }
   const gateway::BackendRef& b = *r.backend;
-  const std::string key = b.ref.ns + "/" + b.ref.name + ":" + std::to_string(b.port.value_or(0));
-  auto eps = impl_->endpoints.find(key);
-  if (eps == impl_->endpoints.end() || eps->second.empty()) {
+  if (!pick_endpoint(b, a)) {
     a.status = 503;  // no ready endpoint (Envoy: no healthy upstream)
     return a;
   }
-  thread_local std::minstd_rand rng(std::random_device{}());
-  const Endpoint& e =
-      eps->second[std::uniform_int_distribution<size_t>(0, eps->second.size() - 1)(rng)];
-  a.upstream_ip = e.ip;
-  a.upstream_port = e.port;
   a.target = r.target;
   a.host = r.host;
   add_modifier(r.rule->filters.request_headers, a, false);

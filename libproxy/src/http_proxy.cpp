@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "axon/base/log.h"
+#include "server.h"
 
 namespace axon::proxy {
 
@@ -33,8 +34,8 @@ using beast::error_code;
 
 namespace {
 
-using transparent_option = net::detail::socket_option::boolean<SOL_IP, IP_TRANSPARENT>;
-using mark_option = net::detail::socket_option::integer<SOL_SOCKET, SO_MARK>;
+using detail::mark_option;
+using detail::transparent_option;
 
 constexpr size_t kWindow = 16 * 1024;
 constexpr size_t kReadRoom = 8 * 1024;  // a read buffer's room during a request
@@ -127,16 +128,11 @@ struct HttpProxy::Impl {
   Record record;
   Fetch fetch;
   Router router;  // a Gateway listener: requests routed, no policy asked
-  net::io_context ioc;
-  std::optional<tcp::acceptor> acceptor;
-  std::vector<std::thread> threads;
-  std::atomic<uint64_t> connections{0}, requests{0}, denied{0}, errors{0};
+  detail::Server server;
+  std::atomic<uint64_t> requests{0}, denied{0}, errors{0};
   std::atomic<uint64_t> upstream_connects{0}, upstream_reused{0};
   std::unique_ptr<UpstreamPool> pool;
-  uint16_t bound_port = 0;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
 
-  net::awaitable<void> accept_loop();
   net::awaitable<void> session(tcp::socket socket);
 };
 
@@ -334,23 +330,6 @@ void close_upstream(std::optional<beast::tcp_stream>& up, bool keep_source) {
 
 }  // namespace
 
-net::awaitable<void> HttpProxy::Impl::accept_loop() {
-  for (;;) {
-    error_code ec;
-    // A strand per connection when more than one thread runs the handlers.
-    net::any_io_executor ex = o.threads > 1 ? net::any_io_executor(net::make_strand(ioc))
-                                            : net::any_io_executor(ioc.get_executor());
-    tcp::socket socket =
-        co_await acceptor->async_accept(ex, net::redirect_error(net::use_awaitable, ec));
-    if (ec) {
-      if (ec == net::error::operation_aborted || !acceptor->is_open()) co_return;
-      continue;
-    }
-    ++connections;
-    net::co_spawn(ex, session(std::move(socket)), net::detached);
-  }
-}
-
 net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   error_code ec;
   ConnectionInfo ci;
@@ -358,7 +337,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     auto local = socket.local_endpoint(ec);
     auto remote = socket.remote_endpoint(ec);
     if (ec) co_return;
-    ci = {endpoint_ip(remote), remote.port(), endpoint_ip(local), local.port(), bound_port};
+    ci = {endpoint_ip(remote), remote.port(), endpoint_ip(local), local.port(), server.bound_port};
   }
   // Headers and bodies go out in separate writes: no Nagle delay between them.
   socket.set_option(tcp::no_delay(true), ec);
@@ -682,58 +661,18 @@ void HttpProxy::set_router(Router router) { impl_->router = std::move(router); }
 
 Status HttpProxy::start() {
   auto& s = *impl_;
-  error_code ec;
-  s.acceptor.emplace(s.ioc);
-  if (s.o.listen_fd >= 0) {
-    s.acceptor->assign(tcp::v4(), s.o.listen_fd, ec);
-    if (ec) {
-      s.acceptor.reset();
-      return Error{"proxy listener (fd " + std::to_string(s.o.listen_fd) + "): " + ec.message()};
-    }
-  }
-  tcp::endpoint ep(net::ip::make_address(s.o.address, ec), s.o.port);
-  if (ec) return Error{"proxy address " + s.o.address + ": " + ec.message()};
-  if (s.o.listen_fd < 0) {
-    s.acceptor->open(ep.protocol(), ec);
-    if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec && s.o.transparent) s.acceptor->set_option(transparent_option(true), ec);
-    // Accepted sockets inherit it; the SYN-ACK is sent with it too.
-    if (!ec && s.o.socket_mark != 0)
-      s.acceptor->set_option(mark_option(static_cast<int>(s.o.socket_mark)), ec);
-    if (!ec) s.acceptor->bind(ep, ec);
-    if (!ec) s.acceptor->listen(net::socket_base::max_listen_connections, ec);
-  }
-  if (ec) {
-    s.acceptor.reset();
-    return Error{"proxy listener on " + s.o.address + ":" + std::to_string(s.o.port) + ": " +
-                 ec.message()};
-  }
-  s.bound_port = s.acceptor->local_endpoint(ec).port();
+  detail::ListenSpec spec{s.o.listen_fd, s.o.address, s.o.port, s.o.transparent, s.o.socket_mark, s.o.threads, "proxy"};
   s.pool = std::make_unique<UpstreamPool>(s.o.pool_max_idle, s.o.pool_idle_timeout);
-  s.work.emplace(s.ioc.get_executor());
-  net::co_spawn(s.ioc, s.accept_loop(), net::detached);
-  for (unsigned i = 0; i < std::max(1u, s.o.threads); ++i)
-    s.threads.emplace_back([impl = impl_] { impl->ioc.run(); });
-  return {};
+  Impl* impl = impl_.get();
+  return s.server.start(spec, [impl](tcp::socket socket) { return impl->session(std::move(socket)); }, impl_);
 }
 
-void HttpProxy::stop() {
-  auto& s = *impl_;
-  if (s.threads.empty()) return;
-  net::post(s.ioc, [impl = impl_] {
-    error_code ec;
-    if (impl->acceptor) impl->acceptor->close(ec);
-  });
-  s.work.reset();
-  s.ioc.stop();
-  for (auto& t : s.threads) t.join();
-  s.threads.clear();
-}
+void HttpProxy::stop() { impl_->server.stop(); }
 
-uint16_t HttpProxy::port() const { return impl_->bound_port; }
+uint16_t HttpProxy::port() const { return impl_->server.bound_port; }
 
 HttpProxy::Stats HttpProxy::stats() const {
-  return {impl_->connections.load(),       impl_->requests.load(),
+  return {impl_->server.connections.load(), impl_->requests.load(),
           impl_->denied.load(),            impl_->errors.load(),
           impl_->upstream_connects.load(), impl_->upstream_reused.load()};
 }

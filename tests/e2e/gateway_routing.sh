@@ -59,8 +59,10 @@ spec:
     - matches: [{path: {type: Exact, value: /exact}, method: POST}]
       backendRefs: [{name: admin-web, port: 80}]
 EOF
-wait_for "a second route is served" 20 \
-  bash -c "lan curl -s -m 2 -H 'Host: features.example.com' http://$GW/split | grep -q pod=admin-"
+wait_for "a second route is served" 30 \
+  bash -c "lan curl -s -m 2 -H 'Host: features.example.com' http://$GW/split | grep -q pod="
+wait_for "... and both of its backends answer" 30 \
+  bash -c "for i in 1 2 3 4 5 6 7 8; do lan curl -s -m 2 -H 'Host: features.example.com' http://$GW/split; done | grep -q pod=admin-"
 split=$(lan python3 - "$GW" <<'EOF'
 import collections, http.client, sys
 c = collections.Counter()

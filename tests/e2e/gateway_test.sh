@@ -21,7 +21,10 @@
 #   another is NotAllowedByListeners;
 # - a backend in another namespace: RefNotPermitted, then resolved once a
 #   ReferenceGrant allows it;
-# - a listener of a protocol the proxies do not route (TCP) does not claim
+# - TCPRoute (which Cilium lacks): a TCP listener relays connections from
+#   the LAN to a TCP echo by the route's weights; a backend that does not
+#   resolve: the connection is reset;
+# - a listener of a protocol the proxies do not route (HTTPS) does not claim
 #   to be served (Programmed=False, Pending);
 # - the Gateway deleted: its Service goes.
 source "$(dirname "$0")/lib.sh"
@@ -48,8 +51,8 @@ status_of() {
 }
 # cond LIST TYPE: "status/reason" of condition TYPE in a conditions list (Python).
 COND='lambda cs, t: next((c["status"] + "/" + c["reason"] for c in cs if c["type"] == t), "none")'
-route_cond() {  # NAME NS TYPE
-  status_of httproute "$1" "$2" "($COND)(s['parents'][0]['conditions'], '$3') if s.get('parents') else 'none'"
+route_cond() {  # NAME NS TYPE [KIND]
+  status_of "${4:-httproute}" "$1" "$2" "($COND)(s['parents'][0]['conditions'], '$3') if s.get('parents') else 'none'"
 }
 export -f status_of route_cond
 export COND
@@ -112,7 +115,16 @@ spec:
   gatewayClassName: cilium
   listeners:
     - {name: web, port: 8080, protocol: HTTP}
-    - {name: raw, port: 9000, protocol: TCP}
+    - name: secure
+      port: 443
+      protocol: HTTPS
+      tls: {certificateRefs: [{name: web-tls}]}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: web-tls, namespace: gateway-api-system}
+type: kubernetes.io/tls
+data: {tls.crt: eA==, tls.key: eA==}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -133,7 +145,7 @@ wait_for "a route from another namespace: NotAllowedByListeners" 20 \
 wait_for "a backend across namespaces without a grant: RefNotPermitted" 20 \
   bash -c '[[ $(route_cond across gateway-api-system ResolvedRefs) == False/RefNotPermitted ]]'
 expect_eq "... the route itself Accepted" "$(route_cond across gateway-api-system Accepted)" "True/Accepted"
-expect_eq "a TCP listener (not routed yet) does not claim to be served: Programmed=False, Pending" \
+expect_eq "an HTTPS listener (not served yet) does not claim to be served: Programmed=False, Pending" \
   "$(status_of gateway own gateway-api-system "($COND)(s['listeners'][1]['conditions'], 'Programmed')")" "False/Pending"
 ax apply -f - >/dev/null <<'EOF'
 apiVersion: gateway.networking.k8s.io/v1beta1
@@ -147,6 +159,8 @@ wait_for "... resolved once a ReferenceGrant allows it" 20 \
   bash -c '[[ $(route_cond across gateway-api-system ResolvedRefs) == True/ResolvedRefs ]]'
 got=$(ax get referencegrants -n production)
 expect_contains "get referencegrants" "$got" "gateways-to-api"
+
+source "$SRC/tests/e2e/gateway_tcp.sh"
 
 ax delete gateway own -n gateway-api-system >/dev/null
 wait_for "the Gateway deleted: its Service goes" 20 \

@@ -27,6 +27,7 @@
 #include "axon/proxy/gateway_routes.h"
 #include "axon/proxy/http_proxy.h"
 #include "axon/proxy/http_rules.h"
+#include "axon/proxy/tcp_relay.h"
 
 using namespace axon::proxy;
 using axon::policy::HeaderMatch;
@@ -806,4 +807,71 @@ TEST_CASE("gateway listener: requests routed by the snapshot's routes; 404, 500,
   CHECK(!GatewayRoutes::from_json(nlohmann::json::parse(R"({"listeners": [{"routes": []}]})")).ok());
   CHECK(!GatewayRoutes::from_json(nlohmann::json::parse(
             R"({"endpoints": {"a/b:80": ["10.0.0.1"]}})")).ok());
+}
+
+TEST_CASE("gateway TCP relay: bytes both ways, half-close passed on; no route or upstream: reset") {
+  // A line echo that closes after the client's FIN.
+  int server = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(server, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  REQUIRE(listen(server, 8) == 0);
+  socklen_t len = sizeof(a);
+  REQUIRE(getsockname(server, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  const uint16_t echo_port = ntohs(a.sin_port);
+  std::thread echo([server] {
+    for (int i = 0; i < 2; ++i) {
+      int c = accept(server, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[4096];
+      for (ssize_t n; (n = recv(c, buf, sizeof(buf), 0)) > 0;) send(c, buf, static_cast<size_t>(n), MSG_NOSIGNAL);
+      close(c);
+    }
+  });
+  std::atomic<int> mode{0};  // 0: the echo, 1: no route, 2: a closed port
+  TcpRelayOptions o;
+  o.address = "127.0.0.1";
+  o.transparent = false;
+  TcpRelay relay(o, [&](const ConnectionInfo& c) {
+    RouteAnswer r;
+    CHECK(c.dst_ip == "127.0.0.1");
+    if (mode == 1) {
+      r.status = 404;
+    } else {
+      r.upstream_ip = "127.0.0.1";
+      r.upstream_port = mode == 0 ? echo_port : 1;
+    }
+    return r;
+  });
+  REQUIRE(relay.start().ok());
+
+  for (int round = 0; round < 2; ++round) {
+    int fd = connect_loopback(relay.port());
+    const std::string big(200 * 1024, 'x');  // more than one window
+    REQUIRE(send(fd, big.data(), big.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(big.size()));
+    shutdown(fd, SHUT_WR);  // the echo sees our FIN, answers all, closes
+    std::string got;
+    char buf[65536];
+    for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+    CHECK(got.size() == big.size());
+    close(fd);
+  }
+  for (int m : {1, 2}) {
+    mode = m;
+    int fd = connect_loopback(relay.port());
+    char buf[16];
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    CHECK(n < 0);  // reset, not a clean end
+    CHECK(errno == ECONNRESET);
+    close(fd);
+  }
+  const auto st = relay.stats();
+  CHECK(st.connections == 4);
+  CHECK(st.forwarded == 2);
+  CHECK(st.refused == 2);
+  relay.stop();
+  shutdown(server, SHUT_RDWR);
+  close(server);
+  echo.join();
 }

@@ -247,7 +247,8 @@ class Agent {
       identities_watch_;
   std::unique_ptr<client::Informer> cilium_nodes_;  // cluster-pool only: the nodes' pod CIDRs
   std::vector<std::unique_ptr<client::Informer>> policy_informers_;  // kPolicyKinds' order
-  // enable-gateway-api: GatewayClass, Gateway, HTTPRoute, ReferenceGrant.
+  // enable-gateway-api: GatewayClass, Gateway, HTTPRoute, ReferenceGrant,
+  // TCPRoute.
   std::vector<std::unique_ptr<client::Informer>> gateway_informers_;
   // The Gateways' frontends sync_services gave the proxy (sync thread), and
   // the snapshot last pushed.

@@ -27,7 +27,8 @@ struct ProxyProcessConfig {
   std::string exe = "/proc/self/exe";  // the axon binary; empty: none started (tests run their own)
   std::string socket;                  // the agent's end (unix)
   std::vector<uint16_t> ports;         // one listener each
-  uint16_t gateway_port = 0;           // the Gateway listeners' (0: none)
+  uint16_t gateway_port = 0;           // the Gateway HTTP listeners' (0: none)
+  uint16_t gateway_tcp_port = 0;       // the Gateway TCP listeners' (0: none)
   uint32_t socket_mark = 0;
 };
 

@@ -81,6 +81,11 @@ class RouteTable {
   bool needs_headers_ = false;
 };
 
+// A weighted choice among a rule's backends (weight 0: never chosen);
+// nullptr when the weights total 0 or the choice falls on an unresolved
+// backend (its share: 500 for a request, a refused TCP connection).
+const BackendRef* pick_backend(const std::vector<BackendRef>& backends);
+
 // Filter arithmetic, shared by redirects and rewrites.
 // The path with the matched prefix replaced (element-wise).
 std::string replace_prefix(std::string_view path, std::string_view prefix,

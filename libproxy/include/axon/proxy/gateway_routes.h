@@ -7,6 +7,9 @@
 //   proxy:  auto routes = GatewayRoutes::from_json(j)  // RouteTables built once
 //           RouteAnswer a = routes->route(connection, request);
 //
+// TCP listeners (TCPRoute, tcp_relay.h): a connection goes to one of the
+// oldest attached route's backends by weight.
+//
 // A connection is matched to its Gateway listener by its original
 // destination (the frontend the datapath handed over: a LoadBalancer IP, the
 // ClusterIP or the node's address and nodePort); a request by the listener's
@@ -30,6 +33,10 @@
 #include "axon/proxy/http_proxy.h"
 #include "axon/proxy/http_rules.h"
 
+namespace axon::gateway {
+struct BackendRef;
+}
+
 namespace axon::proxy {
 
 // What the agent sends. Route objects go as the store holds them (the proxy
@@ -50,7 +57,7 @@ struct GatewaySnapshot {
   struct Listener {
     std::string gateway;  // namespace/name
     uint16_t port = 0;
-    std::string protocol;  // HTTP
+    std::string protocol;  // HTTP or TCP
     std::vector<AttachedRoute> routes;
   };
   std::vector<Frontend> frontends;
@@ -74,11 +81,16 @@ class GatewayRoutes {
   // Where the request goes (an endpoint, the request's rewrites and header
   // changes) or what the proxy answers (404, 500, a redirect).
   RouteAnswer route(const ConnectionInfo& c, const HttpRequestView& request) const;
+  // A TCP listener's connection: the oldest attached TCPRoute's backends by
+  // weight, then an endpoint; status != 0: refuse it (404 no listener or
+  // route, 500 an unresolved backend's share, 503 no ready endpoint).
+  RouteAnswer route_tcp(const ConnectionInfo& c) const;
 
   size_t listeners() const;
 
  private:
   GatewayRoutes();
+  bool pick_endpoint(const gateway::BackendRef& b, RouteAnswer& a) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
