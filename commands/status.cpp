@@ -71,6 +71,12 @@ void print_summary(cli::Context& ctx, const client::StatusReport& r) {
                std::to_string(lb.pending) + " pending",
            ""});
   }
+  if (r.gateways.total > 0) {
+    t.row({"Gateways:",
+           std::to_string(r.gateways.programmed) + "/" + std::to_string(r.gateways.total) + " programmed",
+           ""});
+    for (const auto& n : r.gateways.not_programmed) t.row({"", n, ""});
+  }
   for (size_t i = 0; i < r.l2.size(); ++i) {
     const auto& a = r.l2[i];
     t.row({i == 0 ? "L2 announcements:" : "",

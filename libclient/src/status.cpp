@@ -3,10 +3,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <map>
+#include <set>
 
 #include "axon/agent/v1/agent.grpc.pb.h"
 #include "axon/client/l2announce.h"
 #include "axon/client/lbipam.h"
+#include "axon/gateway/model.h"
 #include "axon/policy/decode.h"
 #include "axon/policy/yaml.h"
 
@@ -72,6 +74,9 @@ Json StatusReport::to_json() const {
               {"ipsTotal", lb_ipam.ips_total},
               {"loadBalancerServices", lb_ipam.services},
               {"pending", lb_ipam.pending}}}};
+  j["gateways"] = {{"total", gateways.total},
+                   {"programmed", gateways.programmed},
+                   {"notProgrammed", gateways.not_programmed}};
   j["l2Announcements"] = Json::array();
   for (const auto& a : l2)
     j["l2Announcements"].push_back({{"ip", a.ip}, {"services", a.services}, {"node", a.node}});
@@ -102,6 +107,35 @@ Json StatusReport::to_json() const {
 }
 
 namespace {
+
+// Gateway API: every Gateway of a class axon's controller serves, counted by
+// its Programmed condition (no Gateway kind: nothing to count).
+void collect_gateways(ClusterStore& store, StatusReport& report) {
+  auto classes = store.list("gateway.networking.k8s.io/v1", "GatewayClass", "", "");
+  auto gateways = store.list("gateway.networking.k8s.io/v1", "Gateway", "", "");
+  if (!classes || !gateways) return;
+  std::set<std::string> ours;
+  for (const auto& c : *classes)
+    if (member(c, "spec").value("controllerName", "") == gateway::kControllerName)
+      ours.insert(member(c, "metadata").value("name", ""));
+  for (const auto& g : *gateways) {
+    if (!ours.count(member(g, "spec").value("gatewayClassName", ""))) continue;
+    ++report.gateways.total;
+    const Json& meta = member(g, "metadata");
+    std::string why = "no status yet";
+    bool programmed = false;
+    for (const auto& c : member(member(g, "status"), "conditions")) {
+      if (c.value("type", "") != "Programmed") continue;
+      programmed = c.value("status", "") == "True";
+      why = c.value("reason", "") + ": " + c.value("message", "");
+    }
+    if (programmed)
+      ++report.gateways.programmed;
+    else
+      report.gateways.not_programmed.push_back(meta.value("namespace", "") + "/" + meta.value("name", "") +
+                                               ": " + why);
+  }
+}
 
 // L2 announcements: what the policies select (l2announce.h) and who holds
 // each Service's Lease. Off (enable-l2-announcements false) with policies
@@ -297,6 +331,7 @@ Result<StatusReport> collect_status(ClusterStore& store, const std::string& ns,
       ++report.lb_ipam.pending;
   }
   collect_l2(store, ns, *services, report);
+  collect_gateways(store, report);
   return report;
 }
 

@@ -26,7 +26,8 @@
 #   resolve: the connection is reset;
 # - a listener of a protocol the proxies do not route (HTTPS) does not claim
 #   to be served (Programmed=False, Pending);
-# - the Gateway deleted: its Service goes.
+# - the Gateway deleted: its Service goes; `axon status` counts the
+#   programmed Gateways.
 source "$(dirname "$0")/lib.sh"
 
 SEED=$SRC/../shared/seed/manifests
@@ -165,6 +166,11 @@ source "$SRC/tests/e2e/gateway_tcp.sh"
 ax delete gateway own -n gateway-api-system >/dev/null
 wait_for "the Gateway deleted: its Service goes" 20 \
   bash -c '! ax get svc cilium-gateway-own -n gateway-api-system >/dev/null 2>&1'
+got=$(ax status 2>&1)
+expect_contains "axon status counts the programmed Gateways" "$got" "Gateways:"
+expect_contains "... 2/2 (shared-gateway, tcp-gateway)" "$got" "2/2 programmed"
+expect_eq "status -o json: gateways" \
+  "$(ax status -o json | python3 -c 'import json,sys; g=json.load(sys.stdin)["gateways"]; print(g["total"], g["programmed"])')" "2 2"
 expect_eq "the other Gateway's Service stays" \
   "$(ax get svc cilium-gateway-shared-gateway -n gateway-api-system -o name)" "service/cilium-gateway-shared-gateway"
 finish

@@ -50,9 +50,17 @@ struct L2Announced {
   std::string node;
 };
 
+// Gateway API: the Gateways of axon's class and whether their status says
+// Programmed (the node proxies route them).
+struct GatewaySummary {
+  int64_t total = 0, programmed = 0;
+  std::vector<std::string> not_programmed;  // "namespace/name: reason: message"
+};
+
 struct StatusReport {
   std::vector<WorkloadStatus> workloads;
   LbIpamSummary lb_ipam;
+  GatewaySummary gateways;
   std::vector<L2Announced> l2;
   std::vector<AgentStatus> agents;
   int64_t pods = 0, managed_pods = 0;
