@@ -184,6 +184,41 @@ void run_catalogue(Suite& s) {
   s.run("service-no-backends", [&](TestResult& t) {
     s.http(t, c, url(s.nobackend_vip), ns + "/no-backends (" + s.nobackend_vip + ":8080)", Expect::drop);
   });
+  // cilium-cli's pod-to-ingress-service, through a Gateway: the client pods
+  // reach the Gateway's Service ClusterIP; the node proxy routes by path to
+  // either echo Service.
+  const bool gateways = s.gateway_api();
+  s.run(
+      "pod-to-ingress-service",
+      [&](TestResult& t) {
+        const std::vector<Json> objects = {
+            {{"apiVersion", "gateway.networking.k8s.io/v1"},
+             {"kind", "Gateway"},
+             {"metadata", {{"name", "echo"}, {"namespace", ns}}},
+             {"spec",
+              {{"gatewayClassName", "cilium"},
+               {"listeners", Json::array({{{"name", "http"}, {"port", 80}, {"protocol", "HTTP"}}})}}}},
+            {{"apiVersion", "gateway.networking.k8s.io/v1"},
+             {"kind", "HTTPRoute"},
+             {"metadata", {{"name", "echo"}, {"namespace", ns}}},
+             {"spec",
+              {{"parentRefs", Json::array({{{"name", "echo"}}})},
+               {"rules",
+                Json::array({{{"matches", Json::array({{{"path", {{"type", "PathPrefix"}, {"value", "/other"}}}}})},
+                              {"backendRefs", Json::array({{{"name", "echo-other-node"}, {"port", 8080}}})}},
+                             {{"backendRefs", Json::array({{{"name", "echo-same-node"}, {"port", 8080}}})}}})}}}}};
+        const std::string vip = s.gateway_up(objects, "echo");
+        if (vip.empty()) {
+          t.actions.push_back({"gateway", "", ns + "/echo", false,
+                               "the Gateway's Service cilium-gateway-echo did not route to an echo within 30 s"});
+        } else {
+          const std::string to = ns + "/cilium-gateway-echo (" + vip + ":80)";
+          s.http(t, c, "http://" + vip + "/", to, Expect::success, s.echo_same.name);
+          s.http(t, s.client2, "http://" + vip + "/other", to + "/other", Expect::success, s.echo_other.name);
+        }
+        s.remove_objects(objects);
+      },
+      {}, false, gateways ? "" : "Gateway API is disabled (gatewayAPI.enabled)");
 }
 
 }  // namespace axon::connectivity

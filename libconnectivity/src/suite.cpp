@@ -270,6 +270,7 @@ void Suite::cleanup() {
   if (o_.keep) return;
   log() << "🧹 [" << paths_.name << "] Removing namespace " << ns() << " and its workloads\n";
   for (const auto& [api, kind] : std::vector<std::pair<std::string, std::string>>{
+           {"gateway.networking.k8s.io/v1", "HTTPRoute"}, {"gateway.networking.k8s.io/v1", "Gateway"},
            {"apps/v1", "Deployment"}, {"v1", "Service"}, {"discovery.k8s.io/v1", "EndpointSlice"},
            {"cilium.io/v2", "CiliumNetworkPolicy"}}) {
     auto objs = store_->list(api, kind, ns(), "");
@@ -588,8 +589,32 @@ bool Suite::await_agents(const std::vector<Json>& policies, bool enforced) {
   return false;
 }
 
+bool Suite::gateway_api() {
+  auto c = store_->get(client::ObjectRef{"gateway.networking.k8s.io/v1", "GatewayClass", "", "cilium"});
+  return c && *c;
+}
+
+std::string Suite::gateway_up(const std::vector<Json>& objects, const std::string& gateway) {
+  for (const auto& o : objects)
+    if (auto r = store_->apply(o); !r) return "";
+  for (int i = 0; i < 300 && !stop_.load(); ++i) {
+    auto s = store_->get(client::ObjectRef{"v1", "Service", ns(), "cilium-gateway-" + gateway});
+    const std::string ip = s && *s ? client::member(**s, "spec").value("clusterIP", "") : "";
+    // Served once the node proxies have the route: an echo answers.
+    if (!ip.empty() && exec(client, {"curl", "-s", "-m", "1", "http://" + ip + "/"}).out.find("pod=") !=
+                           std::string::npos)
+      return ip;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "";
+}
+
+void Suite::remove_objects(const std::vector<Json>& objects) {
+  for (const auto& o : objects) (void)store_->remove(client::ObjectRef::of(o));
+}
+
 void Suite::run(const std::string& name, const std::function<void(TestResult&)>& body,
-                std::vector<Json> policies, bool needs_two_nodes) {
+                std::vector<Json> policies, bool needs_two_nodes, const std::string& unavailable) {
   TestResult t;
   t.name = name;
   const size_t index = results_.size() + 1;
@@ -599,6 +624,9 @@ void Suite::run(const std::string& name, const std::function<void(TestResult&)>&
   } else if (needs_two_nodes && (nodes.size() < 2 || o_.single_node)) {
     t.skipped = true;
     t.skip_reason = "needs two nodes";
+  } else if (!unavailable.empty()) {
+    t.skipped = true;
+    t.skip_reason = unavailable;
   }
   if (stop_.load()) {
     t.skipped = true;

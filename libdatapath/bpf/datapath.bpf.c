@@ -172,7 +172,7 @@ static __always_inline int pass_established(struct __sk_buff *skb, struct axon_p
 		vi->match_type = pol.match_type;
 		if (ret)
 			return drop(skb, p, vi, ret);
-		*proxy = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : 0;
+		*proxy = pol.verdict == AXON_POLICY_REDIRECT ? pol.proxy_port : vi->l7_lb_port;
 		*checked = epoch;
 	}
 	vi->proxy_port = vi->from_proxy ? 0 : *proxy;
@@ -296,8 +296,13 @@ static __always_inline int admit_new(struct __sk_buff *skb, struct axon_pkt *p,
 	vi->match_type = pol.match_type;
 	if (ret)
 		return drop(skb, p, vi, ret);
+	/* An http rule's redirect first (its proxy enforces the rules, then
+	 * connects to the original destination); else a Gateway's frontend
+	 * goes to the Gateway's listener. */
 	if (pol.verdict == AXON_POLICY_REDIRECT && !vi->from_proxy)
 		vi->proxy_port = pol.proxy_port;
+	else if (vi->l7_lb_port && !vi->from_proxy)
+		vi->proxy_port = vi->l7_lb_port;
 	ret = ct_create(p, dir, rev_nat_index, vi->proxy_port, epoch, now, ct_flags, ct,
 			vi->from_proxy);
 	if (ret)
@@ -330,11 +335,12 @@ int axon_from_container(struct __sk_buff *skb)
 	}
 	now = bpf_ktime_get_ns();
 	ret = lb4_dnat(skb, &p, now, 0, &lb);
-	/* A Gateway's frontend from a pod: not served to pods yet (the node's
-	 * proxy takes only traffic from outside): refused as a Service without
-	 * backends, never sent on untranslated. */
-	if (!ret && (lb.flags & AXON_LB_F_L7))
-		ret = AXON_DROP_NO_SERVICE;
+	/* A Gateway's frontend: the connection goes, untranslated, to the
+	 * node proxy's listener for it (after the pod's egress policy). */
+	if (!ret && (lb.flags & AXON_LB_F_L7)) {
+		vi.l7_lb_port = lb.l7_proxy_port;
+		lb.rev_nat_index = 0;
+	}
 	rev_nat_index = lb.rev_nat_index;
 	hairpin = !ret && rev_nat_index && p.tuple.daddr == p.tuple.saddr;
 	if (hairpin)

@@ -4,33 +4,16 @@
 
 #include "axon/base/duration.h"
 #include "axon/base/strings.h"
+#include "json_util.h"
 
 namespace axon::gateway {
 
 namespace {
 
-std::string text(const Json& o, const char* key, std::string fallback = "") {
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
-std::optional<int> integer(const Json& o, const char* key) {
-  auto it = o.find(key);
-  if (it == o.end() || !it->is_number_integer()) return std::nullopt;
-  return it->get<int>();
-}
-
-const Json& list(const Json& o, const char* key) {
-  static const Json empty = Json::array();
-  auto it = o.find(key);
-  return it != o.end() && it->is_array() ? *it : empty;
-}
-
-const Json& object(const Json& o, const char* key) {
-  static const Json empty = Json::object();
-  auto it = o.find(key);
-  return it != o.end() && it->is_object() ? *it : empty;
-}
+using detail::integer;
+using detail::list;
+using detail::object;
+using detail::text;
 
 std::string at(const std::string& path, size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
@@ -145,6 +128,9 @@ Filters filters(const Json& items, const std::string& path, const std::string& n
         m.percent = den > 0 ? *num * 100 / den : 0;
       }
       out.mirrors.push_back(std::move(m));
+      // Fail closed: a route the proxies would serve without its mirror is
+      // not accepted (UnsupportedValue), rather than served as if mirrored.
+      invalid.push_back(p + ".type: RequestMirror is not served yet (requests would not be mirrored)");
     } else {
       invalid.push_back(p + ".type: \"" + type + "\" is not supported (axon serves " +
                         "RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, " +
@@ -248,6 +234,8 @@ Route parse_route(const Json& o) {
            : kind == "TCPRoute" ? RouteKind::TCP
            : kind == "TLSRoute" ? RouteKind::TLS
                                 : RouteKind::HTTP;
+  if (kind != "HTTPRoute" && r.kind == RouteKind::HTTP)
+    r.invalid.push_back("kind: \"" + kind + "\" is not HTTPRoute, GRPCRoute, TCPRoute or TLSRoute");
   Meta m = meta(o);
   r.ns = m.ns;
   r.name = m.name;
@@ -293,6 +281,9 @@ Route parse_route(const Json& o) {
     const Json& t = object(rj, "timeouts");
     rule.request_timeout = timeout(t, "request", rp + ".timeouts", r.invalid);
     rule.backend_timeout = timeout(t, "backendRequest", rp + ".timeouts", r.invalid);
+    if (rule.request_timeout.count() > 0 || rule.backend_timeout.count() > 0)
+      r.invalid.push_back(rp + ".timeouts: not enforced yet by axon's proxies (the route is not served "
+                          "rather than served without them)");
     r.rules.push_back(std::move(rule));
   }
   return r;

@@ -148,8 +148,7 @@ bool hostname_matches(std::string_view pattern, std::string_view name) {
   if (!pattern.starts_with("*.")) return false;
   std::string_view suffix = pattern.substr(1);  // ".example.com"
   // At least one label before the suffix: "example.com" is not "*.example.com".
-  return name.size() > suffix.size() && iequal(name.substr(name.size() - suffix.size()), suffix) &&
-         name.size() - suffix.size() >= 1;
+  return name.size() > suffix.size() && iequal(name.substr(name.size() - suffix.size()), suffix);
 }
 
 std::optional<std::vector<std::string>> intersect_hostnames(const std::string& listener,

@@ -6,28 +6,14 @@
 
 #include "axon/base/strings.h"
 #include "axon/gateway/routing.h"
+#include "json_util.h"
 
 namespace axon::gateway {
 namespace {
 
-const Json& member(const Json& o, const char* key) {
-  static const Json null;
-  if (!o.is_object()) return null;
-  auto it = o.find(key);
-  return it != o.end() ? *it : null;
-}
-
-// An array member, or an empty array: loops need no checks.
-const Json& list(const Json& o, const char* key) {
-  static const Json empty = Json::array();
-  const Json& v = member(o, key);
-  return v.is_array() ? v : empty;
-}
-
-std::string str(const Json& o, const char* key) {
-  const Json& v = member(o, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
+using detail::list;
+using detail::member;
+std::string str(const Json& o, const char* key) { return detail::text(o, key); }
 
 Condition cond(const char* type, bool ok, std::string reason, std::string message = "") {
   return {type, ok ? "True" : "False", std::move(reason), std::move(message)};

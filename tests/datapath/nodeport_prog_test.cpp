@@ -162,7 +162,7 @@ TEST_CASE("from-netdev: a frontend without backends drops (158), or answers ICMP
   }
 }
 
-TEST_CASE("a Gateway's frontend (L7 LB): to the proxy's listener untouched; none: dropped; pods refused") {
+TEST_CASE("a Gateway's frontend (L7 LB): to the proxy's listener untouched, from outside and from pods; none: dropped") {
   DatapathConfig config;
   config.no_backend_reject = false;
   Env env(config);
@@ -194,6 +194,20 @@ TEST_CASE("a Gateway's frontend (L7 LB): to the proxy's listener untouched; none
   CHECK(evs.back().drop_reason == AXON_DROP_SOCKET_ASSIGN_FAILED);
   CHECK(tuple(out.packet_out).daddr == ip(kNode).addr);
   CHECK(tuple(out.packet_out).dport == kNodePort);
+  // From a pod (after its egress policy: none here): the same listener,
+  // nothing translated; the connection's entry keeps the redirect for its
+  // next packets.
+  auto from_pod = run(env.dp->from_container(), tcp("10.244.1.20", kNode, 40001, kNodePort, kTcpSyn));
+  CHECK(from_pod.retval == TC_ACT_SHOT);
+  evs = drain(*events);
+  REQUIRE(!evs.empty());
+  CHECK(evs.back().drop_reason == AXON_DROP_SOCKET_ASSIGN_FAILED);
+  CHECK(evs.back().proxy_port == proxy_port);
+  CHECK(tuple(from_pod.packet_out).daddr == ip(kNode).addr);
+  from_pod = run(env.dp->from_container(), tcp("10.244.1.20", kNode, 40001, kNodePort, kTcpAck));
+  evs = drain(*events);
+  REQUIRE(!evs.empty());
+  CHECK(evs.back().drop_reason == AXON_DROP_SOCKET_ASSIGN_FAILED);
   // The proxy gone: dropped, never on to anything else.
   fd.reset();
   out = env.netdev(syn);
@@ -201,13 +215,11 @@ TEST_CASE("a Gateway's frontend (L7 LB): to the proxy's listener untouched; none
   evs = drain(*events);
   REQUIRE(!evs.empty());
   CHECK(evs.back().drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED);
-  // Pods are not served a Gateway yet: refused as a Service without
-  // backends, never sent on untranslated.
-  auto from_pod = run(env.dp->from_container(), tcp("10.244.1.20", kNode, 40001, kNodePort, kTcpSyn));
+  from_pod = run(env.dp->from_container(), tcp("10.244.1.20", kNode, 40002, kNodePort, kTcpSyn));
   CHECK(from_pod.retval == TC_ACT_SHOT);
   evs = drain(*events);
   REQUIRE(!evs.empty());
-  CHECK(evs.back().drop_reason == AXON_DROP_NO_SERVICE);
+  CHECK(evs.back().drop_reason == AXON_DROP_SOCKET_LOOKUP_FAILED);
   // Back to an L4 Service: translated again.
   gw.l7_proxy_port = 0;
   gw.backends = {{ip(kLocal), 8080, true}};

@@ -9,7 +9,7 @@ cluster_up 3 --set hubble.ui.enabled=false
 
 out=$(ax connectivity test --junit-file "$STATE/junit.xml" --keep --flow-validation strict --debug 2>&1); rc=$?
 expect_eq "the whole suite on a healthy cluster, drops confirmed in the flow log (strict): exit 0" "$rc" 0
-expect_contains "... every test successful" "$out" "✅ [axon-test] All 13 tests"
+expect_contains "... every test successful" "$out" "✅ [axon-test] All 14 tests"
 expect_contains "echo-ingress-l7: the proxy's 403 for a request the http rules do not allow, its L7 flow DROPPED" "$out" \
   "HTTP 403; flow: DROPPED POST http://"
 expect_contains "client-egress-l7: client2's own node proxy answers 403 for /private" "$out" \
@@ -20,6 +20,8 @@ expect_contains "to-fqdns: the LAN host by name, allowed once the DNS proxy saw 
   "world world.axon-test.svc.cluster.local:8080"
 expect_contains "... a policy drop seen in the flow log with its reason" "$out" "flow: DROPPED (POLICY_DENIED)"
 expect_contains "... the Service without backends too" "$out" "flow: DROPPED (SERVICE_BACKEND_NOT_FOUND)"
+expect_contains "pod-to-ingress-service: through a Gateway's ClusterIP to echo-other-node" "$out" \
+  "/cilium-gateway-echo ("
 expect_contains "dns: a large answer is truncated over UDP and comes whole over TCP" "$out" \
   "✅ truncated over UDP, all 100 records over TCP"
 expect_contains "dns-udp-only: the large answer fails, its TCP retry dropped by policy" "$out" \
@@ -54,8 +56,8 @@ ax delete -f "$STATE/break.yaml" >/dev/null
 
 out=$(ax connectivity test --test '!no-policies' --test '!^dns$' -o json 2>/dev/null); rc=$?
 expect_eq "--test '!RE' excludes; -o json: exit 0" "$rc" 0
-if python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["skipped"]==2 and d["failed"]==0 and d["tests"]==11, d' "$out"; then
-  pass "... 11 run, 2 skipped, none failed"; else fail "json summary: $out"; fi
+if python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["skipped"]==2 and d["failed"]==0 and d["tests"]==12, d' "$out"; then
+  pass "... 12 run, 2 skipped, none failed"; else fail "json summary: $out"; fi
 
 out=$(ax connectivity test --test '(' 2>&1); rc=$?
 expect_eq "a bad --test regex: exit 2" "$rc" 2

@@ -100,3 +100,16 @@ got=$(lan curl -s -m 3 -X POST -H 'Host: features.example.com' "http://$GW/exact
 expect_contains "method POST on an Exact path -> admin" "$got" "pod=admin-"
 expect_eq "... GET on it -> 404" "$(code -H 'Host: features.example.com' "http://$GW/exact")" 404
 expect_eq "... POST on /exact/more -> 404" "$(code -X POST -H 'Host: features.example.com' "http://$GW/exact/more")" 404
+
+# From a pod (as cilium-cli's pod-to-ingress-service): the Gateway's LB IP
+# and its ClusterIP, through the node proxy of the pod's node.
+ADMIN=$(ax get pods -n production -l role=admin -o name | head -1 | cut -d/ -f2)
+GW_CIP=$(ax get svc cilium-gateway-shared-gateway -n gateway-api-system -o json |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["spec"]["clusterIP"])')
+for target in "$GW" "$GW_CIP"; do
+  got=$(ax lab exec -n production "$ADMIN" -- curl -s -m 3 -H 'Host: api.example.com' "http://$target/v1/from-pod" 2>/dev/null)
+  expect_contains "a pod -> http://$target/v1/ (the Gateway) reaches api" "$got" "pod=api-"
+  expect_contains "... X-Forwarded-For names the pod" "$got" "> x-forwarded-for: 10.244."
+  expect_eq "... another host -> 404" \
+    "$(ax lab exec -n production "$ADMIN" -- curl -s -o /dev/null -w '%{http_code}' -m 3 -H 'Host: www.example.com' "http://$target/v1/" 2>/dev/null)" 404
+done

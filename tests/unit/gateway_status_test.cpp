@@ -674,10 +674,16 @@ TEST_CASE("gateway status: route ResolvedRefs over backendRefs and mirrors") {
     const std::string key =
         "HTTPRoute " + c.route["metadata"]["namespace"].get<std::string>() + "/r";
     const auto& cs = parent_conditions(s, key);
-    // A route with unresolved backends is still accepted (and served: 500s).
-    CHECK(of(cs, "Accepted") == "True/Accepted");
+    // A route with unresolved backends is still accepted (and served:
+    // 500s); one with a RequestMirror is not (not served yet: fail closed).
+    CHECK(of(cs, "Accepted") ==
+          (c.route == mirror ? "False/UnsupportedValue" : "True/Accepted"));
     CHECK(of(cs, "ResolvedRefs") == c.want);
     if (!c.message.empty()) CHECK(contains(message(cs, "ResolvedRefs"), c.message));
+    if (c.route == mirror) {
+      CHECK(s.attachments.empty());  // not accepted: not served
+      continue;
+    }
     REQUIRE(s.attachments.size() == 1);
     std::vector<bool> resolved;
     for (const auto& b : s.attachments[0].route->rules[0].backends) resolved.push_back(b.resolved);

@@ -14,6 +14,7 @@ struct axon_verdict_info {
 	__u32 src_identity;
 	__u32 dst_identity;
 	__u16 proxy_port;
+	__u16 l7_lb_port; /* the packet goes to an L7 frontend (a Gateway's): its proxy port */
 	__u8 direction;
 	__u8 match_type;
 	__u8 trace_reason;

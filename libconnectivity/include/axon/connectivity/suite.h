@@ -102,8 +102,18 @@ class Suite {
   ~Suite();
 
   Status deploy();
+  // `unavailable`: why the test cannot run here (a feature that is off),
+  // reported as skipped with that reason.
   void run(const std::string& name, const std::function<void(TestResult&)>& body,
-           std::vector<Json> policies = {}, bool needs_two_nodes = false);
+           std::vector<Json> policies = {}, bool needs_two_nodes = false,
+           const std::string& unavailable = "");
+  // Gateway API is on: axon's GatewayClass `cilium` exists.
+  bool gateway_api();
+  // Applies `objects` (a Gateway and its routes) for a test: the Gateway's
+  // Service's ClusterIP once the client pod gets an echo's answer through
+  // it ("" when not within 30 s).
+  std::string gateway_up(const std::vector<Json>& objects, const std::string& gateway);
+  void remove_objects(const std::vector<Json>& objects);
   void cleanup();
   const std::vector<TestResult>& results() const { return results_; }
   bool selected(const std::string& name) const;
