@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -397,6 +398,39 @@ Result<std::vector<Diagnostic>> node_port_problems(ClusterStore& store,
   return out;
 }
 
+// The store's objects of a kind with the set's copies in place of theirs
+// (by namespace/name), `from_set` applied to those copies. When the store
+// cannot list the kind (one it does not serve, no CRDs yet, included): the
+// set's alone, and the error in `listed`.
+std::vector<Json> with_set(ClusterStore& store, const std::string& api_version, const std::string& kind,
+                           const std::vector<ManifestObject>& objects,
+                           const std::function<void(Json&)>& from_set = {}, Status* listed = nullptr) {
+  auto key_of = [](const Json& o) {
+    return member(o, "metadata").value("namespace", "") + "/" + member(o, "metadata").value("name", "");
+  };
+  std::map<std::string, Json> by_key;
+  auto live = store.list(api_version, kind, "", "");
+  if (live) {
+    for (auto& o : *live) {
+      if (!o.is_object()) continue;
+      o["kind"] = kind;             // a list's items may leave it out
+      std::string key = key_of(o);  // first: Json's assignment takes its right side by value
+      by_key[key] = std::move(o);
+    }
+  }
+  for (const auto& m : objects) {
+    if (m.object.value("kind", "") != kind) continue;
+    Json o = m.object;
+    if (from_set) from_set(o);
+    std::string key = key_of(o);  // first: Json's assignment takes its right side by value
+    by_key[key] = std::move(o);
+  }
+  std::vector<Json> out;
+  for (auto& [k, o] : by_key) out.push_back(std::move(o));
+  if (!live && listed) *listed = live.error();
+  return out;
+}
+
 Result<std::vector<Diagnostic>> lb_ipam_problems(ClusterStore& store,
                                                  const std::vector<ManifestObject>& objects) {
   std::vector<Diagnostic> out;
@@ -404,32 +438,21 @@ Result<std::vector<Diagnostic>> lb_ipam_problems(ClusterStore& store,
     return member(o, "metadata").value("namespace", "") + "/" + member(o, "metadata").value("name", "");
   };
   std::map<std::string, const ManifestObject*> mine;  // LoadBalancer Services of the set
-  std::map<std::string, Json> pools_in_set;
-  for (const auto& m : objects) {
-    const std::string kind = m.object.value("kind", "");
-    if (kind == "Service" && lbipam_manages(m.object)) mine[key_of(m.object)] = &m;
-    if (kind == "CiliumLoadBalancerIPPool") pools_in_set[key_of(m.object)] = m.object;
-  }
+  for (const auto& m : objects)
+    if (m.object.value("kind", "") == "Service" && lbipam_manages(m.object)) mine[key_of(m.object)] = &m;
   if (mine.empty()) return out;
-  std::vector<Json> pools, services;
-  // Every pool, whichever version it was written in (v2alpha1 is served as v2).
-  if (auto live = store.list("cilium.io/v2", "CiliumLoadBalancerIPPool", "", ""); live) {
-    for (auto& p : *live) {
-      if (!pools_in_set.count(key_of(p))) pools.push_back(std::move(p));
-    }
-  }  // else the kind is not served (no CRDs yet): no pools there
-  for (auto& [k, p] : pools_in_set) pools.push_back(p);
-  auto live = store.list("v1", "Service", "", "");
-  if (!live) return live.error();
-  for (auto& s : *live) {
-    if (!mine.count(key_of(s))) services.push_back(std::move(s));
-  }
-  for (const auto& [k, m] : mine) {
-    Json s = m->object;
-    if (!member(s, "metadata").contains("creationTimestamp"))
-      s["metadata"]["creationTimestamp"] = "9999-12-31T23:59:59Z";  // newer than all
-    services.push_back(std::move(s));
-  }
+  // Every pool, whichever version it was written in (v2alpha1 is served as
+  // v2); a kind not served (no CRDs yet): the set's pools alone.
+  const auto pools = with_set(store, "cilium.io/v2", "CiliumLoadBalancerIPPool", objects);
+  Status listed;
+  const auto services = with_set(
+      store, "v1", "Service", objects,
+      [](Json& s) {
+        if (!member(s, "metadata").contains("creationTimestamp"))
+          s["metadata"]["creationTimestamp"] = "9999-12-31T23:59:59Z";  // newer than all
+      },
+      &listed);
+  if (!listed) return listed.error();
   const LbIpamState state = lbipam_allocate(pools, services);
   for (const auto& [k, m] : mine) {
     auto it = state.services.find(k);
@@ -482,21 +505,10 @@ Result<std::vector<Diagnostic>> gateway_problems(ClusterStore& store,
     if (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TCPRoute") routes[key_of(m.object)] = &m;
   }
   if (routes.empty()) return out;
-  // The store's objects of a kind with the set's in place of theirs. A
-  // kind the store does not serve (no CRDs yet) has none there.
+  // The store's objects with the set's in place of theirs; a kind the store
+  // does not serve (no CRDs yet) has none there.
   auto merged = [&](const std::string& api_version, const std::string& kind, std::vector<Json>& into) {
-    std::map<std::string, Json> by_key;
-    if (auto live = store.list(api_version, kind, "", ""); live) {
-      for (auto& o : *live) {
-        if (!o.is_object()) continue;
-        o["kind"] = kind;  // a list's items may leave it out
-        std::string key = key_of(o);  // before the move: the assignment's right side goes first
-        by_key[key] = std::move(o);
-      }
-    }
-    for (const auto& m : objects)
-      if (m.object.value("kind", "") == kind) by_key[key_of(m.object)] = m.object;
-    for (auto& [k, o] : by_key) into.push_back(std::move(o));
+    for (auto& o : with_set(store, api_version, kind, objects)) into.push_back(std::move(o));
   };
   gateway::GatewayInputs in;
   merged("gateway.networking.k8s.io/v1", "GatewayClass", in.classes);
