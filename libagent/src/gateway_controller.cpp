@@ -105,10 +105,12 @@ bool GatewayController::Impl::sync_services(const gw::GatewayState& state,
     if (client::member(client::member(client::member(s, "metadata"), "labels"), kOwnerLabel).is_string()) live[key_of(s)] = &s;
   std::map<std::string, const Json*> by_key;
   for (const auto& g : gateways_list) by_key[key_of(g)] = &g;
-  for (const auto& [svc_key, ports] : state.services) {
-    const std::string ns = svc_key.substr(0, svc_key.find('/'));
-    const std::string gw_name = svc_key.substr(svc_key.find('/') + 1 + std::string(gw::kServicePrefix).size());
-    auto g = by_key.find(ns + "/" + gw_name);
+  std::set<std::string> wanted;  // the Services' "ns/name"
+  for (const auto& [gw_key, ports] : state.services) {
+    const std::string ns = gw_key.substr(0, gw_key.find('/'));
+    const std::string svc_key = ns + "/" + gw::kServicePrefix + gw_key.substr(gw_key.find('/') + 1);
+    wanted.insert(svc_key);
+    auto g = by_key.find(gw_key);
     if (g == by_key.end()) continue;
     auto it = live.find(svc_key);
     if (ports.empty()) {
@@ -159,7 +161,7 @@ bool GatewayController::Impl::sync_services(const gw::GatewayState& state,
     }
   }
   for (const auto& [svc_key, s] : live) {
-    if (state.services.count(svc_key)) continue;
+    if (wanted.count(svc_key)) continue;
     auto r = store.remove(client::ObjectRef::of(*s));
     if (!r) {
       log::warn("Gateway API: Service {}: {}", svc_key, r.error().str());

@@ -576,7 +576,7 @@ GatewayState gateway_compute(const GatewayInputs& in) {
     if (info.accepted.status == "True")
       for (const auto& st : info.listeners)
         if (st.accepted.status == "True") ports.insert(st.spec.port);
-    out.services[info.spec.ns + "/" + kServicePrefix + info.spec.name] = {ports.begin(),
+    out.services[info.spec.key()] = {ports.begin(),
                                                                           ports.end()};
   }
   return out;

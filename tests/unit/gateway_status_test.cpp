@@ -219,7 +219,7 @@ TEST_CASE("gateway status: the seed's shared gateway and api-route to a port api
   CHECK(a.port == 80);
   CHECK(a.hostnames == std::vector<std::string>{"api.example.com"});
   CHECK_FALSE(a.route->rules[0].backends[0].resolved);
-  CHECK(s.services.at("gateway-api-system/cilium-gateway-shared-gateway") == std::vector<int>{80});
+  CHECK(s.services.at("gateway-api-system/shared-gateway") == std::vector<int>{80});
 }
 
 TEST_CASE("gateway status: GatewayClass is ours by controllerName; parametersRef") {
@@ -249,7 +249,7 @@ TEST_CASE("gateway status: GatewayClass is ours by controllerName; parametersRef
   CHECK(s.gateways.count("gw/a") == 0);
   CHECK(s.gateways.count("gw/b") == 0);
   CHECK(s.gateways.count("gw/c") == 1);
-  CHECK(s.services.count("gw/cilium-gateway-b") == 0);
+  CHECK(s.services.count("gw/b") == 0);
 }
 
 TEST_CASE("gateway status: Gateway Accepted and Programmed, addresses from its Service") {
@@ -298,7 +298,7 @@ TEST_CASE("gateway status: Gateway Accepted and Programmed, addresses from its S
     CHECK(of(g.conditions, "Programmed") == c.programmed);
     CHECK(of(g.listeners.at(0).conditions, "Programmed") == c.listener_programmed);
     CHECK(g.addresses == c.addresses);
-    CHECK(s.services.at("gw/cilium-gateway-gw") == c.ports);
+    CHECK(s.services.at("gw/gw") == c.ports);
     if (c.programmed == "False/AddressNotAssigned") {
       CHECK(contains(message(g.conditions, "Programmed"), "LB IPAM"));
       CHECK(contains(message(g.conditions, "Programmed"), "gw/cilium-gateway-gw"));
@@ -775,8 +775,8 @@ TEST_CASE("gateway status: the Services' ports") {
                  gateway("other", "b", Json::array({listener("http", "HTTP", 8080)}))};
   const GatewayState s = gateway_compute(in);
   CHECK(s.services ==
-        std::map<std::string, std::vector<int>>{{"gw/cilium-gateway-a", {80, 443, 5432}},
-                                                {"other/cilium-gateway-b", {8080}}});
+        std::map<std::string, std::vector<int>>{{"gw/a", {80, 443, 5432}},
+                                                {"other/b", {8080}}});
 }
 
 TEST_CASE("gateway status: the same state whatever the order of the inputs") {

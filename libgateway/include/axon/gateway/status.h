@@ -88,8 +88,8 @@ struct GatewayState {
   std::map<std::string, GatewayStatus> gateways;  // "namespace/name"
   std::map<std::string, RouteStatus> routes;      // "HTTPRoute namespace/name"
   std::vector<Attachment> attachments;
-  // Per Gateway, the LoadBalancer Service it needs ("namespace/cilium-gateway-name"
-  // -> its ports).
+  // Per Gateway ("namespace/name"), the ports of the LoadBalancer Service
+  // it needs (cilium-gateway-<name> in its namespace).
   std::map<std::string, std::vector<int>> services;
   // Warnings for `apply`: a backend that names no Service, with the
   // Services and ports that do exist there.
