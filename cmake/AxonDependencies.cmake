@@ -16,6 +16,8 @@ pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 # The L7 proxy (libproxy): Boost.Asio and Beast, header-only
 find_package(Boost 1.81 REQUIRED)
+# The gateway proxy's HTTPS listeners (TLS on Boost.Asio's OpenSSL streams)
+find_package(OpenSSL 3 REQUIRED)
 # The web UI's HTTP server (axon ui)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 

@@ -73,6 +73,8 @@ void setup_proxy(CommandBuilder& b) {
   b.list("--listen-fd", p.fds, "FD", "An inherited listening socket (repeatable)")->required();
   b.option("--gateway-fd", p.run.gateway_fd, "FD",
            "An inherited listening socket for Gateway HTTP listeners (requests routed, no policy)");
+  b.option("--gateway-tls-fd", p.run.gateway_tls_fd, "FD",
+           "An inherited listening socket for Gateway HTTPS listeners (TLS terminated, then routed)");
   b.option("--gateway-tcp-fd", p.run.gateway_tcp_fd, "FD",
            "An inherited listening socket for Gateway TCP listeners (TCPRoute: connections relayed)");
   b.option("--socket-mark", p.mark, "MARK", "SO_MARK of the upstream sockets");

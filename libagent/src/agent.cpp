@@ -182,7 +182,9 @@ Status Agent::start() {
                                  std::pair{"gateway.networking.k8s.io/v1", "Gateway"},
                                  std::pair{"gateway.networking.k8s.io/v1", "HTTPRoute"},
                                  std::pair{"gateway.networking.k8s.io/v1beta1", "ReferenceGrant"},
-                                 std::pair{"gateway.networking.k8s.io/v1alpha2", "TCPRoute"}})
+                                 std::pair{"gateway.networking.k8s.io/v1alpha2", "TCPRoute"},
+                                 // HTTPS listeners' certificates
+                                 std::pair{"v1", "Secret"}})
       gateway_informers_.push_back(watch(version, kind));
   }
 

@@ -8,6 +8,7 @@
 // differs from the last one (and to every proxy started later).
 #include "axon/agent/agent.h"
 #include "axon/base/log.h"
+#include "axon/base/base64.h"
 #include "axon/gateway/status.h"
 #include "service_backends.h"
 
@@ -17,7 +18,7 @@ using client::member;
 namespace gw = axon::gateway;
 
 void Agent::sync_gateway() {
-  if (!c_.gateway_api || !http_proxy_ || gateway_informers_.size() != 5) return;
+  if (!c_.gateway_api || !http_proxy_ || gateway_informers_.size() != 6) return;
   gw::GatewayInputs in;
   in.classes = gateway_informers_[0]->list();
   in.gateways = gateway_informers_[1]->list();
@@ -26,7 +27,8 @@ void Agent::sync_gateway() {
   in.grants = gateway_informers_[3]->list();
   in.services = services_watch_->list();
   in.namespaces = namespaces_->list();
-  in.served_protocols = {"HTTP", "TCP"};
+  in.secrets = gateway_informers_[5]->list();
+  in.served_protocols = {"HTTP", "HTTPS", "TCP"};
   const gw::GatewayState state = gw::gateway_compute(in);
 
   std::map<std::string, const Json*> objects;  // routes by "kind namespace/name"
@@ -48,7 +50,7 @@ void Agent::sync_gateway() {
   std::map<std::pair<std::string, int>, size_t> listener_at;
   for (const auto& a : state.attachments) {
     if (a.route == nullptr) continue;
-    if (!(a.protocol == "HTTP" && a.route->kind == gw::RouteKind::HTTP) &&
+    if (!((a.protocol == "HTTP" || a.protocol == "HTTPS") && a.route->kind == gw::RouteKind::HTTP) &&
         !(a.protocol == "TCP" && a.route->kind == gw::RouteKind::TCP))
       continue;
     auto obj = objects.find(std::string(gw::route_kind_name(a.route->kind)) + " " + a.route->key());
@@ -81,6 +83,24 @@ void Agent::sync_gateway() {
       }
     }
     snap.listeners[it->second].routes.push_back(std::move(ar));
+  }
+  // HTTPS listeners' certificates, from the Secrets the status found valid
+  // (base64 in the store; PEM to the proxy).
+  std::map<std::string, const Json*> secrets;
+  for (const auto& s : in.secrets)
+    secrets[member(s, "metadata").value("namespace", "") + "/" + member(s, "metadata").value("name", "")] = &s;
+  for (const auto& c : state.certificates) {
+    auto s = secrets.find(c.secret);
+    if (s == secrets.end()) continue;
+    const Json& data = member(*s->second, "data");
+    auto cert = base64_decode(data.value("tls.crt", ""));
+    auto key = base64_decode(data.value("tls.key", ""));
+    if (!cert || !key) {
+      log::warn("Gateway {} port {}: Secret {}: tls.crt or tls.key is not base64", c.gateway, c.port, c.secret);
+      continue;
+    }
+    snap.certificates.push_back(
+        {c.gateway, static_cast<uint16_t>(c.port), c.hostname, std::move(*cert), std::move(*key)});
   }
   std::string line = proxy::wire::gateway_line(snap);
   if (line == gateway_line_) return;

@@ -305,6 +305,7 @@ void Agent::start_l7_proxy() {
   if (c_.gateway_api) {
     pc.gateway_port = kGatewayProxyPort;
     pc.gateway_tcp_port = kGatewayTcpProxyPort;
+    pc.gateway_tls_port = kGatewayTlsProxyPort;
   }
   http_proxy_ = std::make_unique<ProxyProcess>(
       pc, [this](const proxy::ConnectionInfo& c) { return decide_l7(c); },
@@ -316,8 +317,9 @@ void Agent::start_l7_proxy() {
     http_proxy_.reset();
   } else {
     log::info("L7 proxy listening on :{} (ingress http rules) and :{} (egress){}", pc.ports[0], pc.ports[1],
-              pc.gateway_port ? ", :" + std::to_string(pc.gateway_port) + " and :" +
-                                    std::to_string(pc.gateway_tcp_port) + " (Gateway HTTP and TCP listeners)"
+              pc.gateway_port ? ", :" + std::to_string(pc.gateway_port) + ", :" +
+                                    std::to_string(pc.gateway_tls_port) + " and :" +
+                                    std::to_string(pc.gateway_tcp_port) + " (Gateway HTTP, HTTPS and TCP listeners)"
                               : "");
   }
   proxy::DnsProxyOptions o;

@@ -347,11 +347,13 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
     agent_rules.push_back(rule({"coordination.k8s.io"}, {"leases"}, kWatch));
   }
   if (v.gateway_api) {
-    // Gateway API: the node proxy serves the Gateways' HTTP listeners from
-    // the same objects the operator reads.
+    // Gateway API: the node proxy serves the Gateways' listeners from the
+    // same objects the operator reads, and terminates HTTPS with the
+    // certificates in their Secrets.
     agent_rules.push_back(rule({"gateway.networking.k8s.io"},
                                {"gatewayclasses", "gateways", "httproutes", "tcproutes", "referencegrants"},
                                kWatch));
+    agent_rules.push_back(rule({""}, {"secrets"}, kWatch));
   }
   std::vector<Json> operator_rules = {
       rule({""}, {"pods", "namespaces", "nodes", "services"}, kWatch),

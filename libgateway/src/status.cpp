@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "axon/base/base64.h"
 #include "axon/base/strings.h"
 #include "axon/gateway/routing.h"
 #include "json_util.h"
@@ -191,6 +192,16 @@ Condition listener_refs(const Gateway& g, const Listener& l,
     if (!member(data, "tls.crt").is_string() || !member(data, "tls.key").is_string())
       return cond("ResolvedRefs", false, "InvalidCertificateRef",
                   "Secret " + key + " lacks tls.crt or tls.key");
+    // PEM inside (the proxies load it; a listener whose certificate they
+    // cannot load is not reported as served).
+    const auto crt = base64_decode(member(data, "tls.crt").get<std::string>());
+    const auto tls_key = base64_decode(member(data, "tls.key").get<std::string>());
+    if (!crt || crt->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      return cond("ResolvedRefs", false, "InvalidCertificateRef",
+                  "Secret " + key + ": tls.crt is not a PEM certificate");
+    if (!tls_key || tls_key->find("PRIVATE KEY-----") == std::string::npos)
+      return cond("ResolvedRefs", false, "InvalidCertificateRef",
+                  "Secret " + key + ": tls.key is not a PEM private key");
   }
   return cond("ResolvedRefs", true, "ResolvedRefs");
 }
@@ -576,6 +587,11 @@ GatewayState gateway_compute(const GatewayInputs& in) {
     if (info.accepted.status == "True")
       for (const auto& st : info.listeners)
         if (st.accepted.status == "True") ports.insert(st.spec.port);
+    for (const auto& st : info.listeners)
+      if (st.servable && st.spec.protocol == "HTTPS" && in.served_protocols.count("HTTPS") &&
+          !st.spec.certificates.empty())
+        out.certificates.push_back({info.spec.key(), st.spec.port, st.spec.hostname,
+                                    st.spec.certificates[0].ns + "/" + st.spec.certificates[0].name});
     out.services[info.spec.key()] = {ports.begin(),
                                                                           ports.end()};
   }

@@ -584,6 +584,7 @@ void AgentLink::Impl::handle(const std::string& line) {
       log::warn("proxy: gateway routes from the agent refused: {}", routes.error().str());
       return;
     }
+    for (const auto& p : (*routes)->problems()) log::warn("proxy: HTTPS listener certificate refused: {}", p);
     std::lock_guard lock(mu);
     gateway = std::move(*routes);
     return;
@@ -728,13 +729,22 @@ int run_proxy_process(const ProxyProcessOptions& o, const std::atomic<bool>& sto
   std::vector<std::unique_ptr<HttpProxy>> proxies;
   std::vector<int> fds = o.listen_fds;
   if (o.gateway_fd >= 0) fds.push_back(o.gateway_fd);
+  if (o.gateway_tls_fd >= 0) fds.push_back(o.gateway_tls_fd);
   for (int fd : fds) {
     ProxyOptions po;
     po.listen_fd = fd;
     po.socket_mark = o.socket_mark;
     po.threads = o.threads;
     auto p = linked_proxy(po, link);
-    if (fd == o.gateway_fd) {
+    if (fd == o.gateway_tls_fd) {
+      // HTTPS listeners: the certificate by the frontend and SNI from the
+      // same snapshot; none: the handshake fails.
+      p->set_tls([&link](const ConnectionInfo& c, const std::string& name) -> std::shared_ptr<ssl_ctx_st> {
+        auto routes = link.gateway();
+        return routes ? routes->certificate(c, name) : nullptr;
+      });
+    }
+    if (fd == o.gateway_fd || fd == o.gateway_tls_fd) {
       // Gateway listeners: every request routed by the agent's last
       // snapshot; none yet (the agent never answered): 503.
       p->set_router([&link](const ConnectionInfo& c, const HttpRequestView& v) {

@@ -5,6 +5,10 @@
 #include <tuple>
 #include <unordered_map>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
 #include "axon/gateway/model.h"
 #include "axon/gateway/routing.h"
 
@@ -25,7 +29,14 @@ json to_json(const GatewaySnapshot& s) {
     listeners.push_back({{"gateway", l.gateway}, {"port", l.port}, {"protocol", l.protocol}, {"routes", routes}});
   }
   for (const auto& [k, v] : s.endpoints) endpoints[k] = v;
-  return {{"frontends", frontends}, {"listeners", listeners}, {"endpoints", endpoints}};
+  json certificates = json::array();
+  for (const auto& c : s.certificates)
+    certificates.push_back(
+        {{"gateway", c.gateway}, {"port", c.port}, {"hostname", c.hostname}, {"cert", c.cert}, {"key", c.key}});
+  return {{"frontends", frontends},
+          {"listeners", listeners},
+          {"endpoints", endpoints},
+          {"certificates", certificates}};
 }
 
 std::string gateway_line(const GatewaySnapshot& s) {
@@ -45,6 +56,7 @@ struct ListenerTable {
   gateway::RouteTable table;  // HTTP
   int port = 0;
   bool tcp = false;
+  const char* scheme = "http";  // the requests' (redirects keep it)
   std::vector<std::shared_ptr<const gateway::Route>> routes;  // TCP: oldest first
 };
 
@@ -57,12 +69,68 @@ void add_modifier(const gateway::HeaderModifier& m, RouteAnswer& a, bool respons
   remove.insert(remove.end(), m.remove.begin(), m.remove.end());
 }
 
+std::string openssl_error() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+// A server context with the PEM certificate (and the chain after it) and
+// key; empty `error` when it loaded.
+std::shared_ptr<ssl_ctx_st> tls_context(const std::string& cert, const std::string& key, std::string& error) {
+  std::shared_ptr<ssl_ctx_st> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (!ctx) {
+    error = openssl_error();
+    return nullptr;
+  }
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+  std::unique_ptr<BIO, decltype(&BIO_free)> certs(BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size())), BIO_free);
+  X509* leaf = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr);
+  if (leaf == nullptr) {
+    error = "tls.crt: no PEM certificate (" + openssl_error() + ")";
+    return nullptr;
+  }
+  const int used = SSL_CTX_use_certificate(ctx.get(), leaf);
+  X509_free(leaf);
+  if (used != 1) {
+    error = "tls.crt: " + openssl_error();
+    return nullptr;
+  }
+  while (X509* more = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr))
+    SSL_CTX_add_extra_chain_cert(ctx.get(), more);  // takes it
+  ERR_clear_error();  // the chain's end
+  std::unique_ptr<BIO, decltype(&BIO_free)> keys(BIO_new_mem_buf(key.data(), static_cast<int>(key.size())), BIO_free);
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(keys.get(), nullptr, nullptr, nullptr);
+  if (pkey == nullptr) {
+    error = "tls.key: no PEM private key (" + openssl_error() + ")";
+    return nullptr;
+  }
+  const int key_used = SSL_CTX_use_PrivateKey(ctx.get(), pkey);
+  EVP_PKEY_free(pkey);
+  if (key_used != 1 || SSL_CTX_check_private_key(ctx.get()) != 1) {
+    error = "tls.key is not tls.crt's key (" + openssl_error() + ")";
+    return nullptr;
+  }
+  return ctx;
+}
+
+struct ListenerCertificate {
+  std::string hostname;
+  std::shared_ptr<ssl_ctx_st> ctx;
+};
+
 }  // namespace
 
 struct GatewayRoutes::Impl {
   std::vector<std::unique_ptr<ListenerTable>> tables;
   std::map<std::pair<std::string, uint16_t>, const ListenerTable*> frontends;
   std::unordered_map<std::string, std::vector<Endpoint>> endpoints;
+  // By frontend (ip, port): the HTTPS listeners' certificates on its port.
+  std::map<std::pair<std::string, uint16_t>, std::shared_ptr<std::vector<ListenerCertificate>>> certificates;
+  std::vector<std::string> problems;
 };
 
 GatewayRoutes::GatewayRoutes() : impl_(std::make_unique<Impl>()) {}
@@ -80,6 +148,7 @@ Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json
       auto t = std::make_unique<ListenerTable>();
       t->port = l.at("port").get<int>();
       t->tcp = l.value("protocol", "HTTP") == "TCP";
+      if (l.value("protocol", "HTTP") == "HTTPS") t->scheme = "https";
       for (const auto& r : l.value("routes", json::array())) {
         gateway::Route route = gateway::parse_route(gateway::Json(r.at("object")));
         const auto resolved = r.value("resolved", std::vector<std::vector<bool>>{});
@@ -99,10 +168,30 @@ Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json
       by_listener[{l.at("gateway").get<std::string>(), static_cast<uint16_t>(t->port)}] = t.get();
       s.tables.push_back(std::move(t));
     }
+    std::map<std::pair<std::string, uint16_t>, std::shared_ptr<std::vector<ListenerCertificate>>> certs;
+    for (const auto& c : j.value("certificates", json::array())) {
+      const std::string gw = c.at("gateway").get<std::string>();
+      const auto port = c.at("port").get<uint16_t>();
+      std::string error;
+      auto ctx = tls_context(c.at("cert").get<std::string>(), c.at("key").get<std::string>(), error);
+      const std::string hostname = c.value("hostname", "");
+      if (!ctx) {
+        s.problems.push_back("Gateway " + gw + " port " + std::to_string(port) +
+                             (hostname.empty() ? "" : " (" + hostname + ")") + ": " + error);
+        continue;
+      }
+      auto& list = certs[{gw, port}];
+      if (!list) list = std::make_shared<std::vector<ListenerCertificate>>();
+      list->push_back({hostname, std::move(ctx)});
+    }
     for (const auto& f : j.value("frontends", json::array())) {
-      auto it = by_listener.find({f.at("gateway").get<std::string>(), f.at("listener_port").get<uint16_t>()});
+      const std::pair<std::string, uint16_t> listener{f.at("gateway").get<std::string>(),
+                                                      f.at("listener_port").get<uint16_t>()};
+      const std::pair<std::string, uint16_t> frontend{f.at("ip").get<std::string>(), f.at("port").get<uint16_t>()};
+      if (auto c = certs.find(listener); c != certs.end()) s.certificates[frontend] = c->second;
+      auto it = by_listener.find(listener);
       if (it == by_listener.end()) continue;  // a port no listener serves: 404
-      s.frontends[{f.at("ip").get<std::string>(), f.at("port").get<uint16_t>()}] = it->second;
+      s.frontends[frontend] = it->second;
     }
     const json endpoints = j.value("endpoints", json::object());
     for (const auto& [key, list] : endpoints.items()) {
@@ -159,7 +248,7 @@ RouteAnswer GatewayRoutes::route(const ConnectionInfo& c, const HttpRequestView&
   }
   const ListenerTable& t = *it->second;
   const gateway::RouteResult r =
-      t.table.route({request.method, request.target, request.host, &request.headers}, "http", t.port);
+      t.table.route({request.method, request.target, request.host, &request.headers}, t.scheme, t.port);
   if (r.route != nullptr) a.route = std::string(gateway::route_kind_name(r.route->kind)) + " " + r.route->key();
   switch (r.action) {
     case gateway::RouteResult::Action::NotFound:
@@ -186,5 +275,31 @@ RouteAnswer GatewayRoutes::route(const ConnectionInfo& c, const HttpRequestView&
   add_modifier(b.filters.response_headers, a, true);
   return a;
 }
+
+std::shared_ptr<ssl_ctx_st> GatewayRoutes::certificate(const ConnectionInfo& c,
+                                                       const std::string& server_name) const {
+  auto it = impl_->certificates.find({c.dst_ip, c.dst_port});
+  if (it == impl_->certificates.end()) return nullptr;
+  std::string name = server_name;
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  const ListenerCertificate* best = nullptr;
+  const ListenerCertificate* any = nullptr;
+  for (const auto& lc : *it->second) {
+    if (lc.hostname.empty()) {
+      if (any == nullptr) any = &lc;
+      continue;
+    }
+    if (name.empty() || !gateway::hostname_matches(lc.hostname, name)) continue;
+    // Exact beats any wildcard; a longer wildcard beats a shorter one.
+    const auto rank = [](const std::string& h) {
+      return h.rfind("*.", 0) == 0 ? h.size() : size_t(1) << 20;
+    };
+    if (best == nullptr || rank(lc.hostname) > rank(best->hostname)) best = &lc;
+  }
+  if (best == nullptr) best = any;
+  return best ? best->ctx : nullptr;
+}
+
+const std::vector<std::string>& GatewayRoutes::problems() const { return impl_->problems; }
 
 }  // namespace axon::proxy

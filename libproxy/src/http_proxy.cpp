@@ -14,6 +14,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -132,8 +133,39 @@ struct HttpProxy::Impl {
   std::atomic<uint64_t> requests{0}, denied{0}, errors{0};
   std::atomic<uint64_t> upstream_connects{0}, upstream_reused{0};
   std::unique_ptr<UpstreamPool> pool;
+  // An HTTPS listener: `select` gives each connection's certificate; `tls`
+  // is the context its handshake starts in (no certificate of its own).
+  TlsSelect select;
+  std::optional<net::ssl::context> tls;
+  std::atomic<uint64_t> tls_failures{0};
+  struct TlsConnection {
+    Impl* impl;
+    ConnectionInfo ci;
+    std::shared_ptr<ssl_ctx_st> ctx;  // the one chosen, kept for the connection's life
+  };
+  // The connection's TlsConnection in its SSL (app data is Asio's own).
+  static int tls_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+  }
+  // OpenSSL's server-name callback (called for every ClientHello, with or
+  // without a name): switches the connection to the certificate's context.
+  static int on_server_name(SSL* ssl, int* alert, void*) {
+    auto* tc = static_cast<TlsConnection*>(SSL_get_ex_data(ssl, tls_index()));
+    if (tc == nullptr) return SSL_TLSEXT_ERR_ALERT_FATAL;
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    tc->ctx = tc->impl->select(tc->ci, name ? name : "");
+    if (!tc->ctx) {
+      *alert = SSL_AD_UNRECOGNIZED_NAME;
+      return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    SSL_set_SSL_CTX(ssl, tc->ctx.get());
+    return SSL_TLSEXT_ERR_OK;
+  }
 
   net::awaitable<void> session(tcp::socket socket);
+  template <class Client>
+  net::awaitable<void> serve(Client& client, const ConnectionInfo& ci);
 };
 
 namespace {
@@ -192,7 +224,8 @@ class Watchdog {
 };
 
 // Writes a response the proxy makes itself.
-net::awaitable<void> respond(beast::tcp_stream& client, Watchdog& wd, unsigned code, std::string body,
+template <class Stream>
+net::awaitable<void> respond(Stream& client, Watchdog& wd, unsigned code, std::string body,
                              bool keep_alive, std::chrono::milliseconds timeout,
                              const std::string& location = {}) {
   http::response<http::string_body> res{static_cast<http::status>(code), 11};
@@ -227,8 +260,8 @@ std::string head_text(const http::message<isRequest, http::buffer_body>& m) {
 
 // Reads the next piece of a body into `window` (up to kWindow bytes; `n`
 // says how many came).
-template <bool isRequest>
-net::awaitable<error_code> read_piece(beast::tcp_stream& in, beast::flat_buffer& buf,
+template <bool isRequest, class In>
+net::awaitable<error_code> read_piece(In& in, beast::flat_buffer& buf,
                                       http::parser<isRequest, http::buffer_body>& p, Watchdog& wd,
                                       std::chrono::milliseconds timeout, char* window, size_t& n) {
   error_code ec;
@@ -246,10 +279,10 @@ net::awaitable<error_code> read_piece(beast::tcp_stream& in, beast::flat_buffer&
 // body in one write (`header_first`: the header alone first, for a client
 // waiting for 100 Continue), then the body window by window (Beast's relay).
 // Sets `read_failed` when the error is on the reading side.
-template <bool isRequest>
-net::awaitable<error_code> relay(beast::tcp_stream& in, beast::flat_buffer& buf,
+template <bool isRequest, class In, class Out>
+net::awaitable<error_code> relay(In& in, beast::flat_buffer& buf,
                                  http::parser<isRequest, http::buffer_body>& p,
-                                 beast::tcp_stream& out, Watchdog& wd, std::chrono::milliseconds timeout,
+                                 Out& out, Watchdog& wd, std::chrono::milliseconds timeout,
                                  bool& read_failed, char* window, bool header_first) {
   error_code ec;
   if (!p.chunked()) {
@@ -341,7 +374,36 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   }
   // Headers and bodies go out in separate writes: no Nagle delay between them.
   socket.set_option(tcp::no_delay(true), ec);
-  beast::tcp_stream client(std::move(socket));
+  if (!tls) {
+    beast::tcp_stream client(std::move(socket));
+    co_await serve(client, ci);
+    co_return;
+  }
+  // An HTTPS listener: the certificate by the client's server name (SNI)
+  // and the connection's original destination, then HTTP over TLS.
+  TlsConnection tc{this, ci, nullptr};
+  beast::ssl_stream<beast::tcp_stream> client(beast::tcp_stream(std::move(socket)), *tls);
+  SSL_set_ex_data(client.native_handle(), tls_index(), &tc);
+  {
+    Watchdog wd(client.get_executor(), [&client] {
+      error_code ignored;
+      beast::get_lowest_layer(client).socket().cancel(ignored);
+    });
+    wd.set(o.header_timeout);
+    co_await client.async_handshake(net::ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
+  }
+  if (ec) {
+    ++tls_failures;
+    co_return;
+  }
+  co_await serve(client, ci);
+  // No close_notify wait: the answers carry their length (or chunking).
+  beast::get_lowest_layer(client).socket().shutdown(tcp::socket::shutdown_both, ec);
+}
+
+template <class Client>
+net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo& ci) {
+  error_code ec;
   // Asked again for every request: a policy change applies to the next
   // request of a kept-alive connection (the agent caches its answers).
   Decision d;
@@ -369,7 +431,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   };
   Watchdog wd(client.get_executor(), [&client, &up] {
     error_code ignored;
-    client.socket().cancel(ignored);
+    beast::get_lowest_layer(client).socket().cancel(ignored);
     if (up) up->socket().cancel(ignored);
   });
 
@@ -451,7 +513,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       rec.dst_identity = d.dst_identity;
       rec.ingress = d.ingress;
       rec.method = view.method;
-      rec.url = "http://" + (view.host.empty() ? ci.dst_ip : view.host) + view.target;
+      rec.url = std::string(tls ? "https://" : "http://") + (view.host.empty() ? ci.dst_ip : view.host) + view.target;
       rec.headers = std::move(view.headers);  // checked above; not needed after
     }
     auto finish = [&](unsigned code, bool forwarded) {
@@ -489,7 +551,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       {
         std::string xff(req["x-forwarded-for"]);
         req.set("x-forwarded-for", xff.empty() ? ci.src_ip : xff + ", " + ci.src_ip);
-        req.set("x-forwarded-proto", "http");
+        req.set("x-forwarded-proto", tls ? "https" : "http");
       }
       for (const auto& name : ra.remove_headers) req.erase(name);
       for (const auto& [name, value] : ra.set_headers) req.set(name, value);
@@ -644,7 +706,8 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
       if (ec) break;
     }
   }
-  if (client.socket().is_open()) client.socket().shutdown(tcp::socket::shutdown_both, ec);
+  auto& lowest = beast::get_lowest_layer(client).socket();
+  if (!tls && lowest.is_open()) lowest.shutdown(tcp::socket::shutdown_both, ec);
 }
 
 HttpProxy::HttpProxy(ProxyOptions options, Decide decide, Record record, Fetch fetch)
@@ -659,10 +722,19 @@ HttpProxy::~HttpProxy() { stop(); }
 
 void HttpProxy::set_router(Router router) { impl_->router = std::move(router); }
 
+void HttpProxy::set_tls(TlsSelect select) { impl_->select = std::move(select); }
+
 Status HttpProxy::start() {
   auto& s = *impl_;
   detail::ListenSpec spec{s.o.listen_fd, s.o.address, s.o.port, s.o.transparent, s.o.socket_mark, s.o.threads, "proxy"};
   s.pool = std::make_unique<UpstreamPool>(s.o.pool_max_idle, s.o.pool_idle_timeout);
+  if (s.select) {
+    s.tls.emplace(net::ssl::context::tls_server);
+    s.tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                       net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                       net::ssl::context::no_tlsv1_1);
+    SSL_CTX_set_tlsext_servername_callback(s.tls->native_handle(), &Impl::on_server_name);
+  }
   Impl* impl = impl_.get();
   return s.server.start(spec, [impl](tcp::socket socket) { return impl->session(std::move(socket)); }, impl_);
 }
@@ -674,7 +746,8 @@ uint16_t HttpProxy::port() const { return impl_->server.bound_port; }
 HttpProxy::Stats HttpProxy::stats() const {
   return {impl_->server.connections.load(), impl_->requests.load(),
           impl_->denied.load(),            impl_->errors.load(),
-          impl_->upstream_connects.load(), impl_->upstream_reused.load()};
+          impl_->upstream_connects.load(), impl_->upstream_reused.load(),
+          impl_->tls_failures.load()};
 }
 
 }  // namespace axon::proxy

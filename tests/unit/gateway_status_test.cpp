@@ -94,7 +94,9 @@ Json namespace_(const std::string& name, Json labels = Json::object()) {
 
 Json secret(const std::string& ns, const std::string& name,
             const std::string& type = "kubernetes.io/tls",
-            Json data = {{"tls.crt", "Y3J0"}, {"tls.key", "a2V5"}}) {
+            // PEM (its text only: the proxies load it)
+            Json data = {{"tls.crt", "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCngKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="},
+                         {"tls.key", "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCngKLS0tLS1FTkQgUFJJVkFURSBLRVktLS0tLQo="}}) {
   return {{"apiVersion", "v1"},
           {"kind", "Secret"},
           {"metadata", {{"name", name}, {"namespace", ns}}},
@@ -311,6 +313,9 @@ TEST_CASE("gateway status: listener Accepted, ResolvedRefs and Conflicted") {
   const Json cross_ref = {
       {"tls", {{"certificateRefs", Json::array({{{"name", "cert"}, {"namespace", "certs"}}})}}}};
   const Json no_key = {{"tls.crt", "Y3J0"}};
+  const Json not_pem = {{"tls.crt", "Y3J0"}, {"tls.key", "a2V5"}};  // "crt", "key"
+  const Json key_not_pem = {{"tls.crt", secret("", "")["data"]["tls.crt"]}, {"tls.key", "a2V5"}};
+  const Json not_base64 = {{"tls.crt", "!!"}, {"tls.key", "!!"}};
   struct Case {
     std::string what;
     Json listeners;
@@ -367,6 +372,15 @@ TEST_CASE("gateway status: listener Accepted, ResolvedRefs and Conflicted") {
       {"HTTPS, no tls.key", Json::array({listener("a", "HTTPS", 443, tls_ref)}),
        {secret("gw", "cert", "kubernetes.io/tls", no_key)}, {},
        "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.key"},
+      {"HTTPS, tls.crt not PEM", Json::array({listener("a", "HTTPS", 443, tls_ref)}),
+       {secret("gw", "cert", "kubernetes.io/tls", not_pem)}, {},
+       "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.crt is not a PEM certificate"},
+      {"HTTPS, tls.key not PEM", Json::array({listener("a", "HTTPS", 443, tls_ref)}),
+       {secret("gw", "cert", "kubernetes.io/tls", key_not_pem)}, {},
+       "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.key is not a PEM private key"},
+      {"HTTPS, not base64", Json::array({listener("a", "HTTPS", 443, tls_ref)}),
+       {secret("gw", "cert", "kubernetes.io/tls", not_base64)}, {},
+       "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.crt"},
       {"HTTPS, a ConfigMap as certificate",
        Json::array({listener("a", "HTTPS", 443, configmap_ref)}), {}, {},
        "a", "ResolvedRefs", "False/InvalidCertificateRef", "ConfigMap"},
@@ -848,4 +862,29 @@ TEST_CASE("gateway status: a listener the node proxies do not route is not Progr
   in.served_protocols.clear();
   const GatewayState none = gateway_compute(in);
   CHECK(none.gateways.begin()->second.conditions[1].reason == "Pending");
+}
+
+TEST_CASE("gateway status: the proxies terminate TLS with each servable HTTPS listener's first certificate") {
+  const Json refs = {{"hostname", "api.example.com"},
+                     {"tls", {{"certificateRefs", Json::array({{{"name", "cert"}}, {{"name", "other"}}})}}}};
+  const Json cross = {{"tls", {{"certificateRefs", Json::array({{{"name", "cert"}, {"namespace", "certs"}}})}}}};
+  GatewayInputs in = with_gateway(Json::array({listener("api", "HTTPS", 443, refs), listener("web", "HTTP", 80),
+                                               listener("any", "HTTPS", 8443, cross)}));
+  in.secrets = {secret("gw", "cert"), secret("gw", "other"), secret("certs", "cert")};
+  GatewayState s = gateway_compute(in);
+  // The cross-namespace one has no grant: not served.
+  REQUIRE(s.certificates.size() == 1);
+  CHECK(s.certificates[0].gateway == "gw/gw");
+  CHECK(s.certificates[0].port == 443);
+  CHECK(s.certificates[0].hostname == "api.example.com");
+  CHECK(s.certificates[0].secret == "gw/cert");
+  in.grants = {grant("certs", "Gateway", "gw", "Secret")};
+  s = gateway_compute(in);
+  REQUIRE(s.certificates.size() == 2);
+  CHECK(s.certificates[1].port == 8443);
+  CHECK(s.certificates[1].hostname.empty());
+  CHECK(s.certificates[1].secret == "certs/cert");
+  // Proxies that do not terminate TLS: none.
+  in.served_protocols = {"HTTP"};
+  CHECK(gateway_compute(in).certificates.empty());
 }

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "axon/base/base64.h"
 #include "axon/base/result.h"
 
 namespace axon::client {
@@ -40,7 +41,6 @@ inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.i
 // what is missing.
 Result<KubeConfig> in_cluster_config(const std::string& sa_dir = kServiceAccountDir);
 
-// Standard base64 (RFC 4648), padding optional; whitespace ignored.
-Result<std::string> base64_decode(const std::string& text);
+using axon::base64_decode;  // axon/base/base64.h
 
 }  // namespace axon::client

@@ -88,6 +88,16 @@ struct GatewayState {
   std::map<std::string, GatewayStatus> gateways;  // "namespace/name"
   std::map<std::string, RouteStatus> routes;      // "HTTPRoute namespace/name"
   std::vector<Attachment> attachments;
+  // The certificate of each servable HTTPS listener (the first of its
+  // certificateRefs: references resolved, a kubernetes.io/tls Secret), for
+  // the proxies to terminate TLS with (by SNI: the listener's hostname).
+  struct Certificate {
+    std::string gateway;   // namespace/name
+    int port = 0;
+    std::string hostname;  // the listener's; empty: any
+    std::string secret;    // namespace/name
+  };
+  std::vector<Certificate> certificates;
   // Per Gateway ("namespace/name"), the ports of the LoadBalancer Service
   // it needs (cilium-gateway-<name> in its namespace).
   std::map<std::string, std::vector<int>> services;

@@ -8,7 +8,8 @@
 //           RouteAnswer a = routes->route(connection, request);
 //
 // TCP listeners (TCPRoute, tcp_relay.h): a connection goes to one of the
-// oldest attached route's backends by weight.
+// oldest attached route's backends by weight. HTTPS listeners: TLS ends in
+// the proxy with the listener's certificate (by SNI), then as HTTP.
 //
 // A connection is matched to its Gateway listener by its original
 // destination (the frontend the datapath handed over: a LoadBalancer IP, the
@@ -57,11 +58,19 @@ struct GatewaySnapshot {
   struct Listener {
     std::string gateway;  // namespace/name
     uint16_t port = 0;
-    std::string protocol;  // HTTP or TCP
+    std::string protocol;  // HTTP, HTTPS or TCP
     std::vector<AttachedRoute> routes;
+  };
+  // An HTTPS listener's certificate (its Secret's tls.crt and tls.key, PEM).
+  struct Certificate {
+    std::string gateway;  // namespace/name
+    uint16_t port = 0;
+    std::string hostname;  // the listener's (SNI); empty: any
+    std::string cert, key;
   };
   std::vector<Frontend> frontends;
   std::vector<Listener> listeners;
+  std::vector<Certificate> certificates;
   // "namespace/service:port" -> ready endpoints "ip:port".
   std::map<std::string, std::vector<std::string>> endpoints;
 };
@@ -87,6 +96,15 @@ class GatewayRoutes {
   RouteAnswer route_tcp(const ConnectionInfo& c) const;
 
   size_t listeners() const;
+
+  // An HTTPS listener's TLS context for a connection: its original
+  // destination's Gateway port, then the client's server name (SNI) by the
+  // listeners' hostnames (exact, then the longest wildcard, then a listener
+  // without one); null when none matches (Envoy: no filter chain).
+  std::shared_ptr<ssl_ctx_st> certificate(const ConnectionInfo& c, const std::string& server_name) const;
+  // Certificates that did not load (PEM that does not parse, a key that is
+  // not the certificate's), one line each: their listeners fail handshakes.
+  const std::vector<std::string>& problems() const;
 
  private:
   GatewayRoutes();

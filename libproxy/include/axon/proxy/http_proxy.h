@@ -37,6 +37,8 @@
 #include "axon/base/result.h"
 #include "axon/proxy/http_rules.h"
 
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
+
 namespace axon::proxy {
 
 struct ConnectionInfo {
@@ -140,6 +142,13 @@ class HttpProxy {
 
   // Makes this a Gateway listener (before start).
   void set_router(Router router);
+  // Makes it an HTTPS listener (before start): every connection's TLS
+  // handshake takes the certificate `select` gives for its original
+  // destination and the server name the client asked for (SNI; "" when it
+  // sent none); null: the handshake fails (unrecognized_name).
+  using TlsSelect =
+      std::function<std::shared_ptr<ssl_ctx_st>(const ConnectionInfo&, const std::string& server_name)>;
+  void set_tls(TlsSelect select);
 
   // Listens and starts serving on its threads.
   Status start();
@@ -154,6 +163,7 @@ class HttpProxy {
     uint64_t errors = 0;  // answered 4xx/5xx by the proxy other than 403
     uint64_t upstream_connects = 0;  // upstream connections opened
     uint64_t upstream_reused = 0;    // taken from the pool instead
+    uint64_t tls_failures = 0;       // TLS handshakes that failed
   };
   Stats stats() const;
 

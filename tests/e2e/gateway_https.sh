@@ -1,0 +1,84 @@
+# HTTPS through a Gateway from the LAN client (sourced by gateway_test.sh;
+# uses its lan, code, status_of, route_cond, COND): TLS ends at the node
+# proxy with a self-signed certificate from a Secret in another namespace
+# (RefNotPermitted until a ReferenceGrant allows it); curl --resolve with
+# the certificate as CA reaches api's pods, with X-Forwarded-Proto https;
+# a name the listener's hostname does not cover gets no handshake; a
+# Secret that is not PEM: InvalidCertificateRef, not served.
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=api.example.com \
+  -addext "subjectAltName=DNS:api.example.com,DNS:www.example.com" \
+  -keyout "$STATE/tls.key" -out "$STATE/tls.crt" 2>/dev/null
+ax apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Secret
+metadata: {name: api-tls, namespace: production}
+type: kubernetes.io/tls
+data:
+  tls.crt: $(base64 -w0 "$STATE/tls.crt")
+  tls.key: $(base64 -w0 "$STATE/tls.key")
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: secure, namespace: gateway-api-system}
+spec:
+  gatewayClassName: cilium
+  listeners:
+    - name: https
+      port: 443
+      protocol: HTTPS
+      hostname: "*.example.com"
+      tls: {certificateRefs: [{name: api-tls, namespace: production}]}
+      allowedRoutes: {namespaces: {from: All}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: secure-api, namespace: production}
+spec:
+  parentRefs: [{name: secure, namespace: gateway-api-system}]
+  hostnames: [api.example.com]
+  rules:
+    - matches: [{path: {type: PathPrefix, value: /v1}}]
+      backendRefs: [{name: api, port: 80}]
+EOF
+listener_cond() {  # GATEWAY INDEX TYPE
+  status_of gateway "$1" gateway-api-system "($COND)(s['listeners'][$2]['conditions'], '$3') if s.get('listeners') else 'none'"
+}
+export -f listener_cond
+wait_for "an HTTPS listener with a Secret in another namespace, no grant: RefNotPermitted" 20 \
+  bash -c '[[ $(listener_cond secure 0 ResolvedRefs) == False/RefNotPermitted ]]'
+expect_eq "... not Programmed" "$(listener_cond secure 0 Programmed)" "False/Invalid"
+ax apply -f - >/dev/null <<'EOF'
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: gateways-to-certs, namespace: production}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: Gateway, namespace: gateway-api-system}]
+  to: [{group: "", kind: Secret, name: api-tls}]
+EOF
+wait_for "... resolved once a ReferenceGrant allows it, and Programmed" 30 \
+  bash -c '[[ $(listener_cond secure 0 ResolvedRefs) == True/ResolvedRefs && $(listener_cond secure 0 Programmed) == True/Programmed ]]'
+wait_for "the HTTPS Gateway gets an address" 30 \
+  bash -c "[[ -n \$(status_of gateway secure gateway-api-system \"s.get('addresses', [{}])[0].get('value', '')\") ]]"
+SGW=$(status_of gateway secure gateway-api-system "s['addresses'][0]['value']")
+https() { lan curl -sS -m 3 --cacert "$STATE/tls.crt" "$@"; }
+export -f https
+export STATE SGW
+wait_for "LAN client -> https://api.example.com/v1/users (--resolve to $SGW) reaches api" 30 \
+  bash -c "https --resolve api.example.com:443:$SGW https://api.example.com/v1/users 2>/dev/null | grep -q pod=api-"
+got=$(https --resolve api.example.com:443:"$SGW" https://api.example.com/v1/users?id=9 2>&1)
+expect_contains "... the certificate verified, the request as sent" "$got" 'request="GET /v1/users?id=9 HTTP/1.1"'
+expect_contains "... X-Forwarded-Proto https" "$got" "> x-forwarded-proto: https"
+expect_eq "... /v2 -> 404 over TLS" \
+  "$(https -o /dev/null -w '%{http_code}' --resolve api.example.com:443:"$SGW" https://api.example.com/v2)" 404
+expect_eq "www.example.com (the listener's wildcard, no route) -> 404" \
+  "$(https -o /dev/null -w '%{http_code}' --resolve www.example.com:443:"$SGW" https://www.example.com/v1)" 404
+https --resolve other.org:443:"$SGW" https://other.org/v1 >/dev/null 2>&1; rc=$?
+expect_eq "a name outside the listener's hostname: no handshake (curl 35)" "$rc" 35
+expect_eq "plain HTTP to the HTTPS port: no answer" "$(code -H 'Host: api.example.com' "http://$SGW:443/v1")" 000
+expect_eq "a Secret whose data is not PEM: InvalidCertificateRef" \
+  "$(listener_cond own 1 ResolvedRefs)" "False/InvalidCertificateRef"
+expect_contains "... saying so" \
+  "$(status_of gateway own gateway-api-system "s['listeners'][1]['conditions'][2]['message']")" "not a PEM certificate"
+expect_eq "... and not Programmed" "$(listener_cond own 1 Programmed)" "False/Invalid"
+ax delete gateway secure -n gateway-api-system >/dev/null

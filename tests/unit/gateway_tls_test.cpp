@@ -1,0 +1,199 @@
+// HTTPS Gateway listeners (libproxy): TLS ends in the proxy with the
+// listener's certificate, chosen by the connection's frontend and the
+// client's server name (exact, then the longest wildcard, then a listener
+// without a hostname; none: the handshake fails), then the request is
+// routed as on an HTTP listener (redirects keep https). Over loopback, with
+// certificates made here and a real OpenSSL client.
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "axon/proxy/gateway_routes.h"
+#include "axon/proxy/http_proxy.h"
+
+using namespace axon::proxy;
+
+namespace {
+
+// A self-signed certificate for `cn` and its key, PEM.
+std::pair<std::string, std::string> self_signed(const std::string& cn) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+  REQUIRE(key);
+  std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), X509_free);
+  X509_set_version(x.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x.get()), -60);
+  X509_gmtime_adj(X509_getm_notAfter(x.get()), 3600);
+  X509_set_pubkey(x.get(), key.get());
+  X509_NAME* name = X509_get_subject_name(x.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(x.get(), name);
+  REQUIRE(X509_sign(x.get(), key.get(), EVP_sha256()) > 0);
+  auto pem = [](auto write) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> b(BIO_new(BIO_s_mem()), BIO_free);
+    write(b.get());
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(b.get(), &data);
+    return std::string(data, static_cast<size_t>(n));
+  };
+  return {pem([&](BIO* b) { PEM_write_bio_X509(b, x.get()); }),
+          pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); })};
+}
+
+// One request over TLS with `sni` ("" none); the server certificate's CN
+// and the answer, or an empty CN when the handshake failed.
+struct TlsAnswer {
+  std::string cn, response;
+};
+TlsAnswer tls_request(uint16_t port, const std::string& sni, const std::string& request) {
+  TlsAnswer out;
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  SSL_set_fd(ssl.get(), fd);
+  if (!sni.empty()) SSL_set_tlsext_host_name(ssl.get(), sni.c_str());
+  if (SSL_connect(ssl.get()) == 1) {
+    if (X509* peer = SSL_get1_peer_certificate(ssl.get())) {
+      char cn[256] = {};
+      X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
+      out.cn = cn;
+      X509_free(peer);
+    }
+    SSL_write(ssl.get(), request.data(), static_cast<int>(request.size()));
+    char buf[4096];
+    for (int n; (n = SSL_read(ssl.get(), buf, sizeof buf)) > 0;) {
+      out.response.append(buf, static_cast<size_t>(n));
+      if (out.response.find("\r\n\r\n") != std::string::npos &&
+          out.response.find("Content-Length: 0") != std::string::npos)
+        break;
+      if (out.response.find("method=") != std::string::npos) break;
+      if (out.response.find("Location:") != std::string::npos) break;
+    }
+  }
+  ERR_clear_error();
+  close(fd);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("gateway HTTPS listener: certificate by SNI, then routed as HTTP; no certificate: no handshake") {
+  httplib::Server backend;
+  backend.Get(".*", [](const httplib::Request& r, httplib::Response& res) {
+    res.set_content("method=" + r.method + " path=" + r.path + " proto=" + r.get_header_value("X-Forwarded-Proto"),
+                    "text/plain");
+  });
+  const int backend_port = backend.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { backend.listen_after_bind(); });
+  while (!backend.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  ProxyOptions o;
+  o.port = 0;
+  o.address = "127.0.0.1";
+  o.transparent = false;
+  HttpProxy proxy(o, {});
+  std::shared_ptr<const GatewayRoutes> routes;
+  std::mutex mu;
+  auto current = [&] {
+    std::lock_guard l(mu);
+    return routes;
+  };
+  proxy.set_router([&](const ConnectionInfo& c, const HttpRequestView& v) { return current()->route(c, v); });
+  proxy.set_tls([&](const ConnectionInfo& c, const std::string& name) { return current()->certificate(c, name); });
+  REQUIRE(proxy.start().ok());
+
+  auto [api_crt, api_key] = self_signed("api.example.com");
+  auto [wild_crt, wild_key] = self_signed("wildcard.example.com");
+  auto [deep_crt, deep_key] = self_signed("deep.example.com");
+  auto [any_crt, any_key] = self_signed("default");
+  auto snapshot = [&](bool with_default) {
+    GatewaySnapshot s;
+    s.frontends.push_back({"127.0.0.1", proxy.port(), "gw/web", 443});
+    GatewaySnapshot::AttachedRoute r;
+    r.object = nlohmann::json::parse(R"({
+      "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+      "metadata": {"name": "api", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
+      "spec": {"rules": [
+        {"matches": [{"path": {"type": "PathPrefix", "value": "/old"}}],
+         "filters": [{"type": "RequestRedirect", "requestRedirect": {"path": {"type": "ReplaceFullPath", "replaceFullPath": "/new"}}}]},
+        {"backendRefs": [{"name": "api", "port": 80}]}]}})");
+    r.resolved = {{}, {true}};
+    s.listeners.push_back({"gw/web", 443, "HTTPS", {r}});
+    s.endpoints["prod/api:80"] = {"127.0.0.1:" + std::to_string(backend_port)};
+    s.certificates.push_back({"gw/web", 443, "api.example.com", api_crt, api_key});
+    s.certificates.push_back({"gw/web", 443, "*.example.com", wild_crt, wild_key});
+    s.certificates.push_back({"gw/web", 443, "*.deep.example.com", deep_crt, deep_key});
+    if (with_default) s.certificates.push_back({"gw/web", 443, "", any_crt, any_key});
+    // A certificate that does not load is reported, its listener skipped.
+    s.certificates.push_back({"gw/web", 443, "bad.example.com", "not a certificate", api_key});
+    s.certificates.push_back({"gw/web", 443, "mismatch.example.com", api_crt, wild_key});
+    return wire::to_json(s);
+  };
+  auto built = GatewayRoutes::from_json(snapshot(true));
+  REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().str()));
+  {
+    std::lock_guard l(mu);
+    routes = *built;
+  }
+  REQUIRE(routes->problems().size() == 2);
+  CHECK(routes->problems()[0].find("bad.example.com") != std::string::npos);
+  CHECK(routes->problems()[0].find("tls.crt") != std::string::npos);
+  CHECK(routes->problems()[1].find("not tls.crt's key") != std::string::npos);
+
+  struct Case {
+    std::string sni, cn;
+  };
+  for (const Case& c : {Case{"api.example.com", "api.example.com"}, Case{"API.Example.COM", "api.example.com"},
+                        Case{"www.example.com", "wildcard.example.com"},
+                        Case{"a.deep.example.com", "deep.example.com"},  // the longer wildcard
+                        Case{"example.com", "default"},                   // a wildcard needs a label more
+                        Case{"other.org", "default"}, Case{"", "default"},
+                        Case{"bad.example.com", "wildcard.example.com"}}) {
+    CAPTURE(c.sni);
+    const TlsAnswer got = tls_request(proxy.port(), c.sni, "GET /v1 HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+    CHECK(got.cn == c.cn);
+    CHECK(got.response.rfind("HTTP/1.1 200", 0) == 0);
+    CHECK(got.response.find("path=/v1 proto=https") != std::string::npos);
+  }
+  // Redirects keep the listener's scheme.
+  const TlsAnswer redirect =
+      tls_request(proxy.port(), "api.example.com", "GET /old HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+  CHECK(redirect.response.rfind("HTTP/1.1 302", 0) == 0);
+  CHECK(redirect.response.find("Location: https://api.example.com/new") != std::string::npos);
+
+  // Without a listener for the name (no hostname-less one): no handshake.
+  built = GatewayRoutes::from_json(snapshot(false));
+  REQUIRE(built.ok());
+  {
+    std::lock_guard l(mu);
+    routes = *built;
+  }
+  const uint64_t failures = proxy.stats().tls_failures;
+  CHECK(tls_request(proxy.port(), "other.org", "GET / HTTP/1.1\r\n\r\n").cn.empty());
+  CHECK(tls_request(proxy.port(), "", "GET / HTTP/1.1\r\n\r\n").cn.empty());
+  CHECK(tls_request(proxy.port(), "www.example.com", "GET / HTTP/1.1\r\nHost: x\r\n\r\n").cn == "wildcard.example.com");
+  // A frontend with no HTTPS listener: none either.
+  ConnectionInfo elsewhere{"127.0.0.1", 1, "127.0.0.2", 443, 0};
+  CHECK(routes->certificate(elsewhere, "api.example.com") == nullptr);
+  CHECK(proxy.stats().tls_failures >= failures + 2);
+  proxy.stop();
+  backend.stop();
+  serving.join();
+}
