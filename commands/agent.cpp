@@ -75,6 +75,8 @@ void setup_proxy(CommandBuilder& b) {
            "An inherited listening socket for Gateway HTTP listeners (requests routed, no policy)");
   b.option("--gateway-tls-fd", p.run.gateway_tls_fd, "FD",
            "An inherited listening socket for Gateway HTTPS listeners (TLS terminated, then routed)");
+  b.option("--gateway-passthrough-fd", p.run.gateway_passthrough_fd, "FD",
+           "An inherited listening socket for Gateway TLS passthrough listeners (TLSRoute by SNI)");
   b.option("--gateway-tcp-fd", p.run.gateway_tcp_fd, "FD",
            "An inherited listening socket for Gateway TCP listeners (TCPRoute: connections relayed)");
   b.option("--socket-mark", p.mark, "MARK", "SO_MARK of the upstream sockets");

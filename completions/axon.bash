@@ -28,7 +28,7 @@ __axon_flags() {
     'agent clean-state') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'agent mount-bpf-fs') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'agent mount-cgroup') echo '-h --help --host-root -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
-    'agent proxy') echo '-h --help --agent-socket --listen-fd --gateway-fd --gateway-tls-fd --gateway-tcp-fd --socket-mark -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
+    'agent proxy') echo '-h --help --agent-socket --listen-fd --gateway-fd --gateway-tls-fd --gateway-passthrough-fd --gateway-tcp-fd --socket-mark -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'apply') echo '-h --help -f --filename -R --recursive -n --namespace --dry-run -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'completion') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
     'connectivity') echo '-h --help -o --output --no-color -v --verbose --state-dir --lab --kubeconfig --context' ;;
@@ -109,6 +109,7 @@ __axon_value() {
     ('agent proxy|--listen-fd') printf '%s\n' 'any' ;;
     ('agent proxy|--gateway-fd') printf '%s\n' 'any' ;;
     ('agent proxy|--gateway-tls-fd') printf '%s\n' 'any' ;;
+    ('agent proxy|--gateway-passthrough-fd') printf '%s\n' 'any' ;;
     ('agent proxy|--gateway-tcp-fd') printf '%s\n' 'any' ;;
     ('agent proxy|--socket-mark') printf '%s\n' 'any' ;;
     ('agent proxy|-o'|'agent proxy|--output') printf '%s\n' 'choice table json yaml' ;;

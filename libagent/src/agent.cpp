@@ -184,7 +184,8 @@ Status Agent::start() {
                                  std::pair{"gateway.networking.k8s.io/v1beta1", "ReferenceGrant"},
                                  std::pair{"gateway.networking.k8s.io/v1alpha2", "TCPRoute"},
                                  // HTTPS listeners' certificates
-                                 std::pair{"v1", "Secret"}})
+                                 std::pair{"v1", "Secret"},
+                                 std::pair{"gateway.networking.k8s.io/v1alpha2", "TLSRoute"}})
       gateway_informers_.push_back(watch(version, kind));
   }
 

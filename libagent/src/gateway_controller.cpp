@@ -76,10 +76,11 @@ struct GatewayController::Impl {
         http(s, "gateway.networking.k8s.io/v1", "HTTPRoute"),
         grpc(s, "gateway.networking.k8s.io/v1", "GRPCRoute"),
         tcp(s, "gateway.networking.k8s.io/v1alpha2", "TCPRoute"),
+        tls(s, "gateway.networking.k8s.io/v1alpha2", "TLSRoute"),
         grants(s, "gateway.networking.k8s.io/v1beta1", "ReferenceGrant"),
         secrets(s, "v1", "Secret") {}
 
-  std::vector<client::Informer*> own() { return {&classes, &gateways, &http, &grpc, &tcp, &grants, &secrets}; }
+  std::vector<client::Informer*> own() { return {&classes, &gateways, &http, &grpc, &tcp, &tls, &grants, &secrets}; }
   uint64_t seen() {
     uint64_t g = services.generation() * 31 + namespaces.generation();
     for (auto* i : own()) g = g * 31 + i->generation();
@@ -91,7 +92,7 @@ struct GatewayController::Impl {
   client::ClusterStore& store;
   client::Informer& services;
   client::Informer& namespaces;
-  client::Informer classes, gateways, http, grpc, tcp, grants, secrets;
+  client::Informer classes, gateways, http, grpc, tcp, tls, grants, secrets;
   uint64_t done = ~uint64_t{0};
   std::set<std::string> served;
 };
@@ -197,7 +198,7 @@ bool GatewayController::sync() {
   gw::GatewayInputs in;
   in.classes = m.classes.list();
   in.gateways = m.gateways.list();
-  for (auto* i : {&m.http, &m.grpc, &m.tcp})
+  for (auto* i : {&m.http, &m.grpc, &m.tcp, &m.tls})
     for (auto& r : i->list()) in.routes.push_back(std::move(r));
   in.grants = m.grants.list();
   in.services = m.services.list();

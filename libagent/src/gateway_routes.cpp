@@ -18,17 +18,18 @@ using client::member;
 namespace gw = axon::gateway;
 
 void Agent::sync_gateway() {
-  if (!c_.gateway_api || !http_proxy_ || gateway_informers_.size() != 6) return;
+  if (!c_.gateway_api || !http_proxy_ || gateway_informers_.size() != 7) return;
   gw::GatewayInputs in;
   in.classes = gateway_informers_[0]->list();
   in.gateways = gateway_informers_[1]->list();
   in.routes = gateway_informers_[2]->list();
   for (auto& r : gateway_informers_[4]->list()) in.routes.push_back(std::move(r));
+  for (auto& r : gateway_informers_[6]->list()) in.routes.push_back(std::move(r));
   in.grants = gateway_informers_[3]->list();
   in.services = services_watch_->list();
   in.namespaces = namespaces_->list();
   in.secrets = gateway_informers_[5]->list();
-  in.served_protocols = {"HTTP", "HTTPS", "TCP"};
+  in.served_protocols = {"HTTP", "HTTPS", "TLS", "TCP"};
   const gw::GatewayState state = gw::gateway_compute(in);
 
   std::map<std::string, const Json*> objects;  // routes by "kind namespace/name"
@@ -51,7 +52,8 @@ void Agent::sync_gateway() {
   for (const auto& a : state.attachments) {
     if (a.route == nullptr) continue;
     if (!((a.protocol == "HTTP" || a.protocol == "HTTPS") && a.route->kind == gw::RouteKind::HTTP) &&
-        !(a.protocol == "TCP" && a.route->kind == gw::RouteKind::TCP))
+        !(a.protocol == "TCP" && a.route->kind == gw::RouteKind::TCP) &&
+        !(a.protocol == "TLS" && a.route->kind == gw::RouteKind::TLS))
       continue;
     auto obj = objects.find(std::string(gw::route_kind_name(a.route->kind)) + " " + a.route->key());
     if (obj == objects.end()) continue;

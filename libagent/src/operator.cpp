@@ -314,12 +314,12 @@ int run_operator(const OperatorOptions& p, const std::atomic<bool>& stop) {
   // CRDs are installed only then).
   std::unique_ptr<GatewayController> gateways;
   if (read_key(p.config_dir, "enable-gateway-api", "false") == "true") {
-    // The agents' proxies route HTTP, HTTPS and TCP listeners when the L7 proxy runs and
+    // The agents' proxies route HTTP, HTTPS, TLS (passthrough) and TCP listeners when the L7 proxy runs and
     // the node's device takes external traffic (kubeProxyReplacement).
     std::set<std::string> served;
     if (read_key(p.config_dir, "enable-l7-proxy", "true") == "true" &&
         read_key(p.config_dir, "kube-proxy-replacement", "false") == "true")
-      served = {"HTTP", "HTTPS", "TCP"};
+      served = {"HTTP", "HTTPS", "TLS", "TCP"};
     gateways = std::make_unique<GatewayController>(store, caches.services, caches.namespaces, served, [&] {
       std::lock_guard lock(wake_mu);
       woken = true;

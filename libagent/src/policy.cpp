@@ -306,6 +306,7 @@ void Agent::start_l7_proxy() {
     pc.gateway_port = kGatewayProxyPort;
     pc.gateway_tcp_port = kGatewayTcpProxyPort;
     pc.gateway_tls_port = kGatewayTlsProxyPort;
+    pc.gateway_passthrough_port = kGatewayPassthroughProxyPort;
   }
   http_proxy_ = std::make_unique<ProxyProcess>(
       pc, [this](const proxy::ConnectionInfo& c) { return decide_l7(c); },
@@ -318,8 +319,10 @@ void Agent::start_l7_proxy() {
   } else {
     log::info("L7 proxy listening on :{} (ingress http rules) and :{} (egress){}", pc.ports[0], pc.ports[1],
               pc.gateway_port ? ", :" + std::to_string(pc.gateway_port) + ", :" +
-                                    std::to_string(pc.gateway_tls_port) + " and :" +
-                                    std::to_string(pc.gateway_tcp_port) + " (Gateway HTTP, HTTPS and TCP listeners)"
+                                    std::to_string(pc.gateway_tls_port) + ", :" +
+                                    std::to_string(pc.gateway_passthrough_port) + " and :" +
+                                    std::to_string(pc.gateway_tcp_port) +
+                                    " (Gateway HTTP, HTTPS, TLS passthrough and TCP listeners)"
                               : "");
   }
   proxy::DnsProxyOptions o;

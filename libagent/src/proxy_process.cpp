@@ -79,6 +79,7 @@ Status ProxyProcess::start() {
   if (c_.gateway_port != 0) ports.push_back(c_.gateway_port);
   if (c_.gateway_tcp_port != 0) ports.push_back(c_.gateway_tcp_port);
   if (c_.gateway_tls_port != 0) ports.push_back(c_.gateway_tls_port);
+  if (c_.gateway_passthrough_port != 0) ports.push_back(c_.gateway_passthrough_port);
   for (uint16_t port : ports) {
     auto fd = transparent_listener(port, c_.socket_mark);
     if (!fd) {
@@ -177,6 +178,7 @@ void ProxyProcess::supervise() {
   if (c_.gateway_port != 0) flags.push_back("--gateway-fd");
   if (c_.gateway_tcp_port != 0) flags.push_back("--gateway-tcp-fd");
   if (c_.gateway_tls_port != 0) flags.push_back("--gateway-tls-fd");
+  if (c_.gateway_passthrough_port != 0) flags.push_back("--gateway-passthrough-fd");
   for (size_t i = 0; i < listeners_.size(); ++i) {
     args.push_back(flags[i]);
     args.push_back(std::to_string(3 + i));

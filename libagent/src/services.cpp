@@ -109,8 +109,8 @@ void Agent::sync_services() {
   std::string gateway;        // the current Service's Gateway, "ns/name"
   uint16_t listener_port = 0;  // and the port being added
   std::vector<proxy::GatewaySnapshot::Frontend> gateway_frontends;
-  // Each Gateway's listener ports and their protocol: HTTP, HTTPS and TCP
-  // go to the proxy's listener for them; others (TLS, UDP: not served)
+  // Each Gateway's listener ports and their protocol: HTTP, HTTPS, TLS
+  // (passthrough) and TCP go to the proxy's listener for them; others (UDP: not served)
   // stay without backends, refused.
   std::map<std::pair<std::string, uint16_t>, uint16_t> gateway_proxy_port;
   if (gateways && gateway_informers_.size() > 1) {
@@ -122,6 +122,7 @@ void Agent::sync_services() {
         const uint16_t proxy_port = protocol == "HTTP"  ? kGatewayProxyPort
                                     : protocol == "TCP" ? kGatewayTcpProxyPort
                                     : protocol == "HTTPS" ? kGatewayTlsProxyPort
+                                    : protocol == "TLS" ? kGatewayPassthroughProxyPort
                                                         : 0;
         gateway_proxy_port.emplace(std::pair{key, static_cast<uint16_t>(l.value("port", 0))}, proxy_port);
       }

@@ -502,7 +502,8 @@ Result<std::vector<Diagnostic>> gateway_problems(ClusterStore& store,
   std::map<std::string, const ManifestObject*> routes;  // the set's, by "Kind ns/name"
   for (const auto& m : objects) {
     const std::string kind = m.object.value("kind", "");
-    if (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TCPRoute") routes[key_of(m.object)] = &m;
+    if (kind == "HTTPRoute" || kind == "GRPCRoute" || kind == "TCPRoute" || kind == "TLSRoute")
+      routes[key_of(m.object)] = &m;
   }
   if (routes.empty()) return out;
   // The store's objects with the set's in place of theirs; a kind the store
@@ -516,6 +517,7 @@ Result<std::vector<Diagnostic>> gateway_problems(ClusterStore& store,
   merged("gateway.networking.k8s.io/v1", "HTTPRoute", in.routes);
   merged("gateway.networking.k8s.io/v1", "GRPCRoute", in.routes);
   merged("gateway.networking.k8s.io/v1alpha2", "TCPRoute", in.routes);
+  merged("gateway.networking.k8s.io/v1alpha2", "TLSRoute", in.routes);
   merged("gateway.networking.k8s.io/v1beta1", "ReferenceGrant", in.grants);
   merged("v1", "Service", in.services);
   const auto state = gateway::gateway_compute(in);
@@ -529,7 +531,7 @@ Result<std::vector<Diagnostic>> gateway_problems(ClusterStore& store,
     d.document = m.document;
     d.object = m.describe();
     d.path = w.path;
-    d.message = w.message + (w.route.rfind("TCPRoute ", 0) == 0
+    d.message = w.message + (w.route.rfind("TCPRoute ", 0) == 0 || w.route.rfind("TLSRoute ", 0) == 0
                                  ? ": connections routed to it will be refused (reset)"
                                  : ": requests routed to it will get 500");
     d.fix = "point the backendRef at a Service and port of that namespace (see `axon get services`)";

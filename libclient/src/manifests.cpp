@@ -351,7 +351,8 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
     // same objects the operator reads, and terminates HTTPS with the
     // certificates in their Secrets.
     agent_rules.push_back(rule({"gateway.networking.k8s.io"},
-                               {"gatewayclasses", "gateways", "httproutes", "tcproutes", "referencegrants"},
+                               {"gatewayclasses", "gateways", "httproutes", "tcproutes", "tlsroutes",
+                                "referencegrants"},
                                kWatch));
     agent_rules.push_back(rule({""}, {"secrets"}, kWatch));
   }
@@ -379,11 +380,11 @@ std::vector<Json> render_manifests(const InstallValues& v, const RenderOptions& 
     // for listeners' certificates.
     operator_rules.push_back(rule({"gateway.networking.k8s.io"},
                                   {"gatewayclasses", "gateways", "httproutes", "grpcroutes",
-                                   "tcproutes", "referencegrants"},
+                                   "tcproutes", "tlsroutes", "referencegrants"},
                                   kWatch));
     operator_rules.push_back(rule({"gateway.networking.k8s.io"},
                                   {"gatewayclasses/status", "gateways/status", "httproutes/status",
-                                   "grpcroutes/status", "tcproutes/status"},
+                                   "grpcroutes/status", "tcproutes/status", "tlsroutes/status"},
                                   {"update"}));
     operator_rules.push_back(rule({""}, {"services"}, {"create", "update", "delete"}));
     operator_rules.push_back(rule({""}, {"secrets"}, kWatch));

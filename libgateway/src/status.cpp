@@ -210,9 +210,10 @@ Condition listener_accepted(const Listener& l) {
   if (l.protocol == "UDP")
     return cond("Accepted", false, "UnsupportedProtocol",
                 "UDP listeners are not served: axon's gateway proxy relays TCP only");
-  if (l.protocol == "TLS")
+  if (l.protocol == "TLS" && l.tls_mode != "Passthrough")
     return cond("Accepted", false, "UnsupportedProtocol",
-                "TLS listeners (passthrough) are not served yet; HTTPS terminates TLS");
+                "TLS listeners are served with tls.mode Passthrough (TLSRoute); to terminate "
+                "TLS use protocol HTTPS");
   if (protocol_kinds(l.protocol).empty())
     return cond("Accepted", false, "UnsupportedProtocol",
                 "protocol \"" + l.protocol + "\" is not HTTP, HTTPS, TLS, TCP or UDP");

@@ -759,26 +759,30 @@ int run_proxy_process(const ProxyProcessOptions& o, const std::atomic<bool>& sto
     log::info("proxy: serving :{}", p->port());
     proxies.push_back(std::move(p));
   }
-  std::unique_ptr<TcpRelay> tcp;
-  if (o.gateway_tcp_fd >= 0) {
+  // TCP listeners, and TLS passthrough ones (routed by the ClientHello's SNI).
+  std::vector<std::unique_ptr<TcpRelay>> relays;
+  for (int fd : {o.gateway_tcp_fd, o.gateway_passthrough_fd}) {
+    if (fd < 0) continue;
     TcpRelayOptions to;
-    to.listen_fd = o.gateway_tcp_fd;
+    to.listen_fd = fd;
     to.socket_mark = o.socket_mark;
-    tcp = std::make_unique<TcpRelay>(to, [&link](const ConnectionInfo& c) {
+    to.server_name = fd == o.gateway_passthrough_fd;
+    auto relay = std::make_unique<TcpRelay>(to, [&link](const ConnectionInfo& c) {
       auto routes = link.gateway();
       return routes ? routes->route_tcp(c) : kNoRoutesYet;
     });
-    if (auto st = tcp->start(); !st) {
+    if (auto st = relay->start(); !st) {
       log::error("proxy: {}", st.error().str());
       return 1;
     }
-    log::info("proxy: relaying TCP on :{}", tcp->port());
+    log::info("proxy: relaying {} on :{}", to.server_name ? "TLS (passthrough)" : "TCP", relay->port());
+    relays.push_back(std::move(relay));
   }
   const pid_t parent = ::getppid();
   while (!stop.load() && ::getppid() == parent)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (auto& p : proxies) p->stop();
-  if (tcp) tcp->stop();
+  for (auto& r : relays) r->stop();
   link.stop();
   return 0;
 }

@@ -37,7 +37,7 @@ using mark_option = net::detail::socket_option::integer<SOL_SOCKET, SO_MARK>;
 
 ConnectionInfo info_of(const net::ip::address& src, uint16_t sport, const net::ip::address& dst,
                        uint16_t dport, uint16_t listener) {
-  return {src.to_string(), sport, dst.to_string(), dport, listener};
+  return {src.to_string(), sport, dst.to_string(), dport, listener, {}};
 }
 
 }  // namespace

@@ -52,13 +52,39 @@ struct Endpoint {
   uint16_t port = 0;
 };
 
+struct L4Route {
+  std::shared_ptr<const gateway::Route> route;
+  std::vector<std::string> hostnames;  // TLS: effective on the listener; empty: any
+};
+
 struct ListenerTable {
   gateway::RouteTable table;  // HTTP
   int port = 0;
-  bool tcp = false;
+  bool tcp = false;          // TCP or TLS passthrough: connections relayed
+  bool passthrough = false;  // TLS: routed by the ClientHello's server name
   const char* scheme = "http";  // the requests' (redirects keep it)
-  std::vector<std::shared_ptr<const gateway::Route>> routes;  // TCP: oldest first
+  std::vector<L4Route> routes;  // TCP, TLS: oldest first
 };
+
+// A TLS listener's route for `name` (SNI): an exact hostname, then the
+// longest wildcard, then a route for any host; the oldest of equals.
+const gateway::Route* passthrough_route(const ListenerTable& t, const std::string& name) {
+  const gateway::Route* best = nullptr;
+  size_t best_rank = 0;
+  for (const auto& r : t.routes) {
+    size_t rank = 0;
+    if (r.hostnames.empty()) rank = 1;
+    for (const auto& h : r.hostnames) {
+      if (name.empty() || !gateway::hostname_matches(h, name)) continue;
+      rank = std::max(rank, h.rfind("*.", 0) == 0 ? 1 + h.size() : size_t(1) << 20);
+    }
+    if (rank > best_rank) {
+      best = r.route.get();
+      best_rank = rank;
+    }
+  }
+  return best;
+}
 
 void add_modifier(const gateway::HeaderModifier& m, RouteAnswer& a, bool response) {
   auto& set = response ? a.response_set : a.set_headers;
@@ -147,8 +173,10 @@ Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json
     for (const auto& l : j.value("listeners", json::array())) {
       auto t = std::make_unique<ListenerTable>();
       t->port = l.at("port").get<int>();
-      t->tcp = l.value("protocol", "HTTP") == "TCP";
-      if (l.value("protocol", "HTTP") == "HTTPS") t->scheme = "https";
+      const std::string protocol = l.value("protocol", "HTTP");
+      t->tcp = protocol == "TCP" || protocol == "TLS";
+      t->passthrough = protocol == "TLS";
+      if (protocol == "HTTPS") t->scheme = "https";
       for (const auto& r : l.value("routes", json::array())) {
         gateway::Route route = gateway::parse_route(gateway::Json(r.at("object")));
         const auto resolved = r.value("resolved", std::vector<std::vector<bool>>{});
@@ -156,14 +184,19 @@ Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json
           for (size_t k = 0; k < route.rules[i].backends.size() && k < resolved[i].size(); ++k)
             route.rules[i].backends[k].resolved = resolved[i][k];
         auto shared = std::make_shared<const gateway::Route>(std::move(route));
-        t->routes.push_back(shared);
-        t->table.add(shared, r.value("hostnames", std::vector<std::string>{}));
+        auto hostnames = r.value("hostnames", std::vector<std::string>{});
+        if (t->tcp)
+          t->routes.push_back({shared, std::move(hostnames)});
+        else
+          t->table.add(shared, std::move(hostnames));
       }
       t->table.build();
       // A TCP listener serves one route: the oldest (then by name), as the
-      // spec breaks ties between routes.
-      std::sort(t->routes.begin(), t->routes.end(), [](const auto& a, const auto& b) {
-        return std::tie(a->created, a->ns, a->name) < std::tie(b->created, b->ns, b->name);
+      // spec breaks ties between routes; a TLS listener the best by
+      // hostname, then the oldest.
+      std::sort(t->routes.begin(), t->routes.end(), [](const L4Route& a, const L4Route& b) {
+        return std::tie(a.route->created, a.route->ns, a.route->name) <
+               std::tie(b.route->created, b.route->ns, b.route->name);
       });
       by_listener[{l.at("gateway").get<std::string>(), static_cast<uint16_t>(t->port)}] = t.get();
       s.tables.push_back(std::move(t));
@@ -223,12 +256,15 @@ bool GatewayRoutes::pick_endpoint(const gateway::BackendRef& b, RouteAnswer& a) 
 RouteAnswer GatewayRoutes::route_tcp(const ConnectionInfo& c) const {
   RouteAnswer a;
   auto it = impl_->frontends.find({c.dst_ip, c.dst_port});
-  if (it == impl_->frontends.end() || !it->second->tcp || it->second->routes.empty() ||
-      it->second->routes.front()->rules.empty()) {
+  const gateway::Route* route = nullptr;
+  if (it != impl_->frontends.end() && it->second->tcp && !it->second->routes.empty())
+    route = it->second->passthrough ? passthrough_route(*it->second, c.server_name)
+                                    : it->second->routes.front().route.get();
+  if (route == nullptr || route->rules.empty()) {
     a.status = 404;
     return a;
   }
-  const gateway::Route& r = *it->second->routes.front();
+  const gateway::Route& r = *route;
   a.route = std::string(gateway::route_kind_name(r.kind)) + " " + r.key();
   const gateway::BackendRef* b = gateway::pick_backend(r.rules.front().backends);
   if (b == nullptr) {

@@ -370,7 +370,7 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
     auto local = socket.local_endpoint(ec);
     auto remote = socket.remote_endpoint(ec);
     if (ec) co_return;
-    ci = {endpoint_ip(remote), remote.port(), endpoint_ip(local), local.port(), server.bound_port};
+    ci = {endpoint_ip(remote), remote.port(), endpoint_ip(local), local.port(), server.bound_port, {}};
   }
   // Headers and bodies go out in separate writes: no Nagle delay between them.
   socket.set_option(tcp::no_delay(true), ec);

@@ -3,7 +3,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -84,7 +86,83 @@ void reset(tcp::socket& s) {
   s.close(ec);
 }
 
+// Big-endian integers of `n` bytes at `p` (n <= 3).
+size_t be(const unsigned char* p, int n) {
+  size_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+constexpr size_t kHelloLimit = 64 * 1024;  // a ClientHello larger than this is refused
+
 }  // namespace
+
+HelloResult client_hello_server_name(std::string_view bytes, std::string& name) {
+  name.clear();
+  // The handshake messages, out of their records (a ClientHello may span
+  // several).
+  std::string hs;
+  size_t off = 0;
+  for (;;) {
+    if (bytes.size() - off < 5) break;
+    const auto* r = reinterpret_cast<const unsigned char*>(bytes.data() + off);
+    if (r[0] != 0x16 || r[1] != 0x03) return HelloResult::NotTls;  // handshake, TLS 1.x
+    const size_t len = be(r + 3, 2);
+    if (len == 0 || len > 16384 + 2048) return HelloResult::NotTls;
+    if (bytes.size() - off - 5 < len) break;
+    hs.append(bytes.substr(off + 5, len));
+    off += 5 + len;
+  }
+  if (off == 0 && bytes.size() >= 1 && static_cast<unsigned char>(bytes[0]) != 0x16) return HelloResult::NotTls;
+  if (hs.size() < 4) return bytes.size() > kHelloLimit ? HelloResult::NotTls : HelloResult::NeedMore;
+  const auto* h = reinterpret_cast<const unsigned char*>(hs.data());
+  if (h[0] != 0x01) return HelloResult::NotTls;  // not a ClientHello
+  const size_t body = be(h + 1, 3);
+  if (body > kHelloLimit) return HelloResult::NotTls;
+  if (hs.size() - 4 < body) return HelloResult::NeedMore;
+  const unsigned char* p = h + 4;
+  const unsigned char* end = p + body;
+  auto skip = [&](size_t n) {
+    if (static_cast<size_t>(end - p) < n) return false;
+    p += n;
+    return true;
+  };
+  auto vector = [&](int len_bytes) {  // skips a length-prefixed vector
+    if (end - p < len_bytes) return false;
+    const size_t n = be(p, len_bytes);
+    p += len_bytes;
+    return skip(n);
+  };
+  // version, random, session id, cipher suites, compression methods
+  if (!skip(2 + 32) || !vector(1) || !vector(2) || !vector(1)) return HelloResult::NotTls;
+  if (p == end) return HelloResult::Done;  // no extensions
+  if (end - p < 2) return HelloResult::NotTls;
+  const size_t ext_len = be(p, 2);
+  p += 2;
+  if (static_cast<size_t>(end - p) < ext_len) return HelloResult::NotTls;
+  end = p + ext_len;
+  while (end - p >= 4) {
+    const size_t type = be(p, 2), len = be(p + 2, 2);
+    p += 4;
+    if (static_cast<size_t>(end - p) < len) return HelloResult::NotTls;
+    if (type == 0 && len >= 2) {  // server_name: a list of (type, name)
+      const unsigned char* q = p + 2;
+      const unsigned char* list_end = std::min(p + 2 + be(p, 2), p + len);
+      while (list_end - q >= 3) {
+        const size_t n = be(q + 1, 2);
+        if (static_cast<size_t>(list_end - q - 3) < n) return HelloResult::NotTls;
+        if (q[0] == 0) {  // host_name
+          name.assign(reinterpret_cast<const char*>(q + 3), n);
+          for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          return HelloResult::Done;
+        }
+        q += 3 + n;
+      }
+    }
+    p += len;
+  }
+  return HelloResult::Done;
+}
 
 struct TcpRelay::Impl {
   TcpRelayOptions o;
@@ -102,7 +180,39 @@ net::awaitable<void> TcpRelay::Impl::session(tcp::socket client) {
     auto local = client.local_endpoint(ec);
     auto remote = client.remote_endpoint(ec);
     if (ec) co_return;
-    ci = {remote.address().to_string(), remote.port(), local.address().to_string(), local.port(), server.bound_port};
+    ci = {remote.address().to_string(), remote.port(), local.address().to_string(), local.port(), server.bound_port, {}};
+  }
+  using namespace net::experimental::awaitable_operators;
+  // TLS passthrough: the ClientHello first, for its server name; what was
+  // read goes to the upstream before the rest.
+  std::string hello;
+  if (o.server_name) {
+    net::steady_timer t(client.get_executor());
+    t.expires_after(o.hello_timeout);
+    std::array<char, 4096> buf;
+    for (;;) {
+      error_code timer_ec;
+      size_t n = 0;
+      auto done = co_await (client.async_read_some(net::buffer(buf), net::redirect_error(net::use_awaitable, ec)) ||
+                            t.async_wait(net::redirect_error(net::use_awaitable, timer_ec)));
+      if (done.index() == 1) ec = net::error::timed_out;
+      else n = std::get<0>(done);
+      if (ec) {
+        ++refused;
+        log::debug("tcp relay: {}:{}: no ClientHello ({})", ci.src_ip, ci.src_port, ec.message());
+        reset(client);
+        co_return;
+      }
+      hello.append(buf.data(), n);
+      const HelloResult r = client_hello_server_name(hello, ci.server_name);
+      if (r == HelloResult::Done) break;
+      if (r == HelloResult::NotTls) {
+        ++refused;
+        log::debug("tcp relay: {}:{}: not a TLS ClientHello", ci.src_ip, ci.src_port);
+        reset(client);
+        co_return;
+      }
+    }
   }
   const RouteAnswer ra = route(ci);
   auto addr = ra.status == 0 ? net::ip::make_address(ra.upstream_ip, ec) : net::ip::address();
@@ -119,7 +229,6 @@ net::awaitable<void> TcpRelay::Impl::session(tcp::socket client) {
   if (!ec) {
     // The connect, bounded by connect_timeout (whichever ends first
     // cancels the other).
-    using namespace net::experimental::awaitable_operators;
     net::steady_timer t(client.get_executor());
     t.expires_after(o.connect_timeout);
     error_code timer_ec;
@@ -134,9 +243,17 @@ net::awaitable<void> TcpRelay::Impl::session(tcp::socket client) {
     reset(client);
     co_return;
   }
-  ++forwarded;
   client.set_option(tcp::no_delay(true), ec);
   up.set_option(tcp::no_delay(true), ec);
+  if (!hello.empty()) {
+    co_await net::async_write(up, net::buffer(hello), net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      ++refused;
+      reset(client);
+      co_return;
+    }
+  }
+  ++forwarded;
   auto p = std::make_shared<Pair>(std::move(client), std::move(up));
   p->last = std::chrono::steady_clock::now();
   auto ex = co_await net::this_coro::executor;

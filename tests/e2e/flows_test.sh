@@ -193,7 +193,7 @@ events=$(ip netns exec "$node1_ns" curl -s -m 3 http://127.0.0.1:9965/metrics |
 # Nine kinds; with Gateway API on (the seed's values), five more: its
 # GatewayClass, Gateway, HTTPRoute, TCPRoute and ReferenceGrant.
 want_lists=9
-if ax get gatewayclass cilium >/dev/null 2>&1; then want_lists=15; fi
+if ax get gatewayclass cilium >/dev/null 2>&1; then want_lists=16; fi
 if [[ $lists_before == "$want_lists" ]]; then pass "agent store requests: $want_lists lists (one per kind it follows)"
 else fail "agent store lists: '$lists_before', want $want_lists"; fi
 if [[ -n $events && $events != 0 ]]; then pass "... and $events changes from its watches"

@@ -4,7 +4,10 @@
 # (RefNotPermitted until a ReferenceGrant allows it); curl --resolve with
 # the certificate as CA reaches api's pods, with X-Forwarded-Proto https;
 # a name the listener's hostname does not cover gets no handshake; a
-# Secret that is not PEM: InvalidCertificateRef, not served.
+# Secret that is not PEM: InvalidCertificateRef, not served. TLS
+# passthrough: a TLS listener's TLSRoutes chosen by the ClientHello's
+# server name, the handshake completed by the backend (openssl s_server,
+# its own certificate verified by curl), an unknown name reset.
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=api.example.com \
   -addext "subjectAltName=DNS:api.example.com,DNS:www.example.com" \
@@ -82,3 +85,72 @@ expect_contains "... saying so" \
   "$(status_of gateway own gateway-api-system "s['listeners'][1]['conditions'][2]['message']")" "not a PEM certificate"
 expect_eq "... and not Programmed" "$(listener_cond own 1 Programmed)" "False/Invalid"
 ax delete gateway secure -n gateway-api-system >/dev/null
+
+# TLS passthrough: two TLS servers with their own certificates.
+for b in a b; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$b.example.com" \
+    -addext "subjectAltName=DNS:$b.example.com" -keyout "$STATE/$b.key" -out "$STATE/$b.crt" 2>/dev/null
+  ax apply -f - >/dev/null <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tls-$b, namespace: production}
+spec:
+  replicas: 1
+  selector: {matchLabels: {role: tls-$b}}
+  template:
+    metadata: {labels: {role: tls-$b}}
+    spec:
+      containers:
+        - name: tls
+          image: openssl
+          command: [openssl, s_server, -quiet, -www, -accept, "8443", -cert, $STATE/$b.crt, -key, $STATE/$b.key]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: tls-$b, namespace: production}
+spec:
+  selector: {role: tls-$b}
+  ports: [{port: 443, targetPort: 8443}]
+---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TLSRoute
+metadata: {name: tls-$b, namespace: production}
+spec:
+  parentRefs: [{name: passthrough, namespace: gateway-api-system}]
+  hostnames: [$b.example.com]
+  rules: [{backendRefs: [{name: tls-$b, port: 443}]}]
+EOF
+done
+ax apply -f - >/dev/null <<'EOF'
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: passthrough, namespace: gateway-api-system}
+spec:
+  gatewayClassName: cilium
+  listeners:
+    - name: tls
+      port: 8443
+      protocol: TLS
+      hostname: "*.example.com"
+      tls: {mode: Passthrough}
+      allowedRoutes: {namespaces: {from: All}}
+EOF
+deployments_ready production tls-a tls-b
+wait_for "a TLS passthrough listener: Programmed" 30 \
+  bash -c '[[ $(listener_cond passthrough 0 Programmed) == True/Programmed ]]'
+expect_eq "... counting both TLSRoutes" \
+  "$(status_of gateway passthrough gateway-api-system "s['listeners'][0]['attachedRoutes']")" 2
+expect_eq "TLSRoute Accepted" "$(route_cond tls-a production Accepted tlsroute)" "True/Accepted"
+PGW=$(status_of gateway passthrough gateway-api-system "s['addresses'][0]['value']")
+export PGW
+for b in a b; do
+  wait_for "LAN client -> https://$b.example.com:8443 (--resolve to $PGW): $b's own certificate verified" 30 \
+    bash -c "lan curl -sS -m 3 --cacert $STATE/$b.crt --resolve $b.example.com:8443:$PGW https://$b.example.com:8443/ 2>/dev/null | grep -q s_server"
+done
+lan curl -sS -m 3 --cacert "$STATE/a.crt" --resolve b.example.com:8443:"$PGW" https://b.example.com:8443/ >/dev/null 2>&1
+rc=$?
+if [[ $rc != 0 ]]; then pass "... b's name is not answered with a's certificate (curl $rc)"; else fail "b.example.com verified with a's certificate"; fi
+lan curl -sS -m 3 -k --resolve c.example.com:8443:"$PGW" https://c.example.com:8443/ >/dev/null 2>&1
+rc=$?
+if [[ $rc == 35 || $rc == 56 ]]; then pass "a name no TLSRoute has: reset (curl $rc)"; else fail "c.example.com: curl $rc, want 35 or 56"; fi
+ax delete gateway passthrough -n gateway-api-system >/dev/null

@@ -122,7 +122,7 @@ Json grant(const std::string& ns, const std::string& from_kind, const std::strin
 // Inputs for node proxies that route every protocol axon serves.
 GatewayInputs serving() {
   GatewayInputs in;
-  in.served_protocols = {"HTTP", "HTTPS", "TCP"};
+  in.served_protocols = {"HTTP", "HTTPS", "TLS", "TCP"};
   return in;
 }
 
@@ -335,7 +335,14 @@ TEST_CASE("gateway status: listener Accepted, ResolvedRefs and Conflicted") {
        "a", "Accepted", "False/UnsupportedProtocol", "UDP"},
       {"TLS passthrough",
        Json::array({listener("a", "TLS", 443, {{"tls", {{"mode", "Passthrough"}}}})}), {}, {},
-       "a", "Accepted", "False/UnsupportedProtocol", "not served yet"},
+       "a", "Accepted", "True/Accepted"},
+      {"TLS passthrough takes TLSRoutes",
+       Json::array({listener("a", "TLS", 443, {{"tls", {{"mode", "Passthrough"}}}})}), {}, {},
+       "a", "ResolvedRefs", "True/ResolvedRefs"},
+      {"TLS terminating", Json::array({listener("a", "TLS", 443, tls_ref)}), {secret("gw", "cert")}, {},
+       "a", "Accepted", "False/UnsupportedProtocol", "use protocol HTTPS"},
+      {"TLS without a mode (Terminate)", Json::array({listener("a", "TLS", 443)}), {}, {},
+       "a", "Accepted", "False/UnsupportedProtocol", "Passthrough"},
       {"port 0", Json::array({listener("a", "HTTP", 0)}), {}, {},
        "a", "Accepted", "False/PortUnavailable"},
       {"port 70000", Json::array({listener("a", "HTTP", 70000)}), {}, {},

@@ -626,7 +626,7 @@ TEST_CASE("proxy process: the wire round-trips decisions (rules recompiled) and 
   CHECK_FALSE(wire::decision_from_json(bad).ok());
 
   RequestRecord r;
-  r.connection = {"10.0.1.5", 40000, "10.0.2.7", 8080, 15001};
+  r.connection = {"10.0.1.5", 40000, "10.0.2.7", 8080, 15001, {}};
   r.method = "GET";
   r.url = "http://api/x";
   r.headers = {{"Host", "api"}};
@@ -804,7 +804,7 @@ TEST_CASE("gateway listener: requests routed by the snapshot's routes; 404, 500,
   CHECK(proxy.stats().connections == 1);
   CHECK(proxy.stats().requests == 7);
   // A frontend no listener serves: 404.
-  ConnectionInfo other{"127.0.0.1", 1, "127.0.0.2", 80, 0};
+  ConnectionInfo other{"127.0.0.1", 1, "127.0.0.2", 80, 0, {}};
   CHECK(routes->route(other, {"GET", "/v1", "api.example.com", {}}).status == 404);
   // Malformed snapshots are refused whole.
   CHECK(!GatewayRoutes::from_json(nlohmann::json::parse(R"({"listeners": [{"routes": []}]})")).ok());

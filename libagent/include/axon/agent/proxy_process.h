@@ -30,6 +30,7 @@ struct ProxyProcessConfig {
   uint16_t gateway_port = 0;           // the Gateway HTTP listeners' (0: none)
   uint16_t gateway_tcp_port = 0;       // the Gateway TCP listeners' (0: none)
   uint16_t gateway_tls_port = 0;       // the Gateway HTTPS listeners' (0: none)
+  uint16_t gateway_passthrough_port = 0;  // the Gateway TLS passthrough listeners' (0: none)
   uint32_t socket_mark = 0;
 };
 

@@ -89,6 +89,7 @@ struct ProxyProcessOptions {
   std::vector<int> listen_fds;  // inherited listening sockets, one HttpProxy each
   int gateway_fd = -1;          // the Gateway HTTP listeners' socket (routed, no policy)
   int gateway_tls_fd = -1;      // the Gateway HTTPS listeners' socket (TLS ends here, then routed)
+  int gateway_passthrough_fd = -1;  // the Gateway TLS passthrough listeners' socket (TLSRoute)
   int gateway_tcp_fd = -1;      // the Gateway TCP listeners' socket (TCPRoute, tcp_relay.h)
   uint32_t socket_mark = 0;
   unsigned threads = 1;  // per listener

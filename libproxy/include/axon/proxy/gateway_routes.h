@@ -58,7 +58,7 @@ struct GatewaySnapshot {
   struct Listener {
     std::string gateway;  // namespace/name
     uint16_t port = 0;
-    std::string protocol;  // HTTP, HTTPS or TCP
+    std::string protocol;  // HTTP, HTTPS, TLS (passthrough) or TCP
     std::vector<AttachedRoute> routes;
   };
   // An HTTPS listener's certificate (its Secret's tls.crt and tls.key, PEM).
@@ -92,7 +92,9 @@ class GatewayRoutes {
   RouteAnswer route(const ConnectionInfo& c, const HttpRequestView& request) const;
   // A TCP listener's connection: the oldest attached TCPRoute's backends by
   // weight, then an endpoint; status != 0: refuse it (404 no listener or
-  // route, 500 an unresolved backend's share, 503 no ready endpoint).
+  // route, 500 an unresolved backend's share, 503 no ready endpoint). A TLS
+  // (passthrough) listener's: the TLSRoute for c.server_name (an exact
+  // hostname, the longest wildcard, then one for any host; oldest first).
   RouteAnswer route_tcp(const ConnectionInfo& c) const;
 
   size_t listeners() const;

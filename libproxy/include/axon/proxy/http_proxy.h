@@ -47,6 +47,7 @@ struct ConnectionInfo {
   std::string dst_ip;  // the original destination
   uint16_t dst_port = 0;
   uint16_t listener_port = 0;  // which proxy port the datapath chose
+  std::string server_name;     // TLS passthrough: the ClientHello's SNI ("" none)
 };
 
 // What a connection's requests may do.

@@ -7,6 +7,12 @@
 // both are done, one fails, or nothing moved for `idle_timeout`.
 // Nothing to forward to (no route, an unresolved backend's share, no ready
 // endpoint, the upstream refusing): the client's connection is reset.
+//
+// TLS passthrough (a TLS listener's TLSRoutes, `server_name`): the relay
+// first reads the client's ClientHello, without answering it, for the
+// server name it asks for (SNI, ConnectionInfo::server_name), routes by
+// it, and sends the upstream the bytes read before relaying the rest: the
+// TLS session is the client's and the backend's.
 #pragma once
 
 #include <chrono>
@@ -14,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "axon/base/result.h"
 #include "axon/proxy/http_proxy.h"
@@ -29,7 +36,16 @@ struct TcpRelayOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};  // Envoy's tcp_proxy default
   unsigned threads = 1;
+  bool server_name = false;  // TLS passthrough: route by the ClientHello's SNI
+  std::chrono::milliseconds hello_timeout{10000};  // the ClientHello must be in by then
 };
+
+// The server name (SNI) of a TLS ClientHello at the start of `bytes` (its
+// handshake records as they came): Done with `name` ("" when it asks for
+// none), NeedMore while the ClientHello is not complete, NotTls when the
+// bytes are not a ClientHello.
+enum class HelloResult { Done, NeedMore, NotTls };
+HelloResult client_hello_server_name(std::string_view bytes, std::string& name);
 
 class TcpRelay {
  public:
