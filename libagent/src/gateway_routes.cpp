@@ -19,6 +19,13 @@ namespace gw = axon::gateway;
 
 void Agent::sync_gateway() {
   if (!c_.gateway_api || !http_proxy_ || gateway_informers_.size() != 7) return;
+  // Computed again only when an input changed (sync runs on every wake).
+  uint64_t seen = std::hash<std::string>{}(node_ip_);
+  for (const client::Informer* i : {services_watch_.get(), slices_.get(), namespaces_.get()})
+    seen = seen * 31 + i->generation();
+  for (const auto& i : gateway_informers_) seen = seen * 31 + i->generation();
+  if (seen == gateway_seen_) return;
+  gateway_seen_ = seen;
   gw::GatewayInputs in;
   in.classes = gateway_informers_[0]->list();
   in.gateways = gateway_informers_[1]->list();

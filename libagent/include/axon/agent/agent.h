@@ -254,6 +254,7 @@ class Agent {
   // the snapshot last pushed.
   std::vector<proxy::GatewaySnapshot::Frontend> gateway_frontends_;
   std::string gateway_line_;
+  uint64_t gateway_seen_ = ~uint64_t{0};  // the inputs' generations at the last sync_gateway
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;
   bool woken_ = false;
