@@ -16,8 +16,9 @@ struct WorkloadParams {
 void setup_http(CommandBuilder& b) {
   auto& p = b.params<WorkloadParams>();
   b.description(
-      "An HTTP server whose answer names the pod, the request and the client (for tests and "
-      "demos).");
+      "An HTTP server whose answer names the pod, the request and the client, and lists the "
+      "request's headers; a request with X-Echo-Delay-Ms: N waits N ms (at most 10 s) before its "
+      "answer (for tests and demos).");
   b.option("--port", p.port, "PORT", "TCP port to listen on");
   b.action([&p] {
     cli::handle_stop_signals();

@@ -281,9 +281,8 @@ Route parse_route(const Json& o) {
     const Json& t = object(rj, "timeouts");
     rule.request_timeout = timeout(t, "request", rp + ".timeouts", r.invalid);
     rule.backend_timeout = timeout(t, "backendRequest", rp + ".timeouts", r.invalid);
-    if (rule.request_timeout.count() > 0 || rule.backend_timeout.count() > 0)
-      r.invalid.push_back(rp + ".timeouts: not enforced yet by axon's proxies (the route is not served "
-                          "rather than served without them)");
+    if (rule.request_timeout.count() > 0 && rule.backend_timeout > rule.request_timeout)
+      r.invalid.push_back(rp + ".timeouts.backendRequest: longer than timeouts.request (it must not be)");
     r.rules.push_back(std::move(rule));
   }
   return r;

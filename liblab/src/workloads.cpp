@@ -9,6 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -74,6 +78,14 @@ void serve_http(int fd, const std::string& client, const std::string& pod) {
     const size_t next = req.find("\r\n", at + 2);
     body += "> " + req.substr(at + 2, next - at - 2) + "\n";
     at = next;
+  }
+  // X-Echo-Delay-Ms: N (at most 10 s): the answer waits that long (for
+  // timeouts in front of it).
+  std::string lower = req.substr(0, end);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (const size_t d = lower.find("\r\nx-echo-delay-ms:"); d != std::string::npos) {
+    const long ms = std::strtol(lower.c_str() + d + 19, nullptr, 10);
+    if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 10000L)));
   }
   std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Pod-Name: " + pod +
                      "\r\nContent-Length: " + std::to_string(body.size()) +

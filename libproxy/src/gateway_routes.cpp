@@ -305,6 +305,8 @@ RouteAnswer GatewayRoutes::route(const ConnectionInfo& c, const HttpRequestView&
   }
   a.target = r.target;
   a.host = r.host;
+  const auto whole = r.rule->request_timeout, backend = r.rule->backend_timeout;
+  a.timeout = whole.count() == 0 ? backend : backend.count() == 0 ? whole : std::min(whole, backend);
   add_modifier(r.rule->filters.request_headers, a, false);
   add_modifier(b.filters.request_headers, a, false);
   add_modifier(r.rule->filters.response_headers, a, true);

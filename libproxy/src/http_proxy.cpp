@@ -42,6 +42,7 @@ constexpr size_t kWindow = 16 * 1024;
 constexpr size_t kReadRoom = 8 * 1024;  // a read buffer's room during a request
 constexpr std::chrono::milliseconds kDelayedClose{1000};  // Envoy's delayed_close_timeout
 constexpr const char* kDenied = "Access denied\r\n";  // Cilium's (Envoy's) body
+constexpr const char* kTimedOut = "upstream request timeout";  // Envoy's 504 body
 constexpr const char* kNoUpstream =
     "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
 
@@ -191,13 +192,18 @@ class Watchdog {
   Watchdog& operator=(const Watchdog&) = delete;
 
   void set(std::chrono::milliseconds timeout) {
-    s_->deadline = clock::now() + timeout;
+    s_->deadline = std::min(clock::now() + timeout, cap_);
     s_->fired = false;
     // Later than the wait under way (the usual case): that wait goes on.
     if (!s_->armed || s_->deadline < s_->timer.expiry()) arm(s_);
   }
   void clear() { s_->deadline = clock::time_point::max(); }
   bool fired() const { return s_->fired; }
+  // A deadline no step goes past (a route's timeout), until uncapped;
+  // capped() says it is what fired.
+  void cap(clock::time_point at) { cap_ = at; }
+  void uncap() { cap_ = clock::time_point::max(); }
+  bool capped() const { return s_->fired && cap_ != clock::time_point::max() && clock::now() >= cap_; }
 
  private:
   struct State {
@@ -221,6 +227,7 @@ class Watchdog {
     });
   }
   std::shared_ptr<State> s_;
+  clock::time_point cap_ = clock::time_point::max();
 };
 
 // Writes a response the proxy makes itself.
@@ -590,6 +597,8 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
     const bool expect_continue = !req[http::field::expect].empty();
     std::optional<http::response_parser<http::buffer_body>> sp;
     bool end_session = false, no_upstream = false;
+    // A route's timeout: the answer's header by then (from the request's).
+    if (ra.timeout.count() > 0) wd.cap(start + ra.timeout);
     // A connection used before (kept alive, here or from the pool) the
     // upstream may have closed meanwhile: a request without a body that
     // finds it closed before any answer is sent again once, on a new one.
@@ -661,14 +670,22 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
       no_upstream = true;  // the destination went away, or did not answer
       break;
     }
-    if (no_upstream) {
+    const bool timed_out = wd.capped();
+    if (no_upstream || (timed_out && !sp)) {
       ++errors;
-      co_await respond(client, wd, 503, kNoUpstream, false, o.io_timeout);
-      finish(503, false);
+      wd.uncap();
+      close_upstream(up, up_keep_source);
+      const unsigned status = timed_out ? 504 : 503;
+      std::string body = timed_out ? kTimedOut : kNoUpstream;  // not in the co_await (GCC 12)
+      co_await respond(client, wd, status, std::move(body), false, o.io_timeout);
+      finish(status, false);
       answered_close = true;
       end_session = true;
     }
-    if (end_session) break;
+    if (end_session) {
+      wd.uncap();
+      break;
+    }
     // A body that ends at the end of the connection: the client waits for
     // our FIN.
     const bool ends_at_close = sp->need_eof();
@@ -680,8 +697,10 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
     for (const auto& [name, value] : ra.response_set) sp->get().set(name, value);
     for (const auto& [name, value] : ra.response_add) sp->get().insert(name, value);
     bool read_failed = false;
+    // (The route's timeout covers the answer's body too: past it, closed.)
     ec = co_await relay<false>(*up, ubuf, *sp, client, wd, o.io_timeout, read_failed,
                                windows.get() + kWindow, false);
+    wd.uncap();
     finish(code, true);
     if (ec) break;
     // Reusable: the answer read whole, nothing after it, kept alive.

@@ -1,7 +1,8 @@
 # Requests through a Gateway from the LAN client (sourced by
 # gateway_test.sh once the seed's route, fixed, resolves; uses its lan,
 # code, GW): the seed's story, the Gateway's NodePorts, and a second route
-# with weights, a redirect, a rewrite, header modifiers and a method match.
+# with weights, a redirect, a rewrite, header modifiers, a method match and
+# a rule's timeouts.
 
 wait_for "LAN client -> http://$GW/v1/users with Host api.example.com reaches api" 20 \
   bash -c "lan curl -s -m 2 -H 'Host: api.example.com' http://$GW/v1/users | grep -q pod=api-"
@@ -58,6 +59,9 @@ spec:
       backendRefs: [{name: api, port: 80}]
     - matches: [{path: {type: Exact, value: /exact}, method: POST}]
       backendRefs: [{name: admin-web, port: 80}]
+    - matches: [{path: {type: PathPrefix, value: /timed}}]
+      timeouts: {request: 1s}
+      backendRefs: [{name: api, port: 80}]
 EOF
 wait_for "a second route is served" 30 \
   bash -c "lan curl -s -m 2 -H 'Host: features.example.com' http://$GW/split | grep -q pod="
@@ -100,6 +104,10 @@ got=$(lan curl -s -m 3 -X POST -H 'Host: features.example.com' "http://$GW/exact
 expect_contains "method POST on an Exact path -> admin" "$got" "pod=admin-"
 expect_eq "... GET on it -> 404" "$(code -H 'Host: features.example.com' "http://$GW/exact")" 404
 expect_eq "... POST on /exact/more -> 404" "$(code -X POST -H 'Host: features.example.com' "http://$GW/exact/more")" 404
+expect_eq "a rule's timeouts.request 1s: an answer in time -> 200" \
+  "$(code -H 'Host: features.example.com' -H 'X-Echo-Delay-Ms: 100' "http://$GW/timed")" 200
+got=$(lan curl -s -m 5 -w ' %{http_code}' -H 'Host: features.example.com' -H 'X-Echo-Delay-Ms: 3000' "http://$GW/timed")
+expect_eq "... an answer 3 s late -> 504 upstream request timeout" "$got" "upstream request timeout 504"
 
 # From a pod (as cilium-cli's pod-to-ingress-service): the Gateway's LB IP
 # and its ClusterIP, through the node proxy of the pod's node.

@@ -878,3 +878,61 @@ TEST_CASE("gateway TCP relay: bytes both ways, half-close passed on; no route or
   close(server);
   echo.join();
 }
+
+TEST_CASE("gateway listener: a rule's timeouts: the answer's header late -> 504, in time -> forwarded") {
+  httplib::Server slow;
+  std::atomic<bool> slow_done{false};
+  slow.Get(".*", [&](const httplib::Request& r, httplib::Response& res) {
+    if (r.path == "/slow") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      slow_done = true;
+    }
+    res.set_content("path=" + r.path, "text/plain");
+  });
+  const int slow_port = slow.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { slow.listen_after_bind(); });
+  while (!slow.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  ProxyOptions o;
+  o.port = 0;
+  o.address = "127.0.0.1";
+  o.transparent = false;
+  HttpProxy proxy(o, {});
+  std::shared_ptr<const GatewayRoutes> routes;
+  proxy.set_router([&](const ConnectionInfo& c, const HttpRequestView& v) { return routes->route(c, v); });
+  REQUIRE(proxy.start().ok());
+  GatewaySnapshot s;
+  s.frontends.push_back({"127.0.0.1", proxy.port(), "gw/web", 80});
+  GatewaySnapshot::AttachedRoute r;
+  r.object = nlohmann::json::parse(R"({
+    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+    "metadata": {"name": "t", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
+    "spec": {"rules": [
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+       "timeouts": {"request": "5s", "backendRequest": "300ms"},
+       "backendRefs": [{"name": "api", "port": 80}]}]}})");
+  r.resolved = {{true}};
+  s.listeners.push_back({"gw/web", 80, "HTTP", {r}});
+  s.endpoints["prod/api:80"] = {"127.0.0.1:" + std::to_string(slow_port)};
+  auto built = GatewayRoutes::from_json(wire::to_json(s));
+  REQUIRE(built.ok());
+  routes = *built;
+  CHECK(routes->route({"127.0.0.1", 1, "127.0.0.1", proxy.port(), 0, {}}, {"GET", "/", "x", {}}).timeout ==
+        std::chrono::milliseconds(300));
+
+  KeepAlive fast(proxy.port());
+  std::string got = fast.request("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
+  KeepAlive late(proxy.port());
+  got = late.request("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK_MESSAGE(got.rfind("HTTP/1.1 504", 0) == 0, got);
+  CHECK(got.find("upstream request timeout") != std::string::npos);
+  // Answered at the timeout, before the backend's answer was even made.
+  CHECK(!slow_done);
+  // The kept-alive fast connection goes on (no cap left over).
+  got = fast.request("GET /fast2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(got.find("path=/fast2") != std::string::npos);
+  proxy.stop();
+  slow.stop();
+  serving.join();
+}

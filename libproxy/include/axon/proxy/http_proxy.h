@@ -85,6 +85,10 @@ struct RouteAnswer {
   std::vector<std::pair<std::string, std::string>> response_set, response_add;
   std::vector<std::string> response_remove;
   std::string route;  // "HTTPRoute namespace/name", for logs
+  // The rule's timeouts (the shorter of request and backendRequest: one
+  // try): the answer's header must come by then, counted from the
+  // request's header, else 504 (Envoy's route timeout); 0: none.
+  std::chrono::milliseconds timeout{0};
 };
 
 // One request and its answer, for L7 flows.
