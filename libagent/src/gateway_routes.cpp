@@ -55,6 +55,22 @@ void Agent::sync_gateway() {
 
   proxy::GatewaySnapshot snap;
   snap.frontends = gateway_frontends_;
+  // A resolved backend's (or mirror's) ready endpoints, once per Service port.
+  auto add_endpoints = [&](const gw::ObjectRef& ref, int port) {
+    const std::string svc = ref.ns + "/" + ref.name;
+    const std::string key = svc + ":" + std::to_string(port);
+    if (snap.endpoints.count(key)) return;
+    if (!ready) ready = ready_backends(slices_->list(), c_.node);
+    auto& list = snap.endpoints[key];
+    auto names = port_names.find(svc);
+    if (names == port_names.end()) return;
+    auto name = names->second.find(port);
+    if (name == names->second.end()) return;
+    for (const auto& rb : (*ready)[svc][name->second])
+      list.push_back(rb.backend.addr.str() + ":" + std::to_string(rb.backend.port));
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+  };
   std::map<std::pair<std::string, int>, size_t> listener_at;
   for (const auto& a : state.attachments) {
     if (a.route == nullptr) continue;
@@ -75,20 +91,12 @@ void Agent::sync_gateway() {
       auto& flags = ar.resolved.emplace_back();
       for (const auto& b : rule.backends) {
         flags.push_back(b.resolved);
-        if (!b.resolved || !b.port) continue;
-        const std::string svc = b.ref.ns + "/" + b.ref.name;
-        const std::string key = svc + ":" + std::to_string(*b.port);
-        if (snap.endpoints.count(key)) continue;
-        if (!ready) ready = ready_backends(slices_->list(), c_.node);
-        auto& list = snap.endpoints[key];
-        auto names = port_names.find(svc);
-        if (names == port_names.end()) continue;
-        auto name = names->second.find(*b.port);
-        if (name == names->second.end()) continue;
-        for (const auto& rb : (*ready)[svc][name->second])
-          list.push_back(rb.backend.addr.str() + ":" + std::to_string(rb.backend.port));
-        std::sort(list.begin(), list.end());
-        list.erase(std::unique(list.begin(), list.end()), list.end());
+        if (b.resolved && b.port) add_endpoints(b.ref, *b.port);
+      }
+      auto& mirrored = ar.mirrors.emplace_back();
+      for (const auto& m : rule.filters.mirrors) {
+        mirrored.push_back(m.resolved);
+        if (m.resolved && m.port) add_endpoints(m.backend, *m.port);
       }
     }
     snap.listeners[it->second].routes.push_back(std::move(ar));

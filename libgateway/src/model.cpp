@@ -128,9 +128,6 @@ Filters filters(const Json& items, const std::string& path, const std::string& n
         m.percent = den > 0 ? *num * 100 / den : 0;
       }
       out.mirrors.push_back(std::move(m));
-      // Fail closed: a route the proxies would serve without its mirror is
-      // not accepted (UnsupportedValue), rather than served as if mirrored.
-      invalid.push_back(p + ".type: RequestMirror is not served yet (requests would not be mirrored)");
     } else {
       invalid.push_back(p + ".type: \"" + type + "\" is not supported (axon serves " +
                         "RequestHeaderModifier, ResponseHeaderModifier, RequestRedirect, " +
@@ -153,6 +150,11 @@ std::vector<BackendRef> backend_refs(const Json& items, const std::string& path,
     r.port = integer(b, "port");
     r.weight = integer(b, "weight").value_or(1);
     r.filters = filters(list(b, "filters"), at(path, i) + ".filters", ns, invalid);
+    // Fail closed: a route the proxies would serve without its mirror is
+    // not accepted (UnsupportedValue), rather than served as if mirrored.
+    if (!r.filters.mirrors.empty())
+      invalid.push_back(at(path, i) + ".filters: RequestMirror in a backendRef is not served yet "
+                        "(requests would not be mirrored; put it in the rule's filters)");
     out.push_back(std::move(r));
   }
   return out;

@@ -418,9 +418,9 @@ Condition resolve_backends(Route& r, const Json& raw, const Index& idx,
     const std::string rp = "spec.rules[" + std::to_string(i) + "]";
     const Json& raw_rule = raw_rules.is_array() && i < raw_rules.size() ? raw_rules[i] : none;
     for (size_t k = 0; k < rule.filters.mirrors.size(); ++k) {
-      const Mirror& m = rule.filters.mirrors[k];
-      note(check_backend(r, m.backend, m.port, mirror_path(member(raw_rule, "filters"), k, rp), idx,
-                         warnings));
+      Mirror& m = rule.filters.mirrors[k];
+      m.resolved = note(check_backend(r, m.backend, m.port,
+                                      mirror_path(member(raw_rule, "filters"), k, rp), idx, warnings));
     }
     const Json& raw_backends = member(raw_rule, "backendRefs");
     for (size_t j = 0; j < rule.backends.size(); ++j) {

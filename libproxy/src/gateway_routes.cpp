@@ -25,7 +25,8 @@ json to_json(const GatewaySnapshot& s) {
   for (const auto& l : s.listeners) {
     json routes = json::array();
     for (const auto& r : l.routes)
-      routes.push_back({{"object", r.object}, {"hostnames", r.hostnames}, {"resolved", r.resolved}});
+      routes.push_back(
+          {{"object", r.object}, {"hostnames", r.hostnames}, {"resolved", r.resolved}, {"mirrors", r.mirrors}});
     listeners.push_back({{"gateway", l.gateway}, {"port", l.port}, {"protocol", l.protocol}, {"routes", routes}});
   }
   for (const auto& [k, v] : s.endpoints) endpoints[k] = v;
@@ -183,6 +184,10 @@ Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json
         for (size_t i = 0; i < route.rules.size() && i < resolved.size(); ++i)
           for (size_t k = 0; k < route.rules[i].backends.size() && k < resolved[i].size(); ++k)
             route.rules[i].backends[k].resolved = resolved[i][k];
+        const auto mirrors = r.value("mirrors", std::vector<std::vector<bool>>{});
+        for (size_t i = 0; i < route.rules.size() && i < mirrors.size(); ++i)
+          for (size_t k = 0; k < route.rules[i].filters.mirrors.size() && k < mirrors[i].size(); ++k)
+            route.rules[i].filters.mirrors[k].resolved = mirrors[i][k];
         auto shared = std::make_shared<const gateway::Route>(std::move(route));
         auto hostnames = r.value("hostnames", std::vector<std::string>{});
         if (t->tcp)
@@ -307,6 +312,18 @@ RouteAnswer GatewayRoutes::route(const ConnectionInfo& c, const HttpRequestView&
   a.host = r.host;
   const auto whole = r.rule->request_timeout, backend = r.rule->backend_timeout;
   a.timeout = whole.count() == 0 ? backend : backend.count() == 0 ? whole : std::min(whole, backend);
+  // RequestMirror: a copy to one endpoint of each resolved mirror, for its
+  // percentage of requests.
+  for (const auto& m : r.rule->filters.mirrors) {
+    if (!m.resolved || m.percent <= 0) continue;
+    thread_local std::minstd_rand mirror_rng(std::random_device{}());
+    if (m.percent < 100 && std::uniform_int_distribution<int>(0, 99)(mirror_rng) >= m.percent) continue;
+    gateway::BackendRef ref;
+    ref.ref = m.backend;
+    ref.port = m.port;
+    RouteAnswer to;
+    if (pick_endpoint(ref, to)) a.mirrors.emplace_back(std::move(to.upstream_ip), to.upstream_port);
+  }
   add_modifier(r.rule->filters.request_headers, a, false);
   add_modifier(b.filters.request_headers, a, false);
   add_modifier(r.rule->filters.response_headers, a, true);

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -42,6 +43,7 @@ constexpr size_t kWindow = 16 * 1024;
 constexpr size_t kReadRoom = 8 * 1024;  // a read buffer's room during a request
 constexpr std::chrono::milliseconds kDelayedClose{1000};  // Envoy's delayed_close_timeout
 constexpr const char* kDenied = "Access denied\r\n";  // Cilium's (Envoy's) body
+constexpr size_t kMirrorBodyLimit = 1024 * 1024;  // a larger body is not mirrored
 constexpr const char* kTimedOut = "upstream request timeout";  // Envoy's 504 body
 constexpr const char* kNoUpstream =
     "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
@@ -139,6 +141,7 @@ struct HttpProxy::Impl {
   TlsSelect select;
   std::optional<net::ssl::context> tls;
   std::atomic<uint64_t> tls_failures{0};
+  std::atomic<uint64_t> mirrored{0}, mirror_skipped{0};
   struct TlsConnection {
     Impl* impl;
     ConnectionInfo ci;
@@ -290,7 +293,13 @@ template <bool isRequest, class In, class Out>
 net::awaitable<error_code> relay(In& in, beast::flat_buffer& buf,
                                  http::parser<isRequest, http::buffer_body>& p,
                                  Out& out, Watchdog& wd, std::chrono::milliseconds timeout,
-                                 bool& read_failed, char* window, bool header_first) {
+                                 bool& read_failed, char* window, bool header_first,
+                                 std::string* copy = nullptr) {
+  // `copy`: the body's bytes appended (for a mirror), up to kMirrorBodyLimit + 1.
+  auto keep = [copy, window](size_t n) {
+    if (copy != nullptr && copy->size() <= kMirrorBodyLimit)
+      copy->append(window, std::min(n, kMirrorBodyLimit + 1 - copy->size()));
+  };
   error_code ec;
   if (!p.chunked()) {
     // The body as it came (a length, or up to the end of the connection):
@@ -312,6 +321,7 @@ net::awaitable<error_code> relay(In& in, beast::flat_buffer& buf,
           read_failed = true;
           co_return ec;
         }
+        keep(n);
       }
       if (!head_sent || n > 0) {
         const std::array<net::const_buffer, 2> pieces{
@@ -338,6 +348,7 @@ net::awaitable<error_code> relay(In& in, beast::flat_buffer& buf,
         read_failed = true;
         co_return ec;
       }
+      keep(n);
       p.get().body().size = n;
       p.get().body().data = window;
       p.get().body().more = !p.is_done();
@@ -355,6 +366,58 @@ net::awaitable<error_code> relay(In& in, beast::flat_buffer& buf,
 }
 
 std::string endpoint_ip(const tcp::endpoint& e) { return e.address().to_string(); }
+
+// A mirrored request as it goes to the mirror: the request's header as
+// forwarded, Host with "-shadow" appended (Envoy's), the body with its
+// length, the connection closed after.
+std::string mirror_text(const http::request<http::buffer_body>& req, const std::string& body) {
+  std::string s;
+  s.reserve(512 + body.size());
+  s.append(req.method_string()).append(" ").append(req.target()).append(" HTTP/1.1\r\n");
+  for (const auto& f : req) {
+    const auto name = f.name();
+    if (name == http::field::host || name == http::field::content_length ||
+        name == http::field::transfer_encoding || name == http::field::connection ||
+        name == http::field::expect)
+      continue;
+    s.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+  }
+  s.append("Host: ").append(req[http::field::host]).append("-shadow\r\n");
+  if (!body.empty()) s.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  s.append("Connection: close\r\n\r\n").append(body);
+  return s;
+}
+
+// Sends a mirror its copy and reads its answer away (ignored), all within
+// `timeout`; on its own, the client's request never waits for it.
+net::awaitable<void> send_mirror(std::string ip, uint16_t port, std::string bytes, uint32_t mark,
+                                 std::chrono::milliseconds timeout, std::atomic<uint64_t>* failed) {
+  using namespace net::experimental::awaitable_operators;
+  auto ex = co_await net::this_coro::executor;
+  error_code ec;
+  auto addr = net::ip::make_address(ip, ec);
+  tcp::socket s(ex);
+  if (!ec) s.open(tcp::v4(), ec);
+  if (!ec && mark != 0) s.set_option(mark_option(static_cast<int>(mark)), ec);
+  if (ec) {
+    ++*failed;
+    co_return;
+  }
+  net::steady_timer t(ex);
+  t.expires_after(timeout);
+  auto exchange = [&]() -> net::awaitable<error_code> {
+    error_code e;
+    co_await s.async_connect(tcp::endpoint(addr, port), net::redirect_error(net::use_awaitable, e));
+    if (!e) co_await net::async_write(s, net::buffer(bytes), net::redirect_error(net::use_awaitable, e));
+    char sink[4096];
+    while (!e) co_await s.async_read_some(net::buffer(sink), net::redirect_error(net::use_awaitable, e));
+    co_return e == net::error::eof ? error_code{} : e;
+  };
+  error_code timer_ec;
+  auto done = co_await (exchange() || t.async_wait(net::redirect_error(net::use_awaitable, timer_ec)));
+  if (done.index() == 1 || std::get<0>(done)) ++*failed;
+  s.close(ec);
+}
 
 // Closes the upstream connection. Keeping the client's address, with a
 // reset: what was on it is complete (or failed), and a TIME_WAIT would hold
@@ -417,6 +480,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
   bool answered_close = false;  // the last answer ended the connection
   // The body windows, one per direction, for the connection's life.
   std::unique_ptr<char[]> windows;
+  std::string mirror_body;  // a mirrored request's body
   beast::flat_buffer cbuf;
   std::optional<beast::tcp_stream> up;
   std::string up_ip;            // where it goes (from the client's own address when
@@ -649,8 +713,24 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
       }
       up_clean = false;  // until its answer is read whole
       bool read_failed = false;
+      if (!ra.mirrors.empty()) mirror_body.clear();
       ec = co_await relay<true>(client, cbuf, rp, *up, wd, o.io_timeout, read_failed, windows.get(),
-                                expect_continue);
+                                expect_continue, ra.mirrors.empty() ? nullptr : &mirror_body);
+      // The request sent whole: a copy to each mirror (not for a body over
+      // the limit, nor twice for a request sent again).
+      if (!ec && !ra.mirrors.empty() && attempt == 0) {
+        if (mirror_body.size() > kMirrorBodyLimit) {
+          mirror_skipped += ra.mirrors.size();
+        } else {
+          const std::string text = mirror_text(req, mirror_body);
+          for (const auto& [ip, port] : ra.mirrors) {
+            ++mirrored;
+            net::co_spawn(client.get_executor(),
+                          send_mirror(ip, port, text, o.socket_mark, o.io_timeout, &mirror_skipped),
+                          net::detached);
+          }
+        }
+      }
       if (ec && read_failed) {  // the client went away mid-request
         end_session = true;
         break;
@@ -766,7 +846,8 @@ HttpProxy::Stats HttpProxy::stats() const {
   return {impl_->server.connections.load(), impl_->requests.load(),
           impl_->denied.load(),            impl_->errors.load(),
           impl_->upstream_connects.load(), impl_->upstream_reused.load(),
-          impl_->tls_failures.load()};
+          impl_->tls_failures.load(),      impl_->mirrored.load(),
+          impl_->mirror_skipped.load()};
 }
 
 }  // namespace axon::proxy

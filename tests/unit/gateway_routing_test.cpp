@@ -346,16 +346,21 @@ TEST_CASE("gateway routing: what the table refuses to serve is reported, not mat
   CHECK(r.invalid[4] == "spec.rules[2].filters: RequestRedirect and URLRewrite cannot be in one rule");
   CHECK(r.invalid[5].starts_with("spec.rules[3].timeouts.request: "));
   // What the proxies do not enforce yet is refused too (fail closed): a
-  // mirror. Timeouts are served; a backendRequest longer than the request's
-  // is refused (the API's own rule).
+  // mirror in a backendRef's filters (a rule's is served). Timeouts are
+  // served; a backendRequest longer than the request's is refused (the
+  // API's own rule).
   gw::Route later = gw::parse_route(Json::parse(R"({"kind": "HTTPRoute",
     "metadata": {"name": "later", "namespace": "default"}, "spec": {"rules": [
-      {"filters": [{"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}}}]},
+      {"filters": [{"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}, "percent": 30}}],
+       "backendRefs": [{"name": "api", "port": 80, "filters": [
+         {"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}}}]}]},
       {"timeouts": {"request": "10s"}},
       {"timeouts": {"request": "1s", "backendRequest": "500ms"}},
       {"timeouts": {"request": "1s", "backendRequest": "2s"}}]}})"));
   REQUIRE(later.invalid.size() == 2);
-  CHECK(later.invalid[0] == "spec.rules[0].filters[0].type: RequestMirror is not served yet (requests would not be mirrored)");
+  CHECK(later.invalid[0].starts_with("spec.rules[0].backendRefs[0].filters: RequestMirror in a backendRef is not served yet"));
+  REQUIRE(later.rules[0].filters.mirrors.size() == 1);
+  CHECK(later.rules[0].filters.mirrors[0].percent == 30);
   CHECK(later.invalid[1] == "spec.rules[3].timeouts.backendRequest: longer than timeouts.request (it must not be)");
   CHECK(later.rules[1].request_timeout == std::chrono::seconds(10));
   CHECK(later.rules[2].backend_timeout == std::chrono::milliseconds(500));

@@ -12,11 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -879,30 +881,65 @@ TEST_CASE("gateway TCP relay: bytes both ways, half-close passed on; no route or
   echo.join();
 }
 
-TEST_CASE("gateway listener: a rule's timeouts: the answer's header late -> 504, in time -> forwarded") {
-  httplib::Server slow;
-  std::atomic<bool> slow_done{false};
-  slow.Get(".*", [&](const httplib::Request& r, httplib::Response& res) {
-    if (r.path == "/slow") {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-      slow_done = true;
-    }
-    res.set_content("path=" + r.path, "text/plain");
-  });
-  const int slow_port = slow.bind_to_any_port("127.0.0.1");
-  std::thread serving([&] { slow.listen_after_bind(); });
-  while (!slow.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+namespace {
 
-  ProxyOptions o;
-  o.port = 0;
-  o.address = "127.0.0.1";
-  o.transparent = false;
-  HttpProxy proxy(o, {});
+// An httplib server on loopback, `setup` giving its handlers; serving
+// until destroyed.
+struct Served {
+  httplib::Server server;
+  int port = 0;
+  std::thread thread;
+  template <class Setup>
+  explicit Served(Setup setup) {
+    setup(server);
+    port = server.bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { server.listen_after_bind(); });
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ~Served() {
+    server.stop();
+    thread.join();
+  }
+};
+
+// A Gateway HTTP listener on loopback (gw/web port 80 at the proxy's port)
+// serving one route, its backends' endpoints given.
+struct GatewayListener {
+  std::unique_ptr<HttpProxy> proxy;
   std::shared_ptr<const GatewayRoutes> routes;
-  proxy.set_router([&](const ConnectionInfo& c, const HttpRequestView& v) { return routes->route(c, v); });
-  REQUIRE(proxy.start().ok());
-  GatewaySnapshot s;
-  s.frontends.push_back({"127.0.0.1", proxy.port(), "gw/web", 80});
+  GatewayListener(GatewaySnapshot::AttachedRoute r, std::map<std::string, std::vector<std::string>> endpoints) {
+    ProxyOptions o;
+    o.port = 0;
+    o.address = "127.0.0.1";
+    o.transparent = false;
+    proxy = std::make_unique<HttpProxy>(o, HttpProxy::Decide{});
+    proxy->set_router([this](const ConnectionInfo& c, const HttpRequestView& v) { return routes->route(c, v); });
+    REQUIRE(proxy->start().ok());
+    GatewaySnapshot s;
+    s.frontends.push_back({"127.0.0.1", proxy->port(), "gw/web", 80});
+    s.listeners.push_back({"gw/web", 80, "HTTP", {std::move(r)}});
+    s.endpoints = std::move(endpoints);
+    auto built = GatewayRoutes::from_json(wire::to_json(s));
+    REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().str()));
+    routes = *built;
+  }
+  ~GatewayListener() { proxy->stop(); }
+  uint16_t port() const { return proxy->port(); }
+};
+
+}  // namespace
+
+TEST_CASE("gateway listener: a rule's timeouts: the answer's header late -> 504, in time -> forwarded") {
+  std::atomic<bool> slow_done{false};
+  Served slow([&](httplib::Server& server) {
+    server.Get(".*", [&](const httplib::Request& r, httplib::Response& res) {
+      if (r.path == "/slow") {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        slow_done = true;
+      }
+      res.set_content("path=" + r.path, "text/plain");
+    });
+  });
   GatewaySnapshot::AttachedRoute r;
   r.object = nlohmann::json::parse(R"({
     "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
@@ -912,18 +949,14 @@ TEST_CASE("gateway listener: a rule's timeouts: the answer's header late -> 504,
        "timeouts": {"request": "5s", "backendRequest": "300ms"},
        "backendRefs": [{"name": "api", "port": 80}]}]}})");
   r.resolved = {{true}};
-  s.listeners.push_back({"gw/web", 80, "HTTP", {r}});
-  s.endpoints["prod/api:80"] = {"127.0.0.1:" + std::to_string(slow_port)};
-  auto built = GatewayRoutes::from_json(wire::to_json(s));
-  REQUIRE(built.ok());
-  routes = *built;
-  CHECK(routes->route({"127.0.0.1", 1, "127.0.0.1", proxy.port(), 0, {}}, {"GET", "/", "x", {}}).timeout ==
+  GatewayListener gw(r, {{"prod/api:80", {"127.0.0.1:" + std::to_string(slow.port)}}});
+  CHECK(gw.routes->route({"127.0.0.1", 1, "127.0.0.1", gw.port(), 0, {}}, {"GET", "/", "x", {}}).timeout ==
         std::chrono::milliseconds(300));
 
-  KeepAlive fast(proxy.port());
+  KeepAlive fast(gw.port());
   std::string got = fast.request("GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
-  KeepAlive late(proxy.port());
+  KeepAlive late(gw.port());
   got = late.request("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK_MESSAGE(got.rfind("HTTP/1.1 504", 0) == 0, got);
   CHECK(got.find("upstream request timeout") != std::string::npos);
@@ -932,7 +965,64 @@ TEST_CASE("gateway listener: a rule's timeouts: the answer's header late -> 504,
   // The kept-alive fast connection goes on (no cap left over).
   got = fast.request("GET /fast2 HTTP/1.1\r\nHost: x\r\n\r\n");
   CHECK(got.find("path=/fast2") != std::string::npos);
-  proxy.stop();
-  slow.stop();
-  serving.join();
+}
+
+TEST_CASE("gateway listener: RequestMirror sends each request's copy (body too, Host -shadow) and ignores its answer") {
+  Backend backend;
+  std::mutex mu;
+  std::vector<std::string> seen;
+  Served shadow([&](httplib::Server& server) {
+    auto log = [&](const httplib::Request& r, httplib::Response& res) {
+      std::lock_guard l(mu);
+      seen.push_back(r.method + " " + r.path + " host=" + r.get_header_value("Host") + " body=" + r.body);
+      res.status = 500;  // ignored
+    };
+    server.Get(".*", log);
+    server.Post(".*", log);
+  });
+  GatewaySnapshot::AttachedRoute r;
+  r.object = nlohmann::json::parse(R"({
+    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+    "metadata": {"name": "m", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
+    "spec": {"rules": [
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/m"}}],
+       "filters": [{"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}}},
+                   {"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "gone", "port": 80}}}],
+       "backendRefs": [{"name": "api", "port": 80}]},
+      {"matches": [{"path": {"type": "PathPrefix", "value": "/never"}}],
+       "filters": [{"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}, "percent": 0}}],
+       "backendRefs": [{"name": "api", "port": 80}]}]}})");
+  r.resolved = {{true}, {true}};
+  r.mirrors = {{true, false}, {true}};  // "gone" did not resolve: no copies
+  GatewayListener gw(r, {{"prod/api:80", {"127.0.0.1:" + std::to_string(backend.port)}},
+                         {"prod/shadow:80", {"127.0.0.1:" + std::to_string(shadow.port)}},
+                         {"prod/gone:80", {"127.0.0.1:1"}}});  // would fail if used
+
+  KeepAlive conn(gw.port());
+  std::string got = conn.request("GET /m/1 HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+  CHECK(got.rfind("HTTP/1.1 200", 0) == 0);  // the backend's answer, not the mirror's 500
+  CHECK(got.find("path=/m/1") != std::string::npos);
+  got = conn.request("POST /m/2 HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 5\r\n\r\nhello");
+  CHECK(got.find("len=5") != std::string::npos);
+  got = conn.request("POST /m/3 HTTP/1.1\r\nHost: api.example.com\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  CHECK(got.find("len=3") != std::string::npos);
+  got = conn.request("GET /never HTTP/1.1\r\nHost: api.example.com\r\n\r\n");
+  CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
+  // The copies arrive on their own time.
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard l(mu);
+      if (seen.size() >= 3) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  {
+    std::lock_guard l(mu);
+    std::sort(seen.begin(), seen.end());
+    CHECK(seen == std::vector<std::string>{"GET /m/1 host=api.example.com-shadow body=",
+                                           "POST /m/2 host=api.example.com-shadow body=hello",
+                                           "POST /m/3 host=api.example.com-shadow body=abc"});
+  }
+  CHECK(gw.proxy->stats().mirrored == 3);
+  CHECK(gw.proxy->stats().mirror_skipped == 0);
 }

@@ -72,6 +72,7 @@ struct Mirror {
   ObjectRef backend;
   std::optional<int> port;
   int percent = 100;  // of requests mirrored
+  bool resolved = false;  // set by the status computation
 };
 
 struct Filters {

@@ -54,6 +54,7 @@ struct GatewaySnapshot {
     nlohmann::json object;                   // the HTTPRoute as stored
     std::vector<std::string> hostnames;      // effective on the listener; empty: any
     std::vector<std::vector<bool>> resolved;  // [rule][backendRef]
+    std::vector<std::vector<bool>> mirrors;   // [rule][RequestMirror]: resolved
   };
   struct Listener {
     std::string gateway;  // namespace/name

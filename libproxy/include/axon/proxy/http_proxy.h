@@ -89,6 +89,9 @@ struct RouteAnswer {
   // try): the answer's header must come by then, counted from the
   // request's header, else 504 (Envoy's route timeout); 0: none.
   std::chrono::milliseconds timeout{0};
+  // RequestMirror: endpoints that get a copy of the request (their answers
+  // ignored; Host with "-shadow" appended, as Envoy's).
+  std::vector<std::pair<std::string, uint16_t>> mirrors;
 };
 
 // One request and its answer, for L7 flows.
@@ -169,6 +172,8 @@ class HttpProxy {
     uint64_t upstream_connects = 0;  // upstream connections opened
     uint64_t upstream_reused = 0;    // taken from the pool instead
     uint64_t tls_failures = 0;       // TLS handshakes that failed
+    uint64_t mirrored = 0;           // request copies sent to mirrors
+    uint64_t mirror_skipped = 0;     // not mirrored: a body over 1 MiB, or the mirror failed
   };
   Stats stats() const;
 
