@@ -9,9 +9,16 @@
 # server name, the handshake completed by the backend (openssl s_server,
 # its own certificate verified by curl), an unknown name reset.
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=api.example.com \
-  -addext "subjectAltName=DNS:api.example.com,DNS:www.example.com" \
-  -keyout "$STATE/tls.key" -out "$STATE/tls.crt" 2>/dev/null
+# self_signed NAME CN SAN...: $STATE/NAME.crt and NAME.key (P-256, 2 days).
+self_signed() {
+  local name=$1 cn=$2 san
+  shift 2
+  san=$(printf 'DNS:%s,' "$@")
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$cn" \
+    -addext "subjectAltName=${san%,}" -keyout "$STATE/$name.key" -out "$STATE/$name.crt" 2>/dev/null
+}
+
+self_signed tls api.example.com api.example.com www.example.com
 ax apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Secret
@@ -88,8 +95,7 @@ ax delete gateway secure -n gateway-api-system >/dev/null
 
 # TLS passthrough: two TLS servers with their own certificates.
 for b in a b; do
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$b.example.com" \
-    -addext "subjectAltName=DNS:$b.example.com" -keyout "$STATE/$b.key" -out "$STATE/$b.crt" 2>/dev/null
+  self_signed "$b" "$b.example.com" "$b.example.com"
   ax apply -f - >/dev/null <<EOF
 apiVersion: apps/v1
 kind: Deployment

@@ -19,15 +19,17 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "axon/proxy/gateway_routes.h"
 #include "axon/proxy/http_proxy.h"
 #include "axon/proxy/tcp_relay.h"
+#include "gateway_fixtures.h"
 
 using namespace axon::proxy;
+using axon::test::GatewayListener;
+using axon::test::Served;
 
 namespace {
 
@@ -99,29 +101,15 @@ TlsAnswer tls_request(uint16_t port, const std::string& sni, const std::string& 
 }  // namespace
 
 TEST_CASE("gateway HTTPS listener: certificate by SNI, then routed as HTTP; no certificate: no handshake") {
-  httplib::Server backend;
-  backend.Get(".*", [](const httplib::Request& r, httplib::Response& res) {
-    res.set_content("method=" + r.method + " path=" + r.path + " proto=" + r.get_header_value("X-Forwarded-Proto"),
-                    "text/plain");
+  Served backend([](httplib::Server& server) {
+    server.Get(".*", [](const httplib::Request& r, httplib::Response& res) {
+      res.set_content("method=" + r.method + " path=" + r.path + " proto=" + r.get_header_value("X-Forwarded-Proto"),
+                      "text/plain");
+    });
   });
-  const int backend_port = backend.bind_to_any_port("127.0.0.1");
-  std::thread serving([&] { backend.listen_after_bind(); });
-  while (!backend.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-
-  ProxyOptions o;
-  o.port = 0;
-  o.address = "127.0.0.1";
-  o.transparent = false;
-  HttpProxy proxy(o, {});
-  std::shared_ptr<const GatewayRoutes> routes;
-  std::mutex mu;
-  auto current = [&] {
-    std::lock_guard l(mu);
-    return routes;
-  };
-  proxy.set_router([&](const ConnectionInfo& c, const HttpRequestView& v) { return current()->route(c, v); });
-  proxy.set_tls([&](const ConnectionInfo& c, const std::string& name) { return current()->certificate(c, name); });
-  REQUIRE(proxy.start().ok());
+  const int backend_port = backend.port;
+  GatewayListener gw(true);
+  auto& proxy = gw.proxy();
 
   auto [api_crt, api_key] = self_signed("api.example.com");
   auto [wild_crt, wild_key] = self_signed("wildcard.example.com");
@@ -150,12 +138,8 @@ TEST_CASE("gateway HTTPS listener: certificate by SNI, then routed as HTTP; no c
     s.certificates.push_back({"gw/web", 443, "mismatch.example.com", api_crt, wild_key});
     return wire::to_json(s);
   };
-  auto built = GatewayRoutes::from_json(snapshot(true));
-  REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().str()));
-  {
-    std::lock_guard l(mu);
-    routes = *built;
-  }
+  gw.set(snapshot(true));
+  auto routes = gw.routes();
   REQUIRE(routes->problems().size() == 2);
   CHECK(routes->problems()[0].find("bad.example.com") != std::string::npos);
   CHECK(routes->problems()[0].find("tls.crt") != std::string::npos);
@@ -183,12 +167,8 @@ TEST_CASE("gateway HTTPS listener: certificate by SNI, then routed as HTTP; no c
   CHECK(redirect.response.find("Location: https://api.example.com/new") != std::string::npos);
 
   // Without a listener for the name (no hostname-less one): no handshake.
-  built = GatewayRoutes::from_json(snapshot(false));
-  REQUIRE(built.ok());
-  {
-    std::lock_guard l(mu);
-    routes = *built;
-  }
+  gw.set(snapshot(false));
+  routes = gw.routes();
   const uint64_t failures = proxy.stats().tls_failures;
   CHECK(tls_request(proxy.port(), "other.org", "GET / HTTP/1.1\r\n\r\n").cn.empty());
   CHECK(tls_request(proxy.port(), "", "GET / HTTP/1.1\r\n\r\n").cn.empty());
@@ -197,9 +177,6 @@ TEST_CASE("gateway HTTPS listener: certificate by SNI, then routed as HTTP; no c
   ConnectionInfo elsewhere{"127.0.0.1", 1, "127.0.0.2", 443, 0, {}};
   CHECK(routes->certificate(elsewhere, "api.example.com") == nullptr);
   CHECK(proxy.stats().tls_failures >= failures + 2);
-  proxy.stop();
-  backend.stop();
-  serving.join();
 }
 
 namespace {

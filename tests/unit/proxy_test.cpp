@@ -30,8 +30,11 @@
 #include "axon/proxy/http_proxy.h"
 #include "axon/proxy/http_rules.h"
 #include "axon/proxy/tcp_relay.h"
+#include "gateway_fixtures.h"
 
 using namespace axon::proxy;
+using axon::test::GatewayListener;
+using axon::test::Served;
 using axon::policy::HeaderMatch;
 using axon::policy::HttpRule;
 
@@ -115,27 +118,18 @@ namespace {
 
 // A real HTTP server on loopback: echoes method, path, a header and the
 // body's length.
-struct Backend {
-  httplib::Server server;
-  int port = 0;
-  std::thread thread;
-  Backend() {
-    auto echo = [](const httplib::Request& r, httplib::Response& res) {
-      res.set_content("method=" + r.method + " path=" + r.path + " env=" +
-                          r.get_header_value("X-Env") + " len=" + std::to_string(r.body.size()),
-                      "text/plain");
-    };
-    server.Get(".*", echo);
-    server.Put(".*", echo);
-    server.Post(".*", echo);
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ~Backend() {
-    server.stop();
-    thread.join();
-  }
+struct Backend : Served {
+  Backend()
+      : Served([](httplib::Server& server) {
+          auto echo = [](const httplib::Request& r, httplib::Response& res) {
+            res.set_content("method=" + r.method + " path=" + r.path + " env=" +
+                                r.get_header_value("X-Env") + " len=" + std::to_string(r.body.size()),
+                            "text/plain");
+          };
+          server.Get(".*", echo);
+          server.Put(".*", echo);
+          server.Post(".*", echo);
+        }) {}
 };
 
 struct Proxy {
@@ -763,27 +757,15 @@ nlohmann::json gateway_snapshot(uint16_t frontend_port, int backend_port) {
 
 TEST_CASE("gateway listener: requests routed by the snapshot's routes; 404, 500, 503 and redirects answered") {
   Backend backend;
-  ProxyOptions o;
-  o.port = 0;
-  o.address = "127.0.0.1";
-  o.transparent = false;
-  HttpProxy proxy(o, {});
-  std::shared_ptr<const GatewayRoutes> routes;
-  std::mutex mu;
-  proxy.set_router([&](const ConnectionInfo& c, const HttpRequestView& v) {
-    std::lock_guard l(mu);
-    return routes->route(c, v);
-  });
-  REQUIRE(proxy.start().ok());
+  GatewayListener gw;
   // The wire line round-trips, and the routes are built from it.
   const std::string line = wire::gateway_line(GatewaySnapshot{});
   CHECK(line.rfind(R"({"gateway":)", 0) == 0);
-  auto built = GatewayRoutes::from_json(gateway_snapshot(proxy.port(), backend.port));
-  REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().str()));
-  routes = *built;
+  gw.set(gateway_snapshot(gw.port(), backend.port));
+  auto routes = gw.routes();
   CHECK(routes->listeners() == 1);
 
-  KeepAlive conn(proxy.port());
+  KeepAlive conn(gw.port());
   std::string got = conn.request("GET /v1/users?id=1 HTTP/1.1\r\nHost: api.example.com\r\nX-Env: client\r\n\r\n");
   CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(got.find("path=/v1/users env=gw") != std::string::npos);  // the header set, replacing the client's
@@ -803,8 +785,8 @@ TEST_CASE("gateway listener: requests routed by the snapshot's routes; 404, 500,
   CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(got.find("path=/inner/x") != std::string::npos);
   // The same connection served them all.
-  CHECK(proxy.stats().connections == 1);
-  CHECK(proxy.stats().requests == 7);
+  CHECK(gw.proxy().stats().connections == 1);
+  CHECK(gw.proxy().stats().requests == 7);
   // A frontend no listener serves: 404.
   ConnectionInfo other{"127.0.0.1", 1, "127.0.0.2", 80, 0, {}};
   CHECK(routes->route(other, {"GET", "/v1", "api.example.com", {}}).status == 404);
@@ -881,54 +863,6 @@ TEST_CASE("gateway TCP relay: bytes both ways, half-close passed on; no route or
   echo.join();
 }
 
-namespace {
-
-// An httplib server on loopback, `setup` giving its handlers; serving
-// until destroyed.
-struct Served {
-  httplib::Server server;
-  int port = 0;
-  std::thread thread;
-  template <class Setup>
-  explicit Served(Setup setup) {
-    setup(server);
-    port = server.bind_to_any_port("127.0.0.1");
-    thread = std::thread([this] { server.listen_after_bind(); });
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ~Served() {
-    server.stop();
-    thread.join();
-  }
-};
-
-// A Gateway HTTP listener on loopback (gw/web port 80 at the proxy's port)
-// serving one route, its backends' endpoints given.
-struct GatewayListener {
-  std::unique_ptr<HttpProxy> proxy;
-  std::shared_ptr<const GatewayRoutes> routes;
-  GatewayListener(GatewaySnapshot::AttachedRoute r, std::map<std::string, std::vector<std::string>> endpoints) {
-    ProxyOptions o;
-    o.port = 0;
-    o.address = "127.0.0.1";
-    o.transparent = false;
-    proxy = std::make_unique<HttpProxy>(o, HttpProxy::Decide{});
-    proxy->set_router([this](const ConnectionInfo& c, const HttpRequestView& v) { return routes->route(c, v); });
-    REQUIRE(proxy->start().ok());
-    GatewaySnapshot s;
-    s.frontends.push_back({"127.0.0.1", proxy->port(), "gw/web", 80});
-    s.listeners.push_back({"gw/web", 80, "HTTP", {std::move(r)}});
-    s.endpoints = std::move(endpoints);
-    auto built = GatewayRoutes::from_json(wire::to_json(s));
-    REQUIRE_MESSAGE(built.ok(), (built.ok() ? "" : built.error().str()));
-    routes = *built;
-  }
-  ~GatewayListener() { proxy->stop(); }
-  uint16_t port() const { return proxy->port(); }
-};
-
-}  // namespace
-
 TEST_CASE("gateway listener: a rule's timeouts: the answer's header late -> 504, in time -> forwarded") {
   std::atomic<bool> slow_done{false};
   Served slow([&](httplib::Server& server) {
@@ -950,7 +884,7 @@ TEST_CASE("gateway listener: a rule's timeouts: the answer's header late -> 504,
        "backendRefs": [{"name": "api", "port": 80}]}]}})");
   r.resolved = {{true}};
   GatewayListener gw(r, {{"prod/api:80", {"127.0.0.1:" + std::to_string(slow.port)}}});
-  CHECK(gw.routes->route({"127.0.0.1", 1, "127.0.0.1", gw.port(), 0, {}}, {"GET", "/", "x", {}}).timeout ==
+  CHECK(gw.routes()->route({"127.0.0.1", 1, "127.0.0.1", gw.port(), 0, {}}, {"GET", "/", "x", {}}).timeout ==
         std::chrono::milliseconds(300));
 
   KeepAlive fast(gw.port());
@@ -1023,6 +957,6 @@ TEST_CASE("gateway listener: RequestMirror sends each request's copy (body too, 
                                            "POST /m/2 host=api.example.com-shadow body=hello",
                                            "POST /m/3 host=api.example.com-shadow body=abc"});
   }
-  CHECK(gw.proxy->stats().mirrored == 3);
-  CHECK(gw.proxy->stats().mirror_skipped == 0);
+  CHECK(gw.proxy().stats().mirrored == 3);
+  CHECK(gw.proxy().stats().mirror_skipped == 0);
 }
