@@ -121,11 +121,12 @@ Filters filters(const Json& items, const std::string& path, const std::string& n
       const Json& b = object(r, "backendRef");
       m.backend = object_ref(b, ns, "", "Service");
       m.port = integer(b, "port");
-      if (auto pct = integer(r, "percent")) m.percent = *pct;
+      if (auto pct = integer(r, "percent")) m.numerator = *pct;
       const Json& frac = object(r, "fraction");
       if (auto num = integer(frac, "numerator")) {
-        const int den = integer(frac, "denominator").value_or(100);
-        m.percent = den > 0 ? *num * 100 / den : 0;
+        m.numerator = *num;
+        m.denominator = integer(frac, "denominator").value_or(100);
+        if (m.denominator <= 0) m.numerator = 0;
       }
       out.mirrors.push_back(std::move(m));
     } else {

@@ -313,11 +313,13 @@ RouteAnswer GatewayRoutes::route(const ConnectionInfo& c, const HttpRequestView&
   const auto whole = r.rule->request_timeout, backend = r.rule->backend_timeout;
   a.timeout = whole.count() == 0 ? backend : backend.count() == 0 ? whole : std::min(whole, backend);
   // RequestMirror: a copy to one endpoint of each resolved mirror, for its
-  // percentage of requests.
+  // share of requests (percent or fraction, exactly).
   for (const auto& m : r.rule->filters.mirrors) {
-    if (!m.resolved || m.percent <= 0) continue;
-    thread_local std::minstd_rand mirror_rng(std::random_device{}());
-    if (m.percent < 100 && std::uniform_int_distribution<int>(0, 99)(mirror_rng) >= m.percent) continue;
+    if (!m.resolved || m.numerator <= 0) continue;
+    thread_local std::mt19937_64 mirror_rng(std::random_device{}());
+    if (m.numerator < m.denominator &&
+        std::uniform_int_distribution<int64_t>(0, m.denominator - 1)(mirror_rng) >= m.numerator)
+      continue;
     gateway::BackendRef ref;
     ref.ref = m.backend;
     ref.port = m.port;

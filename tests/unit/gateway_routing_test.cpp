@@ -351,7 +351,8 @@ TEST_CASE("gateway routing: what the table refuses to serve is reported, not mat
   // API's own rule).
   gw::Route later = gw::parse_route(Json::parse(R"({"kind": "HTTPRoute",
     "metadata": {"name": "later", "namespace": "default"}, "spec": {"rules": [
-      {"filters": [{"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}, "percent": 30}}],
+      {"filters": [{"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}, "percent": 30}},
+                   {"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}, "fraction": {"numerator": 1, "denominator": 3}}}],
        "backendRefs": [{"name": "api", "port": 80, "filters": [
          {"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}}}]}]},
       {"timeouts": {"request": "10s"}},
@@ -359,8 +360,11 @@ TEST_CASE("gateway routing: what the table refuses to serve is reported, not mat
       {"timeouts": {"request": "1s", "backendRequest": "2s"}}]}})"));
   REQUIRE(later.invalid.size() == 2);
   CHECK(later.invalid[0].starts_with("spec.rules[0].backendRefs[0].filters: RequestMirror in a backendRef is not served yet"));
-  REQUIRE(later.rules[0].filters.mirrors.size() == 1);
-  CHECK(later.rules[0].filters.mirrors[0].percent == 30);
+  REQUIRE(later.rules[0].filters.mirrors.size() == 2);
+  CHECK(later.rules[0].filters.mirrors[0].numerator == 30);
+  CHECK(later.rules[0].filters.mirrors[0].denominator == 100);
+  CHECK(later.rules[0].filters.mirrors[1].numerator == 1);  // exactly a third, not 33%
+  CHECK(later.rules[0].filters.mirrors[1].denominator == 3);
   CHECK(later.invalid[1] == "spec.rules[3].timeouts.backendRequest: longer than timeouts.request (it must not be)");
   CHECK(later.rules[1].request_timeout == std::chrono::seconds(10));
   CHECK(later.rules[2].backend_timeout == std::chrono::milliseconds(500));

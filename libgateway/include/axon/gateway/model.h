@@ -71,7 +71,9 @@ struct BackendRef;
 struct Mirror {
   ObjectRef backend;
   std::optional<int> port;
-  int percent = 100;  // of requests mirrored
+  // The share of requests mirrored, exactly: `percent` is n/100, `fraction`
+  // numerator/denominator (default 100); 0 (or less): none.
+  int64_t numerator = 100, denominator = 100;
   bool resolved = false;  // set by the status computation
 };
 
