@@ -296,7 +296,7 @@ void FlowObserver::run() {
   auto last_stats = Clock::now();
   while (!stop_.load()) {
     auto n = reader->poll(200ms, [&](const datapath::Event& e) {
-      auto entry = hubble::make_flow_entry(decoder.decode(e));
+      auto entry = hubble::build_flow_entry([&](flow::Flow& f) { decoder.decode(e, &f); });
       metrics_->observe(*entry);
       ring_->write(std::move(entry));
     });
@@ -312,14 +312,15 @@ void FlowObserver::run() {
       dns.swap(dns_events_);
     }
     for (const auto& d : dns) {
-      auto entry = hubble::make_flow_entry(decoder.decode_dns(d));
+      auto entry = hubble::build_flow_entry([&](flow::Flow& f) { decoder.decode_dns(d, f); });
       metrics_->observe(*entry);
       ring_->write(std::move(entry));
     }
     for (const auto& h : http) {
-      auto [request, response] = decoder.decode_http(h);
-      for (auto* f : {&request, &response}) {
-        auto entry = hubble::make_flow_entry(std::move(*f));
+      hubble::FlowEntryBuilder request, response;
+      decoder.decode_http(h, request.flow(), response.flow());
+      for (auto* b : {&request, &response}) {
+        auto entry = b->finish();
         metrics_->observe(*entry);
         ring_->write(std::move(entry));
       }

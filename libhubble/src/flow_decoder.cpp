@@ -223,9 +223,14 @@ void FlowDecoder::fill_l7(flow::Flow& f, std::chrono::system_clock::time_point t
 
 std::pair<flow::Flow, flow::Flow> FlowDecoder::decode_http(const HttpEvent& e) {
   std::pair<flow::Flow, flow::Flow> out;
+  decode_http(e, out.first, out.second);
+  return out;
+}
+
+void FlowDecoder::decode_http(const HttpEvent& e, flow::Flow& request, flow::Flow& reply) {
   for (int i = 0; i < 2; ++i) {
     const bool response = i == 1;
-    flow::Flow& f = response ? out.second : out.first;
+    flow::Flow& f = response ? reply : request;
     fill_l7(f, response ? e.time + std::chrono::duration_cast<std::chrono::system_clock::duration>(e.latency) : e.time,
             e.forwarded, e.ingress, response, e.proxy_port, e.src, e.dst, e.sport, e.dport,
             e.src_identity, e.dst_identity, false);
@@ -247,11 +252,15 @@ std::pair<flow::Flow, flow::Flow> FlowDecoder::decode_http(const HttpEvent& e) {
                                                      "ms (" + e.method + " " + e.url + ")"
                                                : e.method + " " + e.url));
   }
-  return out;
 }
 
 flow::Flow FlowDecoder::decode_dns(const DnsEvent& e) {
   flow::Flow f;
+  decode_dns(e, f);
+  return f;
+}
+
+void FlowDecoder::decode_dns(const DnsEvent& e, flow::Flow& f) {
   fill_l7(f, e.time, e.forwarded, false, e.response, e.proxy_port, e.src, e.dst, e.sport, e.dport,
           e.src_identity, e.dst_identity, e.udp);
   auto* l7 = f.mutable_l7();
@@ -277,7 +286,6 @@ flow::Flow FlowDecoder::decode_dns(const DnsEvent& e) {
     summary = "DNS Query " + e.query + " " + e.qtype;
   }
   f.set_summary(summary);
-  return f;
 }
 
 flow::Flow FlowDecoder::decode(const Event& e) {

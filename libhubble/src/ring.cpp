@@ -26,6 +26,45 @@ FlowEntry make_flow_entry(flow::Flow flow) {
   return r;
 }
 
+namespace {
+// An entry's arena with its first block inline: one allocation for a
+// typical flow (1.6-2.2 KiB of messages and strings with a pod's labels, an
+// HTTP request's headers), small blocks more only for a larger one.
+struct EntryArena {
+  static constexpr size_t kInline = 3072;
+  alignas(16) char block[kInline];
+  google::protobuf::Arena arena;
+  static google::protobuf::ArenaOptions options(char* block) {
+    google::protobuf::ArenaOptions o;
+    o.initial_block = block;
+    o.initial_block_size = kInline;
+    o.start_block_size = 512;
+    o.max_block_size = 4096;
+    return o;
+  }
+  EntryArena() : arena(options(block)) {}
+};
+}  // namespace
+
+FlowEntryBuilder::FlowEntryBuilder() {
+  auto holder = std::make_shared<EntryArena>();
+  response_ = google::protobuf::Arena::CreateMessage<observer::GetFlowsResponse>(&holder->arena);
+  flow_ = response_->mutable_flow();
+  holder_ = std::move(holder);
+}
+
+FlowEntry FlowEntryBuilder::finish() {
+  response_->set_node_name(flow_->node_name());
+  *response_->mutable_time() = flow_->time();
+  return FlowEntry(std::move(holder_), response_);
+}
+
+FlowEntry build_flow_entry(const std::function<void(flow::Flow&)>& fill) {
+  FlowEntryBuilder b;
+  fill(b.flow());
+  return b.finish();
+}
+
 FlowEntry make_lost_entry(flow::LostEventSource source, uint64_t count,
                           std::chrono::system_clock::time_point when, const std::string& node_name) {
   auto r = std::make_shared<observer::GetFlowsResponse>();

@@ -131,8 +131,11 @@ class FlowDecoder {
   // Fills `out` (cleared first) from `e`.
   void decode(const Event& e, flow::Flow* out);
   flow::Flow decode(const Event& e);
-  // The request and response flows of an HTTP event.
+  // The request and response flows of an HTTP event (written into empty
+  // flows, or returned).
+  void decode_http(const HttpEvent& e, flow::Flow& request, flow::Flow& response);
   std::pair<flow::Flow, flow::Flow> decode_http(const HttpEvent& e);
+  void decode_dns(const DnsEvent& e, flow::Flow& out);
   flow::Flow decode_dns(const DnsEvent& e);
 
  private:

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +32,23 @@ using FlowEntry = std::shared_ptr<const observer::GetFlowsResponse>;
 // A GetFlowsResponse carrying `flow`, with node_name and time copied from it
 // (what every server sends).
 FlowEntry make_flow_entry(flow::Flow flow);
+// The same, built in place: fill flow(), then finish(). Every message and
+// string of the entry lives in one arena of its own (its first block
+// allocated with it, freed at once when the last reader lets the entry go):
+// what the agent makes per event, without an allocation per field.
+class FlowEntryBuilder {
+ public:
+  FlowEntryBuilder();
+  flow::Flow& flow() { return *flow_; }
+  FlowEntry finish();  // once
+
+ private:
+  std::shared_ptr<void> holder_;
+  observer::GetFlowsResponse* response_ = nullptr;
+  flow::Flow* flow_ = nullptr;
+};
+// One built in place by `fill`.
+FlowEntry build_flow_entry(const std::function<void(flow::Flow&)>& fill);
 // A lost-events record: `count` events lost at `source`.
 FlowEntry make_lost_entry(flow::LostEventSource source, uint64_t count,
                           std::chrono::system_clock::time_point when, const std::string& node_name);
