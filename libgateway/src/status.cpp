@@ -589,10 +589,9 @@ GatewayState gateway_compute(const GatewayInputs& in) {
       for (const auto& st : info.listeners)
         if (st.accepted.status == "True") ports.insert(st.spec.port);
     for (const auto& st : info.listeners)
-      if (st.servable && st.spec.protocol == "HTTPS" && in.served_protocols.count("HTTPS") &&
-          !st.spec.certificates.empty())
-        out.certificates.push_back({info.spec.key(), st.spec.port, st.spec.hostname,
-                                    st.spec.certificates[0].ns + "/" + st.spec.certificates[0].name});
+      if (st.servable && st.spec.protocol == "HTTPS" && in.served_protocols.count("HTTPS"))
+        for (const auto& ref : st.spec.certificates)
+          out.certificates.push_back({info.spec.key(), st.spec.port, st.spec.hostname, ref.ns + "/" + ref.name});
     out.services[info.spec.key()] = {ports.begin(),
                                                                           ports.end()};
   }

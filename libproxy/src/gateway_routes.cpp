@@ -7,7 +7,9 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "axon/gateway/model.h"
 #include "axon/gateway/routing.h"
@@ -105,49 +107,73 @@ std::string openssl_error() {
   return buf;
 }
 
-// A server context with the PEM certificate (and the chain after it) and
-// key; empty `error` when it loaded.
-std::shared_ptr<ssl_ctx_st> tls_context(const std::string& cert, const std::string& key, std::string& error) {
-  std::shared_ptr<ssl_ctx_st> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
-  if (!ctx) {
-    error = openssl_error();
-    return nullptr;
-  }
-  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  std::unique_ptr<BIO, decltype(&BIO_free)> certs(BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size())), BIO_free);
-  X509* leaf = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr);
-  if (leaf == nullptr) {
-    error = "tls.crt: no PEM certificate (" + openssl_error() + ")";
-    return nullptr;
-  }
-  const int used = SSL_CTX_use_certificate(ctx.get(), leaf);
-  X509_free(leaf);
-  if (used != 1) {
-    error = "tls.crt: " + openssl_error();
-    return nullptr;
-  }
-  while (X509* more = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr))
-    SSL_CTX_add_extra_chain_cert(ctx.get(), more);  // takes it
-  ERR_clear_error();  // the chain's end
-  std::unique_ptr<BIO, decltype(&BIO_free)> keys(BIO_new_mem_buf(key.data(), static_cast<int>(key.size())), BIO_free);
-  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(keys.get(), nullptr, nullptr, nullptr);
-  if (pkey == nullptr) {
-    error = "tls.key: no PEM private key (" + openssl_error() + ")";
-    return nullptr;
-  }
-  const int key_used = SSL_CTX_use_PrivateKey(ctx.get(), pkey);
-  EVP_PKEY_free(pkey);
-  if (key_used != 1 || SSL_CTX_check_private_key(ctx.get()) != 1) {
-    error = "tls.key is not tls.crt's key (" + openssl_error() + ")";
-    return nullptr;
-  }
-  return ctx;
-}
-
+// A listener's server context: the certificates of its certificateRefs,
+// one per key type (RSA, ECDSA, ...: OpenSSL offers the one the client's
+// signature algorithms allow, as Envoy does).
 struct ListenerCertificate {
   std::string hostname;
   std::shared_ptr<ssl_ctx_st> ctx;
+  std::vector<int> key_types;  // loaded so far (EVP_PKEY_base_id)
 };
+
+// Adds the PEM certificate (and the chain after it) and its key to the
+// listener's context (made at the first); false and `error` when they do not
+// load, or a certificate of that key type is there already (it stays).
+bool add_certificate(ListenerCertificate& l, const std::string& cert, const std::string& key, std::string& error) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> certs(BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size())), BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> leaf(PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr), X509_free);
+  if (!leaf) {
+    error = "tls.crt: no PEM certificate (" + openssl_error() + ")";
+    return false;
+  }
+  std::vector<X509*> chain;
+  while (X509* more = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr)) chain.push_back(more);
+  ERR_clear_error();  // the chain's end
+  auto free_chain = [&chain] {
+    for (X509* c : chain) X509_free(c);
+    chain.clear();
+  };
+  std::unique_ptr<BIO, decltype(&BIO_free)> keys(BIO_new_mem_buf(key.data(), static_cast<int>(key.size())), BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(PEM_read_bio_PrivateKey(keys.get(), nullptr, nullptr, nullptr),
+                                                            EVP_PKEY_free);
+  if (!pkey) {
+    free_chain();
+    error = "tls.key: no PEM private key (" + openssl_error() + ")";
+    return false;
+  }
+  if (X509_check_private_key(leaf.get(), pkey.get()) != 1) {
+    free_chain();
+    error = "tls.key is not tls.crt's key (" + openssl_error() + ")";
+    return false;
+  }
+  const int type = EVP_PKEY_base_id(pkey.get());
+  if (std::find(l.key_types.begin(), l.key_types.end(), type) != l.key_types.end()) {
+    free_chain();
+    error = std::string("a second ") + OBJ_nid2sn(type) +
+            " certificate for the listener (one per key type is served: the first)";
+    return false;
+  }
+  if (!l.ctx) {
+    l.ctx.reset(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+    if (!l.ctx) {
+      free_chain();
+      error = openssl_error();
+      return false;
+    }
+    SSL_CTX_set_min_proto_version(l.ctx.get(), TLS1_2_VERSION);
+  }
+  // The chain goes with its certificate (SSL_CTX_add0_chain_cert: the
+  // current one's).
+  if (SSL_CTX_use_certificate(l.ctx.get(), leaf.get()) != 1 || SSL_CTX_use_PrivateKey(l.ctx.get(), pkey.get()) != 1) {
+    free_chain();
+    error = "tls.crt: " + openssl_error();
+    return false;
+  }
+  for (X509* c : chain) SSL_CTX_add0_chain_cert(l.ctx.get(), c);  // takes it
+  chain.clear();
+  l.key_types.push_back(type);
+  return true;
+}
 
 }  // namespace
 
@@ -206,22 +232,27 @@ Result<std::shared_ptr<const GatewayRoutes>> GatewayRoutes::from_json(const json
       by_listener[{l.at("gateway").get<std::string>(), static_cast<uint16_t>(t->port)}] = t.get();
       s.tables.push_back(std::move(t));
     }
+    // Every listener's certificates into one context (a listener is a
+    // Gateway, a port and a hostname: its entries are its certificateRefs).
     std::map<std::pair<std::string, uint16_t>, std::shared_ptr<std::vector<ListenerCertificate>>> certs;
     for (const auto& c : j.value("certificates", json::array())) {
       const std::string gw = c.at("gateway").get<std::string>();
       const auto port = c.at("port").get<uint16_t>();
-      std::string error;
-      auto ctx = tls_context(c.at("cert").get<std::string>(), c.at("key").get<std::string>(), error);
       const std::string hostname = c.value("hostname", "");
-      if (!ctx) {
-        s.problems.push_back("Gateway " + gw + " port " + std::to_string(port) +
-                             (hostname.empty() ? "" : " (" + hostname + ")") + ": " + error);
-        continue;
-      }
       auto& list = certs[{gw, port}];
       if (!list) list = std::make_shared<std::vector<ListenerCertificate>>();
-      list->push_back({hostname, std::move(ctx)});
+      auto l = std::find_if(list->begin(), list->end(), [&](const ListenerCertificate& x) { return x.hostname == hostname; });
+      if (l == list->end()) l = list->insert(list->end(), ListenerCertificate{hostname, nullptr, {}});
+      std::string error;
+      if (!add_certificate(*l, c.at("cert").get<std::string>(), c.at("key").get<std::string>(), error))
+        s.problems.push_back("Gateway " + gw + " port " + std::to_string(port) +
+                             (hostname.empty() ? "" : " (" + hostname + ")") + ": " + error);
     }
+    // A listener none of whose certificates loaded has none: its
+    // handshakes fail.
+    for (auto& [listener, list] : certs)
+      list->erase(std::remove_if(list->begin(), list->end(), [](const ListenerCertificate& x) { return !x.ctx; }),
+                  list->end());
     for (const auto& f : j.value("frontends", json::array())) {
       const std::pair<std::string, uint16_t> listener{f.at("gateway").get<std::string>(),
                                                       f.at("listener_port").get<uint16_t>()};

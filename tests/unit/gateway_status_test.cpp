@@ -867,7 +867,7 @@ TEST_CASE("gateway status: a listener the node proxies do not route is not Progr
   CHECK(none.gateways.begin()->second.conditions[1].reason == "Pending");
 }
 
-TEST_CASE("gateway status: the proxies terminate TLS with each servable HTTPS listener's first certificate") {
+TEST_CASE("gateway status: the proxies terminate TLS with each servable HTTPS listener's certificates") {
   const Json refs = {{"hostname", "api.example.com"},
                      {"tls", {{"certificateRefs", Json::array({{{"name", "cert"}}, {{"name", "other"}}})}}}};
   const Json cross = {{"tls", {{"certificateRefs", Json::array({{{"name", "cert"}, {"namespace", "certs"}}})}}}};
@@ -875,18 +875,21 @@ TEST_CASE("gateway status: the proxies terminate TLS with each servable HTTPS li
                                                listener("any", "HTTPS", 8443, cross)}));
   in.secrets = {secret("gw", "cert"), secret("gw", "other"), secret("certs", "cert")};
   GatewayState s = gateway_compute(in);
-  // The cross-namespace one has no grant: not served.
-  REQUIRE(s.certificates.size() == 1);
+  // Every certificateRef of the listener, in order; the cross-namespace
+  // one has no grant: not served.
+  REQUIRE(s.certificates.size() == 2);
   CHECK(s.certificates[0].gateway == "gw/gw");
   CHECK(s.certificates[0].port == 443);
   CHECK(s.certificates[0].hostname == "api.example.com");
   CHECK(s.certificates[0].secret == "gw/cert");
+  CHECK(s.certificates[1].hostname == "api.example.com");
+  CHECK(s.certificates[1].secret == "gw/other");
   in.grants = {grant("certs", "Gateway", "gw", "Secret")};
   s = gateway_compute(in);
-  REQUIRE(s.certificates.size() == 2);
-  CHECK(s.certificates[1].port == 8443);
-  CHECK(s.certificates[1].hostname.empty());
-  CHECK(s.certificates[1].secret == "certs/cert");
+  REQUIRE(s.certificates.size() == 3);
+  CHECK(s.certificates[2].port == 8443);
+  CHECK(s.certificates[2].hostname.empty());
+  CHECK(s.certificates[2].secret == "certs/cert");
   // Proxies that do not terminate TLS: none.
   in.served_protocols = {"HTTP"};
   CHECK(gateway_compute(in).certificates.empty());

@@ -34,8 +34,8 @@ using axon::test::Served;
 namespace {
 
 // A self-signed certificate for `cn` and its key, PEM.
-std::pair<std::string, std::string> self_signed(const std::string& cn) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
+std::pair<std::string, std::string> self_signed(const std::string& cn, bool rsa = false) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"), EVP_PKEY_free);
   REQUIRE(key);
   std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), X509_free);
   X509_set_version(x.get(), 2);
@@ -58,14 +58,17 @@ std::pair<std::string, std::string> self_signed(const std::string& cn) {
           pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); })};
 }
 
-// One request over TLS with `sni` ("" none); the server certificate's CN
-// and the answer, or an empty CN when the handshake failed.
+// One request over TLS with `sni` ("" none), the client offering only
+// `sigalgs` when given; the server certificate's CN and the answer, or an
+// empty CN when the handshake failed.
 struct TlsAnswer {
   std::string cn, response;
 };
-TlsAnswer tls_request(uint16_t port, const std::string& sni, const std::string& request) {
+TlsAnswer tls_request(uint16_t port, const std::string& sni, const std::string& request,
+                      const char* sigalgs = nullptr) {
   TlsAnswer out;
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (sigalgs != nullptr) REQUIRE(SSL_CTX_set1_sigalgs_list(ctx.get(), sigalgs) == 1);
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -115,6 +118,9 @@ TEST_CASE("gateway HTTPS listener: certificate by SNI, then routed as HTTP; no c
   auto [wild_crt, wild_key] = self_signed("wildcard.example.com");
   auto [deep_crt, deep_key] = self_signed("deep.example.com");
   auto [any_crt, any_key] = self_signed("default");
+  auto [ec_crt, ec_key] = self_signed("dual-ecdsa");
+  auto [rsa_crt, rsa_key] = self_signed("dual-rsa", true);
+  auto [ec2_crt, ec2_key] = self_signed("dual-ecdsa-second");
   auto snapshot = [&](bool with_default) {
     GatewaySnapshot s;
     s.frontends.push_back({"127.0.0.1", proxy.port(), "gw/web", 443});
@@ -136,14 +142,28 @@ TEST_CASE("gateway HTTPS listener: certificate by SNI, then routed as HTTP; no c
     // A certificate that does not load is reported, its listener skipped.
     s.certificates.push_back({"gw/web", 443, "bad.example.com", "not a certificate", api_key});
     s.certificates.push_back({"gw/web", 443, "mismatch.example.com", api_crt, wild_key});
+    // A listener with several certificateRefs: one per key type (a second
+    // of a type is reported and not served).
+    s.certificates.push_back({"gw/web", 443, "dual.example.com", ec_crt, ec_key});
+    s.certificates.push_back({"gw/web", 443, "dual.example.com", rsa_crt, rsa_key});
+    s.certificates.push_back({"gw/web", 443, "dual.example.com", ec2_crt, ec2_key});
     return wire::to_json(s);
   };
   gw.set(snapshot(true));
   auto routes = gw.routes();
-  REQUIRE(routes->problems().size() == 2);
+  REQUIRE(routes->problems().size() == 3);
   CHECK(routes->problems()[0].find("bad.example.com") != std::string::npos);
   CHECK(routes->problems()[0].find("tls.crt") != std::string::npos);
   CHECK(routes->problems()[1].find("not tls.crt's key") != std::string::npos);
+  CHECK(routes->problems()[2].find("dual.example.com): a second id-ecPublicKey certificate") != std::string::npos);
+  // Several certificates on a listener: the one the client's signature
+  // algorithms allow.
+  const std::string dual = "GET /v1 HTTP/1.1\r\nHost: api.example.com\r\n\r\n";
+  CHECK(tls_request(proxy.port(), "dual.example.com", dual, "ecdsa_secp256r1_sha256").cn == "dual-ecdsa");
+  CHECK(tls_request(proxy.port(), "dual.example.com", dual, "rsa_pss_rsae_sha256:rsa_pkcs1_sha256").cn == "dual-rsa");
+  const TlsAnswer any = tls_request(proxy.port(), "dual.example.com", dual);
+  CHECK((any.cn == "dual-ecdsa" || any.cn == "dual-rsa"));
+  CHECK(any.response.rfind("HTTP/1.1 200", 0) == 0);
 
   struct Case {
     std::string sni, cn;

@@ -88,9 +88,10 @@ struct GatewayState {
   std::map<std::string, GatewayStatus> gateways;  // "namespace/name"
   std::map<std::string, RouteStatus> routes;      // "HTTPRoute namespace/name"
   std::vector<Attachment> attachments;
-  // The certificate of each servable HTTPS listener (the first of its
-  // certificateRefs: references resolved, a kubernetes.io/tls Secret), for
-  // the proxies to terminate TLS with (by SNI: the listener's hostname).
+  // The certificates of each servable HTTPS listener (every one of its
+  // certificateRefs, in order: references resolved, kubernetes.io/tls
+  // Secrets), for the proxies to terminate TLS with (by SNI: the listener's
+  // hostname; then by the client's signature algorithms, one per key type).
   struct Certificate {
     std::string gateway;   // namespace/name
     int port = 0;
