@@ -6,6 +6,8 @@ machine's loopback, same backend, same cores, one worker each:
   axon     wrk -> axon's proxy (one http rule checked per request, every
            request's record sent to the agent's end as the node does) -> backend
   axon-noflows  the same without the records (no L7 flows)
+  axon-gateway  the same proxy as a Gateway listener (10 HTTPRoutes, the
+           request routed by Host to the backend; no policy), records as axon
   nginx    wrk -> nginx reverse proxy (keep-alive upstream) -> backend
   haproxy  wrk -> haproxy (mode http, http-reuse always) -> backend
 
@@ -60,8 +62,10 @@ def raise_nofile():
 
 
 def wrk(port, connections=50, duration=None):
+    # Every path gets the Host of one of the Gateway's routes (the others
+    # ignore it).
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", "-d" + (duration or DURATION), "--latency",
-                          f"http://127.0.0.1:{port}/1k"], capture_output=True, text=True,
+                          "-H", "Host: h0.example.com", f"http://127.0.0.1:{port}/1k"], capture_output=True, text=True,
                          check=True).stdout
     return wrk_result(out)
 
@@ -134,13 +138,18 @@ backend be
                                 stdout=subprocess.PIPE, text=True)
         procs.append(bare)
         bare_port = int(bare.stdout.readline().split()[1])
-        for p in (nginx_proxy, haproxy_port, axon_port, bare_port):
+        gateway = subprocess.Popen([f"{BUILD}/bench/axon_bench_l7_proxy", "--upstream-port",
+                                    str(backend), "--gateway", "10"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        procs.append(gateway)
+        gateway_port = int(gateway.stdout.readline().split()[1])
+        for p in (nginx_proxy, haproxy_port, axon_port, bare_port, gateway_port):
             wait_port(p)
 
         # Rounds alternate the paths (the machine is shared: its speed drifts
         # within a run); each path's median round by req/s is reported.
         paths = (("direct", backend), ("axon", axon_port), ("axon-noflows", bare_port),
-                 ("nginx", nginx_proxy), ("haproxy", haproxy_port))
+                 ("axon-gateway", gateway_port), ("nginx", nginx_proxy), ("haproxy", haproxy_port))
         for _, port in paths:
             wrk(port)  # warm-up (the same for all)
         rounds = {name: [] for name, _ in paths}
@@ -158,7 +167,8 @@ backend be
                   f"{1000 * (p99 - base[2]):8.0f} {errs}")
         better = max(results["nginx"][0], results["haproxy"][0])
         print(f"axon / better of nginx, haproxy: {results['axon'][0] / better:.2f}x (target >= 0.8x); "
-              f"without L7 flows {results['axon-noflows'][0] / better:.2f}x")
+              f"without L7 flows {results['axon-noflows'][0] / better:.2f}x; "
+              f"as a Gateway listener {results['axon-gateway'][0] / better:.2f}x")
 
         # What the proxy itself adds to a request: one connection, one
         # request at a time (at 50 connections p50 is mostly queueing on
