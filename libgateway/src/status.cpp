@@ -6,6 +6,7 @@
 
 #include "axon/base/base64.h"
 #include "axon/base/strings.h"
+#include "axon/gateway/certificate.h"
 #include "axon/gateway/routing.h"
 #include "json_util.h"
 
@@ -171,6 +172,7 @@ Condition listener_refs(const Gateway& g, const Listener& l,
   if (l.certificates.empty())
     return cond("ResolvedRefs", false, "InvalidCertificateRef",
                 l.protocol + " listeners need tls.certificateRefs (a kubernetes.io/tls Secret)");
+  std::vector<int> key_types;
   for (const auto& c : l.certificates) {
     const std::string key = c.ns + "/" + c.name;
     if (!c.group.empty() || c.kind != "Secret")
@@ -192,16 +194,23 @@ Condition listener_refs(const Gateway& g, const Listener& l,
     if (!member(data, "tls.crt").is_string() || !member(data, "tls.key").is_string())
       return cond("ResolvedRefs", false, "InvalidCertificateRef",
                   "Secret " + key + " lacks tls.crt or tls.key");
-    // PEM inside (the proxies load it; a listener whose certificate they
-    // cannot load is not reported as served).
+    // The certificate as the proxies load it: a listener whose certificate
+    // they would not serve is not reported as resolved.
     const auto crt = base64_decode(member(data, "tls.crt").get<std::string>());
     const auto tls_key = base64_decode(member(data, "tls.key").get<std::string>());
-    if (!crt || crt->find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    if (!crt || !tls_key)
       return cond("ResolvedRefs", false, "InvalidCertificateRef",
-                  "Secret " + key + ": tls.crt is not a PEM certificate");
-    if (!tls_key || tls_key->find("PRIVATE KEY-----") == std::string::npos)
+                  "Secret " + key + ": tls." + (crt ? "key" : "crt") + " is not base64");
+    auto loaded = load_certificate(*crt, *tls_key);
+    if (!loaded)
       return cond("ResolvedRefs", false, "InvalidCertificateRef",
-                  "Secret " + key + ": tls.key is not a PEM private key");
+                  "Secret " + key + ": " + loaded.error().message);
+    if (std::count(key_types.begin(), key_types.end(), loaded->key_type))
+      return cond("ResolvedRefs", false, "InvalidCertificateRef",
+                  "Secret " + key + " holds a second " + loaded->key_type_name() +
+                      " certificate for the listener: one certificate per key type is served (e.g. an "
+                      "RSA and an ECDSA one); remove one of the refs");
+    key_types.push_back(loaded->key_type);
   }
   return cond("ResolvedRefs", true, "ResolvedRefs");
 }

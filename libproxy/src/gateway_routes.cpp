@@ -5,12 +5,9 @@
 #include <tuple>
 #include <unordered_map>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/objects.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
+#include "axon/gateway/certificate.h"
 #include "axon/gateway/model.h"
 #include "axon/gateway/routing.h"
 
@@ -98,15 +95,6 @@ void add_modifier(const gateway::HeaderModifier& m, RouteAnswer& a, bool respons
   remove.insert(remove.end(), m.remove.begin(), m.remove.end());
 }
 
-std::string openssl_error() {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "unknown error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
-
 // A listener's server context: the certificates of its certificateRefs,
 // one per key type (RSA, ECDSA, ...: OpenSSL offers the one the client's
 // signature algorithms allow, as Envoy does).
@@ -118,60 +106,35 @@ struct ListenerCertificate {
 
 // Adds the PEM certificate (and the chain after it) and its key to the
 // listener's context (made at the first); false and `error` when they do not
-// load, or a certificate of that key type is there already (it stays).
+// load (as the status says: gateway::load_certificate), or a certificate of
+// that key type is there already (it stays).
 bool add_certificate(ListenerCertificate& l, const std::string& cert, const std::string& key, std::string& error) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> certs(BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size())), BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> leaf(PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr), X509_free);
-  if (!leaf) {
-    error = "tls.crt: no PEM certificate (" + openssl_error() + ")";
+  auto c = gateway::load_certificate(cert, key);
+  if (!c) {
+    error = c.error().message;
     return false;
   }
-  std::vector<X509*> chain;
-  while (X509* more = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr)) chain.push_back(more);
-  ERR_clear_error();  // the chain's end
-  auto free_chain = [&chain] {
-    for (X509* c : chain) X509_free(c);
-    chain.clear();
-  };
-  std::unique_ptr<BIO, decltype(&BIO_free)> keys(BIO_new_mem_buf(key.data(), static_cast<int>(key.size())), BIO_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(PEM_read_bio_PrivateKey(keys.get(), nullptr, nullptr, nullptr),
-                                                            EVP_PKEY_free);
-  if (!pkey) {
-    free_chain();
-    error = "tls.key: no PEM private key (" + openssl_error() + ")";
-    return false;
-  }
-  if (X509_check_private_key(leaf.get(), pkey.get()) != 1) {
-    free_chain();
-    error = "tls.key is not tls.crt's key (" + openssl_error() + ")";
-    return false;
-  }
-  const int type = EVP_PKEY_base_id(pkey.get());
-  if (std::find(l.key_types.begin(), l.key_types.end(), type) != l.key_types.end()) {
-    free_chain();
-    error = std::string("a second ") + OBJ_nid2sn(type) +
-            " certificate for the listener (one per key type is served: the first)";
+  if (std::find(l.key_types.begin(), l.key_types.end(), c->key_type) != l.key_types.end()) {
+    error = "a second " + c->key_type_name() + " certificate for the listener (one per key type is served: the first)";
     return false;
   }
   if (!l.ctx) {
     l.ctx.reset(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
     if (!l.ctx) {
-      free_chain();
-      error = openssl_error();
+      error = gateway::openssl_error();
       return false;
     }
     SSL_CTX_set_min_proto_version(l.ctx.get(), TLS1_2_VERSION);
   }
   // The chain goes with its certificate (SSL_CTX_add0_chain_cert: the
-  // current one's).
-  if (SSL_CTX_use_certificate(l.ctx.get(), leaf.get()) != 1 || SSL_CTX_use_PrivateKey(l.ctx.get(), pkey.get()) != 1) {
-    free_chain();
-    error = "tls.crt: " + openssl_error();
+  // current one's, taking it).
+  if (SSL_CTX_use_certificate(l.ctx.get(), c->leaf.get()) != 1 || SSL_CTX_use_PrivateKey(l.ctx.get(), c->key.get()) != 1) {
+    error = "tls.crt: " + gateway::openssl_error();
     return false;
   }
-  for (X509* c : chain) SSL_CTX_add0_chain_cert(l.ctx.get(), c);  // takes it
-  chain.clear();
-  l.key_types.push_back(type);
+  for (auto& more : c->chain)
+    if (SSL_CTX_add0_chain_cert(l.ctx.get(), more.get()) == 1) (void)more.release();
+  l.key_types.push_back(c->key_type);
   return true;
 }
 

@@ -4,7 +4,8 @@
 # (RefNotPermitted until a ReferenceGrant allows it); curl --resolve with
 # the certificate as CA reaches api's pods, with X-Forwarded-Proto https;
 # a name the listener's hostname does not cover gets no handshake; a
-# Secret that is not PEM: InvalidCertificateRef, not served. TLS
+# Secret that is not PEM, or whose key is another certificate's:
+# InvalidCertificateRef, not served. TLS
 # passthrough: a TLS listener's TLSRoutes chosen by the ClientHello's
 # server name, the handshake completed by the backend (openssl s_server,
 # its own certificate verified by curl), an unknown name reset.
@@ -88,9 +89,23 @@ expect_eq "a name outside the listener's hostname: no handshake (curl 35)" "$rc"
 expect_eq "plain HTTP to the HTTPS port: no answer" "$(code -H 'Host: api.example.com' "http://$SGW:443/v1")" 000
 expect_eq "a Secret whose data is not PEM: InvalidCertificateRef" \
   "$(listener_cond own 1 ResolvedRefs)" "False/InvalidCertificateRef"
-expect_contains "... saying so" \
-  "$(status_of gateway own gateway-api-system "s['listeners'][1]['conditions'][2]['message']")" "not a PEM certificate"
+own_tls_message() { status_of gateway own gateway-api-system "s['listeners'][1]['conditions'][2]['message']"; }
+export -f own_tls_message
+expect_contains "... saying so" "$(own_tls_message)" "tls.crt: no PEM certificate"
 expect_eq "... and not Programmed" "$(listener_cond own 1 Programmed)" "False/Invalid"
+self_signed other other.example.com other.example.com
+ax apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Secret
+metadata: {name: web-tls, namespace: gateway-api-system}
+type: kubernetes.io/tls
+data:
+  tls.crt: $(base64 -w0 "$STATE/tls.crt")
+  tls.key: $(base64 -w0 "$STATE/other.key")
+EOF
+wait_for "a certificate with another's key: InvalidCertificateRef, saying so (as the proxy would not load it)" 20 \
+  bash -c '[[ $(own_tls_message) == *"tls.key is not tls.crt"* ]]'
+expect_eq "... still not Programmed" "$(listener_cond own 1 Programmed)" "False/Invalid"
 ax delete gateway secure -n gateway-api-system >/dev/null
 
 # TLS passthrough: two TLS servers with their own certificates.

@@ -5,6 +5,7 @@
 //   GatewayListener gw;                      // HTTP; GatewayListener gw(true): HTTPS
 //   gw.set(snapshot_json);                   // routes (and certificates) from now on
 //   KeepAlive conn(gw.port()); ...
+//   r.object = http_route("api", R"({"rules": [...]})");
 #pragma once
 
 #include <doctest/doctest.h>
@@ -44,6 +45,15 @@ struct Served {
   Served(const Served&) = delete;
   Served& operator=(const Served&) = delete;
 };
+
+// An HTTPRoute in prod (created 2026-01-01) with this spec (JSON text), as
+// a snapshot's route object.
+inline nlohmann::json http_route(const std::string& name, const std::string& spec) {
+  return {{"apiVersion", "gateway.networking.k8s.io/v1"},
+          {"kind", "HTTPRoute"},
+          {"metadata", {{"name", name}, {"namespace", "prod"}, {"creationTimestamp", "2026-01-01T00:00:00Z"}}},
+          {"spec", nlohmann::json::parse(spec)}};
+}
 
 // The node proxy as a Gateway listener on a loopback port of its own (an
 // HTTPS one with `tls`: certificates by SNI from the same snapshot), routing

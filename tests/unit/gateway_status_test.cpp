@@ -4,11 +4,14 @@
 // hostnames; the Services' ports; the seed's route to a Service port that
 // does not exist; conditions as written, transition times kept.
 #include "axon/gateway/status.h"
+#include "certificates.h"
 
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <utility>
 
 using axon::gateway::AllowedKind;
 using axon::gateway::Condition;
@@ -92,11 +95,19 @@ Json namespace_(const std::string& name, Json labels = Json::object()) {
           {"metadata", {{"name", name}, {"labels", std::move(labels)}}}};
 }
 
+// A Secret's data: a certificate for `cn` and its key (made once per name).
+Json tls_data(const std::string& cn = "cert", bool rsa = false) {
+  static std::map<std::pair<std::string, bool>, Json> made;
+  auto& d = made[{cn, rsa}];
+  if (d.is_null()) {
+    auto [crt, key] = axon::test::self_signed(cn, rsa);
+    d = {{"tls.crt", axon::test::base64(crt)}, {"tls.key", axon::test::base64(key)}};
+  }
+  return d;
+}
+
 Json secret(const std::string& ns, const std::string& name,
-            const std::string& type = "kubernetes.io/tls",
-            // PEM (its text only: the proxies load it)
-            Json data = {{"tls.crt", "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCngKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="},
-                         {"tls.key", "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCngKLS0tLS1FTkQgUFJJVkFURSBLRVktLS0tLQo="}}) {
+            const std::string& type = "kubernetes.io/tls", Json data = tls_data()) {
   return {{"apiVersion", "v1"},
           {"kind", "Secret"},
           {"metadata", {{"name", name}, {"namespace", ns}}},
@@ -314,7 +325,10 @@ TEST_CASE("gateway status: listener Accepted, ResolvedRefs and Conflicted") {
       {"tls", {{"certificateRefs", Json::array({{{"name", "cert"}, {"namespace", "certs"}}})}}}};
   const Json no_key = {{"tls.crt", "Y3J0"}};
   const Json not_pem = {{"tls.crt", "Y3J0"}, {"tls.key", "a2V5"}};  // "crt", "key"
-  const Json key_not_pem = {{"tls.crt", secret("", "")["data"]["tls.crt"]}, {"tls.key", "a2V5"}};
+  const Json key_not_pem = {{"tls.crt", tls_data()["tls.crt"]}, {"tls.key", "a2V5"}};
+  const Json other_key = {{"tls.crt", tls_data()["tls.crt"]}, {"tls.key", tls_data("other")["tls.key"]}};
+  const Json two_refs = {
+      {"tls", {{"certificateRefs", Json::array({{{"name", "cert"}}, {{"name", "cert2"}}})}}}};
   const Json not_base64 = {{"tls.crt", "!!"}, {"tls.key", "!!"}};
   struct Case {
     std::string what;
@@ -381,10 +395,23 @@ TEST_CASE("gateway status: listener Accepted, ResolvedRefs and Conflicted") {
        "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.key"},
       {"HTTPS, tls.crt not PEM", Json::array({listener("a", "HTTPS", 443, tls_ref)}),
        {secret("gw", "cert", "kubernetes.io/tls", not_pem)}, {},
-       "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.crt is not a PEM certificate"},
+       "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.crt: no PEM certificate"},
       {"HTTPS, tls.key not PEM", Json::array({listener("a", "HTTPS", 443, tls_ref)}),
        {secret("gw", "cert", "kubernetes.io/tls", key_not_pem)}, {},
-       "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.key is not a PEM private key"},
+       "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.key: no PEM private key"},
+      {"HTTPS, another certificate's key", Json::array({listener("a", "HTTPS", 443, tls_ref)}),
+       {secret("gw", "cert", "kubernetes.io/tls", other_key)}, {},
+       "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.key is not tls.crt's key"},
+      {"HTTPS, an ECDSA and an RSA certificate", Json::array({listener("a", "HTTPS", 443, two_refs)}),
+       {secret("gw", "cert"), secret("gw", "cert2", "kubernetes.io/tls", tls_data("rsa", true))}, {},
+       "a", "ResolvedRefs", "True/ResolvedRefs"},
+      {"HTTPS, two ECDSA certificates (one per key type is served)",
+       Json::array({listener("a", "HTTPS", 443, two_refs)}),
+       {secret("gw", "cert"), secret("gw", "cert2", "kubernetes.io/tls", tls_data("second"))}, {},
+       "a", "ResolvedRefs", "False/InvalidCertificateRef", "gw/cert2 holds a second ECDSA certificate"},
+      {"... so the listener is not programmed", Json::array({listener("a", "HTTPS", 443, two_refs)}),
+       {secret("gw", "cert"), secret("gw", "cert2", "kubernetes.io/tls", tls_data("second"))}, {},
+       "a", "Programmed", "False/Invalid"},
       {"HTTPS, not base64", Json::array({listener("a", "HTTPS", 443, tls_ref)}),
        {secret("gw", "cert", "kubernetes.io/tls", not_base64)}, {},
        "a", "ResolvedRefs", "False/InvalidCertificateRef", "tls.crt"},
@@ -873,9 +900,10 @@ TEST_CASE("gateway status: the proxies terminate TLS with each servable HTTPS li
   const Json cross = {{"tls", {{"certificateRefs", Json::array({{{"name", "cert"}, {"namespace", "certs"}}})}}}};
   GatewayInputs in = with_gateway(Json::array({listener("api", "HTTPS", 443, refs), listener("web", "HTTP", 80),
                                                listener("any", "HTTPS", 8443, cross)}));
-  in.secrets = {secret("gw", "cert"), secret("gw", "other"), secret("certs", "cert")};
+  in.secrets = {secret("gw", "cert"), secret("gw", "other", "kubernetes.io/tls", tls_data("rsa", true)),
+                secret("certs", "cert")};
   GatewayState s = gateway_compute(in);
-  // Every certificateRef of the listener, in order; the cross-namespace
+  // Every certificateRef of the listener (an ECDSA and an RSA one), in order; the cross-namespace
   // one has no grant: not served.
   REQUIRE(s.certificates.size() == 2);
   CHECK(s.certificates[0].gateway == "gw/gw");

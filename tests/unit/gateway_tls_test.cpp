@@ -25,38 +25,15 @@
 #include "axon/proxy/gateway_routes.h"
 #include "axon/proxy/http_proxy.h"
 #include "axon/proxy/tcp_relay.h"
+#include "certificates.h"
 #include "gateway_fixtures.h"
 
 using namespace axon::proxy;
 using axon::test::GatewayListener;
 using axon::test::Served;
+using axon::test::self_signed;
 
 namespace {
-
-// A self-signed certificate for `cn` and its key, PEM.
-std::pair<std::string, std::string> self_signed(const std::string& cn, bool rsa = false) {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"), EVP_PKEY_free);
-  REQUIRE(key);
-  std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), X509_free);
-  X509_set_version(x.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x.get()), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x.get()), 3600);
-  X509_set_pubkey(x.get(), key.get());
-  X509_NAME* name = X509_get_subject_name(x.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(x.get(), name);
-  REQUIRE(X509_sign(x.get(), key.get(), EVP_sha256()) > 0);
-  auto pem = [](auto write) {
-    std::unique_ptr<BIO, decltype(&BIO_free)> b(BIO_new(BIO_s_mem()), BIO_free);
-    write(b.get());
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(b.get(), &data);
-    return std::string(data, static_cast<size_t>(n));
-  };
-  return {pem([&](BIO* b) { PEM_write_bio_X509(b, x.get()); }),
-          pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); })};
-}
 
 // One request over TLS with `sni` ("" none), the client offering only
 // `sigalgs` when given; the server certificate's CN and the answer, or an
@@ -125,13 +102,10 @@ TEST_CASE("gateway HTTPS listener: certificate by SNI, then routed as HTTP; no c
     GatewaySnapshot s;
     s.frontends.push_back({"127.0.0.1", proxy.port(), "gw/web", 443});
     GatewaySnapshot::AttachedRoute r;
-    r.object = nlohmann::json::parse(R"({
-      "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-      "metadata": {"name": "api", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
-      "spec": {"rules": [
+    r.object = axon::test::http_route("api", R"({"rules": [
         {"matches": [{"path": {"type": "PathPrefix", "value": "/old"}}],
          "filters": [{"type": "RequestRedirect", "requestRedirect": {"path": {"type": "ReplaceFullPath", "replaceFullPath": "/new"}}}]},
-        {"backendRefs": [{"name": "api", "port": 80}]}]}})");
+        {"backendRefs": [{"name": "api", "port": 80}]}]})");
     r.resolved = {{}, {true}};
     s.listeners.push_back({"gw/web", 443, "HTTPS", {r}});
     s.endpoints["prod/api:80"] = {"127.0.0.1:" + std::to_string(backend_port)};
@@ -155,7 +129,7 @@ TEST_CASE("gateway HTTPS listener: certificate by SNI, then routed as HTTP; no c
   CHECK(routes->problems()[0].find("bad.example.com") != std::string::npos);
   CHECK(routes->problems()[0].find("tls.crt") != std::string::npos);
   CHECK(routes->problems()[1].find("not tls.crt's key") != std::string::npos);
-  CHECK(routes->problems()[2].find("dual.example.com): a second id-ecPublicKey certificate") != std::string::npos);
+  CHECK(routes->problems()[2].find("dual.example.com): a second ECDSA certificate") != std::string::npos);
   // Several certificates on a listener: the one the client's signature
   // algorithms allow.
   const std::string dual = "GET /v1 HTTP/1.1\r\nHost: api.example.com\r\n\r\n";

@@ -730,10 +730,7 @@ nlohmann::json gateway_snapshot(uint16_t frontend_port, int backend_port) {
   GatewaySnapshot s;
   s.frontends.push_back({"127.0.0.1", frontend_port, "gw/web", 80});
   GatewaySnapshot::AttachedRoute r;
-  r.object = nlohmann::json::parse(R"({
-    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-    "metadata": {"name": "api", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
-    "spec": {"hostnames": ["api.example.com"], "rules": [
+  r.object = axon::test::http_route("api", R"({"hostnames": ["api.example.com"], "rules": [
       {"matches": [{"path": {"type": "PathPrefix", "value": "/v1"}}],
        "filters": [{"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": [{"name": "X-Env", "value": "gw"}]}},
                    {"type": "ResponseHeaderModifier", "responseHeaderModifier": {"add": [{"name": "X-Served-By", "value": "gateway"}]}}],
@@ -744,7 +741,7 @@ nlohmann::json gateway_snapshot(uint16_t frontend_port, int backend_port) {
       {"matches": [{"path": {"type": "PathPrefix", "value": "/empty"}}], "backendRefs": [{"name": "empty", "port": 80}]},
       {"matches": [{"path": {"type": "PathPrefix", "value": "/rewrite"}}],
        "filters": [{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/inner"}}}],
-       "backendRefs": [{"name": "api", "port": 80}]}]}})");
+       "backendRefs": [{"name": "api", "port": 80}]}]})");
   r.hostnames = {"api.example.com"};  // the listener has none: the route's own
   r.resolved = {{true}, {}, {false}, {true}, {true}};
   s.listeners.push_back({"gw/web", 80, "HTTP", {r}});
@@ -875,13 +872,10 @@ TEST_CASE("gateway listener: a rule's timeouts: the answer's header late -> 504,
     });
   });
   GatewaySnapshot::AttachedRoute r;
-  r.object = nlohmann::json::parse(R"({
-    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-    "metadata": {"name": "t", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
-    "spec": {"rules": [
+  r.object = axon::test::http_route("t", R"({"rules": [
       {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
        "timeouts": {"request": "5s", "backendRequest": "300ms"},
-       "backendRefs": [{"name": "api", "port": 80}]}]}})");
+       "backendRefs": [{"name": "api", "port": 80}]}]})");
   r.resolved = {{true}};
   GatewayListener gw(r, {{"prod/api:80", {"127.0.0.1:" + std::to_string(slow.port)}}});
   CHECK(gw.routes()->route({"127.0.0.1", 1, "127.0.0.1", gw.port(), 0, {}}, {"GET", "/", "x", {}}).timeout ==
@@ -915,10 +909,7 @@ TEST_CASE("gateway listener: RequestMirror sends each request's copy (body too, 
     server.Post(".*", log);
   });
   GatewaySnapshot::AttachedRoute r;
-  r.object = nlohmann::json::parse(R"({
-    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-    "metadata": {"name": "m", "namespace": "prod", "creationTimestamp": "2026-01-01T00:00:00Z"},
-    "spec": {"rules": [
+  r.object = axon::test::http_route("m", R"({"rules": [
       {"matches": [{"path": {"type": "PathPrefix", "value": "/m"}}],
        "filters": [{"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}}},
                    {"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "gone", "port": 80}}}],
@@ -928,7 +919,7 @@ TEST_CASE("gateway listener: RequestMirror sends each request's copy (body too, 
        "backendRefs": [{"name": "api", "port": 80}]},
       {"matches": [{"path": {"type": "PathPrefix", "value": "/rare"}}],
        "filters": [{"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "shadow", "port": 80}, "fraction": {"numerator": 1, "denominator": 1000}}}],
-       "backendRefs": [{"name": "api", "port": 80}]}]}})");
+       "backendRefs": [{"name": "api", "port": 80}]}]})");
   r.resolved = {{true}, {true}, {true}};
   r.mirrors = {{true, false}, {true}, {true}};  // "gone" did not resolve: no copies
   GatewayListener gw(r, {{"prod/api:80", {"127.0.0.1:" + std::to_string(backend.port)}},
