@@ -1,5 +1,6 @@
 #include "axon/agent/observer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -78,6 +79,7 @@ class AgentEnricher final : public hubble::FlowEnricher {
     for (const auto& [id, labels] : agent_.identities()) {
       auto& l = identities_[id];
       for (const auto& [k, v] : labels) l.push_back(cilium_label(k, v));
+      std::sort(l.begin(), l.end());  // as flows carry them
     }
     services_.clear();
     for (const auto& s : agent_.services()) {
@@ -102,18 +104,18 @@ class AgentEnricher final : public hubble::FlowEnricher {
     }
   }
 
-  std::optional<hubble::FlowEndpoint> endpoint_by_ip(datapath::Ipv4 ip) const override {
+  const hubble::FlowEndpoint* endpoint_by_ip(datapath::Ipv4 ip) const override {
     auto it = pods_.find(ip.addr);
     if (it == pods_.end()) {
       refresh(250ms);  // a pod newer than the snapshot
       it = pods_.find(ip.addr);
-      if (it == pods_.end()) return std::nullopt;
+      if (it == pods_.end()) return nullptr;
     }
-    return it->second;
+    return &it->second;
   }
-  std::vector<std::string> identity_labels(uint32_t identity) const override {
+  const std::vector<std::string>* identity_labels(uint32_t identity) const override {
     auto it = identities_.find(identity);
-    return it == identities_.end() ? std::vector<std::string>{} : it->second;
+    return it == identities_.end() ? nullptr : &it->second;
   }
   std::optional<hubble::FlowService> service_by_frontend(datapath::Ipv4 vip, uint16_t port,
                                                            uint8_t protocol) const override {

@@ -160,16 +160,15 @@ void FlowDecoder::fill_endpoint(flow::Endpoint* ep, Ipv4 ip, uint32_t identity,
                                 uint32_t local_id) const {
   ep->set_identity(identity);
   ep->set_id(local_id);
-  std::optional<FlowEndpoint> info;
-  if (enricher_ != nullptr) info = enricher_->endpoint_by_ip(ip);
-  std::vector<std::string> labels;
+  const FlowEndpoint* info = enricher_ != nullptr ? enricher_->endpoint_by_ip(ip) : nullptr;
+  const std::vector<std::string>* labels = nullptr;
   if (info) {
     if (info->id != 0) ep->set_id(info->id);
     if (identity == 0) ep->set_identity(info->identity);
     ep->set_cluster_name(info->cluster_name);
     ep->set_namespace_(info->pod_namespace);
     ep->set_pod_name(info->pod_name);
-    labels = info->labels;
+    if (!info->labels.empty()) labels = &info->labels;
     for (const auto& w : info->workloads) {
       auto* out = ep->add_workloads();
       out->set_kind(w.kind);
@@ -179,14 +178,20 @@ void FlowDecoder::fill_endpoint(flow::Endpoint* ep, Ipv4 ip, uint32_t identity,
   if (ep->cluster_name().empty() && !ep->pod_name().empty()) {
     ep->set_cluster_name(config_.cluster_name);
   }
-  if (labels.empty() && enricher_ != nullptr) labels = enricher_->identity_labels(ep->identity());
-  if (labels.empty()) {
-    if (auto name = reserved_identity_name(ep->identity()); name && ep->identity() != 0) {
-      labels.push_back("reserved:" + std::string(*name));
+  if (!labels && enricher_ != nullptr) labels = enricher_->identity_labels(ep->identity());
+  if (labels && !labels->empty()) {
+    // Hubble sorts them; an enricher gives them sorted (checked: a copy
+    // sorted here otherwise).
+    if (std::is_sorted(labels->begin(), labels->end())) {
+      for (const auto& l : *labels) ep->add_labels(l);
+    } else {
+      std::vector<std::string> sorted = *labels;
+      std::sort(sorted.begin(), sorted.end());
+      for (auto& l : sorted) ep->add_labels(std::move(l));
     }
+  } else if (auto name = reserved_identity_name(ep->identity()); name && ep->identity() != 0) {
+    ep->add_labels("reserved:" + std::string(*name));
   }
-  std::sort(labels.begin(), labels.end());
-  for (auto& l : labels) ep->add_labels(std::move(l));
 }
 
 void FlowDecoder::fill_l7(flow::Flow& f, std::chrono::system_clock::time_point time, bool forwarded,

@@ -48,14 +48,13 @@ class FakeEnricher : public hubble::FlowEnricher {
                        {"k8s:app=frontend", "k8s:io.kubernetes.pod.namespace=production"},
                        {{"Deployment", "frontend"}}});
   }
-  std::optional<hubble::FlowEndpoint> endpoint_by_ip(dp::Ipv4 a) const override {
+  const hubble::FlowEndpoint* endpoint_by_ip(dp::Ipv4 a) const override {
     auto it = pods_.find(a.addr);
-    if (it == pods_.end()) return std::nullopt;
-    return it->second;
+    return it == pods_.end() ? nullptr : &it->second;
   }
-  std::vector<std::string> identity_labels(uint32_t id) const override {
-    if (id == 9999) return {"cidr:1.1.1.0/24", "reserved:world"};
-    return {};
+  const std::vector<std::string>* identity_labels(uint32_t id) const override {
+    static const std::vector<std::string> world_cidr = {"cidr:1.1.1.0/24", "reserved:world"};
+    return id == 9999 ? &world_cidr : nullptr;
   }
   std::optional<hubble::FlowService> service_by_frontend(dp::Ipv4 vip, uint16_t port,
                                                      uint8_t proto) const override {

@@ -40,7 +40,7 @@ struct FlowEndpoint {
   std::string cluster_name;
   std::string pod_namespace;
   std::string pod_name;
-  std::vector<std::string> labels;  // "k8s:app=api"; empty: identity_labels() is asked
+  std::vector<std::string> labels;  // "k8s:app=api", sorted; empty: identity_labels() is asked
   struct Workload {
     std::string kind;  // "Deployment"
     std::string name;
@@ -61,10 +61,12 @@ struct FlowService {
 class FlowEnricher {
  public:
   virtual ~FlowEnricher() = default;
-  // A pod (local or remote) by address.
-  virtual std::optional<FlowEndpoint> endpoint_by_ip(Ipv4 /*ip*/) const { return std::nullopt; }
-  // The labels of a security identity ("k8s:app=api"); empty when unknown.
-  virtual std::vector<std::string> identity_labels(uint32_t /*identity*/) const { return {}; }
+  // A pod (local or remote) by address; null when unknown. The enricher's
+  // own (no copy per flow): valid until the next endpoint_by_ip.
+  virtual const FlowEndpoint* endpoint_by_ip(Ipv4 /*ip*/) const { return nullptr; }
+  // The labels of a security identity ("k8s:app=api", sorted); null when
+  // unknown. Valid as endpoint_by_ip's.
+  virtual const std::vector<std::string>* identity_labels(uint32_t /*identity*/) const { return nullptr; }
   // The Service whose frontend is vip:port/protocol (IPPROTO_*).
   virtual std::optional<FlowService> service_by_frontend(Ipv4 /*vip*/, uint16_t /*port*/,
                                                          uint8_t /*protocol*/) const {
