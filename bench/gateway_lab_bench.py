@@ -45,7 +45,7 @@ HTTPRoute api.example.com, PathPrefix /v1 -> the Service, and 9 more routes
      1,000 routes loaded (--changes-at-scale, 50).
 
     bench/gateway_lab_bench.py BUILD_DIR [--rounds 3] [--nodes 2] [--replicas 2]
-        [--changes 50] [--routes 1000] [--changes-at-scale 50] [--no-pin]
+        [--changes 50] [--routes 1000] [--changes-at-scale 50] [--no-pin] [--compare-only]
 
 With 2 CPUs or more (--pin, the default) the lab and everything it runs
 (agents and their proxies, operator, store, backend pods, nginx, haproxy,
@@ -218,6 +218,8 @@ def main():
     ap.add_argument("--changes", type=int, default=50)
     ap.add_argument("--routes", type=int, default=1000)
     ap.add_argument("--changes-at-scale", type=int, default=50)
+    ap.add_argument("--compare-only", action="store_true",
+                    help="part 1 only (the Gateway against nginx, haproxy and direct)")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction, default=(os.cpu_count() or 1) >= 2,
                     help="the lab (daemons, pods, the reverse proxies) on CPU 1, wrk on CPU 0 "
                          "(default with 2 CPUs or more)")
@@ -485,6 +487,9 @@ backend be
         better = max(med10["nginx"][0], med10["haproxy"][0])
         log(f"gateway / better of nginx and haproxy: {med10['gateway'][0] / better:.2f}x req/s "
             f"(target >= 0.8x); gateway / direct: {med10['gateway'][0] / med10['direct'][0]:.2f}x")
+
+        if args.compare_only:
+            return 0
 
         # 2. Route programming.
         def programming(count, prefix):
