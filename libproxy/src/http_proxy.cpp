@@ -48,6 +48,96 @@ constexpr const char* kTimedOut = "upstream request timeout";  // Envoy's 504 bo
 constexpr const char* kNoUpstream =
     "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
 
+// A read buffer's room (kReadRoom) comes from a few kept per thread: a
+// kept-alive connection gives its room back between requests (an idle
+// connection holds none) without an 8 KiB malloc and free per request
+// (glibc serves that size outside its per-thread cache: a heap
+// consolidation on every request).
+class RoomCache {
+ public:
+  ~RoomCache() {
+    for (size_t i = 0; i < n_; ++i) ::operator delete(free_[i]);
+  }
+  void* take() { return n_ > 0 ? free_[--n_] : ::operator new(kReadRoom); }
+  void give(void* p) {
+    if (n_ < free_.size())
+      free_[n_++] = p;
+    else
+      ::operator delete(p);
+  }
+
+ private:
+  std::array<void*, 64> free_{};  // 512 KiB at most per proxy thread
+  size_t n_ = 0;
+};
+thread_local RoomCache room_cache;
+
+template <class T>
+struct RoomAllocator {
+  using value_type = T;
+  RoomAllocator() = default;
+  template <class U>
+  RoomAllocator(const RoomAllocator<U>&) noexcept {}
+  T* allocate(size_t n) {
+    if (n * sizeof(T) == kReadRoom) return static_cast<T*>(room_cache.take());
+    return static_cast<T*>(::operator new(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t n) noexcept {
+    if (n * sizeof(T) == kReadRoom) return room_cache.give(p);
+    ::operator delete(p);
+  }
+  template <class U>
+  bool operator==(const RoomAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+using ReadBuffer = beast::basic_flat_buffer<RoomAllocator<char>>;
+
+// A connection's header fields (the request's and its answer's, a Beast
+// node each) from one block, handed out in order and taken back whole when
+// the last of them goes: no malloc and free per field per request. Fields
+// beyond the block come from the heap.
+class FieldArena {
+ public:
+  void* allocate(size_t bytes) {
+    bytes = (bytes + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
+    if (used_ + bytes > sizeof(block_)) return ::operator new(bytes);
+    void* p = block_ + used_;
+    used_ += bytes;
+    ++live_;
+    return p;
+  }
+  void deallocate(void* p) noexcept {
+    auto* c = static_cast<unsigned char*>(p);
+    if (c < block_ || c >= block_ + sizeof(block_)) return ::operator delete(p);
+    if (--live_ == 0) used_ = 0;
+  }
+
+ private:
+  alignas(std::max_align_t) unsigned char block_[2048];
+  size_t used_ = 0, live_ = 0;
+};
+
+template <class T>
+struct FieldAllocator {
+  using value_type = T;
+  FieldArena* arena;
+  explicit FieldAllocator(FieldArena* a) noexcept : arena(a) {}
+  template <class U>
+  FieldAllocator(const FieldAllocator<U>& o) noexcept : arena(o.arena) {}
+  T* allocate(size_t n) { return static_cast<T*>(arena->allocate(n * sizeof(T))); }
+  void deallocate(T* p, size_t) noexcept { arena->deallocate(p); }
+  template <class U>
+  bool operator==(const FieldAllocator<U>& o) const noexcept {
+    return arena == o.arena;
+  }
+};
+using Fields = http::basic_fields<FieldAllocator<char>>;
+template <bool isRequest>
+using Parser = http::parser<isRequest, http::buffer_body, FieldAllocator<char>>;
+template <bool isRequest>
+using Message = http::message<isRequest, http::buffer_body, Fields>;
+
 // The status a failed request read gets (Envoy's), or 0: just close.
 unsigned status_of_read_error(const error_code& ec, bool started) {
   if (ec == http::error::end_of_stream || ec == net::error::eof ||
@@ -253,7 +343,7 @@ net::awaitable<void> respond(Stream& client, Watchdog& wd, unsigned code, std::s
 // A message's start line and fields as they go out (as Beast's serializer
 // writes them).
 template <bool isRequest>
-std::string head_text(const http::message<isRequest, http::buffer_body>& m) {
+std::string head_text(const http::message<isRequest, http::buffer_body, Fields>& m) {
   std::string s;
   s.reserve(512);
   const char* version = m.version() == 10 ? "HTTP/1.0" : "HTTP/1.1";
@@ -271,8 +361,8 @@ std::string head_text(const http::message<isRequest, http::buffer_body>& m) {
 // Reads the next piece of a body into `window` (up to kWindow bytes; `n`
 // says how many came).
 template <bool isRequest, class In>
-net::awaitable<error_code> read_piece(In& in, beast::flat_buffer& buf,
-                                      http::parser<isRequest, http::buffer_body>& p, Watchdog& wd,
+net::awaitable<error_code> read_piece(In& in, ReadBuffer& buf,
+                                      Parser<isRequest>& p, Watchdog& wd,
                                       std::chrono::milliseconds timeout, char* window, size_t& n) {
   error_code ec;
   p.get().body().data = window;
@@ -290,8 +380,8 @@ net::awaitable<error_code> read_piece(In& in, beast::flat_buffer& buf,
 // waiting for 100 Continue), then the body window by window (Beast's relay).
 // Sets `read_failed` when the error is on the reading side.
 template <bool isRequest, class In, class Out>
-net::awaitable<error_code> relay(In& in, beast::flat_buffer& buf,
-                                 http::parser<isRequest, http::buffer_body>& p,
+net::awaitable<error_code> relay(In& in, ReadBuffer& buf,
+                                 Parser<isRequest>& p,
                                  Out& out, Watchdog& wd, std::chrono::milliseconds timeout,
                                  bool& read_failed, char* window, bool header_first,
                                  std::string* copy = nullptr) {
@@ -334,7 +424,7 @@ net::awaitable<error_code> relay(In& in, beast::flat_buffer& buf,
       if (p.is_done()) co_return error_code{};
     }
   }
-  http::serializer<isRequest, http::buffer_body> sr{p.get()};
+  http::serializer<isRequest, http::buffer_body, Fields> sr{p.get()};
   if (header_first) {
     wd.set(timeout);
     co_await http::async_write_header(out, sr, net::redirect_error(net::use_awaitable, ec));
@@ -370,7 +460,7 @@ std::string endpoint_ip(const tcp::endpoint& e) { return e.address().to_string()
 // A mirrored request as it goes to the mirror: the request's header as
 // forwarded, Host with "-shadow" appended (Envoy's), the body with its
 // length, the connection closed after.
-std::string mirror_text(const http::request<http::buffer_body>& req, const std::string& body) {
+std::string mirror_text(const Message<true>& req, const std::string& body) {
   std::string s;
   s.reserve(512 + body.size());
   s.append(req.method_string()).append(" ").append(req.target()).append(" HTTP/1.1\r\n");
@@ -481,13 +571,14 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
   // The body windows, one per direction, for the connection's life.
   std::unique_ptr<char[]> windows;
   std::string mirror_body;  // a mirrored request's body
-  beast::flat_buffer cbuf;
+  ReadBuffer cbuf;
+  FieldArena fields;  // the requests' and answers' fields
   std::optional<beast::tcp_stream> up;
   std::string up_ip;            // where it goes (from the client's own address when
   uint16_t up_port = 0;         // keep_source: the same for the connection's life)
   bool up_keep_source = false;  // it has the client's address
   bool up_clean = false;        // its last answer was read whole: reusable
-  beast::flat_buffer ubuf;
+  ReadBuffer ubuf;
   // Done with the upstream connection: into the pool when another client
   // connection may use it, else closed.
   auto park = [&] {
@@ -507,11 +598,12 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
   });
 
   for (;;) {
-    http::request_parser<http::buffer_body> rp;
+    Parser<true> rp(std::piecewise_construct, std::make_tuple(), std::make_tuple(FieldAllocator<char>(&fields)));
     rp.header_limit(o.header_limit);
     rp.body_limit(o.body_limit ? boost::optional<std::uint64_t>(o.body_limit) : boost::none);
     const bool started = cbuf.size() > 0;
-    if (cbuf.size() == 0) cbuf.shrink_to_fit();  // idle: no read room kept
+    // Waiting for a request: no read room kept (back to the RoomCache).
+    if (cbuf.size() == 0) cbuf.shrink_to_fit();
     if (ubuf.size() == 0) ubuf.shrink_to_fit();
     // The watchdog cancels, it does not close: a request begun and not
     // finished in time is answered 408 first.
@@ -645,7 +737,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
     }
     // Beast reads what a buffer has room for, at least 512 bytes: room for
     // a body, and for a whole answer, in one read (a 1 KiB answer took
-    // three); given back only when the connection goes idle.
+    // three); given back while the connection waits for its next request.
     if (has_body && cbuf.capacity() < kReadRoom) cbuf.reserve(kReadRoom);
     if (ubuf.capacity() < kReadRoom) ubuf.reserve(kReadRoom);
     for (const auto& name : verdict.remove) req.erase(name);
@@ -659,7 +751,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
     if (up && (up_port != want_port || up_ip != want_ip)) park();
     if (!windows) windows.reset(new char[2 * kWindow]);
     const bool expect_continue = !req[http::field::expect].empty();
-    std::optional<http::response_parser<http::buffer_body>> sp;
+    std::optional<Parser<false>> sp;
     bool end_session = false, no_upstream = false;
     // A route's timeout: the answer's header by then (from the request's).
     if (ra.timeout.count() > 0) wd.cap(start + ra.timeout);
@@ -736,7 +828,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
         break;
       }
       if (!ec) {
-        sp.emplace();
+        sp.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(FieldAllocator<char>(&fields)));
         sp->body_limit(boost::none);
         if (req.method() == http::verb::head) sp->skip(true);
         wd.set(o.io_timeout);
