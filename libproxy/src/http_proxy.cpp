@@ -48,17 +48,16 @@ constexpr const char* kTimedOut = "upstream request timeout";  // Envoy's 504 bo
 constexpr const char* kNoUpstream =
     "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
 
-// A read buffer's room (kReadRoom) comes from a few kept per thread: a
-// kept-alive connection gives its room back between requests (an idle
-// connection holds none) without an 8 KiB malloc and free per request
-// (glibc serves that size outside its per-thread cache: a heap
-// consolidation on every request).
-class RoomCache {
+// Blocks of one size kept per thread (at most 64), so that a connection
+// can give its memory back between requests (an idle one holds none)
+// without a malloc and free per request.
+template <size_t Size>
+class BlockCache {
  public:
-  ~RoomCache() {
+  ~BlockCache() {
     for (size_t i = 0; i < n_; ++i) ::operator delete(free_[i]);
   }
-  void* take() { return n_ > 0 ? free_[--n_] : ::operator new(kReadRoom); }
+  void* take() { return n_ > 0 ? free_[--n_] : ::operator new(Size); }
   void give(void* p) {
     if (n_ < free_.size())
       free_[n_++] = p;
@@ -67,10 +66,13 @@ class RoomCache {
   }
 
  private:
-  std::array<void*, 64> free_{};  // 512 KiB at most per proxy thread
+  std::array<void*, 64> free_{};
   size_t n_ = 0;
 };
-thread_local RoomCache room_cache;
+
+// A read buffer's room (kReadRoom) from the thread's blocks: glibc serves
+// 8 KiB outside its per-thread cache, a heap consolidation each time.
+thread_local BlockCache<kReadRoom> room_blocks;
 
 template <class T>
 struct RoomAllocator {
@@ -79,11 +81,11 @@ struct RoomAllocator {
   template <class U>
   RoomAllocator(const RoomAllocator<U>&) noexcept {}
   T* allocate(size_t n) {
-    if (n * sizeof(T) == kReadRoom) return static_cast<T*>(room_cache.take());
+    if (n * sizeof(T) == kReadRoom) return static_cast<T*>(room_blocks.take());
     return static_cast<T*>(::operator new(n * sizeof(T)));
   }
   void deallocate(T* p, size_t n) noexcept {
-    if (n * sizeof(T) == kReadRoom) return room_cache.give(p);
+    if (n * sizeof(T) == kReadRoom) return room_blocks.give(p);
     ::operator delete(p);
   }
   template <class U>
@@ -93,15 +95,26 @@ struct RoomAllocator {
 };
 using ReadBuffer = beast::basic_flat_buffer<RoomAllocator<char>>;
 
-// A connection's header fields (the request's and its answer's, a Beast
-// node each) from one block, handed out in order and taken back whole when
-// the last of them goes: no malloc and free per field per request. Fields
-// beyond the block come from the heap.
+// A request's and its answer's header fields (a Beast node each) handed
+// out in order from one block, taken from the thread's blocks with the
+// first field and given back when the last goes (the request done): no
+// malloc and free per field, nothing held between requests. Fields beyond
+// the block come from the heap.
+constexpr size_t kFieldBlock = 2048;
+thread_local BlockCache<kFieldBlock> field_blocks;
+
 class FieldArena {
  public:
+  FieldArena() = default;
+  FieldArena(const FieldArena&) = delete;
+  FieldArena& operator=(const FieldArena&) = delete;
+  ~FieldArena() {
+    if (block_ != nullptr) field_blocks.give(block_);
+  }
   void* allocate(size_t bytes) {
     bytes = (bytes + alignof(std::max_align_t) - 1) & ~(alignof(std::max_align_t) - 1);
-    if (used_ + bytes > sizeof(block_)) return ::operator new(bytes);
+    if (used_ + bytes > kFieldBlock) return ::operator new(bytes);
+    if (block_ == nullptr) block_ = static_cast<unsigned char*>(field_blocks.take());
     void* p = block_ + used_;
     used_ += bytes;
     ++live_;
@@ -109,12 +122,15 @@ class FieldArena {
   }
   void deallocate(void* p) noexcept {
     auto* c = static_cast<unsigned char*>(p);
-    if (c < block_ || c >= block_ + sizeof(block_)) return ::operator delete(p);
-    if (--live_ == 0) used_ = 0;
+    if (block_ == nullptr || c < block_ || c >= block_ + kFieldBlock) return ::operator delete(p);
+    if (--live_ > 0) return;
+    used_ = 0;
+    field_blocks.give(block_);
+    block_ = nullptr;
   }
 
  private:
-  alignas(std::max_align_t) unsigned char block_[2048];
+  unsigned char* block_ = nullptr;  // operator new's alignment: max_align_t
   size_t used_ = 0, live_ = 0;
 };
 
@@ -602,7 +618,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
     rp.header_limit(o.header_limit);
     rp.body_limit(o.body_limit ? boost::optional<std::uint64_t>(o.body_limit) : boost::none);
     const bool started = cbuf.size() > 0;
-    // Waiting for a request: no read room kept (back to the RoomCache).
+    // Waiting for a request: no read room kept (back to the thread's blocks).
     if (cbuf.size() == 0) cbuf.shrink_to_fit();
     if (ubuf.size() == 0) ubuf.shrink_to_fit();
     // The watchdog cancels, it does not close: a request begun and not
