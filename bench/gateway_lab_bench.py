@@ -487,6 +487,11 @@ backend be
         better = max(med10["nginx"][0], med10["haproxy"][0])
         log(f"gateway / better of nginx and haproxy: {med10['gateway'][0] / better:.2f}x req/s "
             f"(target >= 0.8x); gateway / direct: {med10['gateway'][0] / med10['direct'][0]:.2f}x")
+        # The same paired by round (the targets of a round run minutes apart
+        # at most): what a slow minute of a shared machine moves less.
+        paired = [g[0] / max(x[0], y[0]) for g, x, y in zip(many["gateway"], many["nginx"], many["haproxy"])]
+        log("gateway / better of nginx and haproxy, per round: " + " ".join(f"{r:.2f}" for r in paired) +
+            f"; median {sorted(paired)[len(paired) // 2]:.2f}x")
 
         if args.compare_only:
             return 0
