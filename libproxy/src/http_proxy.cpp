@@ -1,5 +1,6 @@
 // HttpProxy on Boost.Asio/Beast with C++20 coroutines: one coroutine per
-// client connection (on its own strand when several threads serve); reading and writing each side in turn
+// client connection (on the thread that accepted it, with a concrete
+// executor and plain sockets: server.h); reading and writing each side in turn
 // through a fixed 16 KiB window (Beast's buffer_body), so a body is never
 // held whole and the slower side sets the pace.
 #include "axon/proxy/http_proxy.h"
@@ -36,7 +37,12 @@ using beast::error_code;
 
 namespace {
 
+using detail::Awaitable;
+using detail::Executor;
 using detail::mark_option;
+using detail::Socket;
+using detail::Timer;
+using detail::use_aw;
 using detail::transparent_option;
 
 constexpr size_t kWindow = 16 * 1024;
@@ -273,9 +279,9 @@ struct HttpProxy::Impl {
     return SSL_TLSEXT_ERR_OK;
   }
 
-  net::awaitable<void> session(tcp::socket socket);
+  Awaitable<> session(Socket socket);
   template <class Client>
-  net::awaitable<void> serve(Client& client, const ConnectionInfo& ci);
+  Awaitable<> serve(Client& client, const ConnectionInfo& ci);
 };
 
 namespace {
@@ -288,7 +294,7 @@ namespace {
 class Watchdog {
  public:
   using clock = std::chrono::steady_clock;
-  Watchdog(const net::any_io_executor& ex, std::function<void()> expire)
+  Watchdog(const Executor& ex, std::function<void()> expire)
       : s_(std::make_shared<State>(ex)) {
     s_->expire = std::move(expire);
   }
@@ -316,8 +322,8 @@ class Watchdog {
 
  private:
   struct State {
-    explicit State(const net::any_io_executor& ex) : timer(ex) {}
-    net::steady_timer timer;
+    explicit State(const Executor& ex) : timer(ex) {}
+    Timer timer;
     clock::time_point deadline = clock::time_point::max();
     bool armed = false, fired = false, alive = true;
     std::function<void()> expire;
@@ -341,7 +347,7 @@ class Watchdog {
 
 // Writes a response the proxy makes itself.
 template <class Stream>
-net::awaitable<void> respond(Stream& client, Watchdog& wd, unsigned code, std::string body,
+Awaitable<> respond(Stream& client, Watchdog& wd, unsigned code, std::string body,
                              bool keep_alive, std::chrono::milliseconds timeout,
                              const std::string& location = {}) {
   http::response<http::string_body> res{static_cast<http::status>(code), 11};
@@ -353,7 +359,7 @@ net::awaitable<void> respond(Stream& client, Watchdog& wd, unsigned code, std::s
   res.prepare_payload();
   error_code ec;
   wd.set(timeout);
-  co_await http::async_write(client, res, net::redirect_error(net::use_awaitable, ec));
+  co_await http::async_write(client, res, net::redirect_error(use_aw, ec));
 }
 
 // A message's start line and fields as they go out (as Beast's serializer
@@ -377,14 +383,14 @@ std::string head_text(const http::message<isRequest, http::buffer_body, Fields>&
 // Reads the next piece of a body into `window` (up to kWindow bytes; `n`
 // says how many came).
 template <bool isRequest, class In>
-net::awaitable<error_code> read_piece(In& in, ReadBuffer& buf,
+Awaitable<error_code> read_piece(In& in, ReadBuffer& buf,
                                       Parser<isRequest>& p, Watchdog& wd,
                                       std::chrono::milliseconds timeout, char* window, size_t& n) {
   error_code ec;
   p.get().body().data = window;
   p.get().body().size = kWindow;
   wd.set(timeout);
-  co_await http::async_read(in, buf, p, net::redirect_error(net::use_awaitable, ec));
+  co_await http::async_read(in, buf, p, net::redirect_error(use_aw, ec));
   if (ec == http::error::need_buffer) ec = {};
   n = kWindow - p.get().body().size;
   co_return ec;
@@ -396,7 +402,7 @@ net::awaitable<error_code> read_piece(In& in, ReadBuffer& buf,
 // waiting for 100 Continue), then the body window by window (Beast's relay).
 // Sets `read_failed` when the error is on the reading side.
 template <bool isRequest, class In, class Out>
-net::awaitable<error_code> relay(In& in, ReadBuffer& buf,
+Awaitable<error_code> relay(In& in, ReadBuffer& buf,
                                  Parser<isRequest>& p,
                                  Out& out, Watchdog& wd, std::chrono::milliseconds timeout,
                                  bool& read_failed, char* window, bool header_first,
@@ -415,7 +421,7 @@ net::awaitable<error_code> relay(In& in, ReadBuffer& buf,
     bool head_sent = false;
     if (header_first) {
       wd.set(timeout);
-      co_await net::async_write(out, net::buffer(head), net::redirect_error(net::use_awaitable, ec));
+      co_await net::async_write(out, net::buffer(head), net::redirect_error(use_aw, ec));
       if (ec) co_return ec;
       head_sent = true;
     }
@@ -433,7 +439,7 @@ net::awaitable<error_code> relay(In& in, ReadBuffer& buf,
         const std::array<net::const_buffer, 2> pieces{
             head_sent ? net::const_buffer() : net::buffer(head), net::buffer(window, n)};
         wd.set(timeout);
-        co_await net::async_write(out, pieces, net::redirect_error(net::use_awaitable, ec));
+        co_await net::async_write(out, pieces, net::redirect_error(use_aw, ec));
         if (ec) co_return ec;
         head_sent = true;
       }
@@ -443,7 +449,7 @@ net::awaitable<error_code> relay(In& in, ReadBuffer& buf,
   http::serializer<isRequest, http::buffer_body, Fields> sr{p.get()};
   if (header_first) {
     wd.set(timeout);
-    co_await http::async_write_header(out, sr, net::redirect_error(net::use_awaitable, ec));
+    co_await http::async_write_header(out, sr, net::redirect_error(use_aw, ec));
     if (ec) co_return ec;
   }
   do {
@@ -464,7 +470,7 @@ net::awaitable<error_code> relay(In& in, ReadBuffer& buf,
       p.get().body().more = false;  // else the header would wait for a body that never comes
     }
     wd.set(timeout);
-    co_await http::async_write(out, sr, net::redirect_error(net::use_awaitable, ec));
+    co_await http::async_write(out, sr, net::redirect_error(use_aw, ec));
     if (ec == http::error::need_buffer) ec = {};
     if (ec) co_return ec;
   } while (!p.is_done() && !sr.is_done());
@@ -496,31 +502,31 @@ std::string mirror_text(const Message<true>& req, const std::string& body) {
 
 // Sends a mirror its copy and reads its answer away (ignored), all within
 // `timeout`; on its own, the client's request never waits for it.
-net::awaitable<void> send_mirror(std::string ip, uint16_t port, std::string bytes, uint32_t mark,
+Awaitable<> send_mirror(std::string ip, uint16_t port, std::string bytes, uint32_t mark,
                                  std::chrono::milliseconds timeout, std::atomic<uint64_t>* failed) {
   using namespace net::experimental::awaitable_operators;
   auto ex = co_await net::this_coro::executor;
   error_code ec;
   auto addr = net::ip::make_address(ip, ec);
-  tcp::socket s(ex);
+  Socket s(ex);
   if (!ec) s.open(tcp::v4(), ec);
   if (!ec && mark != 0) s.set_option(mark_option(static_cast<int>(mark)), ec);
   if (ec) {
     ++*failed;
     co_return;
   }
-  net::steady_timer t(ex);
+  Timer t(ex);
   t.expires_after(timeout);
-  auto exchange = [&]() -> net::awaitable<error_code> {
+  auto exchange = [&]() -> Awaitable<error_code> {
     error_code e;
-    co_await s.async_connect(tcp::endpoint(addr, port), net::redirect_error(net::use_awaitable, e));
-    if (!e) co_await net::async_write(s, net::buffer(bytes), net::redirect_error(net::use_awaitable, e));
+    co_await s.async_connect(tcp::endpoint(addr, port), net::redirect_error(use_aw, e));
+    if (!e) co_await net::async_write(s, net::buffer(bytes), net::redirect_error(use_aw, e));
     char sink[4096];
-    while (!e) co_await s.async_read_some(net::buffer(sink), net::redirect_error(net::use_awaitable, e));
+    while (!e) co_await s.async_read_some(net::buffer(sink), net::redirect_error(use_aw, e));
     co_return e == net::error::eof ? error_code{} : e;
   };
   error_code timer_ec;
-  auto done = co_await (exchange() || t.async_wait(net::redirect_error(net::use_awaitable, timer_ec)));
+  auto done = co_await (exchange() || t.async_wait(net::redirect_error(use_aw, timer_ec)));
   if (done.index() == 1 || std::get<0>(done)) ++*failed;
   s.close(ec);
 }
@@ -529,17 +535,17 @@ net::awaitable<void> send_mirror(std::string ip, uint16_t port, std::string byte
 // reset: what was on it is complete (or failed), and a TIME_WAIT would hold
 // the client's own 4-tuple (its next connection from that port would find
 // it taken).
-void close_upstream(std::optional<beast::tcp_stream>& up, bool keep_source) {
+void close_upstream(std::optional<Socket>& up, bool keep_source) {
   if (!up) return;
   error_code ec;
-  if (keep_source) up->socket().set_option(net::socket_base::linger(true, 0), ec);
-  up->socket().close(ec);
+  if (keep_source) up->set_option(net::socket_base::linger(true, 0), ec);
+  up->close(ec);
   up.reset();
 }
 
 }  // namespace
 
-net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
+Awaitable<> HttpProxy::Impl::session(Socket socket) {
   error_code ec;
   ConnectionInfo ci;
   {
@@ -551,22 +557,22 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   // Headers and bodies go out in separate writes: no Nagle delay between them.
   socket.set_option(tcp::no_delay(true), ec);
   if (!tls) {
-    beast::tcp_stream client(std::move(socket));
+    Socket client(std::move(socket));
     co_await serve(client, ci);
     co_return;
   }
   // An HTTPS listener: the certificate by the client's server name (SNI)
   // and the connection's original destination, then HTTP over TLS.
   TlsConnection tc{this, ci, nullptr};
-  beast::ssl_stream<beast::tcp_stream> client(beast::tcp_stream(std::move(socket)), *tls);
+  beast::ssl_stream<Socket> client(std::move(socket), *tls);
   SSL_set_ex_data(client.native_handle(), tls_index(), &tc);
   {
     Watchdog wd(client.get_executor(), [&client] {
       error_code ignored;
-      beast::get_lowest_layer(client).socket().cancel(ignored);
+      beast::get_lowest_layer(client).cancel(ignored);
     });
     wd.set(o.header_timeout);
-    co_await client.async_handshake(net::ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
+    co_await client.async_handshake(net::ssl::stream_base::server, net::redirect_error(use_aw, ec));
   }
   if (ec) {
     ++tls_failures;
@@ -574,11 +580,11 @@ net::awaitable<void> HttpProxy::Impl::session(tcp::socket socket) {
   }
   co_await serve(client, ci);
   // No close_notify wait: the answers carry their length (or chunking).
-  beast::get_lowest_layer(client).socket().shutdown(tcp::socket::shutdown_both, ec);
+  beast::get_lowest_layer(client).shutdown(tcp::socket::shutdown_both, ec);
 }
 
 template <class Client>
-net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo& ci) {
+Awaitable<> HttpProxy::Impl::serve(Client& client, const ConnectionInfo& ci) {
   error_code ec;
   // Asked again for every request: a policy change applies to the next
   // request of a kept-alive connection (the agent caches its answers).
@@ -589,7 +595,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
   std::string mirror_body;  // a mirrored request's body
   ReadBuffer cbuf;
   FieldArena fields;  // the requests' and answers' fields
-  std::optional<beast::tcp_stream> up;
+  std::optional<Socket> up;
   std::string up_ip;            // where it goes (from the client's own address when
   uint16_t up_port = 0;         // keep_source: the same for the connection's life)
   bool up_keep_source = false;  // it has the client's address
@@ -600,7 +606,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
   auto park = [&] {
     if (up && up_clean && !up_keep_source) {
       error_code e;
-      const int fd = up->socket().release(e);
+      const int fd = up->release(e);
       up.reset();
       if (!e) pool->give(pool_key(up_ip, up_port), fd);
       return;
@@ -609,8 +615,8 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
   };
   Watchdog wd(client.get_executor(), [&client, &up] {
     error_code ignored;
-    beast::get_lowest_layer(client).socket().cancel(ignored);
-    if (up) up->socket().cancel(ignored);
+    beast::get_lowest_layer(client).cancel(ignored);
+    if (up) up->cancel(ignored);
   });
 
   for (;;) {
@@ -624,7 +630,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
     // The watchdog cancels, it does not close: a request begun and not
     // finished in time is answered 408 first.
     wd.set(started ? o.header_timeout : o.idle_timeout);
-    co_await http::async_read_header(client, cbuf, rp, net::redirect_error(net::use_awaitable, ec));
+    co_await http::async_read_header(client, cbuf, rp, net::redirect_error(use_aw, ec));
     if (ec && wd.fired()) ec = beast::error::timeout;
     wd.clear();
     if (ec) {
@@ -651,7 +657,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
       if (!known && fetch) {
         // Not known here: asked of the agent; the request waits (the
         // answer comes on another thread, back to this strand).
-        known = co_await net::async_initiate<decltype(net::use_awaitable), void(Decision)>(
+        known = co_await net::async_initiate<decltype(use_aw), void(Decision)>(
             [this, &ci](auto handler) {
               auto ex = net::get_associated_executor(handler);
               auto h = std::make_shared<decltype(handler)>(std::move(handler));
@@ -659,7 +665,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
                 net::post(ex, [h, answer = std::move(answer)]() mutable { (*h)(std::move(answer)); });
               });
             },
-            net::use_awaitable);
+            use_aw);
       }
       d = known ? std::move(*known) : Decision{};
       if (!known) d.reason = "no policy";
@@ -778,7 +784,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
       bool reused = up.has_value();
       if (!up) {
         const int pooled = (!d.keep_source && attempt == 0) ? pool->take(pool_key(want_ip, want_port)) : -1;
-        tcp::socket s(client.get_executor());
+        Socket s(client.get_executor());
         if (pooled >= 0) {
           s.assign(tcp::v4(), pooled, ec);
           if (ec) ::close(pooled);
@@ -805,7 +811,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
             if (!ec) {
               ++upstream_connects;
               co_await up->async_connect(tcp::endpoint(addr, want_port),
-                                         net::redirect_error(net::use_awaitable, ec));
+                                         net::redirect_error(use_aw, ec));
             }
           }
         }
@@ -848,7 +854,7 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
         sp->body_limit(boost::none);
         if (req.method() == http::verb::head) sp->skip(true);
         wd.set(o.io_timeout);
-        co_await http::async_read_header(*up, ubuf, *sp, net::redirect_error(net::use_awaitable, ec));
+        co_await http::async_read_header(*up, ubuf, *sp, net::redirect_error(use_aw, ec));
       }
       if (!ec) break;
       const bool closed_early = ec == http::error::end_of_stream || ec == net::error::eof ||
@@ -909,11 +915,11 @@ net::awaitable<void> HttpProxy::Impl::serve(Client& client, const ConnectionInfo
     wd.set(kDelayedClose);
     char sink[1024];
     for (;;) {
-      co_await client.async_read_some(net::buffer(sink), net::redirect_error(net::use_awaitable, ec));
+      co_await client.async_read_some(net::buffer(sink), net::redirect_error(use_aw, ec));
       if (ec) break;
     }
   }
-  auto& lowest = beast::get_lowest_layer(client).socket();
+  auto& lowest = beast::get_lowest_layer(client);
   if (!tls && lowest.is_open()) lowest.shutdown(tcp::socket::shutdown_both, ec);
 }
 
@@ -943,7 +949,7 @@ Status HttpProxy::start() {
     SSL_CTX_set_tlsext_servername_callback(s.tls->native_handle(), &Impl::on_server_name);
   }
   Impl* impl = impl_.get();
-  return s.server.start(spec, [impl](tcp::socket socket) { return impl->session(std::move(socket)); }, impl_);
+  return s.server.start(spec, [impl](Socket socket) { return impl->session(std::move(socket)); }, impl_);
 }
 
 void HttpProxy::stop() { impl_->server.stop(); }

@@ -24,16 +24,20 @@ using error_code = boost::system::error_code;
 
 namespace {
 
+using detail::Awaitable;
 using detail::mark_option;
+using detail::Socket;
+using detail::Timer;
+using detail::use_aw;
 
 constexpr size_t kWindow = 16 * 1024;
 
 // One relayed connection: both sockets, and when bytes last moved.
 struct Pair {
-  tcp::socket client, upstream;
+  Socket client, upstream;
   std::chrono::steady_clock::time_point last;
   int open_directions = 2;
-  Pair(tcp::socket c, tcp::socket u) : client(std::move(c)), upstream(std::move(u)) {}
+  Pair(Socket c, Socket u) : client(std::move(c)), upstream(std::move(u)) {}
   void close() {
     error_code ec;
     client.close(ec);
@@ -43,13 +47,13 @@ struct Pair {
 
 // Copies `from` to `to` until `from` ends (its FIN goes on as ours) or
 // either fails (both closed).
-net::awaitable<void> pump(std::shared_ptr<Pair> p, bool to_upstream) {
-  tcp::socket& from = to_upstream ? p->client : p->upstream;
-  tcp::socket& to = to_upstream ? p->upstream : p->client;
+Awaitable<> pump(std::shared_ptr<Pair> p, bool to_upstream) {
+  Socket& from = to_upstream ? p->client : p->upstream;
+  Socket& to = to_upstream ? p->upstream : p->client;
   std::array<char, kWindow> buf;
   for (;;) {
     error_code ec;
-    const size_t n = co_await from.async_read_some(net::buffer(buf), net::redirect_error(net::use_awaitable, ec));
+    const size_t n = co_await from.async_read_some(net::buffer(buf), net::redirect_error(use_aw, ec));
     if (ec == net::error::eof) {
       to.shutdown(tcp::socket::shutdown_send, ec);
       if (--p->open_directions == 0) p->close();
@@ -57,7 +61,7 @@ net::awaitable<void> pump(std::shared_ptr<Pair> p, bool to_upstream) {
     }
     if (ec) break;
     p->last = std::chrono::steady_clock::now();
-    co_await net::async_write(to, net::buffer(buf.data(), n), net::redirect_error(net::use_awaitable, ec));
+    co_await net::async_write(to, net::buffer(buf.data(), n), net::redirect_error(use_aw, ec));
     if (ec) break;
   }
   p->close();
@@ -65,14 +69,14 @@ net::awaitable<void> pump(std::shared_ptr<Pair> p, bool to_upstream) {
 
 // Closes the pair once nothing moved for `idle` (checked every idle/4, at
 // most a minute apart).
-net::awaitable<void> idle_watch(std::shared_ptr<Pair> p, std::chrono::milliseconds idle) {
-  net::steady_timer t(co_await net::this_coro::executor);
+Awaitable<> idle_watch(std::shared_ptr<Pair> p, std::chrono::milliseconds idle) {
+  Timer t(co_await net::this_coro::executor);
   const auto step = std::min<std::chrono::milliseconds>(std::max<std::chrono::milliseconds>(idle / 4, std::chrono::milliseconds(10)),
                                                         std::chrono::minutes(1));
   while (p->client.is_open() || p->upstream.is_open()) {
     t.expires_after(step);
     error_code ec;
-    co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
+    co_await t.async_wait(net::redirect_error(use_aw, ec));
     if (std::chrono::steady_clock::now() - p->last > idle) {
       p->close();
       co_return;
@@ -80,7 +84,7 @@ net::awaitable<void> idle_watch(std::shared_ptr<Pair> p, std::chrono::millisecon
   }
 }
 
-void reset(tcp::socket& s) {
+void reset(Socket& s) {
   error_code ec;
   s.set_option(net::socket_base::linger(true, 0), ec);
   s.close(ec);
@@ -170,10 +174,10 @@ struct TcpRelay::Impl {
   detail::Server server;
   std::atomic<uint64_t> forwarded{0}, refused{0};
 
-  net::awaitable<void> session(tcp::socket client);
+  Awaitable<> session(Socket client);
 };
 
-net::awaitable<void> TcpRelay::Impl::session(tcp::socket client) {
+Awaitable<> TcpRelay::Impl::session(Socket client) {
   error_code ec;
   ConnectionInfo ci;
   {
@@ -187,14 +191,14 @@ net::awaitable<void> TcpRelay::Impl::session(tcp::socket client) {
   // read goes to the upstream before the rest.
   std::string hello;
   if (o.server_name) {
-    net::steady_timer t(client.get_executor());
+    Timer t(client.get_executor());
     t.expires_after(o.hello_timeout);
     std::array<char, 4096> buf;
     for (;;) {
       error_code timer_ec;
       size_t n = 0;
-      auto done = co_await (client.async_read_some(net::buffer(buf), net::redirect_error(net::use_awaitable, ec)) ||
-                            t.async_wait(net::redirect_error(net::use_awaitable, timer_ec)));
+      auto done = co_await (client.async_read_some(net::buffer(buf), net::redirect_error(use_aw, ec)) ||
+                            t.async_wait(net::redirect_error(use_aw, timer_ec)));
       if (done.index() == 1) ec = net::error::timed_out;
       else n = std::get<0>(done);
       if (ec) {
@@ -223,18 +227,18 @@ net::awaitable<void> TcpRelay::Impl::session(tcp::socket client) {
     reset(client);
     co_return;
   }
-  tcp::socket up(client.get_executor());
+  Socket up(client.get_executor());
   up.open(tcp::v4(), ec);
   if (!ec && o.socket_mark != 0) up.set_option(mark_option(static_cast<int>(o.socket_mark)), ec);
   if (!ec) {
     // The connect, bounded by connect_timeout (whichever ends first
     // cancels the other).
-    net::steady_timer t(client.get_executor());
+    Timer t(client.get_executor());
     t.expires_after(o.connect_timeout);
     error_code timer_ec;
     auto done = co_await (up.async_connect(tcp::endpoint(addr, ra.upstream_port),
-                                           net::redirect_error(net::use_awaitable, ec)) ||
-                          t.async_wait(net::redirect_error(net::use_awaitable, timer_ec)));
+                                           net::redirect_error(use_aw, ec)) ||
+                          t.async_wait(net::redirect_error(use_aw, timer_ec)));
     if (done.index() == 1) ec = net::error::timed_out;
   }
   if (ec) {
@@ -246,7 +250,7 @@ net::awaitable<void> TcpRelay::Impl::session(tcp::socket client) {
   client.set_option(tcp::no_delay(true), ec);
   up.set_option(tcp::no_delay(true), ec);
   if (!hello.empty()) {
-    co_await net::async_write(up, net::buffer(hello), net::redirect_error(net::use_awaitable, ec));
+    co_await net::async_write(up, net::buffer(hello), net::redirect_error(use_aw, ec));
     if (ec) {
       ++refused;
       reset(client);
@@ -274,7 +278,7 @@ Status TcpRelay::start() {
   detail::ListenSpec spec{s.o.listen_fd, s.o.address, s.o.port, s.o.transparent, s.o.socket_mark, s.o.threads,
                           "tcp relay"};
   Impl* impl = impl_.get();
-  return s.server.start(spec, [impl](tcp::socket socket) { return impl->session(std::move(socket)); }, impl_);
+  return s.server.start(spec, [impl](Socket socket) { return impl->session(std::move(socket)); }, impl_);
 }
 
 void TcpRelay::stop() { impl_->server.stop(); }

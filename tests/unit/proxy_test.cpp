@@ -481,6 +481,36 @@ TEST_CASE("proxy: routed requests share a pool of upstream connections across cl
   CHECK(st.upstream_reused == 2);
 }
 
+TEST_CASE("proxy: several threads (a loop each on the one listener) serve concurrent kept-alive clients") {
+  Backend backend;
+  backend.server.set_keep_alive_max_count(1000);
+  ProxyOptions o;
+  o.threads = 3;
+  Proxy p(rules({}, true), backend.port, o);
+  constexpr int kClients = 6, kRequests = 40;  // (the backend serves 8 connections at once)
+  std::atomic<int> ok{0};
+  {
+    std::vector<std::thread> clients;
+    for (int c = 0; c < kClients; ++c)
+      clients.emplace_back([&, c] {
+        KeepAlive conn(p.proxy->port());
+        for (int r = 0; r < kRequests; ++r) {
+          const std::string env = std::to_string(c) + "-" + std::to_string(r);
+          const std::string got = conn.request("GET /t HTTP/1.1\r\nHost: a\r\nX-Env: " + env + "\r\n\r\n");
+          if (got.rfind("HTTP/1.1 200", 0) == 0 && got.find("env=" + env + " ") != std::string::npos) ++ok;
+        }
+      });
+    for (auto& t : clients) t.join();
+  }
+  CHECK(ok == kClients * kRequests);
+  const auto st = p.proxy->stats();
+  CHECK(st.connections == uint64_t(kClients));
+  CHECK(st.requests == uint64_t(kClients * kRequests));
+  // Upstream connections are shared across the threads through the pool:
+  // never more than one per client connection.
+  CHECK(st.upstream_connects <= uint64_t(kClients));
+}
+
 TEST_CASE("proxy: a kept-alive connection's requests routed to different upstreams") {
   Backend a, b;
   std::atomic<int> asked{0};
