@@ -21,6 +21,7 @@
 #include "axon/agent/v1/agent.grpc.pb.h"
 #include "axon/base/build_info.h"
 #include "axon/base/fd.h"
+#include "axon/base/files.h"
 #include "axon/base/log.h"
 #include "axon/datapath/bpffs.h"
 
@@ -258,6 +259,13 @@ int run_agent(const AgentRunOptions& p, std::atomic<bool>& stop) {
   auto server = builder.BuildAndStart();
   if (!server) {
     log::error("cannot serve the agent API on {}", config->socket());
+    return 1;
+  }
+  // Root (and group axon) only, as Cilium's: whoever may connect may
+  // change policy.
+  if (auto st = restrict_socket(config->socket()); !st) {
+    log::error("agent API: {}", st.error().str());
+    server->Shutdown();
     return 1;
   }
   std::thread health(serve_health, std::ref(agent), config->health_port, std::cref(stop));

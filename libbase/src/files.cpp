@@ -1,6 +1,8 @@
 #include "axon/base/files.h"
 
+#include <grp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -67,6 +69,20 @@ Status replace_file(const std::string& path, const std::string& text) {
     std::remove(tmp.c_str());
     return Error{"cannot replace " + path + ": " + std::strerror(e)};
   }
+  return {};
+}
+
+Status restrict_socket(const std::string& path, const std::string& group) {
+  if (::chmod(path.c_str(), 0660) != 0) return Error{"cannot restrict " + path + ": " + std::strerror(errno)};
+  gid_t gid = 0;
+  if (!group.empty()) {
+    std::vector<char> buf(4096);
+    struct group g {};
+    struct group* found = nullptr;
+    if (::getgrnam_r(group.c_str(), &g, buf.data(), buf.size(), &found) == 0 && found != nullptr) gid = found->gr_gid;
+  }
+  if (::chown(path.c_str(), 0, gid) != 0 && (::geteuid() == 0 || errno != EPERM))
+    return Error{"cannot give " + path + " to root: " + std::strerror(errno)};
   return {};
 }
 

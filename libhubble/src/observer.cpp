@@ -12,6 +12,7 @@
 
 #include "axon/base/build_info.h"
 #include "axon/base/fd.h"
+#include "axon/base/files.h"
 #include "batched_writer.h"
 
 namespace axon::hubble {
@@ -235,6 +236,13 @@ Result<std::unique_ptr<FlowServer>> FlowServer::start(const std::vector<grpc::Se
     std::string all;
     for (const auto& a : addresses) all += (all.empty() ? "" : ", ") + a;
     return Error{"cannot serve the flow API on " + all + " (address in use or not writable)"};
+  }
+  // The sockets' access as Cilium's: root (and group axon) only.
+  for (const auto& path : s->unix_paths_) {
+    if (auto st = restrict_socket(path); !st) {
+      s->stop();
+      return st.error();
+    }
   }
   for (size_t i = 0; i < addresses.size(); ++i) {
     if (unix_path(addresses[i]).empty() && s->ports_[i] == 0) {

@@ -72,6 +72,16 @@ expect_eq "DNS over TCP" "$got" "$vip"
 got=$(in_pod e2e app=client curl -s -m 5 http://echo/by-name)
 expect_contains "HTTP by short service name" "$got" "pod=echo-"
 
+# --- the agent's API sockets: root's (and group axon's), mode 0660, as Cilium's --------
+agent3=$(ax get pods -n kube-system -o json | python3 -c "
+import json,sys
+for p in json.load(sys.stdin)['items']:
+    if p['metadata']['name'].startswith('axon-agent-') and p['spec']['nodeName']=='node3':
+        print(p['status']['containerStatuses'][0]['containerID'].split('//')[1])")
+for sock in agent.sock hubble.sock; do
+  expect_eq "node3's $sock: root's, mode 0660" "$(stat -c '%a %u' "/proc/$agent3/root/run/axon/$sock" 2>&1)" "660 0"
+done
+
 # --- an agent restart keeps a live connection --------------------------------------
 tcp_ip=$(pods_json e2e app=tcp | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["status"]["podIP"])')
 in_pod e2e app=client bash -c "exec 3<>/dev/tcp/$tcp_ip/9100; echo before >&3; read -r l <&3; echo \$l; sleep 8; echo after >&3; read -t 5 -r l <&3; echo \$l" > "$STATE/conn.out" 2>&1 &

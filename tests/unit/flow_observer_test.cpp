@@ -3,7 +3,15 @@
 #include "axon/hubble/observer.h"
 
 #include <doctest/doctest.h>
+#include <grp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -207,6 +215,41 @@ TEST_CASE("the server replaces a stale socket and refuses a live one") {
   auto tcp = FlowServer::start({&s.service}, {"127.0.0.1:0"});
   REQUIRE(tcp.ok());
   CHECK((*tcp)->port(0) > 0);
+}
+
+namespace {
+// Whether a process running as nobody (uid/gid 65534) can connect to the
+// unix socket at `path`; -1 when this test cannot say (not root).
+int nobody_connects(const std::string& path) {
+  if (::geteuid() != 0) return -1;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::memcpy(a.sun_path, path.c_str(), std::min(path.size(), sizeof(a.sun_path) - 1));
+    ::_exit(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) <= 1 ? WEXITSTATUS(status) == 0 : -1;
+}
+}  // namespace
+
+TEST_CASE("the server's unix socket is root's, mode 0660: a user outside its group cannot connect") {
+  Server s;
+  const std::string path = s.target.substr(7);
+  struct stat st{};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0660);
+  if (::geteuid() != 0) return;
+  CHECK(st.st_uid == 0);
+  // The directory open to all, so only the socket's mode decides.
+  std::filesystem::permissions(s.dir.path, std::filesystem::perms::all);
+  CHECK(nobody_connects(path) == 0);
+  ::chmod(path.c_str(), 0666);  // the control: open, nobody gets in
+  CHECK(nobody_connects(path) == 1);
 }
 
 TEST_CASE("server addresses in Hubble's forms") {

@@ -22,4 +22,9 @@ Result<std::vector<TextFile>> read_manifest_files(const std::vector<std::string>
 // the file's mode), then rename.
 Status replace_file(const std::string& path, const std::string& text);
 
+// An API socket's access, as Cilium's (api.SetDefaultPermissions): mode
+// 0660, owned by root and the group `group` when it exists (else root's).
+// A socket is only connected to by those who may write it.
+Status restrict_socket(const std::string& path, const std::string& group = "axon");
+
 }  // namespace axon
