@@ -12,6 +12,9 @@ pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf>=1.0)
 pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+# Every YAML text's parser (libpolicy's load_yaml_all), building yaml-cpp's
+# trees: libyaml cannot hang where yaml-cpp 0.7's own parser can
+pkg_check_modules(LIBYAML REQUIRED IMPORTED_TARGET yaml-0.1)
 # The L7 proxy's HTTP rules: RE2, as Envoy's safe_regex (libproxy)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 # The L7 proxy (libproxy): Boost.Asio and Beast, header-only

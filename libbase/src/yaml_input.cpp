@@ -28,137 +28,11 @@ size_t invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
-// yaml-cpp 0.7 loops forever (or allocates without bound, or silently
-// drops the document) when a ',' stands where a flow collection is not
-// open: where a document's top-level node should start (after its tag or
-// anchor, if any: "!t ,a", "&a ,b"), right after a top-level quoted scalar
-// or flow collection ("'a' ,b", "[a]\n,"), or at the start of a line
-// ("   - a\n  ,b"). The first two are invalid YAML; the third is only valid
-// as the continuation of a plain scalar, which a manifest can quote.
-// Quoted scalars, flow collections, comments and block scalars (| and >)
-// are skipped. Returns the offset of such a comma, or npos.
-size_t runaway_comma(std::string_view s) {
-  enum class Top { expect_node, in_flow, in_quote, after_node, other };
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  Top top = Top::expect_node;
-  int depth = 0;          // open flow collections
-  char quote = 0;         // inside a quoted scalar (it may span lines)
-  int block_parent = -2;  // inside a block scalar: the indentation its lines exceed
-  int block_indent = -1;  // its content's indentation, from its first non-empty line
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t eol = s.find('\n', i);
-    if (eol == std::string_view::npos) eol = s.size();
-    std::string_view line = s.substr(i, eol - i);
-    size_t first = line.find_first_not_of(" \t\r");
-    if (block_parent > -2) {
-      // Empty lines belong to the block; the first non-empty one fixes the
-      // content's indentation, and a less indented line ends the block.
-      if (first == std::string_view::npos ||
-          (block_indent < 0 && static_cast<int>(first) > block_parent) ||
-          (block_indent >= 0 && static_cast<int>(first) >= block_indent)) {
-        if (first != std::string_view::npos && block_indent < 0) block_indent = static_cast<int>(first);
-        i = eol + 1;
-        continue;
-      }
-      block_parent = -2;
-      block_indent = -1;
-    }
-    size_t k = 0;
-    if (quote == 0 && line.starts_with("---") && (line.size() == 3 || is_space(line[3]))) {
-      top = Top::expect_node;
-      depth = 0;
-      k = 3;
-    }
-    bool line_start = true;  // nothing significant on this line yet
-    char prev = ' ';
-    size_t last = std::string_view::npos;  // last significant character outside comments
-    for (; k < line.size(); ++k) {
-      char c = line[k];
-      if (quote != 0) {
-        if (quote == '"' && c == '\\') {
-          ++k;
-        } else if (c == quote) {
-          if (quote == '\'' && k + 1 < line.size() && line[k + 1] == '\'') {
-            ++k;
-          } else {
-            quote = 0;
-            if (top == Top::in_quote) top = Top::after_node;
-          }
-        }
-        prev = c;
-        last = k;
-        line_start = false;
-        continue;
-      }
-      if (is_space(c)) {
-        prev = c;
-        continue;
-      }
-      if (c == '#' && (prev == ' ' || prev == '\t')) break;  // a comment
-      if (c == ',' && depth == 0 &&
-          (line_start || top == Top::expect_node || top == Top::after_node)) {
-        return i + k;
-      }
-      line_start = false;
-      last = k;
-      bool quote_start = (c == '"' || c == '\'') &&
-                         (prev == ' ' || prev == '\t' || prev == '[' || prev == '{' ||
-                          prev == ',' || prev == ':' || prev == '-' || prev == '?');
-      switch (top) {
-        case Top::expect_node:
-          if (c == '!' || c == '&') {  // node properties: the node follows them
-            for (; k < line.size() && !is_space(line[k]); ++k) {
-              if (line[k] == ',') return i + k;
-            }
-            --k;
-            prev = 'x';
-            continue;
-          }
-          top = (c == '[' || c == '{') ? Top::in_flow : quote_start ? Top::in_quote : Top::other;
-          break;
-        case Top::after_node:
-          top = Top::other;  // ':' makes it a key; anything else ends the watch
-          break;
-        default:
-          break;
-      }
-      if (quote_start) {
-        quote = c;
-      } else if (c == '[' || c == '{') {
-        ++depth;
-      } else if ((c == ']' || c == '}') && depth > 0 && --depth == 0 && top == Top::in_flow) {
-        top = Top::after_node;
-      }
-      prev = c;
-    }
-    // A block scalar indicator ends the line: skip the lines of its content.
-    if (quote == 0 && depth == 0 && last != std::string_view::npos) {
-      size_t b = last;
-      while (b > 0 && (line[b] == '+' || line[b] == '-' || (line[b] >= '0' && line[b] <= '9'))) --b;
-      if ((line[b] == '|' || line[b] == '>') && (b == 0 || line[b - 1] == ' ' || line[b - 1] == '\t')) {
-        // The parent node: the key on this line, or the sequence entry.
-        size_t p = first;
-        int dash = -1;
-        while (p < line.size() && line[p] == '-' && p + 1 < line.size() && is_space(line[p + 1])) {
-          dash = static_cast<int>(p);
-          p = line.find_first_not_of(" \t", p + 1);
-          if (p == std::string_view::npos) p = line.size();
-        }
-        block_parent = p == b ? dash : static_cast<int>(p);
-      }
-    }
-    i = eol + 1;
-  }
-  return std::string_view::npos;
-}
-
-// yaml-cpp 0.7 also hangs on some broken JSON (flow mappings whose quotes
-// no longer pair up, found by the fuzzer). A document that starts like JSON
-// ('{' or '[' first) and has a '"' in it is parsed as JSON first; if it is
-// not valid JSON, the JSON parser's error is the answer. (Valid YAML flow
-// style with double quotes that is not JSON is refused too: write it in
-// block style or as JSON.) Returns the offset and message, or nullopt.
+// A document that starts like JSON ('{' or '[' first) and has a '"' in it
+// is parsed as JSON first; if it is not valid JSON, the JSON parser's error
+// is the answer (clearer for a JSON file than a YAML parser's). (Valid YAML
+// flow style with double quotes that is not JSON is refused too: write it
+// in block style or as JSON.) Returns the offset and message, or nullopt.
 std::optional<std::pair<size_t, std::string>> broken_json(std::string_view s) {
   size_t start = 0;
   while (start < s.size()) {
@@ -216,14 +90,6 @@ std::optional<YamlInputProblem> unsafe_yaml_input(std::string_view text) {
   }
   if (text.starts_with("\xff\xfe") || text.starts_with("\xfe\xff")) {
     return YamlInputProblem{1, "starts with a UTF-16 byte-order mark; save it as UTF-8"};
-  }
-  if (auto comma = runaway_comma(text); comma != std::string_view::npos) {
-    int line = line_of(text, comma);
-    return YamlInputProblem{
-        line, "not valid YAML (line " + std::to_string(line) +
-                  "): a ',' outside a flow collection ([...] or {...}) cannot start a value, a "
-                  "line or follow a complete document (quote the value if the comma belongs to "
-                  "it)"};
   }
   if (auto bad = invalid_utf8(text); bad == std::string_view::npos) {
     if (auto j = broken_json(text)) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "axon/base/strings.h"
+#include "axon/policy/yaml.h"
 
 namespace axon::client {
 namespace fs = std::filesystem;
@@ -74,7 +75,7 @@ Result<KubeConfig> load_kubeconfig(const std::string& paths, const std::string& 
     }
     YAML::Node root;
     try {
-      root = YAML::Load(*text);
+      root = policy::load_yaml(*text);
     } catch (const YAML::Exception& e) {
       return Error{"kubeconfig " + f + ":" + std::to_string(e.mark.line + 1) +
                    ": invalid YAML: " + e.msg};

@@ -10,6 +10,7 @@
 
 #include "axon/base/strings.h"
 #include "axon/base/yaml_input.h"
+#include "axon/policy/yaml.h"
 
 namespace axon::client {
 namespace {
@@ -203,7 +204,7 @@ Result<std::vector<YamlDocument>> parse_yaml_stream(std::string_view text,
     return Error{SourceLocation{file, bad->line}.str() + ": " + bad->message};
   }
   try {
-    nodes = YAML::LoadAll(std::string(text));
+    nodes = policy::load_yaml_all(text);
   } catch (const YAML::Exception& e) {
     return Error{SourceLocation{file, e.mark.line + 1}.str() + ": invalid YAML: " + e.msg};
   }

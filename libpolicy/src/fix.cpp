@@ -88,8 +88,8 @@ FixResult fix_text(std::string_view text, const std::string& file) {
   }
   // How many documents the parser saw, empty ones included.
   size_t total = 0;
-  try {  // (load_documents refused the texts yaml-cpp cannot take)
-    total = YAML::LoadAll(std::string(text)).size();
+  try {
+    total = load_yaml_all(text).size();
   } catch (const std::exception&) {
     total = 0;
   }

@@ -191,7 +191,7 @@ LoadedFile load_documents(std::string_view text, const std::string& file) {
     return out;
   }
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    std::vector<YAML::Node> docs = load_yaml_all(text);
     int index = 0;
     for (auto& d : docs) {
       ++index;

@@ -7,11 +7,10 @@
 # bugs comes back.
 #
 # AXON_FUZZ_SECONDS=N also explores for N seconds from a corpus kept in the
-# build tree (random seed AXON_FUZZ_SEED, default 1). Exploration keeps
-# finding new inputs that hang yaml-cpp 0.7 (fuzz-known-hangs/ holds one not
-# guarded yet), so it is a tool to run by hand, not a CI gate: add what it
-# finds to the input guard (libbase/src/yaml_input.cpp) and the input
-# to fuzz-regressions/.
+# build tree (random seed AXON_FUZZ_SEED, default 1): a tool to run by hand,
+# not a CI gate (bench/RESULTS.md has the last 10-minute run). What it finds
+# goes to fuzz-regressions/ with its fix. (The timeouts there hung yaml-cpp
+# 0.7's own parser, which libyaml replaced: libpolicy/src/yaml_load.cpp.)
 #   run_fuzz.sh FUZZER CORPUS_DIR SEED_DIR...
 set -euo pipefail
 fuzzer=$1 corpus=$2

@@ -209,7 +209,8 @@ TEST_CASE("apply: one invalid document and nothing is written; every problem is 
   CHECK_FALSE(exists(l, "v1", "Namespace", "", "demo"));
   auto broken = l.axon({"apply", "-f", "-"}, "kind: Namespace\nmetadata: {name: [x\n");
   CHECK(broken.code == 2);
-  CHECK(broken.err.starts_with("error: -:3: invalid YAML: end of sequence flow not found\n"));
+  CHECK(broken.err.starts_with(
+      "error: -:3: invalid YAML: did not find expected ',' or ']' while parsing a flow sequence started at line 2\n"));
   CHECK(l.axon({"apply"}).code == 2);
 }
 

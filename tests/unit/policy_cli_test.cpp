@@ -238,13 +238,14 @@ TEST_CASE("policy get without a cluster, and missing files") {
   CHECK(r.err.find("did you mean \"validate\"?") != std::string::npos);
 }
 
-TEST_CASE("YAML input yaml-cpp cannot survive is refused, not hung on (policy and values)") {
+TEST_CASE("YAML input that hung yaml-cpp's parser is a syntax error with its line (policy and values)") {
   TempDir d;
   auto comma = d.write("comma.yaml", ",a\n");
   auto r = run_axon({"policy", "validate", "-f", comma});
   CHECK(r.code == 1);
-  CHECK(r.out.find(comma + ":1: not valid YAML (line 1): a ','") != std::string::npos);
+  CHECK(r.out.find(comma + ":1: not valid YAML (line 1, column 1): did not find expected node content") !=
+        std::string::npos);
   r = run_axon({"values", "validate", "-f", comma});
   CHECK(r.code != 0);
-  CHECK(r.err.find("a ',' outside a flow collection") != std::string::npos);
+  CHECK(r.err.find(comma + ":1: invalid YAML: did not find expected node content") != std::string::npos);
 }

@@ -1,11 +1,9 @@
-// Text that must not reach yaml-cpp. yaml-cpp 0.7 (Debian 12) loops forever
-// or allocates without bound on some inputs that are not valid YAML anyway;
-// every parser of user files checks this first (found by the policy
-// parser's fuzz target, tests/policy/fuzz_policy.cpp):
-//   - a NUL byte or a UTF-16 byte-order mark (it guesses UTF-16/32);
-//   - malformed UTF-8;
-//   - a ',' starting a document, or following a complete top-level flow
-//     collection ("[a]\n,").
+// Text refused before it is parsed as YAML, with a message that says what
+// to do: a NUL byte or a UTF-16 byte-order mark (save it as UTF-8),
+// malformed UTF-8, and text that starts like JSON but is not JSON (the JSON
+// parser's error). Not a safety guard: YAML is parsed by libyaml
+// (libpolicy's load_yaml_all), which cannot hang; yaml-cpp 0.7's own parser,
+// which could, is never given text.
 #pragma once
 
 #include <optional>

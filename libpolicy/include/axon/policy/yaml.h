@@ -33,6 +33,14 @@ struct LoadedFile {
   bool json = false;                // the text is JSON, not YAML
 };
 
+// Every YAML text's parse (manifests, values, kubeconfig): libyaml's
+// parser, which cannot hang, building yaml-cpp trees as YAML::LoadAll does
+// (tags, quoted scalars, styles, marks, shared aliases); nesting past 512
+// levels and aliases expanding past 1,000,000 nodes refused. Throws
+// YAML::ParserException (with its mark) as YAML::LoadAll does.
+std::vector<YAML::Node> load_yaml_all(std::string_view text);
+YAML::Node load_yaml(std::string_view text);  // the first document (none: an undefined node)
+
 // Splits and parses the text; never throws.
 LoadedFile load_documents(std::string_view text, const std::string& file);
 
