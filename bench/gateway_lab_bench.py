@@ -276,10 +276,17 @@ http {{ access_log off; keepalive_requests 1000000;
     def log(*a):
         print(*a, flush=True)
 
+    diagnostics = []  # run when a command from the client fails, before the lab goes
+
     def lan(*cmd, check=True, input=None, timeout=600):
         r = subprocess.run(["ip", "netns", "exec", client_ns, *cmd], capture_output=True, text=True,
                            input=input, timeout=timeout)
         if check and r.returncode != 0:
+            for d in diagnostics:
+                try:
+                    d()
+                except Exception as e:  # a diagnostic's own failure is only reported
+                    log(f"  (diagnostic failed: {e})")
             raise RuntimeError(f"{' '.join(cmd)} (in {client_ns}) failed ({r.returncode}): "
                                f"{r.stderr.strip()[-800:] or r.stdout.strip()[-800:]}")
         return r.stdout
@@ -334,6 +341,23 @@ http {{ access_log off; keepalive_requests 1000000;
         pods = lab.json("get", "pods", "-n", NS, "-l", "role=backend")["items"]
         backends = [p["status"]["podIP"] for p in pods]
         node_ip = nodes[gw_node]
+        def diagnose():
+            # What the LAN client sees, who holds each announcement, and every
+            # log of the lab (kept under /tmp for a post-mortem).
+            diagnostics.clear()
+            log(f"-- diagnostics at {time.strftime('%H:%M:%S')}:")
+            log("  client neighbours: " + lan("ip", "neigh", check=False).strip().replace("\n", "; "))
+            for ns, svc in ((NS, "backend-lb"), (GW_NS, f"cilium-gateway-{GW_NAME}")):
+                r = lab.run("get", "lease", f"cilium-l2announce-{ns}-{svc}", "-n", "kube-system", "-o", "json",
+                            check=False)
+                log(f"  lease {ns}/{svc}: " + (json.dumps(json.loads(r.stdout).get("spec", {}))
+                                               if r.returncode == 0 else r.stderr.strip()))
+            log(f"  curl {direct_ip}: {code(f'http://{direct_ip}/v1/1k')}; curl {gw}: {code(f'http://{gw}/v1/1k')}")
+            keep = tempfile.mkdtemp(prefix="axon-gwlab-failed.", dir="/tmp")
+            subprocess.run(["bash", "-c", f"cd {state} && find . \\( -name log -o -name '*.log' \\) "
+                                          f"-exec cp --parents {{}} {keep} \\;"], check=False)
+            log(f"  the lab's logs: {keep}")
+        diagnostics.append(diagnose)
         log(f"Gateway {gw} announced by {gw_node} ({node_ip}); backends' LB IP {direct_ip} by {direct_node}; "
             f"backends " + ", ".join(f"{p['status']['podIP']} on {p['spec']['nodeName']}" for p in pods))
 
